@@ -1,0 +1,1 @@
+//! Procedural macros of endpoint-auth (stub until the attribute lands).

@@ -1,0 +1,661 @@
+//! actix-web glue: the configuration registered on the `App`, the extractors, and the
+//! response for a rejection. The only module that knows actix-web.
+//!
+//! ```no_run
+//! use actix_web::{web, App, HttpServer, Responder};
+//! use endpoint_auth_runtime::{AuthConfig, Key, Algorithm, Principal};
+//!
+//! async fn me(principal: Principal) -> impl Responder {
+//!     format!("hello {}", principal.subject().unwrap_or("anonymous"))
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let auth = AuthConfig::builder()
+//!     .realm("reports-api")
+//!     .issuer("https://issuer.example")
+//!     .audience("reports-api")
+//!     .key(Key::rsa_pem(Algorithm::RS256, &std::fs::read("keys/rsa-public.pem")?)?)
+//!     .build()?;
+//! HttpServer::new(move || App::new().app_data(auth.clone()).route("/me", web::get().to(me)))
+//!     .bind(("127.0.0.1", 8080))?
+//!     .run()
+//!     .await?;
+//! # Ok(()) }
+//! ```
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use actix_web::dev::Payload;
+
+type BoxedStream = Pin<Box<dyn futures_core::Stream<Item = Result<Bytes, actix_web::error::PayloadError>>>>;
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use bytes::{Bytes, BytesMut};
+use serde::de::DeserializeOwned;
+
+use crate::challenge::{is_plain_quotable, join_scopes};
+use crate::claims::{NoExtraClaims, Principal, ScopeSource, Verified};
+use crate::credentials::{find_access_token, parse_authorization, single_token, BearerMethods};
+use crate::error::{AuthError, ChallengeContext, ErrorCode, Reason, Rejection};
+use crate::keys::{Key, KeyError, KeySet};
+use crate::policy::{Requirement, RequirementSpec};
+use crate::verify::{TypPolicy, Verifier};
+use crate::Algorithm;
+
+/// Default clock leeway for `exp`, `nbf` and `iat`.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+/// Default limit on the token length; longer tokens are refused before any decoding.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// Largest form body searched for `access_token` when the form-body method is enabled.
+pub const MAX_FORM_BODY_BYTES: usize = 64 * 1024;
+
+/// A setting the builder refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No realm, or one that cannot be sent in a quoted-string as is.
+    #[error("realm {0:?} is empty or contains '\"', '\\\\' or characters outside visible ASCII and space")]
+    InvalidRealm(String),
+    /// No issuer and no explicit opt-out.
+    #[error("no issuer configured: call .issuer(\"https://…\") (or .accept_any_issuer() to opt out of the iss check)")]
+    MissingIssuer,
+    /// No audience and no explicit opt-out.
+    #[error("no audience configured: call .audience(\"…\") (or .accept_any_audience() to opt out of the aud check)")]
+    MissingAudience,
+    /// No verification keys.
+    #[error("no verification keys configured: call .key(…) or .keys(…)")]
+    NoKeys,
+    /// An allowed algorithm that no key uses, or one not allowed for any key.
+    #[error("algorithm {0:?} is allowed but no configured key uses it")]
+    AlgorithmWithoutKey(Algorithm),
+    /// A key that could not be loaded.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A URL setting that is not an absolute http(s) URL safe to put in a header.
+    #[error("{0} must be an absolute http(s) URL without quotes, backslashes or spaces")]
+    InvalidUrl(&'static str),
+    /// A limit of zero.
+    #[error("{0} must be greater than zero")]
+    ZeroLimit(&'static str),
+}
+
+/// Builder for [`AuthConfig`]; every setting is checked by [`build`](Self::build).
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct AuthConfigBuilder {
+    realm: Option<String>,
+    issuer: Option<String>,
+    any_issuer: bool,
+    audiences: Vec<String>,
+    any_audience: bool,
+    keys: KeySet,
+    key_errors: Vec<KeyError>,
+    algorithms: Option<Vec<Algorithm>>,
+    leeway: Duration,
+    typ: TypPolicy,
+    max_token_bytes: usize,
+    scopes: ScopeSource,
+    methods: BearerMethods,
+    resource_metadata: Option<String>,
+    scope_on_missing: bool,
+}
+
+impl AuthConfigBuilder {
+    /// The protection space sent as `realm` in every challenge (required).
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(realm.into());
+        self
+    }
+    /// The exact `iss` tokens must carry (required unless [`accept_any_issuer`](Self::accept_any_issuer)).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+    /// Opt out of the `iss` check. Only for keys that a single issuer uses.
+    pub fn accept_any_issuer(mut self) -> Self {
+        self.any_issuer = true;
+        self
+    }
+    /// An accepted audience; may be called several times (one match in `aud` suffices).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+    /// Opt out of the `aud` check; tokens for other resource servers are then accepted.
+    pub fn accept_any_audience(mut self) -> Self {
+        self.any_audience = true;
+        self
+    }
+    /// Adds a verification key.
+    pub fn key(mut self, key: Key) -> Self {
+        self.keys = self.keys.with(key);
+        self
+    }
+    /// Adds every key of a set.
+    pub fn keys(mut self, keys: KeySet) -> Self {
+        for k in keys.keys {
+            self.keys = self.keys.with(k);
+        }
+        self
+    }
+    /// Adds the usable keys of an inline JWKS document; a document that is not a JWKS fails
+    /// [`build`](Self::build).
+    pub fn jwks_json(mut self, json: &str) -> Self {
+        match KeySet::from_jwks_json(json) {
+            Ok(set) => self = self.keys(set),
+            Err(e) => self.key_errors.push(e),
+        }
+        self
+    }
+    /// The algorithm allowlist. Defaults to the algorithms of the configured keys.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = Some(algorithms.into_iter().collect());
+        self
+    }
+    /// Clock leeway for `exp`, `nbf` and `iat` (default 30 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+    /// Accept only RFC 9068 `typ` values (`at+jwt`, `application/at+jwt`).
+    pub fn strict_typ(mut self) -> Self {
+        self.typ = TypPolicy::Strict;
+        self
+    }
+    /// Longest token accepted, in bytes (default 16 KiB); checked before decoding.
+    pub fn max_token_bytes(mut self, bytes: usize) -> Self {
+        self.max_token_bytes = bytes;
+        self
+    }
+    /// Where scopes are read from (default: `scope`, else `scp`).
+    pub fn scope_source(mut self, source: ScopeSource) -> Self {
+        self.scopes = source;
+        self
+    }
+    /// Shorthand for [`ScopeSource::claim_path`]: e.g. `"permissions"` or `"realm_access.roles"`.
+    pub fn scope_claim(self, dotted_path: &str) -> Self {
+        self.scope_source(ScopeSource::claim_path(dotted_path))
+    }
+    /// Also accept `?access_token=` (RFC 6750 §2.3; discouraged: URLs are logged).
+    pub fn allow_query_token(mut self) -> Self {
+        self.methods.query = true;
+        self
+    }
+    /// Also accept `access_token` in form-encoded bodies (RFC 6750 §2.2).
+    pub fn allow_form_body_token(mut self) -> Self {
+        self.methods.form_body = true;
+        self
+    }
+    /// The RFC 9728 metadata URL advertised as `resource_metadata` on 401 challenges.
+    pub fn resource_metadata(mut self, url: impl Into<String>) -> Self {
+        self.resource_metadata = Some(url.into());
+        self
+    }
+    /// Advertise the endpoint's required scope on 401s without credentials (RFC 6750 §3).
+    pub fn scope_in_missing_challenge(mut self) -> Self {
+        self.scope_on_missing = true;
+        self
+    }
+
+    /// Checks every setting and builds the configuration.
+    pub fn build(self) -> Result<AuthConfig, ConfigError> {
+        install_crypto_provider();
+        let realm = self.realm.unwrap_or_default();
+        if realm.is_empty() || !is_plain_quotable(&realm) {
+            return Err(ConfigError::InvalidRealm(realm));
+        }
+        if let Some(e) = self.key_errors.into_iter().next() {
+            return Err(e.into());
+        }
+        if self.issuer.is_none() && !self.any_issuer {
+            return Err(ConfigError::MissingIssuer);
+        }
+        if self.audiences.is_empty() && !self.any_audience {
+            return Err(ConfigError::MissingAudience);
+        }
+        if self.keys.is_empty() {
+            return Err(ConfigError::NoKeys);
+        }
+        if self.max_token_bytes == 0 {
+            return Err(ConfigError::ZeroLimit("max_token_bytes"));
+        }
+        if let Some(url) = &self.resource_metadata {
+            if !is_header_safe_url(url) {
+                return Err(ConfigError::InvalidUrl("resource_metadata"));
+            }
+        }
+        let key_algs = self.keys.algorithms();
+        let algorithms = match self.algorithms {
+            Some(list) => {
+                if let Some(a) = list.iter().find(|a| !key_algs.contains(a)) {
+                    return Err(ConfigError::AlgorithmWithoutKey(*a));
+                }
+                list
+            }
+            None => key_algs,
+        };
+        let mut verifier = Verifier {
+            issuer: self.issuer,
+            audiences: self.audiences,
+            keys: self.keys,
+            algorithms,
+            leeway: self.leeway.as_secs(),
+            typ: self.typ,
+            max_token_bytes: self.max_token_bytes,
+            scopes: self.scopes,
+            validations: Default::default(),
+        };
+        verifier.prepare_validations();
+        Ok(AuthConfig {
+            inner: Arc::new(Inner {
+                realm,
+                verifier,
+                methods: self.methods,
+                resource_metadata: self.resource_metadata,
+                scope_on_missing: self.scope_on_missing,
+            }),
+        })
+    }
+}
+
+fn is_header_safe_url(url: &str) -> bool {
+    (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() > "https://".len()
+        && url.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+}
+
+/// jsonwebtoken panics at the first verification if both of its crypto backends end up
+/// enabled through feature unification; naming ours explicitly avoids that.
+fn install_crypto_provider() {
+    let _ = jsonwebtoken::crypto::CryptoProvider::install_default(&jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER);
+}
+
+/// The authentication configuration of a service. Register it once on the `App` with
+/// `App::new().app_data(config.clone())` (a `web::Data<AuthConfig>` works too).
+#[derive(Clone)]
+pub struct AuthConfig {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    realm: String,
+    verifier: Verifier,
+    methods: BearerMethods,
+    resource_metadata: Option<String>,
+    scope_on_missing: bool,
+}
+
+impl fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("realm", &self.inner.realm)
+            .field("verifier", &self.inner.verifier)
+            .field("methods", &self.inner.methods)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthConfig {
+    /// Starts a configuration with the defaults: 30 s leeway, lenient `typ`, 16 KiB token
+    /// limit, scopes from `scope`/`scp`, header method only.
+    pub fn builder() -> AuthConfigBuilder {
+        AuthConfigBuilder {
+            realm: None,
+            issuer: None,
+            any_issuer: false,
+            audiences: Vec::new(),
+            any_audience: false,
+            keys: KeySet::new(),
+            key_errors: Vec::new(),
+            algorithms: None,
+            leeway: DEFAULT_LEEWAY,
+            typ: TypPolicy::Lenient,
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            scopes: ScopeSource::Standard,
+            methods: BearerMethods::default(),
+            resource_metadata: None,
+            scope_on_missing: false,
+        }
+    }
+
+    /// The realm.
+    pub fn realm(&self) -> &str {
+        &self.inner.realm
+    }
+    /// The token verifier.
+    pub fn verifier(&self) -> &Verifier {
+        &self.inner.verifier
+    }
+    /// The accepted token transport methods.
+    pub fn bearer_methods(&self) -> BearerMethods {
+        self.inner.methods
+    }
+
+    fn from_request(req: &HttpRequest) -> Option<AuthConfig> {
+        req.app_data::<AuthConfig>()
+            .cloned()
+            .or_else(|| req.app_data::<actix_web::web::Data<AuthConfig>>().map(|d| d.get_ref().clone()))
+    }
+
+    /// Renders `error` in this configuration's protection space.
+    pub fn reject(&self, error: AuthError, requirement: Option<&Requirement>) -> AuthRejection {
+        let hint = match (self.inner.scope_on_missing, requirement) {
+            (true, Some(r)) => r.alternatives().into_iter().next().map(|alt| join_scopes(alt)),
+            _ => None,
+        };
+        let ctx = ChallengeContext {
+            realm: &self.inner.realm,
+            missing_scope_hint: hint.as_deref(),
+            resource_metadata: self.inner.resource_metadata.as_deref(),
+        };
+        AuthRejection::new(error, &ctx)
+    }
+}
+
+/// Authentication outcome cached in the request extensions, so that a request is verified
+/// once however many extractors ask.
+#[derive(Clone)]
+struct Authenticated(Result<Arc<Verified>, AuthError>);
+
+fn authenticate(req: &HttpRequest, config: &AuthConfig, body_token: Option<String>) -> Result<Arc<Verified>, AuthError> {
+    if let Some(Authenticated(cached)) = req.extensions().get::<Authenticated>() {
+        return cached.clone();
+    }
+    let outcome = find_and_verify(req, config, body_token);
+    req.extensions_mut().insert(Authenticated(outcome.clone()));
+    outcome
+}
+
+fn find_and_verify(req: &HttpRequest, config: &AuthConfig, body_token: Option<String>) -> Result<Arc<Verified>, AuthError> {
+    let header = parse_authorization(req.headers().get_all(header::AUTHORIZATION).map(|v| v.as_bytes()))?;
+    let query = if config.inner.methods.query {
+        find_access_token(req.query_string().as_bytes())?
+    } else {
+        None
+    };
+    let token = single_token(header, query, body_token)?.ok_or_else(AuthError::missing)?;
+    config.inner.verifier.verify(&token).map(Arc::new)
+}
+
+/// The response for a refused request: the [`AuthError`] rendered in the configured
+/// protection space. Implements [`ResponseError`].
+pub struct AuthRejection {
+    error: AuthError,
+    rendered: Rejection,
+}
+
+impl AuthRejection {
+    fn new(error: AuthError, ctx: &ChallengeContext<'_>) -> Self {
+        log_rejection(&error);
+        let rendered = error.render(ctx);
+        AuthRejection { error, rendered }
+    }
+
+    fn misconfigured() -> Self {
+        tracing::error!(
+            target: "endpoint_auth",
+            reason = Reason::NotConfigured.code(),
+            "no endpoint_auth::AuthConfig is registered on this App: add `.app_data(auth_config.clone())` \
+             (built with AuthConfig::builder()) to the App that serves this route"
+        );
+        let error = AuthError::misconfigured("authentication is not configured for this service");
+        let rendered = error.render(&ChallengeContext::default());
+        AuthRejection { error, rendered }
+    }
+
+    /// What went wrong.
+    pub fn error(&self) -> &AuthError {
+        &self.error
+    }
+    /// The rendered status, headers and body.
+    pub fn rendered(&self) -> &Rejection {
+        &self.rendered
+    }
+}
+
+fn log_rejection(e: &AuthError) {
+    let (reason, status) = (e.reason().code(), e.status());
+    match e.code() {
+        ErrorCode::MissingCredentials => tracing::debug!(target: "endpoint_auth", reason, status, "request rejected"),
+        ErrorCode::Unavailable | ErrorCode::Misconfigured => {
+            tracing::warn!(target: "endpoint_auth", reason, status, "request rejected")
+        }
+        _ => tracing::info!(target: "endpoint_auth", reason, status, description = e.description(), "request rejected"),
+    }
+}
+
+impl fmt::Debug for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthRejection").field("error", &self.error).finish()
+    }
+}
+
+impl fmt::Display for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl ResponseError for AuthRejection {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.rendered.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status_code());
+        for (name, value) in &self.rendered.headers {
+            // Values are rendered from visible ASCII only; a value that still fails is dropped
+            // rather than sent half-valid.
+            if let Ok(v) = header::HeaderValue::from_str(value) {
+                res.insert_header((*name, v));
+            }
+        }
+        res.body(self.rendered.body.clone())
+    }
+}
+
+/// The future of the extractors: ready at once unless a form body must be read.
+pub struct AuthFuture<T>(AuthFutureInner<T>);
+
+enum AuthFutureInner<T> {
+    Ready(Option<Result<T, AuthRejection>>),
+    Body(Pin<Box<dyn Future<Output = Result<T, AuthRejection>>>>),
+}
+
+impl<T: Unpin> Future for AuthFuture<T> {
+    type Output = Result<T, AuthRejection>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.0 {
+            AuthFutureInner::Ready(out) => Poll::Ready(out.take().expect("AuthFuture polled after completion")),
+            AuthFutureInner::Body(fut) => fut.as_mut().poll(cx),
+        }
+    }
+}
+
+fn extract<T: 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    requirement: Option<Requirement>,
+    finish: fn(Arc<Verified>) -> Result<T, AuthError>,
+) -> AuthFuture<T> {
+    let Some(config) = AuthConfig::from_request(req) else {
+        return AuthFuture(AuthFutureInner::Ready(Some(Err(AuthRejection::misconfigured()))));
+    };
+    let run = move |req: &HttpRequest, config: &AuthConfig, body: Option<String>| {
+        let verified = authenticate(req, config, body).map_err(|e| config.reject(e, requirement.as_ref()))?;
+        if let Some(r) = &requirement {
+            if let Err(unsatisfied) = r.evaluate(verified.scopes()) {
+                return Err(config.reject(AuthError::insufficient_scope(join_scopes(unsatisfied.hint)), Some(r)));
+            }
+        }
+        finish(verified).map_err(|e| config.reject(e, requirement.as_ref()))
+    };
+    let already = req.extensions().contains::<Authenticated>();
+    if already || !wants_form_body(req, &config) {
+        return AuthFuture(AuthFutureInner::Ready(Some(run(req, &config, None))));
+    }
+    // RFC 6750 §2.2: read the form body, then hand it on unchanged to later extractors. They
+    // get a gated payload that yields the bytes once we have read them.
+    let original = payload.take();
+    let gate = Rc::new(RefCell::new(Gate::default()));
+    *payload = Payload::from(Box::pin(GatedPayload(gate.clone())) as BoxedStream);
+    let req = req.clone();
+    AuthFuture(AuthFutureInner::Body(Box::pin(async move {
+        let body = read_body(original).await;
+        let token = match &body {
+            Ok(bytes) => find_access_token(bytes),
+            Err(e) => Err(e.clone()),
+        };
+        gate.borrow_mut().open(body.unwrap_or_default());
+        match token {
+            Ok(token) => run(&req, &config, token),
+            Err(e) => {
+                req.extensions_mut().insert(Authenticated(Err(e.clone())));
+                Err(config.reject(e, requirement.as_ref()))
+            }
+        }
+    })))
+}
+
+fn wants_form_body(req: &HttpRequest, config: &AuthConfig) -> bool {
+    config.inner.methods.form_body
+        && req.method() != Method::GET
+        && req.content_type().eq_ignore_ascii_case("application/x-www-form-urlencoded")
+}
+
+async fn read_body(mut payload: Payload) -> Result<Bytes, AuthError> {
+    use futures_core::Stream;
+    let mut buf = BytesMut::new();
+    loop {
+        let next = std::future::poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await;
+        match next {
+            None => return Ok(buf.freeze()),
+            Some(Ok(chunk)) => {
+                if buf.len() + chunk.len() > MAX_FORM_BODY_BYTES {
+                    return Err(AuthError::invalid_request(
+                        Reason::MalformedParameter,
+                        "the form body is too large to carry an access token",
+                    ));
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Some(Err(_)) => {
+                return Err(AuthError::invalid_request(Reason::MalformedParameter, "the form body could not be read"))
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Gate {
+    body: Option<Bytes>,
+    open: bool,
+    waker: Option<Waker>,
+}
+
+impl Gate {
+    fn open(&mut self, body: Bytes) {
+        self.body = Some(body).filter(|b| !b.is_empty());
+        self.open = true;
+        if let Some(w) = self.waker.take() {
+            w.wake();
+        }
+    }
+}
+
+struct GatedPayload(Rc<RefCell<Gate>>);
+
+impl futures_core::Stream for GatedPayload {
+    type Item = Result<Bytes, actix_web::error::PayloadError>;
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut gate = self.0.borrow_mut();
+        if !gate.open {
+            gate.waker = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
+        Poll::Ready(gate.body.take().map(Ok))
+    }
+}
+
+/// Extracts the authenticated caller; answers 401 when there is no valid token.
+///
+/// `C` is the application's own claims type (default [`NoExtraClaims`]).
+impl<C: DeserializeOwned + Unpin + 'static> FromRequest for Principal<C> {
+    type Error = AuthRejection;
+    type Future = AuthFuture<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        extract(req, payload, None, Principal::from_verified)
+    }
+}
+
+/// A caller whose token satisfies the requirement `R`: 401 without a valid token, 403 when
+/// the scopes fall short. `#[requires]` adds one of these as the handler's first argument;
+/// it can also be written by hand with any [`RequirementSpec`].
+///
+/// ```
+/// use endpoint_auth_runtime::{Authorized, Requirement, RequirementSpec};
+///
+/// struct WriteReports;
+/// impl RequirementSpec for WriteReports {
+///     const REQUIREMENT: Requirement = Requirement::Scope("write:reports");
+/// }
+///
+/// async fn create(auth: Authorized<WriteReports>) -> String {
+///     format!("created by {}", auth.subject().unwrap_or("?"))
+/// }
+/// ```
+pub struct Authorized<R: RequirementSpec, C = NoExtraClaims> {
+    principal: Principal<C>,
+    _requirement: PhantomData<fn() -> R>,
+}
+
+impl<R: RequirementSpec, C> Authorized<R, C> {
+    /// The authenticated caller.
+    pub fn principal(&self) -> &Principal<C> {
+        &self.principal
+    }
+    /// Takes the authenticated caller.
+    pub fn into_principal(self) -> Principal<C> {
+        self.principal
+    }
+    /// The requirement that was checked.
+    pub fn requirement() -> Requirement {
+        R::REQUIREMENT
+    }
+}
+
+impl<R: RequirementSpec, C> std::ops::Deref for Authorized<R, C> {
+    type Target = Principal<C>;
+    fn deref(&self) -> &Principal<C> {
+        &self.principal
+    }
+}
+
+impl<R: RequirementSpec, C> fmt::Debug for Authorized<R, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authorized")
+            .field("requirement", &R::REQUIREMENT.to_string())
+            .field("principal", &self.principal)
+            .finish()
+    }
+}
+
+impl<R: RequirementSpec, C: DeserializeOwned + Unpin + 'static> FromRequest for Authorized<R, C> {
+    type Error = AuthRejection;
+    type Future = AuthFuture<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        extract(req, payload, Some(R::REQUIREMENT), |verified| {
+            Ok(Authorized { principal: Principal::from_verified(verified)?, _requirement: PhantomData })
+        })
+    }
+}

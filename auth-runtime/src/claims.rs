@@ -1,0 +1,285 @@
+//! What a verified token says: [`Verified`] holds the standard claims and the scopes,
+//! [`Principal`] adds the application's own claims type.
+//!
+//! Neither type has a public constructor: the only way to obtain one is to verify a token.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::error::{AuthError, Reason};
+
+/// Where a token's scopes are read from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ScopeSource {
+    /// `scope` (RFC 8693 / RFC 9068: space-delimited string, or an array), else `scp`
+    /// (Entra ID, Okta: string or array).
+    #[default]
+    Standard,
+    /// A path of object members, e.g. `["permissions"]` (Auth0) or
+    /// `["realm_access", "roles"]` (Keycloak); the value is a string or an array of strings.
+    Claim(Vec<String>),
+}
+
+impl ScopeSource {
+    /// A claim path written with dots: `"realm_access.roles"`.
+    pub fn claim_path(path: &str) -> Self {
+        ScopeSource::Claim(path.split('.').map(str::to_owned).collect())
+    }
+
+    pub(crate) fn extract(&self, claims: &Map<String, Value>) -> Result<Vec<String>, AuthError> {
+        let value = match self {
+            ScopeSource::Standard => claims.get("scope").or_else(|| claims.get("scp")),
+            ScopeSource::Claim(path) => {
+                let mut cur = None::<&Value>;
+                for (i, seg) in path.iter().enumerate() {
+                    cur = if i == 0 {
+                        claims.get(seg)
+                    } else {
+                        cur.and_then(|v| v.as_object()).and_then(|o| o.get(seg))
+                    };
+                }
+                cur
+            }
+        };
+        match value {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::String(s)) => Ok(s.split_ascii_whitespace().map(str::to_owned).collect()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned).ok_or_else(malformed_scope))
+                .collect(),
+            Some(_) => Err(malformed_scope()),
+        }
+    }
+}
+
+fn malformed_scope() -> AuthError {
+    AuthError::invalid_token(
+        Reason::InvalidClaims,
+        "the scope claim must be a string or an array of strings",
+    )
+}
+
+/// The standard claims of a verified access token, and its scopes.
+pub struct Verified {
+    pub(crate) subject: Option<String>,
+    pub(crate) issuer: Option<String>,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) expires_at: u64,
+    pub(crate) issued_at: Option<u64>,
+    pub(crate) not_before: Option<u64>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) token_id: Option<String>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) claims: Map<String, Value>,
+}
+
+impl Verified {
+    /// `sub`.
+    pub fn subject(&self) -> Option<&str> {
+        self.subject.as_deref()
+    }
+    /// `iss`.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+    /// `aud`, always as a list.
+    pub fn audiences(&self) -> &[String] {
+        &self.audiences
+    }
+    /// `exp`, seconds since the epoch.
+    pub fn expires_at(&self) -> u64 {
+        self.expires_at
+    }
+    /// `iat`.
+    pub fn issued_at(&self) -> Option<u64> {
+        self.issued_at
+    }
+    /// `nbf`.
+    pub fn not_before(&self) -> Option<u64> {
+        self.not_before
+    }
+    /// `client_id` (RFC 9068), else `azp`.
+    pub fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+    /// `jti`.
+    pub fn token_id(&self) -> Option<&str> {
+        self.token_id.as_deref()
+    }
+    /// The granted scopes, from the configured [`ScopeSource`].
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+    /// Whether the token grants `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+    /// Every claim of the payload, as JSON.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+
+    pub(crate) fn from_claims(claims: Map<String, Value>, scopes: &ScopeSource) -> Result<Self, AuthError> {
+        let string = |name: &str| match claims.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(AuthError::invalid_token(
+                Reason::InvalidClaims,
+                format!("the {name} claim must be a string"),
+            )),
+        };
+        let number = |name: &str| match claims.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_u64().or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)).map(Some).ok_or_else(|| {
+                AuthError::invalid_token(
+                    Reason::InvalidClaims,
+                    format!("the {name} claim must be a non-negative number"),
+                )
+            }),
+        };
+        let audiences = match claims.get("aud") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    AuthError::invalid_token(Reason::InvalidClaims, "the aud claim must be a string or an array of strings")
+                })?,
+            Some(_) => {
+                return Err(AuthError::invalid_token(
+                    Reason::InvalidClaims,
+                    "the aud claim must be a string or an array of strings",
+                ))
+            }
+        };
+        let expires_at = number("exp")?.ok_or_else(|| {
+            AuthError::invalid_token(Reason::MissingExpiry, "the token has no exp claim")
+        })?;
+        Ok(Verified {
+            subject: string("sub")?,
+            issuer: string("iss")?,
+            audiences,
+            expires_at,
+            issued_at: number("iat")?,
+            not_before: number("nbf")?,
+            client_id: match string("client_id")? {
+                Some(c) => Some(c),
+                None => string("azp")?,
+            },
+            token_id: string("jti")?,
+            scopes: scopes.extract(&claims)?,
+            claims,
+        })
+    }
+}
+
+impl fmt::Debug for Verified {
+    // Claims are omitted: they are personal data and have no place in logs by default.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verified")
+            .field("subject", &self.subject)
+            .field("issuer", &self.issuer)
+            .field("scopes", &self.scopes)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Claims type for services that need only the standard claims.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct NoExtraClaims {}
+
+/// The authenticated caller: a verified token plus the application's own claims `C`
+/// (any `serde::Deserialize` type; unknown claims are ignored as usual in serde).
+///
+/// A `Principal` can only be obtained from a verified token: it has no public constructor.
+///
+/// ```compile_fail
+/// // There is no way to build one by hand.
+/// let p: endpoint_auth_runtime::Principal = endpoint_auth_runtime::Principal { token: todo!(), extra: todo!() };
+/// ```
+pub struct Principal<C = NoExtraClaims> {
+    token: Arc<Verified>,
+    extra: C,
+}
+
+impl<C: DeserializeOwned> Principal<C> {
+    pub(crate) fn from_verified(token: Arc<Verified>) -> Result<Self, AuthError> {
+        let extra = C::deserialize(MapRef(&token.claims)).map_err(|_| {
+            AuthError::invalid_token(
+                Reason::InvalidClaims,
+                "the token's claims do not have the shape this service expects",
+            )
+        })?;
+        Ok(Principal { token, extra })
+    }
+}
+
+impl<C> Principal<C> {
+    /// The verified token's standard claims and scopes.
+    pub fn token(&self) -> &Verified {
+        &self.token
+    }
+    /// `sub`.
+    pub fn subject(&self) -> Option<&str> {
+        self.token.subject()
+    }
+    /// The granted scopes.
+    pub fn scopes(&self) -> &[String] {
+        self.token.scopes()
+    }
+    /// Whether the token grants `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.token.has_scope(scope)
+    }
+    /// The application's own claims.
+    pub fn extra(&self) -> &C {
+        &self.extra
+    }
+    /// Takes the application's own claims.
+    pub fn into_extra(self) -> C {
+        self.extra
+    }
+}
+
+impl<C> std::ops::Deref for Principal<C> {
+    type Target = Verified;
+    fn deref(&self) -> &Verified {
+        &self.token
+    }
+}
+
+impl<C> fmt::Debug for Principal<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Principal").field("token", &*self.token).finish_non_exhaustive()
+    }
+}
+
+/// Deserializes from a borrowed claims map without cloning it into a `Value`.
+struct MapRef<'a>(&'a Map<String, Value>);
+
+impl<'de> serde::Deserializer<'de> for MapRef<'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        use serde::de::value::MapDeserializer;
+        let iter = self.0.iter().map(|(k, v)| (k.as_str(), v));
+        let mut map = MapDeserializer::new(iter);
+        let value = visitor.visit_map(&mut map)?;
+        map.end()?;
+        Ok(value)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}

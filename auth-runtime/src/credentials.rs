@@ -1,0 +1,228 @@
+//! Finding the access token (RFC 6750 §2).
+//!
+//! The Authorization header is always read (§2.1). The form-encoded body (§2.2) and the URI
+//! query (§2.3) are off by default and enabled through [`BearerMethods`]. A token presented by
+//! two methods, or two Authorization headers, is an `invalid_request` (§2).
+
+use crate::error::{AuthError, Reason};
+
+/// Which token transport methods are accepted besides the Authorization header.
+///
+/// RFC 6750 §2.3 says the query method SHOULD NOT be used (URLs end up in logs and
+/// `Referer` headers); both extra methods are opt-in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BearerMethods {
+    /// Accept `access_token` in the URI query (RFC 6750 §2.3).
+    pub query: bool,
+    /// Accept `access_token` in an `application/x-www-form-urlencoded` body (RFC 6750 §2.2).
+    pub form_body: bool,
+}
+
+impl BearerMethods {
+    /// The names used for RFC 9728 `bearer_methods_supported`.
+    pub fn supported(&self) -> Vec<&'static str> {
+        let mut out = vec!["header"];
+        if self.form_body {
+            out.push("body");
+        }
+        if self.query {
+            out.push("query");
+        }
+        out
+    }
+}
+
+/// Parses the Authorization header field values of a request.
+///
+/// Returns `Ok(None)` when no bearer credentials are present (no header, an empty value, or
+/// another scheme such as `Basic`), `Ok(Some(token))` for a well-formed `Bearer` credential,
+/// and `invalid_request` for everything else.
+pub fn parse_authorization<'a, I>(values: I) -> Result<Option<&'a str>, AuthError>
+where
+    I: IntoIterator<Item = &'a [u8]>,
+{
+    let mut values = values.into_iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(AuthError::invalid_request(
+            Reason::MultipleHeaders,
+            "more than one Authorization header was sent",
+        ));
+    }
+    parse_authorization_value(value)
+}
+
+/// Parses one Authorization field value; see [`parse_authorization`].
+pub fn parse_authorization_value(value: &[u8]) -> Result<Option<&str>, AuthError> {
+    let value = trim_ows(value);
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let scheme_end = value
+        .iter()
+        .position(|&b| b == b' ' || b == b'\t')
+        .unwrap_or(value.len());
+    let (scheme, rest) = value.split_at(scheme_end);
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        // Another scheme (or garbage that is not ours to judge): no bearer credentials.
+        return Ok(None);
+    }
+    if rest.is_empty() {
+        return Err(malformed("the Bearer scheme must be followed by a token"));
+    }
+    let token_start = rest.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(rest.len());
+    let (separator, token) = rest.split_at(token_start);
+    if separator.contains(&b'\t') {
+        return Err(malformed("the Bearer scheme and the token must be separated by spaces"));
+    }
+    if token.iter().any(|&b| b == b' ' || b == b'\t') {
+        return Err(malformed("the Authorization header must hold exactly one token"));
+    }
+    match std::str::from_utf8(token) {
+        Ok(token) if is_b64token(token) => Ok(Some(token)),
+        _ => Err(malformed("the token contains characters outside the b64token syntax")),
+    }
+}
+
+fn malformed(description: &'static str) -> AuthError {
+    AuthError::invalid_request(Reason::MalformedHeader, description)
+}
+
+fn trim_ows(mut v: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = v {
+        v = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = v {
+        v = rest;
+    }
+    v
+}
+
+/// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="` (RFC 6750 §2.1).
+pub fn is_b64token(s: &str) -> bool {
+    let body = s.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+}
+
+/// Finds `access_token` in an `application/x-www-form-urlencoded` string (a query or a body).
+///
+/// `Ok(None)` when absent; `invalid_request` when repeated, empty or not a b64token.
+pub fn find_access_token(form: &[u8]) -> Result<Option<String>, AuthError> {
+    let mut found = None;
+    for pair in form.split(|&b| b == b'&') {
+        let (name, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &[][..]),
+        };
+        if percent_decode(name).as_deref() != Some(b"access_token".as_slice()) {
+            continue;
+        }
+        if found.is_some() {
+            return Err(AuthError::invalid_request(
+                Reason::MalformedParameter,
+                "access_token was sent more than once",
+            ));
+        }
+        let token = percent_decode(value)
+            .and_then(|v| String::from_utf8(v).ok())
+            .filter(|t| is_b64token(t))
+            .ok_or_else(|| {
+                AuthError::invalid_request(
+                    Reason::MalformedParameter,
+                    "access_token is not a b64token",
+                )
+            })?;
+        found = Some(token);
+    }
+    Ok(found)
+}
+
+/// Decodes `%XX` escapes and `+` (form encoding). `None` on a broken escape.
+fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = input.get(i + 1..i + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    Some(out)
+}
+
+/// Combines the tokens found by each method: at most one method may carry a token.
+pub fn single_token(
+    header: Option<&str>,
+    query: Option<String>,
+    body: Option<String>,
+) -> Result<Option<String>, AuthError> {
+    let count = header.is_some() as u8 + query.is_some() as u8 + body.is_some() as u8;
+    if count > 1 {
+        return Err(AuthError::invalid_request(
+            Reason::MultipleMethods,
+            "the access token was sent by more than one method",
+        ));
+    }
+    Ok(header.map(str::to_owned).or(query).or(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    fn parse(v: &str) -> Result<Option<&str>, AuthError> {
+        parse_authorization_value(v.as_bytes())
+    }
+
+    #[test]
+    fn accepts_bearer_in_any_case_with_one_or_more_spaces() {
+        assert_eq!(parse("Bearer abc").unwrap(), Some("abc"));
+        assert_eq!(parse("bEaReR  a.b.c").unwrap(), Some("a.b.c"));
+        assert_eq!(parse("  Bearer abc==  ").unwrap(), Some("abc=="));
+    }
+
+    #[test]
+    fn other_schemes_and_empty_values_are_no_credentials() {
+        assert_eq!(parse("").unwrap(), None);
+        assert_eq!(parse("   ").unwrap(), None);
+        assert_eq!(parse("Basic dXNlcjpwYXNz").unwrap(), None);
+        assert_eq!(parse("Bearerx abc").unwrap(), None);
+    }
+
+    #[test]
+    fn malformed_bearer_credentials_are_invalid_request() {
+        for bad in ["Bearer", "Bearer\tabc", "Bearer abc def", "Bearer ab\"c", "Bearer =abc", "Bearer a=b"] {
+            let err = parse(bad).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::InvalidRequest, "{bad:?}");
+        }
+        assert!(parse_authorization_value(b"Bearer ab\xffc").is_err());
+    }
+
+    #[test]
+    fn two_headers_are_invalid_request() {
+        let err = parse_authorization([b"Bearer a".as_slice(), b"Bearer a".as_slice()]).unwrap_err();
+        assert_eq!(err.reason(), Reason::MultipleHeaders);
+    }
+
+    #[test]
+    fn finds_access_token_in_forms() {
+        assert_eq!(find_access_token(b"a=1&access_token=x.y.z").unwrap().as_deref(), Some("x.y.z"));
+        assert_eq!(find_access_token(b"access%5Ftoken=abc%2B").unwrap().as_deref(), Some("abc+"));
+        assert!(find_access_token(b"access_token=a&access_token=b").is_err());
+        assert!(find_access_token(b"access_token=").is_err());
+        assert_eq!(find_access_token(b"x=1").unwrap(), None);
+    }
+}

@@ -1,0 +1,355 @@
+//! The one rejection type, and how it becomes a response.
+//!
+//! [`AuthError`] says what went wrong; [`AuthError::render`] turns it into a [`Rejection`]:
+//! status, `WWW-Authenticate` challenge, `Cache-Control: no-store`, `Retry-After` where due,
+//! and an RFC 9457 problem-details body that repeats `error`, `error_description` and `scope`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::challenge::{nqschar, Challenge};
+
+/// The RFC 6750 §3.1 error code carried in the challenge (or the absence of one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// No credentials were presented: 401 with a bare challenge (no `error`).
+    MissingCredentials,
+    /// `invalid_request`: malformed credentials: 400.
+    InvalidRequest,
+    /// `invalid_token`: the token is not acceptable: 401.
+    InvalidToken,
+    /// `insufficient_scope`: valid token, not enough scope: 403.
+    InsufficientScope,
+    /// The key source cannot be reached and no usable keys are cached: 503, no challenge.
+    Unavailable,
+    /// The service is not set up (no configuration registered): 500, no challenge.
+    Misconfigured,
+}
+
+impl ErrorCode {
+    /// The HTTP status code for this outcome.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::MissingCredentials | ErrorCode::InvalidToken => 401,
+            ErrorCode::InvalidRequest => 400,
+            ErrorCode::InsufficientScope => 403,
+            ErrorCode::Unavailable => 503,
+            ErrorCode::Misconfigured => 500,
+        }
+    }
+
+    /// The `error` parameter value, if the challenge carries one.
+    pub fn as_error_param(self) -> Option<&'static str> {
+        match self {
+            ErrorCode::InvalidRequest => Some("invalid_request"),
+            ErrorCode::InvalidToken => Some("invalid_token"),
+            ErrorCode::InsufficientScope => Some("insufficient_scope"),
+            _ => None,
+        }
+    }
+}
+
+/// A stable, machine-readable reason for a rejection: used in logs and metrics, never
+/// containing token material.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    /// No Authorization header, an empty one, or another scheme.
+    Missing,
+    /// The Authorization header does not follow RFC 6750 §2.1.
+    MalformedHeader,
+    /// More than one Authorization header.
+    MultipleHeaders,
+    /// The token was sent by more than one method (header, query, form body).
+    MultipleMethods,
+    /// A query or form token was malformed or repeated.
+    MalformedParameter,
+    /// Longer than the configured limit; not decoded.
+    TokenTooLarge,
+    /// Not a compact JWS (wrong number of segments, bad base64url, bad JSON…).
+    Malformed,
+    /// A JWE (five segments): encrypted tokens are not accepted.
+    Encrypted,
+    /// `alg` is not in the allowlist (including `none`).
+    AlgorithmNotAllowed,
+    /// No configured key has the token's `kid`.
+    UnknownKeyId,
+    /// The signature does not verify.
+    BadSignature,
+    /// `crit` names an extension this library does not understand.
+    UnsupportedCritical,
+    /// `typ` is not accepted by the typ policy.
+    RejectedType,
+    /// `exp` is in the past beyond the leeway.
+    Expired,
+    /// `nbf` (or `iat`) is in the future beyond the leeway.
+    NotYetValid,
+    /// `exp` is absent.
+    MissingExpiry,
+    /// `iss` is absent or not the configured issuer.
+    WrongIssuer,
+    /// `aud` is absent or names none of the configured audiences.
+    WrongAudience,
+    /// A claim has the wrong type (e.g. `exp` as a string, `scope` as a number).
+    InvalidClaims,
+    /// The token's scopes do not satisfy the endpoint's requirement.
+    InsufficientScope,
+    /// Keys could not be fetched and none are cached.
+    KeysUnavailable,
+    /// No [`AuthConfig`](crate::AuthConfig) is registered on the application.
+    NotConfigured,
+}
+
+impl Reason {
+    /// The stable reason code (`snake_case`), as used in log fields and metric labels.
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::Missing => "missing",
+            Reason::MalformedHeader => "malformed_header",
+            Reason::MultipleHeaders => "multiple_headers",
+            Reason::MultipleMethods => "multiple_methods",
+            Reason::MalformedParameter => "malformed_parameter",
+            Reason::TokenTooLarge => "token_too_large",
+            Reason::Malformed => "malformed_token",
+            Reason::Encrypted => "encrypted_token",
+            Reason::AlgorithmNotAllowed => "algorithm_not_allowed",
+            Reason::UnknownKeyId => "unknown_kid",
+            Reason::BadSignature => "bad_signature",
+            Reason::UnsupportedCritical => "unsupported_crit",
+            Reason::RejectedType => "rejected_typ",
+            Reason::Expired => "expired",
+            Reason::NotYetValid => "not_yet_valid",
+            Reason::MissingExpiry => "missing_exp",
+            Reason::WrongIssuer => "wrong_issuer",
+            Reason::WrongAudience => "wrong_audience",
+            Reason::InvalidClaims => "invalid_claims",
+            Reason::InsufficientScope => "insufficient_scope",
+            Reason::KeysUnavailable => "keys_unavailable",
+            Reason::NotConfigured => "not_configured",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Why a request was refused. Carries no token material.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}: {description}")]
+pub struct AuthError {
+    code: ErrorCode,
+    reason: Reason,
+    description: Cow<'static, str>,
+    scope: Option<String>,
+    retry_after: Option<u64>,
+}
+
+impl AuthError {
+    fn new(code: ErrorCode, reason: Reason, description: impl Into<Cow<'static, str>>) -> Self {
+        AuthError {
+            code,
+            reason,
+            description: description.into(),
+            scope: None,
+            retry_after: None,
+        }
+    }
+
+    /// No credentials were presented.
+    pub fn missing() -> Self {
+        Self::new(ErrorCode::MissingCredentials, Reason::Missing, "no access token was presented")
+    }
+
+    /// `invalid_request` (400).
+    pub fn invalid_request(reason: Reason, description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, reason, description)
+    }
+
+    /// `invalid_token` (401).
+    pub fn invalid_token(reason: Reason, description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidToken, reason, description)
+    }
+
+    /// `insufficient_scope` (403) with the scope hint (space-delimited).
+    pub fn insufficient_scope(hint: impl Into<String>) -> Self {
+        let mut e = Self::new(
+            ErrorCode::InsufficientScope,
+            Reason::InsufficientScope,
+            "the access token does not grant the scope this endpoint requires",
+        );
+        let hint = hint.into();
+        e.scope = (!hint.is_empty()).then_some(hint);
+        e
+    }
+
+    /// Keys unavailable (503) with a `Retry-After` in seconds.
+    pub fn unavailable(retry_after_secs: u64) -> Self {
+        let mut e = Self::new(
+            ErrorCode::Unavailable,
+            Reason::KeysUnavailable,
+            "the signing keys cannot be fetched right now; retry later",
+        );
+        e.retry_after = Some(retry_after_secs.max(1));
+        e
+    }
+
+    /// The service has no authentication configuration (500).
+    pub fn misconfigured(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::Misconfigured, Reason::NotConfigured, description)
+    }
+
+    /// The error code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+    /// The stable reason.
+    pub fn reason(&self) -> Reason {
+        self.reason
+    }
+    /// The human-readable description.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+    /// The scope hint, for `insufficient_scope`.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.code.status()
+    }
+
+    /// Renders the response for this error in a protection space.
+    ///
+    /// `missing_scope_hint` is the scope to advertise on a bare 401 (when configured);
+    /// `resource_metadata` is the RFC 9728 metadata URL, advertised on every 401.
+    pub fn render(&self, ctx: &ChallengeContext<'_>) -> Rejection {
+        let status = self.status();
+        let description = nqschar(&self.description);
+        let mut headers = Vec::with_capacity(4);
+        let challenge = match self.code {
+            ErrorCode::MissingCredentials => Some(Challenge {
+                realm: ctx.realm,
+                scope: ctx.missing_scope_hint,
+                resource_metadata: ctx.resource_metadata,
+                ..Default::default()
+            }),
+            ErrorCode::InvalidRequest | ErrorCode::InvalidToken | ErrorCode::InsufficientScope => {
+                Some(Challenge {
+                    realm: ctx.realm,
+                    error: self.code.as_error_param(),
+                    error_description: Some(&description),
+                    scope: self.scope.as_deref(),
+                    resource_metadata: ctx.resource_metadata.filter(|_| status == 401),
+                })
+            }
+            ErrorCode::Unavailable | ErrorCode::Misconfigured => None,
+        };
+        if let Some(challenge) = challenge {
+            headers.push(("www-authenticate", challenge.render()));
+        }
+        headers.push(("cache-control", "no-store".to_owned()));
+        if let Some(secs) = self.retry_after {
+            headers.push(("retry-after", secs.to_string()));
+        }
+        headers.push(("content-type", "application/problem+json".to_owned()));
+
+        let body = Problem {
+            kind: "about:blank",
+            title: status_title(status),
+            status,
+            detail: &description,
+            error: self.code.as_error_param(),
+            error_description: self.code.as_error_param().map(|_| description.as_str()),
+            scope: self.scope.as_deref(),
+        };
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        Rejection { status, headers, body }
+    }
+}
+
+/// What the protection space contributes to every challenge.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ChallengeContext<'a> {
+    /// The realm.
+    pub realm: &'a str,
+    /// Scope to advertise on a bare 401 (opt-in; `None` by default).
+    pub missing_scope_hint: Option<&'a str>,
+    /// RFC 9728 metadata URL, advertised on 401s when configured.
+    pub resource_metadata: Option<&'a str>,
+}
+
+/// A rendered rejection: framework-agnostic status, headers and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// HTTP status code.
+    pub status: u16,
+    /// Header names (lowercase) and values; every value is visible ASCII.
+    pub headers: Vec<(&'static str, String)>,
+    /// `application/problem+json` body.
+    pub body: Vec<u8>,
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'static str,
+    status: u16,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'a str>,
+}
+
+fn status_title(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        503 => "Service Unavailable",
+        _ => "Internal Server Error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header<'a>(r: &'a Rejection, name: &str) -> Option<&'a str> {
+        r.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn insufficient_scope_renders_403_with_hint_everywhere() {
+        let ctx = ChallengeContext { realm: "r", ..Default::default() };
+        let r = AuthError::insufficient_scope("a b").render(&ctx);
+        assert_eq!(r.status, 403);
+        assert_eq!(
+            header(&r, "www-authenticate").unwrap(),
+            "Bearer realm=\"r\", error=\"insufficient_scope\", error_description=\"the access token does not grant the scope this endpoint requires\", scope=\"a b\""
+        );
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(body["error"], "insufficient_scope");
+        assert_eq!(body["scope"], "a b");
+        assert_eq!(body["status"], 403);
+        assert_eq!(header(&r, "cache-control"), Some("no-store"));
+    }
+
+    #[test]
+    fn unavailable_has_retry_after_and_no_challenge() {
+        let r = AuthError::unavailable(7).render(&ChallengeContext::default());
+        assert_eq!(r.status, 503);
+        assert_eq!(header(&r, "retry-after"), Some("7"));
+        assert!(header(&r, "www-authenticate").is_none());
+    }
+}

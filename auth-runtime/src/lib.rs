@@ -1,0 +1,28 @@
+//! Runtime of [endpoint-auth](https://docs.rs/endpoint-auth): everything a protected endpoint
+//! needs at request time.
+//!
+//! Users depend on the `endpoint-auth` facade, which re-exports this crate's public API.
+//! The core (credentials, challenge, error, policy, claims, verify, keys) works on plain
+//! data; [`actix`] is the only module that knows actix-web.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod actix;
+pub mod challenge;
+pub mod claims;
+pub mod credentials;
+pub mod error;
+pub mod keys;
+pub mod policy;
+pub mod verify;
+
+pub use actix::{AuthConfig, AuthConfigBuilder, AuthRejection, Authorized, ConfigError};
+pub use claims::{NoExtraClaims, Principal, ScopeSource, Verified};
+pub use credentials::BearerMethods;
+pub use error::{AuthError, ErrorCode, Reason, Rejection};
+pub use keys::{Key, KeyError, KeySet};
+pub use policy::{Requirement, RequirementSpec};
+pub use verify::{TypPolicy, Verifier};
+
+/// The signature algorithms a key can be bound to (re-exported from `jsonwebtoken`).
+pub use jsonwebtoken::Algorithm;
