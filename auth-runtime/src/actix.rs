@@ -35,7 +35,8 @@ use std::time::Duration;
 
 use actix_web::dev::Payload;
 
-type BoxedStream = Pin<Box<dyn futures_core::Stream<Item = Result<Bytes, actix_web::error::PayloadError>>>>;
+type BoxedStream =
+    Pin<Box<dyn futures_core::Stream<Item = Result<Bytes, actix_web::error::PayloadError>>>>;
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use bytes::{Bytes, BytesMut};
@@ -269,13 +270,17 @@ impl AuthConfigBuilder {
 fn is_header_safe_url(url: &str) -> bool {
     (url.starts_with("https://") || url.starts_with("http://"))
         && url.len() > "https://".len()
-        && url.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+        && url
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
 }
 
 /// jsonwebtoken panics at the first verification if both of its crypto backends end up
 /// enabled through feature unification; naming ours explicitly avoids that.
 fn install_crypto_provider() {
-    let _ = jsonwebtoken::crypto::CryptoProvider::install_default(&jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER);
+    let _ = jsonwebtoken::crypto::CryptoProvider::install_default(
+        &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER,
+    );
 }
 
 /// The authentication configuration of a service. Register it once on the `App` with
@@ -340,15 +345,20 @@ impl AuthConfig {
     }
 
     fn from_request(req: &HttpRequest) -> Option<AuthConfig> {
-        req.app_data::<AuthConfig>()
-            .cloned()
-            .or_else(|| req.app_data::<actix_web::web::Data<AuthConfig>>().map(|d| d.get_ref().clone()))
+        req.app_data::<AuthConfig>().cloned().or_else(|| {
+            req.app_data::<actix_web::web::Data<AuthConfig>>()
+                .map(|d| d.get_ref().clone())
+        })
     }
 
     /// Renders `error` in this configuration's protection space.
     pub fn reject(&self, error: AuthError, requirement: Option<&Requirement>) -> AuthRejection {
         let hint = match (self.inner.scope_on_missing, requirement) {
-            (true, Some(r)) => r.alternatives().into_iter().next().map(|alt| join_scopes(alt)),
+            (true, Some(r)) => r
+                .alternatives()
+                .into_iter()
+                .next()
+                .map(join_scopes),
             _ => None,
         };
         let ctx = ChallengeContext {
@@ -365,7 +375,11 @@ impl AuthConfig {
 #[derive(Clone)]
 struct Authenticated(Result<Arc<Verified>, AuthError>);
 
-fn authenticate(req: &HttpRequest, config: &AuthConfig, body_token: Option<String>) -> Result<Arc<Verified>, AuthError> {
+fn authenticate(
+    req: &HttpRequest,
+    config: &AuthConfig,
+    body_token: Option<String>,
+) -> Result<Arc<Verified>, AuthError> {
     if let Some(Authenticated(cached)) = req.extensions().get::<Authenticated>() {
         return cached.clone();
     }
@@ -374,20 +388,32 @@ fn authenticate(req: &HttpRequest, config: &AuthConfig, body_token: Option<Strin
     outcome
 }
 
-fn find_and_verify(req: &HttpRequest, config: &AuthConfig, body_token: Option<String>) -> Result<Arc<Verified>, AuthError> {
-    let header = parse_authorization(req.headers().get_all(header::AUTHORIZATION).map(|v| v.as_bytes()))?;
+fn find_and_verify(
+    req: &HttpRequest,
+    config: &AuthConfig,
+    body_token: Option<String>,
+) -> Result<Arc<Verified>, AuthError> {
+    let header = parse_authorization(
+        req.headers()
+            .get_all(header::AUTHORIZATION)
+            .map(|v| v.as_bytes()),
+    )?;
     let query = if config.inner.methods.query {
         find_access_token(req.query_string().as_bytes())?
     } else {
         None
     };
     let token = single_token(header, query, body_token)?.ok_or_else(AuthError::missing)?;
-    config.inner.verifier.verify(&token).map(Arc::new)
+    let verified = config.inner.verifier.verify(&token)?;
+    tracing::trace!(target: "endpoint_auth", "access token verified");
+    Ok(Arc::new(verified))
 }
 
 /// The response for a refused request: the [`AuthError`] rendered in the configured
 /// protection space. Implements [`ResponseError`].
-pub struct AuthRejection {
+pub struct AuthRejection(Box<RejectionParts>);
+
+struct RejectionParts {
     error: AuthError,
     rendered: Rejection,
 }
@@ -396,7 +422,7 @@ impl AuthRejection {
     fn new(error: AuthError, ctx: &ChallengeContext<'_>) -> Self {
         log_rejection(&error);
         let rendered = error.render(ctx);
-        AuthRejection { error, rendered }
+        AuthRejection(Box::new(RejectionParts { error, rendered }))
     }
 
     fn misconfigured() -> Self {
@@ -408,57 +434,63 @@ impl AuthRejection {
         );
         let error = AuthError::misconfigured("authentication is not configured for this service");
         let rendered = error.render(&ChallengeContext::default());
-        AuthRejection { error, rendered }
+        AuthRejection(Box::new(RejectionParts { error, rendered }))
     }
 
     /// What went wrong.
     pub fn error(&self) -> &AuthError {
-        &self.error
+        &self.0.error
     }
     /// The rendered status, headers and body.
     pub fn rendered(&self) -> &Rejection {
-        &self.rendered
+        &self.0.rendered
     }
 }
 
 fn log_rejection(e: &AuthError) {
     let (reason, status) = (e.reason().code(), e.status());
     match e.code() {
-        ErrorCode::MissingCredentials => tracing::debug!(target: "endpoint_auth", reason, status, "request rejected"),
+        ErrorCode::MissingCredentials => {
+            tracing::debug!(target: "endpoint_auth", reason, status, "request rejected")
+        }
         ErrorCode::Unavailable | ErrorCode::Misconfigured => {
             tracing::warn!(target: "endpoint_auth", reason, status, "request rejected")
         }
-        _ => tracing::info!(target: "endpoint_auth", reason, status, description = e.description(), "request rejected"),
+        _ => {
+            tracing::info!(target: "endpoint_auth", reason, status, description = e.description(), "request rejected")
+        }
     }
 }
 
 impl fmt::Debug for AuthRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthRejection").field("error", &self.error).finish()
+        f.debug_struct("AuthRejection")
+            .field("error", self.error())
+            .finish()
     }
 }
 
 impl fmt::Display for AuthRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.error, f)
+        fmt::Display::fmt(self.error(), f)
     }
 }
 
 impl ResponseError for AuthRejection {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.rendered.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        StatusCode::from_u16(self.rendered().status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
         let mut res = HttpResponse::build(self.status_code());
-        for (name, value) in &self.rendered.headers {
+        for (name, value) in &self.rendered().headers {
             // Values are rendered from visible ASCII only; a value that still fails is dropped
             // rather than sent half-valid.
             if let Ok(v) = header::HeaderValue::from_str(value) {
                 res.insert_header((*name, v));
             }
         }
-        res.body(self.rendered.body.clone())
+        res.body(self.rendered().body.clone())
     }
 }
 
@@ -474,7 +506,9 @@ impl<T: Unpin> Future for AuthFuture<T> {
     type Output = Result<T, AuthRejection>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match &mut self.0 {
-            AuthFutureInner::Ready(out) => Poll::Ready(out.take().expect("AuthFuture polled after completion")),
+            AuthFutureInner::Ready(out) => {
+                Poll::Ready(out.take().expect("AuthFuture polled after completion"))
+            }
             AuthFutureInner::Body(fut) => fut.as_mut().poll(cx),
         }
     }
@@ -487,13 +521,19 @@ fn extract<T: 'static>(
     finish: fn(Arc<Verified>) -> Result<T, AuthError>,
 ) -> AuthFuture<T> {
     let Some(config) = AuthConfig::from_request(req) else {
-        return AuthFuture(AuthFutureInner::Ready(Some(Err(AuthRejection::misconfigured()))));
+        return AuthFuture(AuthFutureInner::Ready(Some(Err(
+            AuthRejection::misconfigured(),
+        ))));
     };
     let run = move |req: &HttpRequest, config: &AuthConfig, body: Option<String>| {
-        let verified = authenticate(req, config, body).map_err(|e| config.reject(e, requirement.as_ref()))?;
+        let verified =
+            authenticate(req, config, body).map_err(|e| config.reject(e, requirement.as_ref()))?;
         if let Some(r) = &requirement {
             if let Err(unsatisfied) = r.evaluate(verified.scopes()) {
-                return Err(config.reject(AuthError::insufficient_scope(join_scopes(unsatisfied.hint)), Some(r)));
+                return Err(config.reject(
+                    AuthError::insufficient_scope(join_scopes(unsatisfied.hint)),
+                    Some(r),
+                ));
             }
         }
         finish(verified).map_err(|e| config.reject(e, requirement.as_ref()))
@@ -528,7 +568,9 @@ fn extract<T: 'static>(
 fn wants_form_body(req: &HttpRequest, config: &AuthConfig) -> bool {
     config.inner.methods.form_body
         && req.method() != Method::GET
-        && req.content_type().eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        && req
+            .content_type()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
 }
 
 async fn read_body(mut payload: Payload) -> Result<Bytes, AuthError> {
@@ -548,7 +590,10 @@ async fn read_body(mut payload: Payload) -> Result<Bytes, AuthError> {
                 buf.extend_from_slice(&chunk);
             }
             Some(Err(_)) => {
-                return Err(AuthError::invalid_request(Reason::MalformedParameter, "the form body could not be read"))
+                return Err(AuthError::invalid_request(
+                    Reason::MalformedParameter,
+                    "the form body could not be read",
+                ))
             }
         }
     }
@@ -655,7 +700,10 @@ impl<R: RequirementSpec, C: DeserializeOwned + Unpin + 'static> FromRequest for 
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         extract(req, payload, Some(R::REQUIREMENT), |verified| {
-            Ok(Authorized { principal: Principal::from_verified(verified)?, _requirement: PhantomData })
+            Ok(Authorized {
+                principal: Principal::from_verified(verified)?,
+                _requirement: PhantomData,
+            })
         })
     }
 }

@@ -135,7 +135,10 @@ mod tests {
 
     #[test]
     fn bare_challenge_has_only_realm() {
-        let c = Challenge { realm: "api", ..Default::default() };
+        let c = Challenge {
+            realm: "api",
+            ..Default::default()
+        };
         assert_eq!(c.render(), "Bearer realm=\"api\"");
     }
 

@@ -124,7 +124,10 @@ impl Verified {
         &self.claims
     }
 
-    pub(crate) fn from_claims(claims: Map<String, Value>, scopes: &ScopeSource) -> Result<Self, AuthError> {
+    pub(crate) fn from_claims(
+        claims: Map<String, Value>,
+        scopes: &ScopeSource,
+    ) -> Result<Self, AuthError> {
         let string = |name: &str| match claims.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -135,12 +138,16 @@ impl Verified {
         };
         let number = |name: &str| match claims.get(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => v.as_u64().or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)).map(Some).ok_or_else(|| {
-                AuthError::invalid_token(
-                    Reason::InvalidClaims,
-                    format!("the {name} claim must be a non-negative number"),
-                )
-            }),
+            Some(v) => v
+                .as_u64()
+                .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+                .map(Some)
+                .ok_or_else(|| {
+                    AuthError::invalid_token(
+                        Reason::InvalidClaims,
+                        format!("the {name} claim must be a non-negative number"),
+                    )
+                }),
         };
         let audiences = match claims.get("aud") {
             None | Some(Value::Null) => Vec::new(),
@@ -150,7 +157,10 @@ impl Verified {
                 .map(|v| v.as_str().map(str::to_owned))
                 .collect::<Option<Vec<_>>>()
                 .ok_or_else(|| {
-                    AuthError::invalid_token(Reason::InvalidClaims, "the aud claim must be a string or an array of strings")
+                    AuthError::invalid_token(
+                        Reason::InvalidClaims,
+                        "the aud claim must be a string or an array of strings",
+                    )
                 })?,
             Some(_) => {
                 return Err(AuthError::invalid_token(
@@ -258,7 +268,9 @@ impl<C> std::ops::Deref for Principal<C> {
 
 impl<C> fmt::Debug for Principal<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Principal").field("token", &*self.token).finish_non_exhaustive()
+        f.debug_struct("Principal")
+            .field("token", &*self.token)
+            .finish_non_exhaustive()
     }
 }
 
@@ -268,7 +280,10 @@ struct MapRef<'a>(&'a Map<String, Value>);
 impl<'de> serde::Deserializer<'de> for MapRef<'de> {
     type Error = serde_json::Error;
 
-    fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+    fn deserialize_any<V: serde::de::Visitor<'de>>(
+        self,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
         use serde::de::value::MapDeserializer;
         let iter = self.0.iter().map(|(k, v)| (k.as_str(), v));
         let mut map = MapDeserializer::new(iter);

@@ -72,17 +72,26 @@ pub fn parse_authorization_value(value: &[u8]) -> Result<Option<&str>, AuthError
     if rest.is_empty() {
         return Err(malformed("the Bearer scheme must be followed by a token"));
     }
-    let token_start = rest.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(rest.len());
+    let token_start = rest
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(rest.len());
     let (separator, token) = rest.split_at(token_start);
     if separator.contains(&b'\t') {
-        return Err(malformed("the Bearer scheme and the token must be separated by spaces"));
+        return Err(malformed(
+            "the Bearer scheme and the token must be separated by spaces",
+        ));
     }
     if token.iter().any(|&b| b == b' ' || b == b'\t') {
-        return Err(malformed("the Authorization header must hold exactly one token"));
+        return Err(malformed(
+            "the Authorization header must hold exactly one token",
+        ));
     }
     match std::str::from_utf8(token) {
         Ok(token) if is_b64token(token) => Ok(Some(token)),
-        _ => Err(malformed("the token contains characters outside the b64token syntax")),
+        _ => Err(malformed(
+            "the token contains characters outside the b64token syntax",
+        )),
     }
 }
 
@@ -104,9 +113,9 @@ fn trim_ows(mut v: &[u8]) -> &[u8] {
 pub fn is_b64token(s: &str) -> bool {
     let body = s.trim_end_matches('=');
     !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
 }
 
 /// Finds `access_token` in an `application/x-www-form-urlencoded` string (a query or a body).
@@ -204,7 +213,14 @@ mod tests {
 
     #[test]
     fn malformed_bearer_credentials_are_invalid_request() {
-        for bad in ["Bearer", "Bearer\tabc", "Bearer abc def", "Bearer ab\"c", "Bearer =abc", "Bearer a=b"] {
+        for bad in [
+            "Bearer",
+            "Bearer\tabc",
+            "Bearer abc def",
+            "Bearer ab\"c",
+            "Bearer =abc",
+            "Bearer a=b",
+        ] {
             let err = parse(bad).unwrap_err();
             assert_eq!(err.code(), ErrorCode::InvalidRequest, "{bad:?}");
         }
@@ -213,14 +229,25 @@ mod tests {
 
     #[test]
     fn two_headers_are_invalid_request() {
-        let err = parse_authorization([b"Bearer a".as_slice(), b"Bearer a".as_slice()]).unwrap_err();
+        let err =
+            parse_authorization([b"Bearer a".as_slice(), b"Bearer a".as_slice()]).unwrap_err();
         assert_eq!(err.reason(), Reason::MultipleHeaders);
     }
 
     #[test]
     fn finds_access_token_in_forms() {
-        assert_eq!(find_access_token(b"a=1&access_token=x.y.z").unwrap().as_deref(), Some("x.y.z"));
-        assert_eq!(find_access_token(b"access%5Ftoken=abc%2B").unwrap().as_deref(), Some("abc+"));
+        assert_eq!(
+            find_access_token(b"a=1&access_token=x.y.z")
+                .unwrap()
+                .as_deref(),
+            Some("x.y.z")
+        );
+        assert_eq!(
+            find_access_token(b"access%5Ftoken=abc%2B")
+                .unwrap()
+                .as_deref(),
+            Some("abc+")
+        );
         assert!(find_access_token(b"access_token=a&access_token=b").is_err());
         assert!(find_access_token(b"access_token=").is_err());
         assert_eq!(find_access_token(b"x=1").unwrap(), None);

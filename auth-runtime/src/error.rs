@@ -163,7 +163,11 @@ impl AuthError {
 
     /// No credentials were presented.
     pub fn missing() -> Self {
-        Self::new(ErrorCode::MissingCredentials, Reason::Missing, "no access token was presented")
+        Self::new(
+            ErrorCode::MissingCredentials,
+            Reason::Missing,
+            "no access token was presented",
+        )
     }
 
     /// `invalid_request` (400).
@@ -270,7 +274,11 @@ impl AuthError {
             scope: self.scope.as_deref(),
         };
         let body = serde_json::to_vec(&body).unwrap_or_default();
-        Rejection { status, headers, body }
+        Rejection {
+            status,
+            headers,
+            body,
+        }
     }
 }
 
@@ -326,12 +334,18 @@ mod tests {
     use super::*;
 
     fn header<'a>(r: &'a Rejection, name: &str) -> Option<&'a str> {
-        r.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+        r.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     #[test]
     fn insufficient_scope_renders_403_with_hint_everywhere() {
-        let ctx = ChallengeContext { realm: "r", ..Default::default() };
+        let ctx = ChallengeContext {
+            realm: "r",
+            ..Default::default()
+        };
         let r = AuthError::insufficient_scope("a b").render(&ctx);
         assert_eq!(r.status, 403);
         assert_eq!(

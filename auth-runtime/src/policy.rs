@@ -118,7 +118,9 @@ impl Requirement {
                     out.push(s)
                 }
             }
-            Requirement::All(m) | Requirement::Any(m) => m.iter().for_each(|r| r.collect_scopes(out)),
+            Requirement::All(m) | Requirement::Any(m) => {
+                m.iter().for_each(|r| r.collect_scopes(out))
+            }
         }
     }
 }
@@ -146,7 +148,9 @@ impl fmt::Display for Requirement {
 
 /// Whether `s` is an RFC 6749 §3.3 scope-token: `1*( %x21 / %x23-5B / %x5D-7E )`.
 pub fn is_scope_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
 }
 
 #[cfg(test)]
@@ -170,9 +174,15 @@ mod tests {
     fn any_hint_is_the_closest_alternative_ties_by_declaration_order() {
         let r = Any(&[All(&[READ, WRITE, ADMIN]), All(&[EXPORT, ADMIN])]);
         // Holding read+write: first alternative misses 1, second misses 2.
-        assert_eq!(r.evaluate(&["read", "write"]).unwrap_err().hint, ["read", "write", "admin"]);
+        assert_eq!(
+            r.evaluate(&["read", "write"]).unwrap_err().hint,
+            ["read", "write", "admin"]
+        );
         // Holding nothing: first misses 3, second misses 2.
-        assert_eq!(r.evaluate::<&str>(&[]).unwrap_err().hint, ["export", "admin"]);
+        assert_eq!(
+            r.evaluate::<&str>(&[]).unwrap_err().hint,
+            ["export", "admin"]
+        );
         // Tie: both miss one scope → first declared wins.
         let tie = Any(&[READ, EXPORT]);
         assert_eq!(tie.evaluate(&["other"]).unwrap_err().hint, ["read"]);
@@ -183,7 +193,12 @@ mod tests {
         let r = All(&[Any(&[READ, WRITE]), Any(&[READ, ADMIN])]);
         assert_eq!(
             r.alternatives(),
-            vec![vec!["read"], vec!["read", "admin"], vec!["write", "read"], vec!["write", "admin"]]
+            vec![
+                vec!["read"],
+                vec!["read", "admin"],
+                vec!["write", "read"],
+                vec!["write", "admin"]
+            ]
         );
         assert_eq!(Authenticated.alternatives(), vec![Vec::<&str>::new()]);
         assert!(Any(&[]).alternatives().is_empty());

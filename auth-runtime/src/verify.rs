@@ -18,7 +18,6 @@ use crate::claims::{ScopeSource, Verified};
 use crate::error::{AuthError, Reason};
 use crate::keys::{Key, KeySet};
 
-
 /// Which JOSE `typ` header values are accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TypPolicy {
@@ -111,26 +110,40 @@ impl Verifier {
     /// Verifies a token against `keys`.
     pub fn verify_with(&self, token: &str, keys: &KeySet) -> Result<Verified, AuthError> {
         if token.len() > self.max_token_bytes {
-            return Err(AuthError::invalid_token(Reason::TokenTooLarge, "the access token is too large"));
+            return Err(AuthError::invalid_token(
+                Reason::TokenTooLarge,
+                "the access token is too large",
+            ));
         }
         let header = self.check_header(token)?;
         let alg = Algorithm::from_str_exact(&header.alg)
             .filter(|a| self.algorithms.contains(a))
             .ok_or_else(|| {
-                AuthError::invalid_token(Reason::AlgorithmNotAllowed, "the token's signing algorithm is not accepted")
+                AuthError::invalid_token(
+                    Reason::AlgorithmNotAllowed,
+                    "the token's signing algorithm is not accepted",
+                )
             })?;
         let validation = &self.validations[&alg];
 
         let mut candidates = keys.keys.iter().filter(|k| k.alg == alg).peekable();
         if candidates.peek().is_none() {
-            return Err(AuthError::invalid_token(Reason::AlgorithmNotAllowed, "no key accepts the token's signing algorithm"));
+            return Err(AuthError::invalid_token(
+                Reason::AlgorithmNotAllowed,
+                "no key accepts the token's signing algorithm",
+            ));
         }
         let candidates: Vec<&Key> = match &header.kid {
-            Some(kid) => candidates.filter(|k| k.kid.as_deref().is_none_or(|k| k == kid)).collect(),
+            Some(kid) => candidates
+                .filter(|k| k.kid.as_deref().is_none_or(|k| k == kid))
+                .collect(),
             None => candidates.collect(),
         };
         if candidates.is_empty() {
-            return Err(AuthError::invalid_token(Reason::UnknownKeyId, "no known key has the token's key id"));
+            return Err(AuthError::invalid_token(
+                Reason::UnknownKeyId,
+                "no known key has the token's key id",
+            ));
         }
 
         let mut last = None;
@@ -146,14 +159,26 @@ impl Verifier {
                 }
             }
         }
-        Err(last.unwrap_or_else(|| AuthError::invalid_token(Reason::BadSignature, "the token signature is invalid")))
+        Err(last.unwrap_or_else(|| {
+            AuthError::invalid_token(Reason::BadSignature, "the token signature is invalid")
+        }))
     }
 
     fn check_header(&self, token: &str) -> Result<JoseHeader, AuthError> {
-        let malformed = || AuthError::invalid_token(Reason::Malformed, "the access token is not a well-formed JWT");
+        let malformed = || {
+            AuthError::invalid_token(
+                Reason::Malformed,
+                "the access token is not a well-formed JWT",
+            )
+        };
         match token.bytes().filter(|&b| b == b'.').count() {
             2 => {}
-            4 => return Err(AuthError::invalid_token(Reason::Encrypted, "encrypted (JWE) access tokens are not accepted")),
+            4 => {
+                return Err(AuthError::invalid_token(
+                    Reason::Encrypted,
+                    "encrypted (JWE) access tokens are not accepted",
+                ))
+            }
             _ => return Err(malformed()),
         }
         let encoded = token.split('.').next().unwrap_or_default();
@@ -166,7 +191,10 @@ impl Verifier {
             ));
         }
         if !self.typ.accepts(header.typ.as_deref()) {
-            return Err(AuthError::invalid_token(Reason::RejectedType, "the token's typ header is not accepted for access tokens"));
+            return Err(AuthError::invalid_token(
+                Reason::RejectedType,
+                "the token's typ header is not accepted for access tokens",
+            ));
         }
         Ok(header)
     }
@@ -174,8 +202,14 @@ impl Verifier {
     fn finish(&self, claims: Map<String, Value>) -> Result<Verified, AuthError> {
         let verified = Verified::from_claims(claims, &self.scopes)?;
         let now = jsonwebtoken::get_current_timestamp();
-        if verified.issued_at.is_some_and(|iat| iat > now.saturating_add(self.leeway)) {
-            return Err(AuthError::invalid_token(Reason::NotYetValid, "the token was issued in the future"));
+        if verified
+            .issued_at
+            .is_some_and(|iat| iat > now.saturating_add(self.leeway))
+        {
+            return Err(AuthError::invalid_token(
+                Reason::NotYetValid,
+                "the token was issued in the future",
+            ));
         }
         Ok(verified)
     }
@@ -197,26 +231,44 @@ impl FromStrExact for Algorithm {
 fn map_jwt_error(kind: &JwtErrorKind) -> AuthError {
     use AuthError as E;
     match kind {
-        JwtErrorKind::ExpiredSignature => E::invalid_token(Reason::Expired, "the access token has expired"),
-        JwtErrorKind::ImmatureSignature => E::invalid_token(Reason::NotYetValid, "the access token is not valid yet"),
-        JwtErrorKind::InvalidIssuer => E::invalid_token(Reason::WrongIssuer, "the token was not issued by the expected issuer"),
-        JwtErrorKind::InvalidAudience => E::invalid_token(Reason::WrongAudience, "the token is not meant for this audience"),
+        JwtErrorKind::ExpiredSignature => {
+            E::invalid_token(Reason::Expired, "the access token has expired")
+        }
+        JwtErrorKind::ImmatureSignature => {
+            E::invalid_token(Reason::NotYetValid, "the access token is not valid yet")
+        }
+        JwtErrorKind::InvalidIssuer => E::invalid_token(
+            Reason::WrongIssuer,
+            "the token was not issued by the expected issuer",
+        ),
+        JwtErrorKind::InvalidAudience => E::invalid_token(
+            Reason::WrongAudience,
+            "the token is not meant for this audience",
+        ),
         JwtErrorKind::MissingRequiredClaim(c) => match c.as_str() {
             "exp" => E::invalid_token(Reason::MissingExpiry, "the token has no exp claim"),
             "iss" => E::invalid_token(Reason::WrongIssuer, "the token has no valid iss claim"),
             "aud" => E::invalid_token(Reason::WrongAudience, "the token has no valid aud claim"),
             _ => E::invalid_token(Reason::InvalidClaims, "a required claim is missing"),
         },
-        JwtErrorKind::InvalidClaimFormat(_) => E::invalid_token(Reason::InvalidClaims, "a time claim is not a valid number"),
-        JwtErrorKind::InvalidAlgorithm | JwtErrorKind::UnsupportedAlgorithm => {
-            E::invalid_token(Reason::AlgorithmNotAllowed, "the token's signing algorithm is not accepted")
+        JwtErrorKind::InvalidClaimFormat(_) => {
+            E::invalid_token(Reason::InvalidClaims, "a time claim is not a valid number")
         }
+        JwtErrorKind::InvalidAlgorithm | JwtErrorKind::UnsupportedAlgorithm => E::invalid_token(
+            Reason::AlgorithmNotAllowed,
+            "the token's signing algorithm is not accepted",
+        ),
         JwtErrorKind::InvalidSignature
         | JwtErrorKind::InvalidEcdsaKey
         | JwtErrorKind::InvalidEddsaKey
         | JwtErrorKind::InvalidRsaKey(_)
         | JwtErrorKind::InvalidKeyFormat
-        | JwtErrorKind::Provider(_) => E::invalid_token(Reason::BadSignature, "the token signature is invalid"),
-        _ => E::invalid_token(Reason::Malformed, "the access token is not a well-formed JWT"),
+        | JwtErrorKind::Provider(_) => {
+            E::invalid_token(Reason::BadSignature, "the token signature is invalid")
+        }
+        _ => E::invalid_token(
+            Reason::Malformed,
+            "the access token is not a well-formed JWT",
+        ),
     }
 }

@@ -18,7 +18,9 @@ pub const ISSUER: &str = "https://issuer.test";
 pub const AUDIENCE: &str = "reports-api";
 
 pub fn key_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/keys").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/keys")
+        .join(name)
 }
 
 pub fn read_key(name: &str) -> Vec<u8> {
@@ -28,7 +30,9 @@ pub fn read_key(name: &str) -> Vec<u8> {
 pub fn hmac_secret() -> Vec<u8> {
     use base64::Engine as _;
     let text = String::from_utf8(read_key("hs256.secret")).unwrap();
-    base64::engine::general_purpose::STANDARD.decode(text.trim()).unwrap()
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .unwrap()
 }
 
 /// The six signing algorithms the tests exercise, with the file stem of their key pair.
@@ -42,7 +46,10 @@ pub const ALGS: [(Algorithm, &str); 6] = [
 ];
 
 pub fn stem(alg: Algorithm) -> &'static str {
-    ALGS.iter().find(|(a, _)| *a == alg).map(|(_, s)| *s).expect("algorithm under test")
+    ALGS.iter()
+        .find(|(a, _)| *a == alg)
+        .map(|(_, s)| *s)
+        .expect("algorithm under test")
 }
 
 pub fn kid(alg: Algorithm) -> String {
@@ -53,8 +60,12 @@ pub fn kid(alg: Algorithm) -> String {
 pub fn verification_key(alg: Algorithm) -> Key {
     let s = stem(alg);
     let key = match alg {
-        Algorithm::RS256 | Algorithm::PS256 => Key::rsa_pem(alg, &read_key(&format!("{s}-public.pem"))),
-        Algorithm::ES256 | Algorithm::ES384 => Key::ec_pem(alg, &read_key(&format!("{s}-public.pem"))),
+        Algorithm::RS256 | Algorithm::PS256 => {
+            Key::rsa_pem(alg, &read_key(&format!("{s}-public.pem")))
+        }
+        Algorithm::ES256 | Algorithm::ES384 => {
+            Key::ec_pem(alg, &read_key(&format!("{s}-public.pem")))
+        }
         Algorithm::EdDSA => Key::ed25519_pem(&read_key(&format!("{s}-public.pem"))),
         Algorithm::HS256 => Key::hmac(alg, &hmac_secret()),
         _ => unreachable!(),
@@ -75,7 +86,10 @@ pub fn signing_key(alg: Algorithm) -> EncodingKey {
 }
 
 pub fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 /// Claims of a good token: right issuer and audience, valid for 5 minutes.
@@ -110,7 +124,10 @@ pub fn token(scope: &str) -> String {
 
 /// A configuration accepting every test key.
 pub fn builder() -> AuthConfigBuilder {
-    let mut b = AuthConfig::builder().realm(REALM).issuer(ISSUER).audience(AUDIENCE);
+    let mut b = AuthConfig::builder()
+        .realm(REALM)
+        .issuer(ISSUER)
+        .audience(AUDIENCE);
     for (alg, _) in ALGS {
         b = b.key(verification_key(alg));
     }
@@ -133,7 +150,9 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         let handle = self.handle.clone();
-        let _ = std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false))).join();
+        let _ =
+            std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false)))
+                .join();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -163,8 +182,14 @@ pub fn serve(auth: Option<AuthConfig>, routes: fn(&mut web::ServiceConfig)) -> T
             let _ = server.await;
         })
     });
-    let (addr, handle) = rx.recv_timeout(Duration::from_secs(10)).expect("server did not start");
-    TestServer { addr, handle, thread: Some(thread) }
+    let (addr, handle) = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("server did not start");
+    TestServer {
+        addr,
+        handle,
+        thread: Some(thread),
+    }
 }
 
 /// A response as it came off the wire.
@@ -177,16 +202,24 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn header_count(&self, name: &str) -> usize {
-        self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).count()
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .count()
     }
     pub fn challenge(&self) -> &str {
-        self.header("www-authenticate").unwrap_or_else(|| panic!("no WWW-Authenticate in {self:?}"))
+        self.header("www-authenticate")
+            .unwrap_or_else(|| panic!("no WWW-Authenticate in {self:?}"))
     }
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text()))
     }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -196,7 +229,9 @@ impl Response {
 /// Sends raw bytes (a full HTTP/1.1 request) and reads the response until the server closes.
 pub fn send_raw(addr: SocketAddr, request: &[u8]) -> Response {
     let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     stream.write_all(request).unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).unwrap();
@@ -204,10 +239,20 @@ pub fn send_raw(addr: SocketAddr, request: &[u8]) -> Response {
 }
 
 fn parse_response(raw: &[u8]) -> Response {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("response has a header block");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("response has a header block");
     let head = String::from_utf8(raw[..split].to_vec()).expect("response head is ASCII");
     let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers: Vec<(String, String)> = lines
         .map(|l| {
             let (n, v) = l.split_once(':').unwrap();
@@ -215,18 +260,27 @@ fn parse_response(raw: &[u8]) -> Response {
         })
         .collect();
     let mut body = raw[split + 4..].to_vec();
-    let chunked = headers.iter().any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
     if chunked {
         body = dechunk(&body);
     }
-    Response { status, headers, body }
+    Response {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let Some(eol) = data.windows(2).position(|w| w == b"\r\n") else { return out };
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..eol]).unwrap().trim(), 16).unwrap();
+        let Some(eol) = data.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..eol]).unwrap().trim(), 16).unwrap();
         if size == 0 {
             return out;
         }
@@ -236,7 +290,13 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 }
 
 /// A request with `method`, `path`, extra header lines (`"Name: value"`) and a body.
-pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[&str], body: &[u8]) -> Response {
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: &[u8],
+) -> Response {
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for h in headers {
         req.push_str(h);

@@ -57,7 +57,10 @@ pub struct Key {
 impl fmt::Debug for Key {
     // Never print key material: an HMAC key is a secret.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Key").field("kid", &self.kid).field("alg", &self.alg).finish_non_exhaustive()
+        f.debug_struct("Key")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
     }
 }
 
@@ -71,16 +74,28 @@ impl Key {
             _ => return Err(KeyError::AlgorithmMismatch { alg, kind: "HMAC" }),
         };
         if secret.len() < min {
-            return Err(KeyError::WeakSecret { alg, min, got: secret.len() });
+            return Err(KeyError::WeakSecret {
+                alg,
+                min,
+                got: secret.len(),
+            });
         }
-        Ok(Key { kid: None, alg, decoding: DecodingKey::from_secret(secret) })
+        Ok(Key {
+            kid: None,
+            alg,
+            decoding: DecodingKey::from_secret(secret),
+        })
     }
 
     /// An RSA public key in PEM (`PUBLIC KEY` or `RSA PUBLIC KEY`) for `RS*` or `PS*`.
     pub fn rsa_pem(alg: Algorithm, pem: &[u8]) -> Result<Self, KeyError> {
         require_family(alg, AlgorithmFamily::Rsa, "RSA")?;
         let decoding = DecodingKey::from_rsa_pem(pem).map_err(|e| invalid("RSA public", e))?;
-        Ok(Key { kid: None, alg, decoding })
+        Ok(Key {
+            kid: None,
+            alg,
+            decoding,
+        })
     }
 
     /// An EC public key in PEM: P-256 for `ES256`, P-384 for `ES384`.
@@ -88,13 +103,21 @@ impl Key {
         require_family(alg, AlgorithmFamily::Ec, "EC")?;
         let decoding = DecodingKey::from_ec_pem(pem).map_err(|e| invalid("EC public", e))?;
         check_ec_point(alg, &decoding)?;
-        Ok(Key { kid: None, alg, decoding })
+        Ok(Key {
+            kid: None,
+            alg,
+            decoding,
+        })
     }
 
     /// An Ed25519 public key in PEM, for `EdDSA`.
     pub fn ed25519_pem(pem: &[u8]) -> Result<Self, KeyError> {
         let decoding = DecodingKey::from_ed_pem(pem).map_err(|e| invalid("Ed25519 public", e))?;
-        Ok(Key { kid: None, alg: Algorithm::EdDSA, decoding })
+        Ok(Key {
+            kid: None,
+            alg: Algorithm::EdDSA,
+            decoding,
+        })
     }
 
     /// A public key from one JWK (RFC 7517) as JSON text.
@@ -108,17 +131,21 @@ impl Key {
     }
 
     pub(crate) fn from_jwk_value(value: &Value) -> Result<Self, KeyError> {
-        let obj = value.as_object().ok_or_else(|| KeyError::Jwk("a JWK must be a JSON object".into()))?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| KeyError::Jwk("a JWK must be a JSON object".into()))?;
         if let Some(u) = obj.get("use") {
             if u.as_str() != Some("sig") {
                 return Err(KeyError::Jwk(format!("key use {u} is not \"sig\"")));
             }
         }
-        let jwk: Jwk = serde_json::from_value(value.clone()).map_err(|e| KeyError::Jwk(e.to_string()))?;
+        let jwk: Jwk =
+            serde_json::from_value(value.clone()).map_err(|e| KeyError::Jwk(e.to_string()))?;
         let declared = match obj.get("alg") {
             None => None,
             Some(Value::String(a)) => Some(
-                Algorithm::from_str(a).map_err(|_| KeyError::Jwk(format!("unsupported alg {a:?}")))?,
+                Algorithm::from_str(a)
+                    .map_err(|_| KeyError::Jwk(format!("unsupported alg {a:?}")))?,
             ),
             Some(_) => return Err(KeyError::Jwk("alg must be a string".into())),
         };
@@ -141,7 +168,9 @@ impl Key {
         if alg.family() != inferred.family()
             || (alg.family() == AlgorithmFamily::Ec && alg != inferred)
         {
-            return Err(KeyError::Jwk(format!("alg {alg:?} does not match the key type")));
+            return Err(KeyError::Jwk(format!(
+                "alg {alg:?} does not match the key type"
+            )));
         }
         let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| KeyError::Jwk(e.to_string()))?;
         if alg.family() == AlgorithmFamily::Hmac {
@@ -151,7 +180,11 @@ impl Key {
         if alg.family() == AlgorithmFamily::Ec {
             check_ec_point(alg, &decoding)?;
         }
-        Ok(Key { kid: jwk.common.key_id.clone(), alg, decoding })
+        Ok(Key {
+            kid: jwk.common.key_id.clone(),
+            alg,
+            decoding,
+        })
     }
 
     /// Sets the key id matched against a token's `kid`.
@@ -171,7 +204,11 @@ impl Key {
     }
 }
 
-fn require_family(alg: Algorithm, family: AlgorithmFamily, kind: &'static str) -> Result<(), KeyError> {
+fn require_family(
+    alg: Algorithm,
+    family: AlgorithmFamily,
+    kind: &'static str,
+) -> Result<(), KeyError> {
     if alg.family() == family {
         Ok(())
     } else {
@@ -180,7 +217,10 @@ fn require_family(alg: Algorithm, family: AlgorithmFamily, kind: &'static str) -
 }
 
 fn invalid(kind: &'static str, e: jsonwebtoken::errors::Error) -> KeyError {
-    KeyError::Invalid { kind, detail: e.to_string() }
+    KeyError::Invalid {
+        kind,
+        detail: e.to_string(),
+    }
 }
 
 /// The uncompressed point length tells the curve: 65 bytes for P-256, 97 for P-384.
@@ -188,7 +228,10 @@ fn check_ec_point(alg: Algorithm, key: &DecodingKey) -> Result<(), KeyError> {
     let expected = if alg == Algorithm::ES256 { 65 } else { 97 };
     match key.try_get_as_bytes() {
         Ok(point) if point.len() == expected => Ok(()),
-        _ => Err(KeyError::AlgorithmMismatch { alg, kind: "EC keys on another curve; the" }),
+        _ => Err(KeyError::AlgorithmMismatch {
+            alg,
+            kind: "EC keys on another curve; the",
+        }),
     }
 }
 
@@ -215,7 +258,8 @@ impl KeySet {
     /// `sig`, unsupported `kty`, `crv` or `alg`, broken parameters) are skipped and listed in
     /// [`skipped`](Self::skipped); the document fails only when it is not a JWKS at all.
     pub fn from_jwks_json(json: &str) -> Result<Self, KeyError> {
-        let doc: Value = serde_json::from_str(json).map_err(|e| KeyError::Jwk(format!("JWKS is not JSON: {e}")))?;
+        let doc: Value = serde_json::from_str(json)
+            .map_err(|e| KeyError::Jwk(format!("JWKS is not JSON: {e}")))?;
         let keys = doc
             .get("keys")
             .and_then(Value::as_array)

@@ -1,0 +1,972 @@
+//! CONFORMANCE.md, row by row, over real HTTP with real signed tokens (issue 2).
+//! Remote key sets and step-up are covered elsewhere.
+
+mod common;
+
+use actix_web::{web, HttpResponse};
+use common::*;
+use endpoint_auth::{Algorithm, AuthConfig, Authorized, Principal, Requirement, RequirementSpec};
+use jsonwebtoken::Header;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+struct ReadReports;
+impl RequirementSpec for ReadReports {
+    const REQUIREMENT: Requirement = Requirement::Scope("read:reports");
+}
+struct WriteAndAdmin;
+impl RequirementSpec for WriteAndAdmin {
+    const REQUIREMENT: Requirement = Requirement::All(&[
+        Requirement::Scope("write:reports"),
+        Requirement::Scope("admin:reports"),
+    ]);
+}
+/// any(all(read, write, admin), all(export, admin))
+struct ExportPaths;
+impl RequirementSpec for ExportPaths {
+    const REQUIREMENT: Requirement = Requirement::Any(&[
+        Requirement::All(&[
+            Requirement::Scope("read:reports"),
+            Requirement::Scope("write:reports"),
+            Requirement::Scope("admin:reports"),
+        ]),
+        Requirement::All(&[
+            Requirement::Scope("export:reports"),
+            Requirement::Scope("admin:reports"),
+        ]),
+    ]);
+}
+
+async fn me(p: Principal) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "sub": p.subject(), "scopes": p.scopes() }))
+}
+async fn read(_auth: Authorized<ReadReports>) -> HttpResponse {
+    HttpResponse::Ok().body("read")
+}
+async fn admin(_auth: Authorized<WriteAndAdmin>) -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}
+async fn export(_auth: Authorized<ExportPaths>) -> HttpResponse {
+    HttpResponse::Ok().body("export")
+}
+async fn create(_auth: Authorized<ReadReports>, body: web::Json<Value>) -> HttpResponse {
+    HttpResponse::Created().json(body.into_inner())
+}
+async fn item(_auth: Authorized<ReadReports>, id: web::Path<u32>) -> HttpResponse {
+    HttpResponse::Ok().body(format!("item {id}"))
+}
+async fn form(
+    _auth: Authorized<ReadReports>,
+    form: web::Form<Vec<(String, String)>>,
+) -> HttpResponse {
+    let names: Vec<&str> = form.iter().map(|(k, _)| k.as_str()).collect();
+    HttpResponse::Ok().body(names.join(","))
+}
+async fn public() -> HttpResponse {
+    HttpResponse::Ok().body("public")
+}
+
+#[derive(Deserialize)]
+struct TenantClaims {
+    tenant: String,
+}
+async fn tenant(p: Principal<TenantClaims>) -> HttpResponse {
+    HttpResponse::Ok().body(p.extra().tenant.clone())
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/me", web::get().to(me))
+        .route("/read", web::get().to(read))
+        .route("/admin", web::delete().to(admin))
+        .route("/export", web::get().to(export))
+        .route("/create", web::post().to(create))
+        .route("/items/{id}", web::get().to(item))
+        .route("/form", web::post().to(form))
+        .route("/tenant", web::get().to(tenant))
+        .route("/public", web::get().to(public));
+}
+
+fn server() -> TestServer {
+    serve(Some(builder().build().unwrap()), routes)
+}
+
+const BARE: &str = "Bearer realm=\"test-api\"";
+
+fn invalid_token(description: &str) -> String {
+    format!(
+        "Bearer realm=\"test-api\", error=\"invalid_token\", error_description=\"{description}\""
+    )
+}
+
+fn invalid_request(description: &str) -> String {
+    format!(
+        "Bearer realm=\"test-api\", error=\"invalid_request\", error_description=\"{description}\""
+    )
+}
+
+fn assert_no_store(r: &Response) {
+    assert_eq!(r.header("cache-control"), Some("no-store"), "{r:?}");
+}
+
+// ---- acceptance 1: every algorithm, real keys ---------------------------------------
+
+#[test]
+fn valid_tokens_of_every_algorithm_are_accepted() {
+    let s = server();
+    for (alg, _) in ALGS {
+        let t = mint(alg, &claims("read:reports"));
+        let r = get(s.addr, "/me", &[&bearer(&t)]);
+        assert_eq!(r.status, 200, "{alg:?}: {}", r.text());
+        assert_eq!(r.json()["sub"], "user-1");
+        let r = get(s.addr, "/read", &[&bearer(&t)]);
+        assert_eq!(r.status, 200, "{alg:?}");
+    }
+}
+
+#[test]
+fn a_token_signed_by_another_algorithms_key_is_rejected_for_every_algorithm() {
+    let s = server();
+    for (alg, _) in ALGS {
+        // Claim the kid of a different key of the same family where one exists.
+        let mut h = Header::new(alg);
+        h.kid = Some("rs256".into());
+        if alg == Algorithm::RS256 {
+            h.kid = Some("ps256".into());
+        }
+        let t = mint_with_header(&h, &claims("read:reports"));
+        let r = get(s.addr, "/me", &[&bearer(&t)]);
+        assert_eq!(r.status, 401, "{alg:?}");
+        assert!(r.challenge().contains("error=\"invalid_token\""), "{alg:?}");
+    }
+}
+
+// ---- no credentials: 401 with a bare challenge --------------------------------------
+
+#[test]
+fn no_authorization_header_is_401_with_bare_challenge() {
+    let s = server();
+    let r = get(s.addr, "/read", &[]);
+    assert_eq!(r.status, 401);
+    assert_eq!(r.challenge(), BARE);
+    assert_no_store(&r);
+    let body = r.json();
+    assert_eq!(body["status"], 401);
+    assert!(body.get("error").is_none(), "{body}");
+}
+
+#[test]
+fn empty_authorization_value_is_401_with_bare_challenge() {
+    let s = server();
+    let r = get(s.addr, "/read", &["Authorization: "]);
+    assert_eq!(r.status, 401);
+    assert_eq!(r.challenge(), BARE);
+}
+
+#[test]
+fn basic_scheme_is_401_without_error() {
+    let s = server();
+    let r = get(s.addr, "/read", &["Authorization: Basic dXNlcjpwYXNz"]);
+    assert_eq!(r.status, 401);
+    assert_eq!(r.challenge(), BARE);
+    assert_no_store(&r);
+}
+
+#[test]
+fn public_routes_ignore_credentials() {
+    let s = server();
+    assert_eq!(
+        get(s.addr, "/public", &["Authorization: Bearer garbage"]).status,
+        200
+    );
+}
+
+// ---- malformed credentials: 400 invalid_request ------------------------------------
+
+#[test]
+fn bearer_without_token_is_400() {
+    let s = server();
+    let r = get(s.addr, "/read", &["Authorization: Bearer"]);
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.challenge(),
+        invalid_request("the Bearer scheme must be followed by a token")
+    );
+    assert_no_store(&r);
+    let body = r.json();
+    assert_eq!(body["error"], "invalid_request");
+    assert_eq!(
+        body["error_description"],
+        "the Bearer scheme must be followed by a token"
+    );
+}
+
+#[test]
+fn tab_separator_is_400() {
+    let s = server();
+    let t = token("read:reports");
+    let r = get(s.addr, "/read", &[&format!("Authorization: Bearer\t{t}")]);
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.challenge(),
+        invalid_request("the Bearer scheme and the token must be separated by spaces")
+    );
+}
+
+#[test]
+fn token_outside_b64token_is_400() {
+    let s = server();
+    for bad in ["abc\"def", "abc@def", "a,b", "=abc"] {
+        let r = get(s.addr, "/read", &[&format!("Authorization: Bearer {bad}")]);
+        assert_eq!(r.status, 400, "{bad}");
+        assert_eq!(
+            r.challenge(),
+            invalid_request("the token contains characters outside the b64token syntax")
+        );
+    }
+}
+
+#[test]
+fn non_ascii_bytes_in_the_header_are_400() {
+    let s = server();
+    let raw = format!("GET /read HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer ab\u{e9}cd\r\n\r\n");
+    let r = send_raw(s.addr, raw.as_bytes());
+    assert_eq!(r.status, 400);
+    assert!(r.challenge().contains("error=\"invalid_request\""));
+}
+
+#[test]
+fn extra_words_are_400() {
+    let s = server();
+    let t = token("read:reports");
+    let r = get(
+        s.addr,
+        "/read",
+        &[&format!("Authorization: Bearer {t} extra")],
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.challenge(),
+        invalid_request("the Authorization header must hold exactly one token")
+    );
+}
+
+#[test]
+fn two_authorization_headers_are_400() {
+    let s = server();
+    let t = token("read:reports");
+    let r = get(s.addr, "/read", &[&bearer(&t), &bearer(&t)]);
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.challenge(),
+        invalid_request("more than one Authorization header was sent")
+    );
+}
+
+#[test]
+fn two_spaces_lowercase_scheme_and_surrounding_whitespace_are_accepted() {
+    let s = server();
+    let t = token("read:reports");
+    for h in [
+        format!("Authorization: Bearer  {t}"),
+        format!("Authorization: bearer {t}"),
+        format!("Authorization: BEARER {t}"),
+        format!("Authorization:   Bearer {t}   "),
+    ] {
+        assert_eq!(get(s.addr, "/read", &[&h]).status, 200, "{h}");
+    }
+}
+
+#[test]
+fn query_token_is_ignored_unless_enabled() {
+    let s = server();
+    let t = token("read:reports");
+    let r = get(s.addr, &format!("/read?access_token={t}"), &[]);
+    assert_eq!(r.status, 401);
+    assert_eq!(r.challenge(), BARE);
+}
+
+#[test]
+fn query_token_works_when_enabled_and_two_methods_are_400() {
+    let s = serve(Some(builder().allow_query_token().build().unwrap()), routes);
+    let t = token("read:reports");
+    assert_eq!(
+        get(s.addr, &format!("/read?access_token={t}"), &[]).status,
+        200
+    );
+    let r = get(s.addr, &format!("/read?access_token={t}"), &[&bearer(&t)]);
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.challenge(),
+        invalid_request("the access token was sent by more than one method")
+    );
+    let r = get(
+        s.addr,
+        &format!("/read?access_token={t}&access_token={t}"),
+        &[],
+    );
+    assert_eq!(r.status, 400);
+}
+
+#[test]
+fn form_body_token_works_when_enabled_and_the_handler_still_reads_the_form() {
+    let s = serve(
+        Some(builder().allow_form_body_token().build().unwrap()),
+        routes,
+    );
+    let t = token("read:reports");
+    let body = format!("title=x&access_token={t}");
+    let ct = "Content-Type: application/x-www-form-urlencoded";
+    let r = request(s.addr, "POST", "/form", &[ct], body.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), "title,access_token");
+    let r = request(s.addr, "POST", "/form", &[ct, &bearer(&t)], body.as_bytes());
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.challenge(),
+        invalid_request("the access token was sent by more than one method")
+    );
+    // Without any token the form is still refused with a bare challenge.
+    let r = request(s.addr, "POST", "/form", &[ct], b"title=x");
+    assert_eq!(r.status, 401);
+    assert_eq!(r.challenge(), BARE);
+}
+
+#[test]
+fn form_body_token_is_ignored_unless_enabled() {
+    let s = server();
+    let t = token("read:reports");
+    let body = format!("access_token={t}");
+    let r = request(
+        s.addr,
+        "POST",
+        "/form",
+        &["Content-Type: application/x-www-form-urlencoded"],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 401);
+    assert_eq!(r.challenge(), BARE);
+}
+
+// ---- invalid tokens: 401 invalid_token ---------------------------------------------
+
+fn expect_invalid(s: &TestServer, token: &str, description: &str) {
+    let r = get(s.addr, "/read", &[&bearer(token)]);
+    assert_eq!(r.status, 401, "{description}: {}", r.text());
+    assert_eq!(r.challenge(), invalid_token(description));
+    assert_no_store(&r);
+    let body = r.json();
+    assert_eq!(body["error"], "invalid_token");
+    assert_eq!(body["error_description"], description);
+    assert!(
+        !r.challenge().contains(token) && !r.text().contains(token),
+        "token echoed"
+    );
+}
+
+fn b64(v: &Value) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
+}
+
+#[test]
+fn not_a_jwt_is_invalid_token() {
+    let s = server();
+    expect_invalid(&s, "abc", "the access token is not a well-formed JWT");
+    expect_invalid(&s, "a.b.c", "the access token is not a well-formed JWT");
+    expect_invalid(
+        &s,
+        "a.b.c.d.e",
+        "encrypted (JWE) access tokens are not accepted",
+    );
+}
+
+#[test]
+fn bad_signature_is_invalid_token() {
+    let s = server();
+    for (alg, _) in ALGS {
+        let t = mint(alg, &claims("read:reports"));
+        let (head, sig) = t.rsplit_once('.').unwrap();
+        let other = mint(alg, &claims("read:reports admin:reports"));
+        // This token's header and payload with another token's signature.
+        let forged = format!("{head}.{}", other.rsplit_once('.').unwrap().1);
+        // Another payload under this token's signature.
+        let header = head.split('.').next().unwrap();
+        let swapped = format!("{header}.{}.{sig}", b64(&claims("admin:reports")));
+        expect_invalid(&s, &forged, "the token signature is invalid");
+        expect_invalid(&s, &swapped, "the token signature is invalid");
+    }
+}
+
+#[test]
+fn alg_none_is_rejected_in_any_casing() {
+    let s = server();
+    for alg in ["none", "None", "NONE", "nOnE"] {
+        for sig in ["", "e30"] {
+            let t = format!(
+                "{}.{}.{sig}",
+                b64(&json!({"alg": alg, "typ": "JWT"})),
+                b64(&claims("read:reports"))
+            );
+            expect_invalid(&s, &t, "the token's signing algorithm is not accepted");
+        }
+    }
+}
+
+#[test]
+fn hs256_signed_with_the_rsa_public_pem_is_rejected() {
+    // Keys are asymmetric only: the classic key-confusion attack must not verify.
+    let cfg = AuthConfig::builder()
+        .realm(REALM)
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .key(verification_key(Algorithm::RS256))
+        .build()
+        .unwrap();
+    let s = serve(Some(cfg), routes);
+    let mut h = Header::new(Algorithm::HS256);
+    h.kid = Some("rs256".into());
+    let pem = read_key("rsa-public.pem");
+    let t = jsonwebtoken::encode(
+        &h,
+        &claims("read:reports"),
+        &jsonwebtoken::EncodingKey::from_secret(&pem),
+    )
+    .unwrap();
+    expect_invalid(&s, &t, "the token's signing algorithm is not accepted");
+}
+
+#[test]
+fn unknown_kid_is_invalid_token() {
+    let s = server();
+    let mut h = Header::new(Algorithm::RS256);
+    h.kid = Some("not-a-known-key".into());
+    let t = mint_with_header(&h, &claims("read:reports"));
+    expect_invalid(&s, &t, "no known key has the token's key id");
+}
+
+#[test]
+fn expired_by_two_minutes_is_rejected_and_five_seconds_is_within_leeway() {
+    let s = server();
+    let mut c = claims("read:reports");
+    c["exp"] = json!(now() - 120);
+    expect_invalid(
+        &s,
+        &mint(Algorithm::ES256, &c),
+        "the access token has expired",
+    );
+    c["exp"] = json!(now() - 5);
+    assert_eq!(
+        get(s.addr, "/read", &[&bearer(&mint(Algorithm::ES256, &c))]).status,
+        200
+    );
+}
+
+#[test]
+fn leeway_is_configurable() {
+    let cfg = builder()
+        .leeway(std::time::Duration::from_secs(0))
+        .build()
+        .unwrap();
+    let s = serve(Some(cfg), routes);
+    let mut c = claims("read:reports");
+    c["exp"] = json!(now() - 5);
+    expect_invalid(
+        &s,
+        &mint(Algorithm::ES256, &c),
+        "the access token has expired",
+    );
+}
+
+#[test]
+fn not_before_two_minutes_ahead_is_rejected() {
+    let s = server();
+    let mut c = claims("read:reports");
+    c["nbf"] = json!(now() + 120);
+    expect_invalid(
+        &s,
+        &mint(Algorithm::RS256, &c),
+        "the access token is not valid yet",
+    );
+    c["nbf"] = json!(now() + 5);
+    assert_eq!(
+        get(s.addr, "/read", &[&bearer(&mint(Algorithm::RS256, &c))]).status,
+        200
+    );
+}
+
+#[test]
+fn issued_in_the_future_beyond_leeway_is_rejected() {
+    let s = server();
+    let mut c = claims("read:reports");
+    c["iat"] = json!(now() + 120);
+    expect_invalid(
+        &s,
+        &mint(Algorithm::RS256, &c),
+        "the token was issued in the future",
+    );
+}
+
+#[test]
+fn missing_exp_is_rejected() {
+    let s = server();
+    let mut c = claims("read:reports");
+    c.as_object_mut().unwrap().remove("exp");
+    expect_invalid(
+        &s,
+        &mint(Algorithm::EdDSA, &c),
+        "the token has no exp claim",
+    );
+}
+
+#[test]
+fn wrong_or_missing_issuer_is_rejected() {
+    let s = server();
+    let mut c = claims("read:reports");
+    c["iss"] = json!("https://issuer.test/"); // exact comparison: a trailing slash differs
+    expect_invalid(
+        &s,
+        &mint(Algorithm::RS256, &c),
+        "the token was not issued by the expected issuer",
+    );
+    c.as_object_mut().unwrap().remove("iss");
+    expect_invalid(
+        &s,
+        &mint(Algorithm::RS256, &c),
+        "the token has no valid iss claim",
+    );
+}
+
+#[test]
+fn wrong_or_missing_audience_is_rejected_and_one_match_in_an_array_suffices() {
+    let s = server();
+    let mut c = claims("read:reports");
+    c["aud"] = json!("another-api");
+    expect_invalid(
+        &s,
+        &mint(Algorithm::PS256, &c),
+        "the token is not meant for this audience",
+    );
+    c["aud"] = json!(["another-api", "yet-another"]);
+    expect_invalid(
+        &s,
+        &mint(Algorithm::PS256, &c),
+        "the token is not meant for this audience",
+    );
+    c.as_object_mut().unwrap().remove("aud");
+    expect_invalid(
+        &s,
+        &mint(Algorithm::PS256, &c),
+        "the token has no valid aud claim",
+    );
+    c["aud"] = json!(["another-api", AUDIENCE]);
+    assert_eq!(
+        get(s.addr, "/read", &[&bearer(&mint(Algorithm::PS256, &c))]).status,
+        200
+    );
+}
+
+#[test]
+fn oversized_token_is_rejected_without_decoding() {
+    let s = serve(
+        Some(builder().max_token_bytes(1024).build().unwrap()),
+        routes,
+    );
+    // Valid-looking but over the limit: the answer must be the size, not a decode error.
+    let mut c = claims("read:reports");
+    c["pad"] = json!("x".repeat(2000));
+    expect_invalid(
+        &s,
+        &mint(Algorithm::RS256, &c),
+        "the access token is too large",
+    );
+    // Not even base64: still the size error, proving nothing was decoded first.
+    let junk = format!("{}.{}.{}", "!".repeat(600), "!".repeat(600), "x");
+    let r = get(s.addr, "/read", &[&bearer(&junk.replace('!', "A"))]);
+    assert_eq!(
+        r.challenge(),
+        invalid_token("the access token is too large")
+    );
+}
+
+#[test]
+fn typ_policy_lenient_by_default_and_strict_on_request() {
+    let lenient = server();
+    let strict = serve(Some(builder().strict_typ().build().unwrap()), routes);
+    let c = claims("read:reports");
+    for (typ, lenient_ok, strict_ok) in [
+        (Some("at+jwt"), true, true),
+        (Some("application/at+jwt"), true, true),
+        (Some("AT+JWT"), true, true),
+        (Some("JWT"), true, false),
+        (None, true, false),
+        (Some("id_token+jwt"), false, false),
+    ] {
+        let mut h = Header::new(Algorithm::ES384);
+        h.kid = Some("es384".into());
+        h.typ = typ.map(str::to_owned);
+        let t = mint_with_header(&h, &c);
+        for (s, ok) in [(&lenient, lenient_ok), (&strict, strict_ok)] {
+            let r = get(s.addr, "/read", &[&bearer(&t)]);
+            if ok {
+                assert_eq!(r.status, 200, "{typ:?}");
+            } else {
+                assert_eq!(
+                    r.challenge(),
+                    invalid_token("the token's typ header is not accepted for access tokens"),
+                    "{typ:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn crit_header_with_unknown_extension_is_rejected() {
+    let s = server();
+    let mut h = Header::new(Algorithm::RS256);
+    h.kid = Some("rs256".into());
+    h.crit = Some(vec!["exp".into()]);
+    let t = mint_with_header(&h, &claims("read:reports"));
+    expect_invalid(
+        &s,
+        &t,
+        "the token header marks extensions as critical that this service does not understand",
+    );
+}
+
+#[test]
+fn keys_from_token_headers_are_never_used() {
+    // The attacker signs with their own key and points at it three ways; our keys are fixed.
+    let s = server();
+    let mut h = Header::new(Algorithm::HS256);
+    h.kid = Some("hs256".into());
+    h.jku = Some("http://127.0.0.1:9/jwks.json".into());
+    h.x5u = Some("http://127.0.0.1:9/cert.pem".into());
+    let attacker = jsonwebtoken::EncodingKey::from_secret(&[7u8; 32]);
+    let t = jsonwebtoken::encode(&h, &claims("read:reports"), &attacker).unwrap();
+    expect_invalid(&s, &t, "the token signature is invalid");
+}
+
+#[test]
+fn malformed_claim_types_are_invalid_token() {
+    let s = server();
+    for (name, value) in [
+        ("exp", json!("soon")),
+        ("scope", json!(42)),
+        ("scope", json!({"a": 1})),
+        ("aud", json!(7)),
+        ("sub", json!(["x"])),
+    ] {
+        let mut c = claims("read:reports");
+        c[name] = value.clone();
+        let r = get(s.addr, "/read", &[&bearer(&mint(Algorithm::RS256, &c))]);
+        assert_eq!(r.status, 401, "{name}={value}");
+        assert!(
+            r.challenge().contains("error=\"invalid_token\""),
+            "{name}={value}"
+        );
+    }
+}
+
+// ---- authorization: 403 insufficient_scope with the contract's hint -------------------
+
+#[test]
+fn missing_scope_is_403_with_hint_and_body() {
+    let s = server();
+    let r = get(s.addr, "/read", &[&bearer(&token("write:reports"))]);
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.challenge(),
+        "Bearer realm=\"test-api\", error=\"insufficient_scope\", error_description=\"the access token does not grant the scope this endpoint requires\", scope=\"read:reports\""
+    );
+    assert_no_store(&r);
+    let body = r.json();
+    assert_eq!(body["error"], "insufficient_scope");
+    assert_eq!(
+        body["error_description"],
+        "the access token does not grant the scope this endpoint requires"
+    );
+    assert_eq!(body["scope"], "read:reports");
+    assert_eq!(body["status"], 403);
+}
+
+#[test]
+fn all_hint_names_every_scope_of_the_requirement() {
+    let s = server();
+    let r = request(
+        s.addr,
+        "DELETE",
+        "/admin",
+        &[&bearer(&token("write:reports"))],
+        b"",
+    );
+    assert_eq!(r.status, 403);
+    assert!(
+        r.challenge()
+            .ends_with("scope=\"write:reports admin:reports\""),
+        "{}",
+        r.challenge()
+    );
+    let r = request(
+        s.addr,
+        "DELETE",
+        "/admin",
+        &[&bearer(&token("admin:reports write:reports"))],
+        b"",
+    );
+    assert_eq!(r.status, 204);
+}
+
+#[test]
+fn any_hint_is_the_closest_alternative() {
+    let s = server();
+    let hint = |scopes: &str| {
+        let r = get(s.addr, "/export", &[&bearer(&token(scopes))]);
+        assert_eq!(r.status, 403, "{scopes}");
+        r.json()["scope"].as_str().unwrap().to_owned()
+    };
+    // read+write miss one of the first alternative, two of the second.
+    assert_eq!(
+        hint("read:reports write:reports"),
+        "read:reports write:reports admin:reports"
+    );
+    // export misses one of the second alternative.
+    assert_eq!(hint("export:reports"), "export:reports admin:reports");
+    // admin alone: first misses two, second misses one.
+    assert_eq!(hint("admin:reports"), "export:reports admin:reports");
+    // nothing: first misses three, second two.
+    assert_eq!(hint(""), "export:reports admin:reports");
+    assert_eq!(
+        get(
+            s.addr,
+            "/export",
+            &[&bearer(&token("admin:reports export:reports"))]
+        )
+        .status,
+        200
+    );
+}
+
+#[test]
+fn scopes_are_read_from_scope_arrays_and_scp() {
+    let s = server();
+    for (name, value) in [
+        ("scope", json!(["read:reports", "x"])),
+        ("scp", json!("x read:reports")),
+        ("scp", json!(["read:reports"])),
+    ] {
+        let mut c = claims("");
+        c.as_object_mut().unwrap().remove("scope");
+        c[name] = value.clone();
+        assert_eq!(
+            get(s.addr, "/read", &[&bearer(&mint(Algorithm::RS256, &c))]).status,
+            200,
+            "{name}={value}"
+        );
+    }
+    // `scope` wins over `scp` when both are present.
+    let mut c = claims("x");
+    c["scp"] = json!("read:reports");
+    assert_eq!(
+        get(s.addr, "/read", &[&bearer(&mint(Algorithm::RS256, &c))]).status,
+        403
+    );
+}
+
+#[test]
+fn scopes_can_come_from_a_configured_claim_path() {
+    for (path, claim) in [
+        ("permissions", json!({"permissions": ["read:reports"]})),
+        (
+            "realm_access.roles",
+            json!({"realm_access": {"roles": ["read:reports", "offline_access"]}}),
+        ),
+    ] {
+        let s = serve(Some(builder().scope_claim(path).build().unwrap()), routes);
+        let mut c = claims("");
+        for (k, v) in claim.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        assert_eq!(
+            get(s.addr, "/read", &[&bearer(&mint(Algorithm::RS256, &c))]).status,
+            200,
+            "{path}"
+        );
+        // The standard claim is not consulted when a path is configured.
+        assert_eq!(
+            get(s.addr, "/read", &[&bearer(&token("read:reports"))]).status,
+            403,
+            "{path}"
+        );
+    }
+}
+
+// ---- ordering: authentication and authorization before other extractors ---------------
+
+#[test]
+fn anonymous_post_with_bad_json_is_401() {
+    let s = server();
+    let r = request(
+        s.addr,
+        "POST",
+        "/create",
+        &["Content-Type: application/json"],
+        b"{not json",
+    );
+    assert_eq!(r.status, 401);
+    assert_eq!(r.challenge(), BARE);
+}
+
+#[test]
+fn token_without_scope_posting_bad_json_is_403() {
+    let s = server();
+    let r = request(
+        s.addr,
+        "POST",
+        "/create",
+        &["Content-Type: application/json", &bearer(&token("other"))],
+        b"{not json",
+    );
+    assert_eq!(r.status, 403);
+    let r = request(
+        s.addr,
+        "POST",
+        "/create",
+        &[
+            "Content-Type: application/json",
+            &bearer(&token("read:reports")),
+        ],
+        b"{\"a\":1}",
+    );
+    assert_eq!(r.status, 201);
+    assert_eq!(r.json(), json!({"a": 1}));
+}
+
+#[test]
+fn anonymous_request_with_unparsable_path_is_401() {
+    let s = server();
+    assert_eq!(get(s.addr, "/items/not-a-number", &[]).status, 401);
+    assert_eq!(
+        get(s.addr, "/items/7", &[&bearer(&token("read:reports"))]).text(),
+        "item 7"
+    );
+}
+
+// ---- principal and configuration --------------------------------------------------------
+
+#[test]
+fn principal_carries_the_applications_own_claims() {
+    let s = server();
+    let mut c = claims("");
+    c["tenant"] = json!("acme");
+    assert_eq!(
+        get(s.addr, "/tenant", &[&bearer(&mint(Algorithm::RS256, &c))]).text(),
+        "acme"
+    );
+    // A token without the claim the application requires is not acceptable.
+    let r = get(s.addr, "/tenant", &[&bearer(&token(""))]);
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        r.challenge(),
+        invalid_token("the token's claims do not have the shape this service expects")
+    );
+}
+
+#[test]
+fn missing_configuration_is_500_not_401() {
+    let s = serve(None, routes);
+    let r = get(s.addr, "/read", &[&bearer(&token("read:reports"))]);
+    assert_eq!(r.status, 500);
+    assert!(r.header("www-authenticate").is_none());
+}
+
+#[test]
+fn resource_metadata_is_advertised_on_401_only() {
+    let url = "https://api.test/.well-known/oauth-protected-resource";
+    let s = serve(
+        Some(builder().resource_metadata(url).build().unwrap()),
+        routes,
+    );
+    let r = get(s.addr, "/read", &[]);
+    assert_eq!(
+        r.challenge(),
+        format!("{BARE}, resource_metadata=\"{url}\"")
+    );
+    let r = get(s.addr, "/read", &[&bearer("abc")]);
+    assert!(r
+        .challenge()
+        .ends_with(&format!("resource_metadata=\"{url}\"")));
+    let r = get(s.addr, "/read", &[&bearer(&token("x"))]);
+    assert!(!r.challenge().contains("resource_metadata"));
+}
+
+#[test]
+fn scope_in_missing_challenge_is_opt_in() {
+    let s = serve(
+        Some(builder().scope_in_missing_challenge().build().unwrap()),
+        routes,
+    );
+    let r = request(s.addr, "DELETE", "/admin", &[], b"");
+    assert_eq!(
+        r.challenge(),
+        "Bearer realm=\"test-api\", scope=\"write:reports admin:reports\""
+    );
+}
+
+#[test]
+fn builder_rejects_bad_settings_at_startup() {
+    use endpoint_auth::ConfigError;
+    let base = || {
+        AuthConfig::builder()
+            .issuer(ISSUER)
+            .audience(AUDIENCE)
+            .key(verification_key(Algorithm::RS256))
+    };
+    assert!(matches!(
+        base().realm("a\"b").build(),
+        Err(ConfigError::InvalidRealm(_))
+    ));
+    assert!(matches!(
+        base().realm("a\r\nb").build(),
+        Err(ConfigError::InvalidRealm(_))
+    ));
+    assert!(matches!(base().build(), Err(ConfigError::InvalidRealm(_))));
+    let no_iss = AuthConfig::builder()
+        .realm("r")
+        .audience(AUDIENCE)
+        .key(verification_key(Algorithm::RS256));
+    assert_eq!(no_iss.build().unwrap_err(), ConfigError::MissingIssuer);
+    let no_aud = AuthConfig::builder()
+        .realm("r")
+        .issuer(ISSUER)
+        .key(verification_key(Algorithm::RS256));
+    assert_eq!(no_aud.build().unwrap_err(), ConfigError::MissingAudience);
+    assert_eq!(
+        AuthConfig::builder()
+            .realm("r")
+            .issuer(ISSUER)
+            .audience(AUDIENCE)
+            .build()
+            .unwrap_err(),
+        ConfigError::NoKeys
+    );
+    assert_eq!(
+        base()
+            .realm("r")
+            .algorithms([Algorithm::HS256])
+            .build()
+            .unwrap_err(),
+        ConfigError::AlgorithmWithoutKey(Algorithm::HS256)
+    );
+    assert!(matches!(
+        base().realm("r").resource_metadata("not a url").build(),
+        Err(ConfigError::InvalidUrl(_))
+    ));
+    assert!(matches!(
+        base().realm("r").jwks_json("{}").build(),
+        Err(ConfigError::Key(_))
+    ));
+    assert!(endpoint_auth::Key::hmac(Algorithm::HS256, b"short").is_err());
+    assert!(endpoint_auth::Key::ec_pem(Algorithm::ES256, &read_key("ec384-public.pem")).is_err());
+    assert!(endpoint_auth::Key::rsa_pem(Algorithm::ES256, &read_key("rsa-public.pem")).is_err());
+}
