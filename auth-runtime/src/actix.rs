@@ -46,6 +46,7 @@ use crate::challenge::{is_plain_quotable, join_scopes};
 use crate::claims::{NoExtraClaims, Principal, ScopeSource, Verified};
 use crate::credentials::{find_access_token, parse_authorization, single_token, BearerMethods};
 use crate::error::{AuthError, ChallengeContext, ErrorCode, Reason, Rejection};
+use crate::keys::remote::{FetchError, KeyLocation, Lookup, RemoteKeys, RemoteSettings};
 use crate::keys::{Key, KeyError, KeySet};
 use crate::policy::{Requirement, RequirementSpec};
 use crate::verify::{TypPolicy, Verifier};
@@ -55,6 +56,18 @@ use crate::Algorithm;
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 /// Default limit on the token length; longer tokens are refused before any decoding.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// The default allowlist with remote keys: asymmetric algorithms only.
+pub const REMOTE_ALGORITHMS: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
 /// Largest form body searched for `access_token` when the form-body method is enabled.
 pub const MAX_FORM_BODY_BYTES: usize = 64 * 1024;
 
@@ -83,6 +96,14 @@ pub enum ConfigError {
     /// A URL setting that is not an absolute http(s) URL safe to put in a header.
     #[error("{0} must be an absolute http(s) URL without quotes, backslashes or spaces")]
     InvalidUrl(&'static str),
+    /// Static keys and a remote key source at once.
+    #[error(
+        "configure either static keys or a remote key source (jwks_url / oidc_discovery), not both"
+    )]
+    KeysTwice,
+    /// A remote key source that cannot be used.
+    #[error(transparent)]
+    Remote(#[from] FetchError),
     /// A limit of zero.
     #[error("{0} must be greater than zero")]
     ZeroLimit(&'static str),
@@ -107,9 +128,29 @@ pub struct AuthConfigBuilder {
     methods: BearerMethods,
     resource_metadata: Option<String>,
     scope_on_missing: bool,
+    remote: Option<KeyLocation>,
+    remote_settings: RemoteSettings,
 }
 
 impl AuthConfigBuilder {
+    /// Fetch keys from a JWKS URL (https; http only for loopback hosts unless
+    /// [`RemoteSettings::allow_insecure_http`]). See [`RemoteSettings`] for the cache policy.
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.remote = Some(KeyLocation::Jwks(url.into()));
+        self
+    }
+    /// Find the JWKS by OIDC discovery (`{issuer}/.well-known/openid-configuration`, then
+    /// RFC 8414) from the configured [`issuer`](Self::issuer); the discovered `issuer` must be
+    /// equal to it.
+    pub fn oidc_discovery(mut self) -> Self {
+        self.remote = Some(KeyLocation::Discovery(String::new()));
+        self
+    }
+    /// Cache, timeout and size settings of remote keys.
+    pub fn remote_settings(mut self, settings: RemoteSettings) -> Self {
+        self.remote_settings = settings;
+        self
+    }
     /// The protection space sent as `realm` in every challenge (required).
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
         self.realm = Some(realm.into());
@@ -222,9 +263,24 @@ impl AuthConfigBuilder {
         if self.audiences.is_empty() && !self.any_audience {
             return Err(ConfigError::MissingAudience);
         }
-        if self.keys.is_empty() {
+        if self.keys.is_empty() && self.remote.is_none() {
             return Err(ConfigError::NoKeys);
         }
+        if !self.keys.is_empty() && self.remote.is_some() {
+            return Err(ConfigError::KeysTwice);
+        }
+        let remote = match self.remote {
+            None => None,
+            Some(location) => {
+                let location = match location {
+                    KeyLocation::Discovery(_) => KeyLocation::Discovery(
+                        self.issuer.clone().ok_or(ConfigError::MissingIssuer)?,
+                    ),
+                    jwks => jwks,
+                };
+                Some(Arc::new(RemoteKeys::new(location, self.remote_settings)?))
+            }
+        };
         if self.max_token_bytes == 0 {
             return Err(ConfigError::ZeroLimit("max_token_bytes"));
         }
@@ -233,7 +289,11 @@ impl AuthConfigBuilder {
                 return Err(ConfigError::InvalidUrl("resource_metadata"));
             }
         }
-        let key_algs = self.keys.algorithms();
+        let key_algs = match remote {
+            // Remote sets are not known yet: every asymmetric algorithm, never HMAC.
+            Some(_) => REMOTE_ALGORITHMS.to_vec(),
+            None => self.keys.algorithms(),
+        };
         let algorithms = match self.algorithms {
             Some(list) => {
                 if let Some(a) = list.iter().find(|a| !key_algs.contains(a)) {
@@ -259,6 +319,7 @@ impl AuthConfigBuilder {
             inner: Arc::new(Inner {
                 realm,
                 verifier,
+                remote,
                 methods: self.methods,
                 resource_metadata: self.resource_metadata,
                 scope_on_missing: self.scope_on_missing,
@@ -293,6 +354,7 @@ pub struct AuthConfig {
 struct Inner {
     realm: String,
     verifier: Verifier,
+    remote: Option<Arc<RemoteKeys>>,
     methods: BearerMethods,
     resource_metadata: Option<String>,
     scope_on_missing: bool,
@@ -328,6 +390,8 @@ impl AuthConfig {
             methods: BearerMethods::default(),
             resource_metadata: None,
             scope_on_missing: false,
+            remote: None,
+            remote_settings: RemoteSettings::default(),
         }
     }
 
@@ -339,26 +403,40 @@ impl AuthConfig {
     pub fn verifier(&self) -> &Verifier {
         &self.inner.verifier
     }
+    /// The remote key source, when configured.
+    pub fn remote_keys(&self) -> Option<&RemoteKeys> {
+        self.inner.remote.as_deref()
+    }
+
+    /// Fetches remote keys now (e.g. at startup, to fail fast on a bad configuration);
+    /// returns how many usable keys there are. Static configurations return their key count.
+    pub async fn prefetch_keys(&self) -> Result<usize, FetchError> {
+        match &self.inner.remote {
+            Some(remote) => remote.prefetch().await,
+            None => Ok(self.inner.verifier.keys().keys().len()),
+        }
+    }
+
     /// The accepted token transport methods.
     pub fn bearer_methods(&self) -> BearerMethods {
         self.inner.methods
     }
 
     fn from_request(req: &HttpRequest) -> Option<AuthConfig> {
-        req.app_data::<AuthConfig>().cloned().or_else(|| {
-            req.app_data::<actix_web::web::Data<AuthConfig>>()
-                .map(|d| d.get_ref().clone())
-        })
+        // Registered by `wrap` (request extensions) or by `app_data` (plain or `web::Data`).
+        let from_middleware = req.extensions().get::<AuthConfig>().cloned();
+        from_middleware
+            .or_else(|| req.app_data::<AuthConfig>().cloned())
+            .or_else(|| {
+                req.app_data::<actix_web::web::Data<AuthConfig>>()
+                    .map(|d| d.get_ref().clone())
+            })
     }
 
     /// Renders `error` in this configuration's protection space.
     pub fn reject(&self, error: AuthError, requirement: Option<&Requirement>) -> AuthRejection {
         let hint = match (self.inner.scope_on_missing, requirement) {
-            (true, Some(r)) => r
-                .alternatives()
-                .into_iter()
-                .next()
-                .map(join_scopes),
+            (true, Some(r)) => r.alternatives().into_iter().next().map(join_scopes),
             _ => None,
         };
         let ctx = ChallengeContext {
@@ -375,24 +453,91 @@ impl AuthConfig {
 #[derive(Clone)]
 struct Authenticated(Result<Arc<Verified>, AuthError>);
 
-fn authenticate(
+/// Where authentication stands after the synchronous part.
+enum Step {
+    Done(Result<Arc<Verified>, AuthError>),
+    /// Remote keys must be fetched first (single-flight generation).
+    Fetch {
+        token: String,
+        remote: Arc<RemoteKeys>,
+        generation: u64,
+    },
+}
+
+fn cached(req: &HttpRequest) -> Option<Result<Arc<Verified>, AuthError>> {
+    req.extensions().get::<Authenticated>().map(|a| a.0.clone())
+}
+
+fn settle(
     req: &HttpRequest,
-    config: &AuthConfig,
-    body_token: Option<String>,
+    outcome: Result<Verified, AuthError>,
 ) -> Result<Arc<Verified>, AuthError> {
-    if let Some(Authenticated(cached)) = req.extensions().get::<Authenticated>() {
-        return cached.clone();
+    let outcome = outcome.map(Arc::new);
+    if outcome.is_ok() {
+        tracing::trace!(target: "endpoint_auth", "access token verified");
     }
-    let outcome = find_and_verify(req, config, body_token);
     req.extensions_mut().insert(Authenticated(outcome.clone()));
     outcome
 }
 
-fn find_and_verify(
+/// Finds the token and verifies it if that needs no network.
+fn begin(req: &HttpRequest, config: &AuthConfig, body_token: Option<String>) -> Step {
+    if let Some(outcome) = cached(req) {
+        return Step::Done(outcome);
+    }
+    let token = match find_token(req, config, body_token) {
+        Ok(token) => token,
+        Err(e) => return Step::Done(settle(req, Err(e))),
+    };
+    let verifier = &config.inner.verifier;
+    let Some(remote) = &config.inner.remote else {
+        return Step::Done(settle(req, verifier.verify(&token)));
+    };
+    let kid = match verifier.precheck(&token) {
+        Ok(kid) => kid,
+        Err(e) => return Step::Done(settle(req, Err(e))),
+    };
+    match remote.lookup(kid.as_deref()) {
+        Lookup::Ready(keys) => Step::Done(settle(req, verifier.verify_with(&token, &keys))),
+        Lookup::Unavailable(secs) => Step::Done(settle(req, Err(AuthError::unavailable(secs)))),
+        Lookup::Fetch(generation) => Step::Fetch {
+            token,
+            remote: remote.clone(),
+            generation,
+        },
+    }
+}
+
+/// The network part: wait for the (shared) refresh, then verify with what is there.
+async fn complete(
+    req: &HttpRequest,
+    config: &AuthConfig,
+    step: Step,
+) -> Result<Arc<Verified>, AuthError> {
+    match step {
+        Step::Done(outcome) => outcome,
+        Step::Fetch {
+            token,
+            remote,
+            generation,
+        } => {
+            remote.refresh(generation).await;
+            let outcome = match remote.lookup_after_refresh() {
+                Lookup::Ready(keys) => config.inner.verifier.verify_with(&token, &keys),
+                Lookup::Unavailable(secs) | Lookup::Fetch(secs) => {
+                    Err(AuthError::unavailable(secs))
+                }
+            };
+            settle(req, outcome)
+        }
+    }
+}
+
+fn find_token(
     req: &HttpRequest,
     config: &AuthConfig,
     body_token: Option<String>,
-) -> Result<Arc<Verified>, AuthError> {
+) -> Result<String, AuthError> {
     let header = parse_authorization(
         req.headers()
             .get_all(header::AUTHORIZATION)
@@ -403,10 +548,7 @@ fn find_and_verify(
     } else {
         None
     };
-    let token = single_token(header, query, body_token)?.ok_or_else(AuthError::missing)?;
-    let verified = config.inner.verifier.verify(&token)?;
-    tracing::trace!(target: "endpoint_auth", "access token verified");
-    Ok(Arc::new(verified))
+    single_token(header, query, body_token)?.ok_or_else(AuthError::missing)
 }
 
 /// The response for a refused request: the [`AuthError`] rendered in the configured
@@ -525,9 +667,8 @@ fn extract<T: 'static>(
             AuthRejection::misconfigured(),
         ))));
     };
-    let run = move |req: &HttpRequest, config: &AuthConfig, body: Option<String>| {
-        let verified =
-            authenticate(req, config, body).map_err(|e| config.reject(e, requirement.as_ref()))?;
+    let authorize = move |config: &AuthConfig, outcome: Result<Arc<Verified>, AuthError>| {
+        let verified = outcome.map_err(|e| config.reject(e, requirement.as_ref()))?;
         if let Some(r) = &requirement {
             if let Err(unsatisfied) = r.evaluate(verified.scopes()) {
                 return Err(config.reject(
@@ -538,30 +679,42 @@ fn extract<T: 'static>(
         }
         finish(verified).map_err(|e| config.reject(e, requirement.as_ref()))
     };
-    let already = req.extensions().contains::<Authenticated>();
-    if already || !wants_form_body(req, &config) {
-        return AuthFuture(AuthFutureInner::Ready(Some(run(req, &config, None))));
+    let read_form = cached(req).is_none() && wants_form_body(req, &config);
+    let step = if read_form {
+        None
+    } else {
+        Some(begin(req, &config, None))
+    };
+    if let Some(Step::Done(outcome)) = step {
+        return AuthFuture(AuthFutureInner::Ready(Some(authorize(&config, outcome))));
     }
-    // RFC 6750 §2.2: read the form body, then hand it on unchanged to later extractors. They
-    // get a gated payload that yields the bytes once we have read them.
+    // From here on the answer needs I/O (reading a form body, fetching keys). Later extractors
+    // get a gated payload that yields the body only once we are done, so a body extractor
+    // cannot answer before authentication does.
     let original = payload.take();
     let gate = Rc::new(RefCell::new(Gate::default()));
     *payload = Payload::from(Box::pin(GatedPayload(gate.clone())) as BoxedStream);
     let req = req.clone();
     AuthFuture(AuthFutureInner::Body(Box::pin(async move {
-        let body = read_body(original).await;
-        let token = match &body {
-            Ok(bytes) => find_access_token(bytes),
-            Err(e) => Err(e.clone()),
-        };
-        gate.borrow_mut().open(body.unwrap_or_default());
-        match token {
-            Ok(token) => run(&req, &config, token),
-            Err(e) => {
-                req.extensions_mut().insert(Authenticated(Err(e.clone())));
-                Err(config.reject(e, requirement.as_ref()))
+        let (step, passed) = match step {
+            Some(step) => (step, Passed::Stream(original)),
+            None => {
+                // RFC 6750 §2.2: the token may be in the form body; hand the body on unchanged.
+                let body = read_body(original).await;
+                let step = match &body {
+                    Ok(bytes) => match find_access_token(bytes) {
+                        Ok(token) => begin(&req, &config, token),
+                        Err(e) => Step::Done(settle(&req, Err(e))),
+                    },
+                    Err(e) => Step::Done(settle(&req, Err(e.clone()))),
+                };
+                (step, Passed::Body(body.unwrap_or_default()))
             }
-        }
+        };
+        let outcome = complete(&req, &config, step).await;
+        let result = authorize(&config, outcome);
+        gate.borrow_mut().open(passed);
+        result
     })))
 }
 
@@ -599,16 +752,22 @@ async fn read_body(mut payload: Payload) -> Result<Bytes, AuthError> {
     }
 }
 
+/// What the gate hands on once authentication is done.
+enum Passed {
+    Body(Bytes),
+    Stream(Payload),
+}
+
 #[derive(Default)]
 struct Gate {
-    body: Option<Bytes>,
+    passed: Option<Passed>,
     open: bool,
     waker: Option<Waker>,
 }
 
 impl Gate {
-    fn open(&mut self, body: Bytes) {
-        self.body = Some(body).filter(|b| !b.is_empty());
+    fn open(&mut self, passed: Passed) {
+        self.passed = Some(passed);
         self.open = true;
         if let Some(w) = self.waker.take() {
             w.wake();
@@ -626,7 +785,19 @@ impl futures_core::Stream for GatedPayload {
             gate.waker = Some(cx.waker().clone());
             return Poll::Pending;
         }
-        Poll::Ready(gate.body.take().map(Ok))
+        match &mut gate.passed {
+            None => Poll::Ready(None),
+            Some(Passed::Body(bytes)) => {
+                let bytes = std::mem::take(bytes);
+                gate.passed = None;
+                if bytes.is_empty() {
+                    Poll::Ready(None)
+                } else {
+                    Poll::Ready(Some(Ok(bytes)))
+                }
+            }
+            Some(Passed::Stream(stream)) => Pin::new(stream).poll_next(cx),
+        }
     }
 }
 
@@ -705,5 +876,90 @@ impl<R: RequirementSpec, C: DeserializeOwned + Unpin + 'static> FromRequest for 
                 _requirement: PhantomData,
             })
         })
+    }
+}
+
+/// `App::new().wrap(config.clone())` registers the configuration like `app_data` does and,
+/// with remote keys, finishes any key fetch a request's token needs *before* routing. Every
+/// extractor then runs with the keys at hand, so no `Path`, `Query` or `Json` error can answer
+/// ahead of authentication, even on the first requests while keys are fetched. With static
+/// keys both registrations behave the same.
+impl<S, B> actix_web::dev::Transform<S, actix_web::dev::ServiceRequest> for AuthConfig
+where
+    S: actix_web::dev::Service<
+            actix_web::dev::ServiceRequest,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        > + 'static,
+    B: 'static,
+{
+    type Response = actix_web::dev::ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Transform = AuthMiddleware<S>;
+    type InitError = ();
+    type Future = std::future::Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        std::future::ready(Ok(AuthMiddleware {
+            service: Rc::new(service),
+            config: self.clone(),
+        }))
+    }
+}
+
+/// The middleware created by registering [`AuthConfig`] with `App::wrap`.
+pub struct AuthMiddleware<S> {
+    service: Rc<S>,
+    config: AuthConfig,
+}
+
+impl<S, B> actix_web::dev::Service<actix_web::dev::ServiceRequest> for AuthMiddleware<S>
+where
+    S: actix_web::dev::Service<
+            actix_web::dev::ServiceRequest,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        > + 'static,
+    B: 'static,
+{
+    type Response = actix_web::dev::ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>>>>;
+
+    actix_web::dev::forward_ready!(service);
+
+    fn call(&self, req: actix_web::dev::ServiceRequest) -> Self::Future {
+        req.extensions_mut().insert(self.config.clone());
+        let pending = self.pending_fetch(&req);
+        let service = self.service.clone();
+        Box::pin(async move {
+            if let Some((remote, generation)) = pending {
+                remote.refresh(generation).await;
+            }
+            service.call(req).await
+        })
+    }
+}
+
+impl<S> AuthMiddleware<S> {
+    /// The key fetch this request's header token needs, if any. Nothing is verified here:
+    /// public routes pay only for a header parse.
+    fn pending_fetch(
+        &self,
+        req: &actix_web::dev::ServiceRequest,
+    ) -> Option<(Arc<RemoteKeys>, u64)> {
+        let remote = self.config.inner.remote.as_ref()?;
+        let token = parse_authorization(
+            req.headers()
+                .get_all(header::AUTHORIZATION)
+                .map(|v| v.as_bytes()),
+        )
+        .ok()
+        .flatten()?;
+        let kid = self.config.inner.verifier.precheck(token).ok()?;
+        match remote.lookup(kid.as_deref()) {
+            Lookup::Fetch(generation) => Some((remote.clone(), generation)),
+            _ => None,
+        }
     }
 }

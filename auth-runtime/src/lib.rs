@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod actix;
+pub mod catalog;
 pub mod challenge;
 pub mod claims;
 pub mod credentials;
@@ -16,10 +17,14 @@ pub mod keys;
 pub mod policy;
 pub mod verify;
 
-pub use actix::{AuthConfig, AuthConfigBuilder, AuthRejection, Authorized, ConfigError};
+pub use actix::{
+    AuthConfig, AuthConfigBuilder, AuthMiddleware, AuthRejection, Authorized, ConfigError,
+};
+pub use catalog::ScopeInfo;
 pub use claims::{NoExtraClaims, Principal, ScopeSource, Verified};
 pub use credentials::BearerMethods;
 pub use error::{AuthError, ErrorCode, Reason, Rejection};
+pub use keys::remote::{FetchError, KeyLocation, RemoteKeys, RemoteSettings};
 pub use keys::{Key, KeyError, KeySet};
 pub use policy::{Requirement, RequirementSpec};
 pub use verify::{TypPolicy, Verifier};

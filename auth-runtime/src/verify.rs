@@ -107,8 +107,14 @@ impl Verifier {
         self.verify_with(token, &self.keys)
     }
 
-    /// Verifies a token against `keys`.
-    pub fn verify_with(&self, token: &str, keys: &KeySet) -> Result<Verified, AuthError> {
+    /// Every check that needs no key: size, compact form, header (`alg` allowlist, `crit`,
+    /// `typ`). Returns the token's `kid`. Used to decide whether keys must be fetched, so
+    /// that garbage never causes a fetch.
+    pub fn precheck(&self, token: &str) -> Result<Option<String>, AuthError> {
+        self.checked_header(token).map(|(header, _)| header.kid)
+    }
+
+    fn checked_header(&self, token: &str) -> Result<(JoseHeader, Algorithm), AuthError> {
         if token.len() > self.max_token_bytes {
             return Err(AuthError::invalid_token(
                 Reason::TokenTooLarge,
@@ -124,6 +130,12 @@ impl Verifier {
                     "the token's signing algorithm is not accepted",
                 )
             })?;
+        Ok((header, alg))
+    }
+
+    /// Verifies a token against `keys`.
+    pub fn verify_with(&self, token: &str, keys: &KeySet) -> Result<Verified, AuthError> {
+        let (header, alg) = self.checked_header(token)?;
         let validation = &self.validations[&alg];
 
         let mut candidates = keys.keys.iter().filter(|k| k.alg == alg).peekable();

@@ -2,6 +2,8 @@
 //! raw HTTP/1.1 client that sends exactly the bytes a test asks for.
 #![allow(dead_code)]
 
+pub mod keyserver;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -159,37 +161,51 @@ impl Drop for TestServer {
     }
 }
 
-/// Serves `routes` with `auth` registered on the App (or nothing registered when `None`).
-pub fn serve(auth: Option<AuthConfig>, routes: fn(&mut web::ServiceConfig)) -> TestServer {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let server = HttpServer::new(move || {
-                let app = App::new();
-                let app = match &auth {
-                    Some(a) => app.app_data(a.clone()),
-                    None => app,
-                };
-                app.configure(routes)
+/// Runs the App built by `$make` (a `Fn() -> App` expression) on 127.0.0.1:0 in its own
+/// actix system thread.
+macro_rules! spawn_server {
+    ($make:expr) => {{
+        let (tx, rx) = mpsc::channel();
+        let make = $make;
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = HttpServer::new(make)
+                    .workers(2)
+                    .disable_signals()
+                    .bind(("127.0.0.1", 0))
+                    .expect("bind 127.0.0.1:0");
+                let addr = server.addrs()[0];
+                let server = server.run();
+                tx.send((addr, server.handle())).unwrap();
+                let _ = server.await;
             })
-            .workers(1)
-            .disable_signals()
-            .bind(("127.0.0.1", 0))
-            .expect("bind 127.0.0.1:0");
-            let addr = server.addrs()[0];
-            let server = server.run();
-            tx.send((addr, server.handle())).unwrap();
-            let _ = server.await;
-        })
-    });
-    let (addr, handle) = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("server did not start");
-    TestServer {
-        addr,
-        handle,
-        thread: Some(thread),
-    }
+        });
+        let (addr, handle) = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("server did not start");
+        TestServer {
+            addr,
+            handle,
+            thread: Some(thread),
+        }
+    }};
+}
+
+/// Serves `routes` with `auth` registered by `App::app_data` (or nothing registered when `None`).
+pub fn serve(auth: Option<AuthConfig>, routes: fn(&mut web::ServiceConfig)) -> TestServer {
+    spawn_server!(move || {
+        let app = App::new();
+        let app = match &auth {
+            Some(a) => app.app_data(a.clone()),
+            None => app,
+        };
+        app.configure(routes)
+    })
+}
+
+/// Serves `routes` with `auth` registered by `App::wrap` (the middleware form).
+pub fn serve_wrapped(auth: AuthConfig, routes: fn(&mut web::ServiceConfig)) -> TestServer {
+    spawn_server!(move || App::new().wrap(auth.clone()).configure(routes))
 }
 
 /// A response as it came off the wire.

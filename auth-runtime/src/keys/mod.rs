@@ -4,6 +4,8 @@
 //! is never checked against it. Keys come from configuration only; `jku`, `x5u` and `jwk`
 //! token headers are ignored.
 
+pub mod remote;
+
 use std::fmt;
 use std::str::FromStr;
 

@@ -1,0 +1,34 @@
+//! The scope catalog: the scopes a service declares once, each with a description, so that
+//! `#[requires]` can reject an undeclared scope at compile time and API documentation
+//! (OpenAPI, RFC 9728 `scopes_supported`) can list them.
+//!
+//! The facade's `scopes!` macro generates a crate's catalog as a `SCOPES` constant of
+//! [`ScopeInfo`] values.
+
+/// One declared scope and what it grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ScopeInfo {
+    scope: &'static str,
+    description: &'static str,
+}
+
+impl ScopeInfo {
+    /// A declared scope. `scopes!` checks at compile time that `scope` is an RFC 6749 §3.3
+    /// scope-token and that the description is not empty.
+    pub const fn new(scope: &'static str, description: &'static str) -> Self {
+        ScopeInfo { scope, description }
+    }
+    /// The scope token, e.g. `write:reports`.
+    pub const fn scope(&self) -> &'static str {
+        self.scope
+    }
+    /// The human-readable description.
+    pub const fn description(&self) -> &'static str {
+        self.description
+    }
+}
+
+/// Looks up a scope in a catalog.
+pub fn find(catalog: &[ScopeInfo], scope: &str) -> Option<ScopeInfo> {
+    catalog.iter().find(|info| info.scope == scope).copied()
+}

@@ -1,0 +1,431 @@
+//! Remote keys (issue 4): JWKS and discovery against a real key server on 127.0.0.1.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use actix_web::{web, HttpResponse};
+use common::keyserver::{jwk, jwks, KeyServer, Reply};
+use common::*;
+use endpoint_auth::{
+    Algorithm, AuthConfig, Authorized, ConfigError, Principal, RemoteSettings, Requirement,
+    RequirementSpec,
+};
+use jsonwebtoken::Header;
+use serde_json::json;
+
+struct Read;
+impl RequirementSpec for Read {
+    const REQUIREMENT: Requirement = Requirement::Scope("read:reports");
+}
+
+async fn me(_p: Principal) -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+async fn create(_a: Authorized<Read>, _b: web::Json<serde_json::Value>) -> HttpResponse {
+    HttpResponse::Created().finish()
+}
+async fn item(_a: Authorized<Read>, id: web::Path<u32>) -> HttpResponse {
+    HttpResponse::Ok().body(id.to_string())
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/me", web::get().to(me))
+        .route("/create", web::post().to(create))
+        .route("/items/{id}", web::get().to(item));
+}
+
+fn settings() -> RemoteSettings {
+    RemoteSettings::default()
+}
+
+fn config(url: &str, s: RemoteSettings) -> AuthConfig {
+    AuthConfig::builder()
+        .realm(REALM)
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .jwks_url(url)
+        .remote_settings(s)
+        .build()
+        .unwrap()
+}
+
+/// A token signed by `alg`'s test key, announcing `kid`.
+fn signed(alg: Algorithm, kid: &str) -> String {
+    let mut h = Header::new(alg);
+    h.kid = Some(kid.into());
+    mint_with_header(&h, &claims("read:reports"))
+}
+
+fn status(s: &TestServer, token: &str) -> u16 {
+    get(s.addr, "/me", &[&bearer(token)]).status
+}
+
+#[test]
+fn rotation_adds_new_keys_without_restart_and_drops_removed_ones() {
+    let ks = KeyServer::start();
+    ks.set(
+        "/jwks",
+        Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), Some(1)),
+    );
+    let mut s = settings();
+    s.cooldown = Duration::from_millis(200);
+    s.min_ttl = Duration::from_secs(1);
+    let srv = serve(Some(config(&ks.url("/jwks"), s)), routes);
+
+    assert_eq!(status(&srv, &signed(Algorithm::RS256, "k1")), 200);
+    // The provider publishes k2 and starts signing with it.
+    ks.set(
+        "/jwks",
+        Reply::Json(
+            jwks(&[jwk(Algorithm::RS256, "k1"), jwk(Algorithm::ES256, "k2")]),
+            Some(1),
+        ),
+    );
+    std::thread::sleep(Duration::from_millis(250));
+    assert_eq!(status(&srv, &signed(Algorithm::ES256, "k2")), 200);
+    // k1 is withdrawn: once the cache expires (max-age=1), its tokens are refused.
+    ks.set(
+        "/jwks",
+        Reply::Json(jwks(&[jwk(Algorithm::ES256, "k2")]), Some(1)),
+    );
+    std::thread::sleep(Duration::from_millis(1300));
+    let _ = status(&srv, &signed(Algorithm::ES256, "k2")); // triggers the refresh
+    std::thread::sleep(Duration::from_millis(300));
+    let r = get(srv.addr, "/me", &[&bearer(&signed(Algorithm::RS256, "k1"))]);
+    assert_eq!(r.status, 401);
+    assert!(r.challenge().contains("error=\"invalid_token\""));
+    assert_eq!(status(&srv, &signed(Algorithm::ES256, "k2")), 200);
+}
+
+#[test]
+fn a_flood_of_unknown_kids_causes_at_most_one_extra_fetch_per_cooldown() {
+    let ks = KeyServer::start();
+    ks.set(
+        "/jwks",
+        Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), None),
+    );
+    let srv = serve(Some(config(&ks.url("/jwks"), settings())), routes);
+    assert_eq!(status(&srv, &signed(Algorithm::RS256, "k1")), 200);
+    assert_eq!(ks.hits("/jwks"), 1);
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let addr = srv.addr;
+            std::thread::spawn(move || {
+                for i in 0..250 {
+                    let kid = format!("random-{t}-{i}-{}", now());
+                    let r = get(addr, "/me", &[&bearer(&signed(Algorithm::RS256, &kid))]);
+                    assert_eq!(r.status, 401);
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    assert!(
+        ks.hits("/jwks") <= 2,
+        "{} fetches for 1,000 unknown kids",
+        ks.hits("/jwks")
+    );
+}
+
+#[test]
+fn a_hundred_concurrent_first_requests_cause_exactly_one_fetch() {
+    let ks = KeyServer::start();
+    // A little latency so that all requests arrive while the first fetch is in flight.
+    ks.set(
+        "/jwks",
+        Reply::Slow(
+            Duration::from_millis(300),
+            Box::new(Reply::Json(jwks(&[jwk(Algorithm::ES256, "k1")]), None)),
+        ),
+    );
+    let srv = serve(Some(config(&ks.url("/jwks"), settings())), routes);
+    let token = signed(Algorithm::ES256, "k1");
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(100));
+    let threads: Vec<_> = (0..100)
+        .map(|_| {
+            let (addr, token, barrier) = (srv.addr, token.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                get(addr, "/me", &[&bearer(&token)]).status
+            })
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), 200);
+    }
+    assert_eq!(ks.hits("/jwks"), 1);
+}
+
+#[test]
+fn key_server_down_before_the_first_fetch_is_503_with_retry_after() {
+    let mut ks = KeyServer::start();
+    let url = ks.url("/jwks");
+    ks.stop();
+    let srv = serve(Some(config(&url, settings())), routes);
+    let r = get(srv.addr, "/me", &[&bearer(&signed(Algorithm::RS256, "k1"))]);
+    assert_eq!(r.status, 503);
+    assert!(r.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
+    assert!(r.header("www-authenticate").is_none());
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    // Requests without a token do not depend on keys: still 401.
+    assert_eq!(get(srv.addr, "/me", &[]).status, 401);
+}
+
+#[test]
+fn key_server_down_after_a_fetch_keeps_serving_cached_keys_until_max_stale() {
+    let mut ks = KeyServer::start();
+    ks.set(
+        "/jwks",
+        Reply::Json(jwks(&[jwk(Algorithm::EdDSA, "k1")]), Some(1)),
+    );
+    let mut s = settings();
+    s.min_ttl = Duration::from_secs(1);
+    s.cooldown = Duration::from_millis(100);
+    s.max_stale = Duration::from_secs(2);
+    let srv = serve(Some(config(&ks.url("/jwks"), s)), routes);
+    let token = signed(Algorithm::EdDSA, "k1");
+    assert_eq!(status(&srv, &token), 200);
+    ks.stop();
+    // Expired (ttl 1 s) and the refresh fails: stale keys keep serving.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(status(&srv, &token), 200);
+    // Past ttl + max_stale: no usable keys.
+    std::thread::sleep(Duration::from_millis(2000));
+    assert_eq!(status(&srv, &token), 503);
+}
+
+#[test]
+fn a_slow_key_server_fails_within_the_timeout() {
+    let ks = KeyServer::start();
+    ks.set(
+        "/jwks",
+        Reply::Slow(
+            Duration::from_secs(5),
+            Box::new(Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), None)),
+        ),
+    );
+    let mut s = settings();
+    s.timeout = Duration::from_millis(500);
+    let srv = serve(Some(config(&ks.url("/jwks"), s)), routes);
+    let started = Instant::now();
+    let r = get(srv.addr, "/me", &[&bearer(&signed(Algorithm::RS256, "k1"))]);
+    assert_eq!(r.status, 503);
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn unusable_keys_are_skipped_and_garbage_or_oversized_documents_keep_the_good_keys() {
+    let ks = KeyServer::start();
+    let partial = json!({ "keys": [
+        {"kty": "RSA", "use": "enc", "kid": "enc", "n": "AQAB", "e": "AQAB"},
+        {"kty": "EC", "crv": "P-521", "kid": "p521", "x": "AA", "y": "AA"},
+        {"kty": "weird", "kid": "w"},
+        {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
+        jwk(Algorithm::ES384, "good"),
+    ]});
+    ks.set("/jwks", Reply::Json(partial.to_string(), Some(1)));
+    let mut s = settings();
+    s.min_ttl = Duration::from_secs(1);
+    s.cooldown = Duration::from_millis(100);
+    s.max_response_bytes = 64 * 1024;
+    let srv = serve(Some(config(&ks.url("/jwks"), s)), routes);
+    let token = signed(Algorithm::ES384, "good");
+    assert_eq!(status(&srv, &token), 200);
+
+    for bad in [
+        Reply::Json("<html>not json</html>".into(), Some(1)),
+        Reply::Json(
+            format!("{{\"keys\":[],\"pad\":\"{}\"}}", "x".repeat(100_000)),
+            Some(1),
+        ),
+        Reply::Json("{\"keys\": []}".into(), Some(1)),
+        Reply::Status(500),
+    ] {
+        ks.set("/jwks", bad.clone());
+        std::thread::sleep(Duration::from_millis(1200));
+        let before = ks.hits("/jwks");
+        assert_eq!(status(&srv, &token), 200, "{bad:?}");
+        std::thread::sleep(Duration::from_millis(150));
+        assert!(
+            ks.hits("/jwks") > before,
+            "a refresh was attempted for {bad:?}"
+        );
+        assert_eq!(status(&srv, &token), 200, "{bad:?}");
+    }
+}
+
+#[test]
+fn garbage_first_document_is_503() {
+    let ks = KeyServer::start();
+    ks.set("/jwks", Reply::Json("not json".into(), None));
+    let srv = serve(Some(config(&ks.url("/jwks"), settings())), routes);
+    assert_eq!(status(&srv, &signed(Algorithm::RS256, "k1")), 503);
+}
+
+#[test]
+fn garbage_tokens_never_cause_a_fetch() {
+    let ks = KeyServer::start();
+    ks.set(
+        "/jwks",
+        Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), None),
+    );
+    let srv = serve(Some(config(&ks.url("/jwks"), settings())), routes);
+    for t in [
+        "abc",
+        "a.b.c",
+        "eyJhbGciOiJub25lIn0.e30.",
+        &signed(Algorithm::RS256, "k1").replace("eyJ", "eyK"),
+    ] {
+        assert_eq!(status(&srv, t), 401, "{t}");
+    }
+    assert_eq!(ks.hits("/jwks"), 0);
+}
+
+#[test]
+fn discovery_finds_the_jwks_and_a_mismatched_issuer_is_refused() {
+    let ks = KeyServer::start();
+    let issuer = ks.url("/tenant");
+    ks.set(
+        "/jwks",
+        Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), None),
+    );
+    ks.set(
+        "/tenant/.well-known/openid-configuration",
+        Reply::Json(
+            json!({"issuer": issuer, "jwks_uri": ks.url("/jwks")}).to_string(),
+            None,
+        ),
+    );
+    let cfg = AuthConfig::builder()
+        .realm(REALM)
+        .issuer(&issuer)
+        .audience(AUDIENCE)
+        .oidc_discovery()
+        .build()
+        .unwrap();
+    let rt = actix_web::rt::System::new();
+    assert_eq!(rt.block_on(cfg.prefetch_keys()).unwrap(), 1);
+    let srv = serve(Some(cfg), routes);
+    let mut c = claims("read:reports");
+    c["iss"] = json!(issuer);
+    let mut h = Header::new(Algorithm::RS256);
+    h.kid = Some("k1".into());
+    assert_eq!(status(&srv, &mint_with_header(&h, &c)), 200);
+
+    // A provider that names another issuer (here: a trailing slash) is refused.
+    ks.set(
+        "/tenant/.well-known/openid-configuration",
+        Reply::Json(
+            json!({"issuer": format!("{issuer}/"), "jwks_uri": ks.url("/jwks")}).to_string(),
+            None,
+        ),
+    );
+    let cfg = AuthConfig::builder()
+        .realm(REALM)
+        .issuer(&issuer)
+        .audience(AUDIENCE)
+        .oidc_discovery()
+        .build()
+        .unwrap();
+    let err = rt.block_on(cfg.prefetch_keys()).unwrap_err().to_string();
+    assert!(err.contains("expected exactly"), "{err}");
+}
+
+#[test]
+fn rfc8414_metadata_is_used_when_oidc_discovery_is_absent() {
+    let ks = KeyServer::start();
+    let issuer = ks.url("/as");
+    ks.set(
+        "/jwks",
+        Reply::Json(jwks(&[jwk(Algorithm::ES256, "k1")]), None),
+    );
+    ks.set(
+        "/.well-known/oauth-authorization-server/as",
+        Reply::Json(
+            json!({"issuer": issuer, "jwks_uri": ks.url("/jwks")}).to_string(),
+            None,
+        ),
+    );
+    let cfg = AuthConfig::builder()
+        .realm(REALM)
+        .issuer(&issuer)
+        .audience(AUDIENCE)
+        .oidc_discovery()
+        .build()
+        .unwrap();
+    assert_eq!(
+        actix_web::rt::System::new()
+            .block_on(cfg.prefetch_keys())
+            .unwrap(),
+        1
+    );
+}
+
+#[test]
+fn non_loopback_http_key_urls_are_refused_at_startup() {
+    let err = AuthConfig::builder()
+        .realm(REALM)
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .jwks_url("http://idp.example/jwks")
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, ConfigError::Remote(_)), "{err}");
+}
+
+#[test]
+fn with_the_middleware_other_extractors_never_answer_before_authentication_during_a_fetch() {
+    let ks = KeyServer::start();
+    ks.set(
+        "/jwks",
+        Reply::Slow(
+            Duration::from_millis(300),
+            Box::new(Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), None)),
+        ),
+    );
+    let srv = serve_wrapped(config(&ks.url("/jwks"), settings()), routes);
+    let mut h = Header::new(Algorithm::RS256);
+    h.kid = Some("k1".into());
+    let no_scope = mint_with_header(&h, &claims("other"));
+    // First request, keys not fetched yet: a scope-less token with a broken path is 403, not 404.
+    let r = get(srv.addr, "/items/not-a-number", &[&bearer(&no_scope)]);
+    assert_eq!(r.status, 403, "{}", r.text());
+}
+
+#[test]
+fn without_the_middleware_body_extractors_still_wait_for_authentication_during_a_fetch() {
+    let ks = KeyServer::start();
+    ks.set(
+        "/jwks",
+        Reply::Slow(
+            Duration::from_millis(300),
+            Box::new(Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), None)),
+        ),
+    );
+    let srv = serve(Some(config(&ks.url("/jwks"), settings())), routes);
+    let mut h = Header::new(Algorithm::RS256);
+    h.kid = Some("k1".into());
+    let no_scope = mint_with_header(&h, &claims("other"));
+    let r = request(
+        srv.addr,
+        "POST",
+        "/create",
+        &["Content-Type: application/json", &bearer(&no_scope)],
+        b"{broken",
+    );
+    assert_eq!(r.status, 403);
+    let ok = mint_with_header(&h, &claims("read:reports"));
+    let r = request(
+        srv.addr,
+        "POST",
+        "/create",
+        &["Content-Type: application/json", &bearer(&ok)],
+        b"{\"a\":1}",
+    );
+    assert_eq!(r.status, 201);
+}
