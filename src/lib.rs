@@ -1,7 +1,339 @@
-//! endpoint-auth (facade; docs land with the attribute).
+//! Declare who may call each actix-web endpoint on the handler itself; the declaration is
+//! enforced (RFC 6750 bearer tokens), checked at compile time against the crate's scope
+//! catalog, and available to documentation.
+//!
+//! ```no_run
+//! use actix_web::{post, web, App, HttpResponse, HttpServer};
+//! use endpoint_auth::{requires, Algorithm, AuthConfig, Key, Principal};
+//!
+//! // Every scope the service knows, declared once at the crate root.
+//! endpoint_auth::scopes! {
+//!     "read:reports" => "Read reports",
+//!     "write:reports" => "Create and edit reports",
+//! }
+//!
+//! #[derive(serde::Deserialize)]
+//! struct NewReport {
+//!     title: String,
+//! }
+//!
+//! // Without a valid token: 401. With a token lacking `write:reports`: 403. Only then is the
+//! // JSON body read, so an anonymous client never learns how the body is validated.
+//! #[post("/reports")]
+//! #[requires(scope = "write:reports")]
+//! async fn create_report(caller: Principal, report: web::Json<NewReport>) -> HttpResponse {
+//!     HttpResponse::Created().body(format!("{} by {}", report.title, caller.subject().unwrap_or("?")))
+//! }
+//!
+//! #[actix_web::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let auth = AuthConfig::builder()
+//!         .realm("reports-api")
+//!         .issuer("https://issuer.example")
+//!         .audience("reports-api")
+//!         .key(Key::rsa_pem(Algorithm::RS256, &std::fs::read("keys/rsa-public.pem")?)?)
+//!         .build()?;
+//!     HttpServer::new(move || App::new().app_data(auth.clone()).service(create_report))
+//!         .bind(("127.0.0.1", 8080))?
+//!         .run()
+//!         .await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! - [`macro@requires`] declares a handler's requirement: a scope, several, `any(…)` /
+//!   `all(…)` combinations, or just a valid token.
+//! - [`scopes!`] declares the crate's scope catalog; a scope missing from it is a compile
+//!   error at the misspelled literal, with a suggestion.
+//! - [`AuthConfig`] holds the realm, issuer, audience and keys; register it on the `App`.
+//! - [`Principal`] extracts the authenticated caller in any handler; [`Authorized`] is the
+//!   extractor `#[requires]` adds, and can be written by hand with a [`RequirementSpec`].
+//!
+//! The wire behaviour (which status and `WWW-Authenticate` challenge for which request) is
+//! specified in the project's CONFORMANCE.md.
+#![forbid(unsafe_code)]
+
 pub use endpoint_auth_runtime::*;
 
+/// Declares what a handler requires of the caller's bearer token.
+///
+/// The handler gets one extra, hidden first argument, an [`Authorized`] extractor for the
+/// declared requirement. It runs before the handler's own extractors, so a request without
+/// a valid token gets 401 and one whose scopes fall short gets 403
+/// (`error="insufficient_scope"` with the scopes to ask for), before any path, query or body
+/// is parsed. Take a [`Principal`] argument to read the caller; the token is verified once
+/// per request however many extractors ask.
+///
+/// Every scope must be declared in the crate's catalog ([`scopes!`] at the crate root); a
+/// scope that is not is a compile error at its literal, naming the closest declared scope.
+///
+/// The attribute may be written above or below actix-web's `#[get]`/`#[post]`/`#[route]`,
+/// or on a handler registered by hand (`web::post().to(handler)`). It goes on a free
+/// `async fn` (not a method), once per handler; generics and `where` clauses are kept.
+///
+/// # `scope = "…"`
+///
+/// The token must carry this scope, an RFC 6749 §3.3 scope-token declared in the catalog.
+///
+/// ```
+/// use actix_web::{post, web, HttpResponse};
+/// use endpoint_auth::requires;
+///
+/// endpoint_auth::scopes! {
+///     "write:reports" => "Create and edit reports",
+/// }
+///
+/// #[post("/reports")]
+/// #[requires(scope = "write:reports")]
+/// async fn create_report(body: web::Bytes) -> HttpResponse {
+///     HttpResponse::Created().body(body)
+/// }
+/// # fn main() {}
+/// ```
+///
+/// Equivalent code without the attribute (and without the compile-time catalog check):
+///
+/// ```
+/// use actix_web::{post, web, HttpResponse};
+/// use endpoint_auth::{Authorized, Requirement, RequirementSpec};
+///
+/// struct WriteReports;
+/// impl RequirementSpec for WriteReports {
+///     const REQUIREMENT: Requirement = Requirement::Scope("write:reports");
+/// }
+///
+/// #[post("/reports")]
+/// async fn create_report(_auth: Authorized<WriteReports>, body: web::Bytes) -> HttpResponse {
+///     HttpResponse::Created().body(body)
+/// }
+/// # fn main() {}
+/// ```
+///
+/// # Several `scope = "…"`
+///
+/// Scopes listed side by side are all required; on a 403 the challenge asks for all of
+/// them (`scope="read:reports write:reports"`).
+///
+/// ```
+/// use actix_web::HttpResponse;
+/// use endpoint_auth::requires;
+///
+/// endpoint_auth::scopes! {
+///     "read:reports" => "Read reports",
+///     "write:reports" => "Create and edit reports",
+/// }
+///
+/// #[requires(scope = "read:reports", scope = "write:reports")]
+/// async fn copy_report() -> HttpResponse {
+///     HttpResponse::Ok().finish()
+/// }
+/// # fn main() {}
+/// ```
+///
+/// Equivalent code without the attribute:
+///
+/// ```
+/// use actix_web::HttpResponse;
+/// use endpoint_auth::{Authorized, Requirement, RequirementSpec};
+///
+/// struct CopyReport;
+/// impl RequirementSpec for CopyReport {
+///     const REQUIREMENT: Requirement =
+///         Requirement::All(&[Requirement::Scope("read:reports"), Requirement::Scope("write:reports")]);
+/// }
+///
+/// async fn copy_report(_auth: Authorized<CopyReport>) -> HttpResponse {
+///     HttpResponse::Ok().finish()
+/// }
+/// # fn main() {}
+/// ```
+///
+/// # `any(…)` and `all(…)`
+///
+/// `any` is satisfied by one of its members, `all` by every member; they nest. A member is
+/// `scope = "…"`, `any(…)` or `all(…)`, and neither list may be empty or name a scope
+/// twice. On a 403 the `scope` hint is the alternative the token is closest to (fewest
+/// scopes missing, ties by declaration order).
+///
+/// ```
+/// use actix_web::{delete, web, HttpResponse};
+/// use endpoint_auth::requires;
+///
+/// endpoint_auth::scopes! {
+///     "admin" => "Everything",
+///     "reports:delete" => "Delete reports",
+///     "reports:own" => "Act on one's own reports",
+/// }
+///
+/// #[delete("/reports/{id}")]
+/// #[requires(any(scope = "admin", all(scope = "reports:delete", scope = "reports:own")))]
+/// async fn delete_report(id: web::Path<u32>) -> HttpResponse {
+///     HttpResponse::NoContent().finish()
+/// }
+/// # fn main() {}
+/// ```
+///
+/// Equivalent code without the attribute:
+///
+/// ```
+/// use actix_web::{delete, web, HttpResponse};
+/// use endpoint_auth::{Authorized, Requirement, RequirementSpec};
+///
+/// struct DeleteReport;
+/// impl RequirementSpec for DeleteReport {
+///     const REQUIREMENT: Requirement = Requirement::Any(&[
+///         Requirement::Scope("admin"),
+///         Requirement::All(&[Requirement::Scope("reports:delete"), Requirement::Scope("reports:own")]),
+///     ]);
+/// }
+///
+/// #[delete("/reports/{id}")]
+/// async fn delete_report(_auth: Authorized<DeleteReport>, id: web::Path<u32>) -> HttpResponse {
+///     HttpResponse::NoContent().finish()
+/// }
+/// # fn main() {}
+/// ```
+///
+/// # `authenticated`
+///
+/// Any valid token, whatever its scopes. It stands alone: every scope requirement implies
+/// it. Needs no catalog.
+///
+/// ```
+/// use actix_web::{get, HttpResponse};
+/// use endpoint_auth::{requires, Principal};
+///
+/// #[get("/me")]
+/// #[requires(authenticated)]
+/// async fn me(caller: Principal) -> HttpResponse {
+///     HttpResponse::Ok().body(caller.subject().unwrap_or("?").to_owned())
+/// }
+/// # fn main() {}
+/// ```
+///
+/// Equivalent code without the attribute:
+///
+/// ```
+/// use actix_web::{get, HttpResponse};
+/// use endpoint_auth::{Authorized, Principal, Requirement, RequirementSpec};
+///
+/// struct AnyValidToken;
+/// impl RequirementSpec for AnyValidToken {
+///     const REQUIREMENT: Requirement = Requirement::Authenticated;
+/// }
+///
+/// #[get("/me")]
+/// async fn me(_auth: Authorized<AnyValidToken>, caller: Principal) -> HttpResponse {
+///     HttpResponse::Ok().body(caller.subject().unwrap_or("?").to_owned())
+/// }
+/// # fn main() {}
+/// ```
+///
+/// # `crate = "path"`
+///
+/// The path of this facade when the dependency is renamed or re-exported (default
+/// `::endpoint_auth`). Give the same path to [`scopes!`] with `crate = "…";`.
+///
+/// ```
+/// # extern crate endpoint_auth as auth;
+/// // Cargo.toml: auth = { package = "endpoint-auth", version = "…" }
+/// use actix_web::HttpResponse;
+///
+/// auth::scopes! {
+///     crate = "auth";
+///     "read:reports" => "Read reports",
+/// }
+///
+/// #[auth::requires(scope = "read:reports", crate = "auth")]
+/// async fn list_reports() -> HttpResponse {
+///     HttpResponse::Ok().finish()
+/// }
+/// # fn main() {}
+/// ```
+///
+/// Equivalent code without the attribute:
+///
+/// ```
+/// # extern crate endpoint_auth as auth;
+/// use actix_web::HttpResponse;
+/// use auth::{Authorized, Requirement, RequirementSpec};
+///
+/// struct ListReports;
+/// impl RequirementSpec for ListReports {
+///     const REQUIREMENT: Requirement = Requirement::Scope("read:reports");
+/// }
+///
+/// async fn list_reports(_auth: Authorized<ListReports>) -> HttpResponse {
+///     HttpResponse::Ok().finish()
+/// }
+/// # fn main() {}
+/// ```
+///
+/// # What is generated
+///
+/// Next to the handler, a hidden unit type named after it (with the handler's visibility)
+/// that implements [`RequirementSpec`], and one catalog lookup per scope. The handler is
+/// re-emitted as written (attributes, visibility, signature, body) with the extractor
+/// inserted first, so it takes at most 15 arguments of its own (actix-web's limit is 16).
+#[doc(inline)]
+pub use endpoint_auth_macros::requires;
+
+/// Declares the crate's scope catalog: every scope the service uses, each with a
+/// description. Invoke it once, at the crate root (`main.rs` or `lib.rs`).
+///
+/// [`macro@requires`] checks each of its scopes against the catalog at compile time; an
+/// unknown one is an error at the scope's literal:
+///
+/// ```text
+/// error: scope `write:report` is not in the scope catalog (`scopes!` at src/main.rs:3); did you mean `write:reports`?
+///   |
+///   | #[requires(scope = "write:report")]
+///   |                    ^^^^^^^^^^^^^^
+/// ```
+///
+/// Each scope must be an RFC 6749 §3.3 scope-token, declared once, with a non-empty
+/// description. The macro also defines `pub const SCOPES: &[ScopeInfo]`, the catalog in
+/// declaration order, for documentation (OpenAPI security schemes, RFC 9728
+/// `scopes_supported`).
+///
+/// ```
+/// endpoint_auth::scopes! {
+///     "read:reports" => "Read reports",
+///     "write:reports" => "Create and edit reports",
+/// }
+///
+/// fn main() {
+///     let names: Vec<&str> = SCOPES.iter().map(|s| s.scope()).collect();
+///     assert_eq!(names, ["read:reports", "write:reports"]);
+///     assert_eq!(SCOPES[1].description(), "Create and edit reports");
+/// }
+/// ```
+///
+/// Equivalent code without the macro (and without the compile-time checks):
+///
+/// ```
+/// use endpoint_auth::ScopeInfo;
+///
+/// pub const SCOPES: &[ScopeInfo] = &[
+///     ScopeInfo::new("read:reports", "Read reports"),
+///     ScopeInfo::new("write:reports", "Create and edit reports"),
+/// ];
+/// # fn main() {}
+/// ```
+///
+/// For a renamed dependency, start with the facade's path: `crate = "my_auth";`.
+///
+/// The catalog is a crate-local `macro_rules!` reached at `crate::…` (that is why it goes
+/// at the root), so a crate that uses a scope in `#[requires]` without declaring a
+/// catalog gets "cannot find `__endpoint_auth_scope_catalog` in `crate`" at the attribute.
+#[doc(inline)]
+pub use endpoint_auth_macros::scopes;
+
+// The only names generated code uses; nothing else is reachable from it.
 #[doc(hidden)]
 pub mod __private {
-    pub use endpoint_auth_runtime::{Authorized, NoExtraClaims, Requirement, RequirementSpec};
+    pub use endpoint_auth_macros::unknown_scope;
+    pub use endpoint_auth_runtime::{
+        Authorized, NoExtraClaims, Requirement, RequirementSpec, ScopeInfo,
+    };
 }

@@ -228,7 +228,7 @@ fn token_outside_b64token_is_400() {
 #[test]
 fn non_ascii_bytes_in_the_header_are_400() {
     let s = server();
-    let raw = format!("GET /read HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer ab\u{e9}cd\r\n\r\n");
+    let raw = "GET /read HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer ab\u{e9}cd\r\n\r\n";
     let r = send_raw(s.addr, raw.as_bytes());
     assert_eq!(r.status, 400);
     assert!(r.challenge().contains("error=\"invalid_request\""));

@@ -1,0 +1,495 @@
+//! Checks the parsed input and turns it into what [`expand`](crate::expand) needs. Every
+//! problem is collected in [`Errors`], each at the smallest token that shows it.
+
+use std::fmt::Display;
+
+use proc_macro2::Span;
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::{Attribute, Expr, ExprLit, FnArg, Item, ItemFn, Lit, LitStr, Path, Type};
+
+use crate::ast::{Args, Catalog, Entry, Value};
+
+/// Every error of one macro invocation, reported together (serde's `Ctxt`).
+#[derive(Default)]
+pub struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub fn at(&mut self, span: Span, message: impl Display) {
+        self.push(syn::Error::new(span, message));
+    }
+
+    pub fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    pub fn finish(self) -> Option<syn::Error> {
+        self.0
+    }
+}
+
+/// A requirement as written, with the scopes normalised to plain string literals that keep
+/// the span of the user's literal.
+pub enum Node {
+    Authenticated,
+    Scope(LitStr),
+    All(Vec<Node>),
+    Any(Vec<Node>),
+}
+
+pub struct Requires {
+    pub node: Node,
+    /// The facade's path, `::endpoint_auth` unless `crate = "…"` says otherwise.
+    pub krate: Path,
+    /// Every well-formed scope, for the catalog check.
+    pub scopes: Vec<LitStr>,
+}
+
+const TOP_KEYS: &str = "`scope`, `any`, `all`, `authenticated`, `crate`";
+const NESTED_KEYS: &str = "`scope`, `any`, `all`, `authenticated`";
+
+pub fn requires(args: Args, errors: &mut Errors) -> Requires {
+    let mut krate: Option<Path> = None;
+    let mut scopes = Vec::new();
+    let mut members = Vec::new();
+    if args.entries.is_empty() {
+        errors.at(
+            Span::call_site(),
+            "#[requires] needs a requirement: `scope = \"…\"`, `any(…)`, `all(…)` or `authenticated`",
+        );
+    }
+    for entry in &args.entries {
+        if entry.key == "crate" {
+            let path = crate_path(entry, errors);
+            if krate.is_some() {
+                errors.at(entry.key.span(), "`crate` is given twice");
+            } else if let Some(path) = path {
+                krate = Some(path);
+            }
+        } else {
+            members.push((entry, node(entry, Level::Top, errors, &mut scopes)));
+        }
+    }
+    check_members("#[requires(…)]", &members, errors);
+    let mut nodes: Vec<Node> = members.into_iter().filter_map(|(_, n)| n).collect();
+    let node = if nodes.len() == 1 {
+        nodes.remove(0)
+    } else {
+        Node::All(nodes)
+    };
+    let krate = krate.unwrap_or_else(|| syn::parse_quote!(::endpoint_auth));
+    Requires {
+        node,
+        krate,
+        scopes,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Level {
+    Top,
+    Nested,
+}
+
+fn node(
+    entry: &Entry,
+    level: Level,
+    errors: &mut Errors,
+    scopes: &mut Vec<LitStr>,
+) -> Option<Node> {
+    let key = &entry.key;
+    let name = key.unraw().to_string();
+    match (name.as_str(), &entry.value) {
+        ("scope", Value::Eq(expr)) => {
+            let Expr::Lit(ExprLit {
+                lit: Lit::Str(lit), ..
+            }) = expr
+            else {
+                errors.push(syn::Error::new_spanned(
+                    expr,
+                    "`scope` takes a string literal, e.g. `scope = \"write:reports\"`",
+                ));
+                return None;
+            };
+            let value = lit.value();
+            if let Some(mut problem) = scope_token_problem(&value) {
+                if value.trim().contains(' ') {
+                    problem.push_str(
+                        "; to require several scopes, list them: `scope = \"a\", scope = \"b\"`",
+                    );
+                }
+                errors.at(lit.span(), problem);
+                return None;
+            }
+            // A raw or escaped literal becomes the plain literal the catalog's arms match.
+            let lit = LitStr::new(&value, lit.span());
+            scopes.push(lit.clone());
+            Some(Node::Scope(lit))
+        }
+        ("scope", Value::Flag) => {
+            errors.at(
+                key.span(),
+                "`scope` needs a value: `scope = \"write:reports\"`",
+            );
+            None
+        }
+        ("scope", Value::List(..)) => {
+            errors.at(
+                key.span(),
+                "`scope` takes one scope: `scope = \"…\"`; for several write `all(scope = \"a\", scope = \"b\")` or `any(…)`",
+            );
+            None
+        }
+        ("any" | "all", Value::List(list)) => {
+            if list.is_empty() {
+                let why = if name == "any" {
+                    "an empty `any()` can never be satisfied"
+                } else {
+                    "for any valid token write `authenticated`"
+                };
+                errors.at(
+                    key.span(),
+                    format!("`{name}()` needs at least one requirement; {why}"),
+                );
+                return None;
+            }
+            let members: Vec<_> = list
+                .iter()
+                .map(|e| (e, node(e, Level::Nested, errors, scopes)))
+                .collect();
+            check_members(&format!("`{name}(…)`"), &members, errors);
+            let nodes = members.into_iter().filter_map(|(_, n)| n).collect();
+            Some(if name == "any" {
+                Node::Any(nodes)
+            } else {
+                Node::All(nodes)
+            })
+        }
+        ("any" | "all", _) => {
+            errors.at(
+                key.span(),
+                format!("`{name}` takes a list: `{name}(scope = \"a\", scope = \"b\")`"),
+            );
+            None
+        }
+        ("authenticated", Value::Flag) => Some(Node::Authenticated),
+        ("authenticated", _) => {
+            errors.at(
+                key.span(),
+                "`authenticated` takes no value: `#[requires(authenticated)]`",
+            );
+            None
+        }
+        ("crate", _) => {
+            errors.at(
+                key.span(),
+                "`crate = \"…\"` is only allowed at the top level of #[requires(…)]",
+            );
+            None
+        }
+        _ => {
+            let expected = if level == Level::Top {
+                TOP_KEYS
+            } else {
+                NESTED_KEYS
+            };
+            errors.at(
+                key.span(),
+                format!("unknown argument `{name}`; expected one of {expected}"),
+            );
+            None
+        }
+    }
+}
+
+/// Rules across the members of one list: no scope twice, `authenticated` only alone.
+fn check_members(list: &str, members: &[(&Entry, Option<Node>)], errors: &mut Errors) {
+    let mut seen: Vec<String> = Vec::new();
+    for (entry, node) in members {
+        match node {
+            Some(Node::Scope(lit)) => {
+                let value = lit.value();
+                if seen.contains(&value) {
+                    errors.at(
+                        lit.span(),
+                        format!("scope `{value}` appears twice in {list}"),
+                    );
+                } else {
+                    seen.push(value);
+                }
+            }
+            Some(Node::Authenticated) if members.len() > 1 => errors.at(
+                entry.key.span(),
+                format!(
+                    "`authenticated` cannot be combined with other requirements in {list}: \
+                     it means any valid token, which every scope requirement implies already"
+                ),
+            ),
+            _ => {}
+        }
+    }
+}
+
+fn crate_path(entry: &Entry, errors: &mut Errors) -> Option<Path> {
+    match &entry.value {
+        Value::Eq(Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        })) => lit_path(lit, errors),
+        _ => {
+            errors.at(
+                entry.key.span(),
+                "`crate` takes the facade's path as a string: `crate = \"my_auth\"`",
+            );
+            None
+        }
+    }
+}
+
+fn lit_path(lit: &LitStr, errors: &mut Errors) -> Option<Path> {
+    match lit.parse::<Path>() {
+        Ok(path) => Some(path),
+        Err(_) => {
+            errors.at(
+                lit.span(),
+                format!(
+                    "`{}` is not a path; expected e.g. `crate = \"my_auth\"`",
+                    lit.value()
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Why `s` is not an RFC 6749 §3.3 scope-token (`1*( %x21 / %x23-5B / %x5D-7E )`), if it is not.
+pub fn scope_token_problem(s: &str) -> Option<String> {
+    if s.is_empty() {
+        return Some("a scope cannot be empty (RFC 6749 §3.3)".into());
+    }
+    let bad = s
+        .chars()
+        .find(|&c| !matches!(c, '\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E'))?;
+    let what = match bad {
+        ' ' => "a space; a scope is one token".to_string(),
+        '"' => "`\"`".to_string(),
+        '\\' => "`\\`".to_string(),
+        c if c.is_control() => format!("the control character `{}`", c.escape_default()),
+        c => format!("the non-ASCII character `{c}`"),
+    };
+    // Shown as written, except that control characters are made visible.
+    let shown: String = s
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    Some(format!(
+        "`{shown}` is not a valid scope: it contains {what} (RFC 6749 §3.3 allows visible ASCII except `\"` and `\\`)"
+    ))
+}
+
+/// Problems with the function `#[requires]` is placed on. Returns it when it is one.
+pub fn handler<'a>(item: &'a Item, errors: &mut Errors) -> Option<&'a ItemFn> {
+    let Item::Fn(func) = item else {
+        errors.at(
+            item_keyword(item),
+            "#[requires] goes on an `async fn` handler; this item is not a function",
+        );
+        return None;
+    };
+    if func.sig.asyncness.is_none() {
+        errors.at(
+            func.sig.fn_token.span,
+            "a handler with #[requires] must be an `async fn`",
+        );
+    }
+    for input in &func.sig.inputs {
+        match input {
+            FnArg::Receiver(receiver) => errors.at(
+                receiver.self_token.span,
+                "#[requires] goes on a free `async fn` handler, not on a method: actix-web calls \
+                 handlers without `self`",
+            ),
+            FnArg::Typed(arg) if is_authorized(&arg.ty) => errors.push(syn::Error::new_spanned(
+                &arg.ty,
+                "this handler already takes an `Authorized<…>`; #[requires] adds one itself — remove \
+                 this parameter (take a `Principal` to read the caller)",
+            )),
+            FnArg::Typed(_) => {}
+        }
+    }
+    for attr in func.attrs.iter().filter(|a| is_requires(a)) {
+        errors.push(syn::Error::new_spanned(
+            attr,
+            "a handler takes one #[requires]; combine the requirements in one attribute, e.g. \
+             `#[requires(all(scope = \"a\", scope = \"b\"))]`",
+        ));
+    }
+    Some(func)
+}
+
+fn is_authorized(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Authorized"))
+}
+
+fn is_requires(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "requires")
+}
+
+fn item_keyword(item: &Item) -> Span {
+    match item {
+        Item::Const(i) => i.const_token.span,
+        Item::Enum(i) => i.enum_token.span,
+        Item::ExternCrate(i) => i.extern_token.span,
+        Item::ForeignMod(i) => i.abi.extern_token.span,
+        Item::Impl(i) => i.impl_token.span,
+        Item::Macro(i) => i.mac.path.span(),
+        Item::Mod(i) => i.mod_token.span,
+        Item::Static(i) => i.static_token.span,
+        Item::Struct(i) => i.struct_token.span,
+        Item::Trait(i) => i.trait_token.span,
+        Item::TraitAlias(i) => i.trait_token.span,
+        Item::Type(i) => i.type_token.span,
+        Item::Union(i) => i.union_token.span,
+        Item::Use(i) => i.use_token.span,
+        other => other.span(),
+    }
+}
+
+/// A checked `scopes!` input.
+pub struct CatalogDecl {
+    pub krate: Path,
+    pub entries: Vec<(LitStr, LitStr)>,
+}
+
+pub fn catalog(input: Catalog, errors: &mut Errors) -> CatalogDecl {
+    let krate = match &input.krate {
+        None => None,
+        Some(Lit::Str(lit)) => lit_path(lit, errors),
+        Some(other) => {
+            errors.at(
+                other.span(),
+                "`crate` takes the facade's path as a string: `crate = \"my_auth\";`",
+            );
+            None
+        }
+    };
+    let mut entries: Vec<(LitStr, LitStr)> = Vec::new();
+    for entry in input.entries {
+        let Lit::Str(scope) = &entry.scope else {
+            errors.at(
+                entry.scope.span(),
+                "a scope is a string literal: `\"read:reports\" => \"Read reports\"`",
+            );
+            continue;
+        };
+        let value = scope.value();
+        if let Some(problem) = scope_token_problem(&value) {
+            errors.at(scope.span(), problem);
+            continue;
+        }
+        if entries.iter().any(|(s, _)| s.value() == value) {
+            errors.at(scope.span(), format!("scope `{value}` is declared twice"));
+            continue;
+        }
+        let description = match &entry.description {
+            Lit::Str(d) if !d.value().trim().is_empty() => LitStr::new(d.value().trim(), d.span()),
+            other => {
+                errors.at(
+                    other.span(),
+                    format!("describe `{value}` in a non-empty string: it is shown in API documentation"),
+                );
+                continue;
+            }
+        };
+        entries.push((LitStr::new(&value, scope.span()), description));
+    }
+    let krate = krate.unwrap_or_else(|| syn::parse_quote!(::endpoint_auth));
+    CatalogDecl { krate, entries }
+}
+
+/// The declared scope closest to `scope` when it is close enough to be a likely typo.
+pub fn closest<'a>(scope: &str, declared: &'a [String]) -> Option<&'a str> {
+    let (best, distance) = declared
+        .iter()
+        .map(|d| (d, edit_distance(scope, d)))
+        .min_by_key(|(_, n)| *n)?;
+    let tolerance = (scope.chars().count().max(best.chars().count()) / 3).max(2);
+    (distance <= tolerance).then_some(best.as_str())
+}
+
+/// Optimal-string-alignment distance: insertions, deletions, substitutions, transpositions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    d[0] = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_tokens_follow_rfc_6749() {
+        assert!(scope_token_problem("write:reports").is_none());
+        assert!(scope_token_problem("!#[]~").is_none());
+        for bad in ["", "a b", "a\"b", "a\\b", "a\tb", "a\u{7f}", "é"] {
+            assert!(scope_token_problem(bad).is_some(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn suggestion_is_the_closest_declared_scope() {
+        let declared = vec!["read:reports".to_string(), "write:reports".to_string()];
+        assert_eq!(closest("write:report", &declared), Some("write:reports"));
+        assert_eq!(closest("raed:reports", &declared), Some("read:reports"));
+        assert_eq!(closest("admin", &declared), None);
+        assert_eq!(closest("x", &[]), None);
+    }
+
+    #[test]
+    fn unknown_key_lists_the_expected_ones() {
+        let args: Args = syn::parse_quote!(scopes = "a");
+        let mut errors = Errors::default();
+        requires(args, &mut errors);
+        let message = errors.finish().unwrap().to_string();
+        assert_eq!(
+            message,
+            format!("unknown argument `scopes`; expected one of {TOP_KEYS}")
+        );
+    }
+
+    #[test]
+    fn every_error_is_collected() {
+        let args: Args = syn::parse_quote!(scope = 1, scope = "a b", any(), bogus);
+        let mut errors = Errors::default();
+        requires(args, &mut errors);
+        assert_eq!(errors.finish().unwrap().into_iter().count(), 4);
+    }
+}

@@ -1,0 +1,383 @@
+//! reports_api: the flagship example.
+//!
+//! `cargo run --example reports_api` starts it on an embedded default — no identity provider
+//! needed: it creates an ES256 signing key, publishes its JWKS at `/.well-known/jwks.json`,
+//! and prints ready-to-paste `curl` commands with freshly minted tokens.
+//! `cargo run --example reports_api -- mint read:reports write:reports` prints a dev token.
+//!
+//! Against a real provider, set `AUTH_ISSUER` (keys by OIDC discovery) and optionally
+//! `AUTH_JWKS_URL`; `AUTH_AUDIENCE` defaults to `reports-api`, `BIND` to `127.0.0.1:8080`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use actix_web::{delete, get, post, web, App, HttpResponse, HttpServer};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use endpoint_auth::{requires, AuthConfig, Key, Principal};
+use serde::{Deserialize, Serialize};
+
+endpoint_auth::scopes! {
+    "read:reports" => "Read reports and their exports",
+    "write:reports" => "Create and delete reports",
+    "admin:reports" => "Administer reports (deleting needs it together with write:reports)",
+    "export:reports" => "Export reports",
+}
+
+const REALM: &str = "reports-api";
+
+#[derive(Clone, Serialize)]
+struct Report {
+    id: u64,
+    title: String,
+}
+
+#[derive(Deserialize)]
+struct NewReport {
+    title: String,
+}
+
+struct Store {
+    reports: Mutex<BTreeMap<u64, Report>>,
+}
+
+#[get("/health")]
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Any valid token: who am I, what may I do.
+#[requires(authenticated)]
+#[get("/me")]
+async fn me(principal: Principal) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({
+        "sub": principal.subject(),
+        "scopes": principal.scopes(),
+    }))
+}
+
+#[requires(scope = "read:reports")]
+#[get("/reports")]
+async fn list_reports(store: web::Data<Store>) -> HttpResponse {
+    let reports: Vec<Report> = store.reports.lock().unwrap().values().cloned().collect();
+    HttpResponse::Ok().json(reports)
+}
+
+#[requires(scope = "write:reports")]
+#[post("/reports")]
+async fn create_report(store: web::Data<Store>, body: web::Json<NewReport>) -> HttpResponse {
+    let mut reports = store.reports.lock().unwrap();
+    let id = reports.keys().next_back().map_or(1, |last| last + 1);
+    let report = Report {
+        id,
+        title: body.into_inner().title,
+    };
+    reports.insert(id, report.clone());
+    HttpResponse::Created().json(report)
+}
+
+#[requires(scope = "write:reports", scope = "admin:reports")]
+#[delete("/reports/{id}")]
+async fn delete_report(store: web::Data<Store>, id: web::Path<u64>) -> HttpResponse {
+    match store.reports.lock().unwrap().remove(&id) {
+        Some(_) => HttpResponse::NoContent().finish(),
+        None => HttpResponse::NotFound().finish(),
+    }
+}
+
+#[requires(any(scope = "read:reports", scope = "export:reports"))]
+#[get("/reports/{id}/export")]
+async fn export_report(store: web::Data<Store>, id: web::Path<u64>) -> HttpResponse {
+    match store.reports.lock().unwrap().get(&id) {
+        Some(r) => HttpResponse::Ok().content_type("text/csv").body(format!(
+            "id,title\n{},{}\n",
+            r.id,
+            csv(&r.title)
+        )),
+        None => HttpResponse::NotFound().finish(),
+    }
+}
+
+fn csv(field: &str) -> String {
+    format!("\"{}\"", field.replace('"', "\"\""))
+}
+
+/// The embedded default's signing key: ES256, kept in the temp dir so that `mint` and the
+/// server agree; created on first use.
+struct DevKey {
+    pkcs8: Vec<u8>,
+    jwk: serde_json::Value,
+}
+
+const DEV_KID: &str = "reports-api-dev";
+
+impl DevKey {
+    fn path() -> PathBuf {
+        std::env::temp_dir().join("endpoint-auth-reports_api-dev-key.p8")
+    }
+
+    fn load_or_create() -> Result<DevKey, String> {
+        use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING as ALG};
+        let path = Self::path();
+        let pkcs8 = match std::fs::read(&path) {
+            Ok(bytes) if EcdsaKeyPair::from_pkcs8(&ALG, &bytes).is_ok() => bytes,
+            _ => {
+                let pair = EcdsaKeyPair::generate(&ALG)
+                    .map_err(|e| format!("key generation failed: {e}"))?;
+                let doc = pair
+                    .to_pkcs8v1()
+                    .map_err(|e| format!("key encoding failed: {e}"))?;
+                let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+                std::fs::write(&tmp, doc.as_ref())
+                    .and_then(|_| std::fs::rename(&tmp, &path))
+                    .map_err(|e| format!("cannot store the dev key at {}: {e}", path.display()))?;
+                doc.as_ref().to_vec()
+            }
+        };
+        let pair = EcdsaKeyPair::from_pkcs8(&ALG, &pkcs8)
+            .map_err(|e| format!("dev key unreadable: {e}"))?;
+        let point = pair.public_key().as_ref();
+        let jwk = serde_json::json!({
+            "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": DEV_KID,
+            "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+            "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+        });
+        Ok(DevKey { pkcs8, jwk })
+    }
+
+    fn mint(&self, issuer: &str, audience: &str, subject: &str, scopes: &[&str]) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(DEV_KID.into());
+        header.typ = Some("at+jwt".into());
+        let claims = serde_json::json!({
+            "iss": issuer, "aud": audience, "sub": subject, "client_id": "reports-api-dev",
+            "iat": now, "exp": now + 3600, "jti": format!("{now}-{}", std::process::id()),
+            "scope": scopes.join(" "),
+        });
+        jsonwebtoken::encode(
+            &header,
+            &claims,
+            &jsonwebtoken::EncodingKey::from_ec_der(&self.pkcs8),
+        )
+        .expect("signing with the dev key")
+    }
+}
+
+struct Settings {
+    bind: SocketAddr,
+    issuer: Option<String>,
+    audience: String,
+    jwks_url: Option<String>,
+}
+
+fn settings() -> Result<Settings, String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let bind = var("BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+    let bind = bind
+        .parse()
+        .map_err(|_| format!("BIND={bind:?} is not an address like 127.0.0.1:8080"))?;
+    let issuer = var("AUTH_ISSUER");
+    let jwks_url = var("AUTH_JWKS_URL");
+    if jwks_url.is_some() && issuer.is_none() {
+        return Err("AUTH_JWKS_URL is set but AUTH_ISSUER is not: tokens are only accepted from a named issuer".into());
+    }
+    Ok(Settings {
+        bind,
+        issuer,
+        audience: var("AUTH_AUDIENCE").unwrap_or_else(|| "reports-api".into()),
+        jwks_url,
+    })
+}
+
+fn fail(message: impl std::fmt::Display) -> ! {
+    eprintln!("reports_api: {message}");
+    std::process::exit(1)
+}
+
+fn embedded_issuer(bind: SocketAddr) -> String {
+    format!("http://{bind}")
+}
+
+fn main() {
+    let settings = settings().unwrap_or_else(|e| fail(e));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("mint") {
+        if settings.issuer.is_some() {
+            fail("`mint` only works on the embedded default; unset AUTH_ISSUER (a real issuer mints its own tokens)");
+        }
+        let key = DevKey::load_or_create().unwrap_or_else(|e| fail(e));
+        let scopes: Vec<&str> = args[1..].iter().map(String::as_str).collect();
+        if let Some(bad) = scopes
+            .iter()
+            .find(|s| !endpoint_auth::policy::is_scope_token(s))
+        {
+            fail(format!("{bad:?} is not a valid scope"));
+        }
+        println!(
+            "{}",
+            key.mint(
+                &embedded_issuer(settings.bind),
+                &settings.audience,
+                "dev-user",
+                &scopes
+            )
+        );
+        return;
+    }
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,endpoint_auth=info".into()),
+        )
+        .init();
+    if let Err(e) = actix_web::rt::System::new().block_on(serve(settings)) {
+        fail(e);
+    }
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    let builder = AuthConfig::builder()
+        .realm(REALM)
+        .audience(&settings.audience);
+    let listener = std::net::TcpListener::bind(settings.bind)
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (auth, dev) = match (&settings.issuer, &settings.jwks_url) {
+        (Some(issuer), jwks) => {
+            let builder = builder.issuer(issuer);
+            let builder = match jwks {
+                Some(url) => builder.jwks_url(url),
+                None => builder.oidc_discovery(),
+            };
+            let auth = builder.build().map_err(|e| e.to_string())?;
+            let keys = auth.prefetch_keys().await.map_err(|e| e.to_string())?;
+            tracing::info!(issuer, keys, "signing keys loaded");
+            (auth, None)
+        }
+        (None, _) => {
+            let key = DevKey::load_or_create()?;
+            let issuer = embedded_issuer(addr);
+            let verification =
+                Key::from_jwk_json(&key.jwk.to_string()).map_err(|e| e.to_string())?;
+            let auth = builder
+                .issuer(&issuer)
+                .key(verification)
+                .build()
+                .map_err(|e| e.to_string())?;
+            (auth, Some((key, issuer)))
+        }
+    };
+    let jwks = dev
+        .as_ref()
+        .map(|(key, _)| serde_json::json!({ "keys": [key.jwk] }));
+    let store = web::Data::new(Store {
+        reports: Mutex::new(BTreeMap::from([(
+            1,
+            Report {
+                id: 1,
+                title: "Quarterly numbers".into(),
+            },
+        )])),
+    });
+    let server = HttpServer::new(move || {
+        let jwks = jwks.clone();
+        let mut app = App::new()
+            .wrap(auth.clone())
+            .app_data(store.clone())
+            .service(health)
+            .service(me)
+            .service(list_reports)
+            .service(create_report)
+            .service(delete_report)
+            .service(export_report);
+        if let Some(jwks) = jwks {
+            app = app.route(
+                "/.well-known/jwks.json",
+                web::get().to(move || {
+                    let jwks = jwks.clone();
+                    async move { HttpResponse::Ok().json(jwks) }
+                }),
+            );
+        }
+        app
+    })
+    .listen(listener)
+    .map_err(|e| e.to_string())?
+    // Our own handlers, installed before we announce readiness, so a Ctrl-C right after the
+    // first line is never lost.
+    .disable_signals()
+    .run();
+    let shutdown =
+        shutdown_signals().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        handle.stop(true).await;
+    });
+    println!("reports_api listening on http://{addr}");
+    if let Some((key, issuer)) = &dev {
+        print_quickstart(addr, key, issuer, &settings.audience);
+    }
+    server.await.map_err(|e| e.to_string())
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM; the handlers are registered before it returns.
+#[cfg(unix)]
+fn shutdown_signals() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signals() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
+fn print_quickstart(addr: SocketAddr, key: &DevKey, issuer: &str, audience: &str) {
+    let read = key.mint(issuer, audience, "reader", &["read:reports"]);
+    let write = key.mint(
+        issuer,
+        audience,
+        "writer",
+        &["read:reports", "write:reports"],
+    );
+    let admin = key.mint(
+        issuer,
+        audience,
+        "admin",
+        &["read:reports", "write:reports", "admin:reports"],
+    );
+    let base = format!("http://{addr}");
+    println!("\nEmbedded default: no identity provider needed. Tokens are valid for 1 hour.\n");
+    println!("# read-only: list reports");
+    println!("curl -i {base}/reports -H 'Authorization: Bearer {read}'");
+    println!("# read+write: create a report");
+    println!("curl -i -X POST {base}/reports -H 'Authorization: Bearer {write}' -H 'Content-Type: application/json' -d '{{\"title\":\"Q3\"}}'");
+    println!("# admin: delete report 1");
+    println!("curl -i -X DELETE {base}/reports/1 -H 'Authorization: Bearer {admin}'");
+    println!("# 401: no token");
+    println!("curl -i {base}/reports");
+    println!("# 403: read-only token trying to create");
+    println!("curl -i -X POST {base}/reports -H 'Authorization: Bearer {read}' -H 'Content-Type: application/json' -d '{{\"title\":\"Q3\"}}'");
+    println!(
+        "\nMore tokens: cargo run --example reports_api -- mint read:reports export:reports\n"
+    );
+}

@@ -1,0 +1,202 @@
+//! `#[requires]` over real HTTP: a real actix-web server on 127.0.0.1, real RS256 tokens.
+//! The attribute's extractor runs before the handler's own, so authentication and
+//! authorization answer before any path or body is parsed (CONFORMANCE.md, "Order of checks").
+
+mod common;
+
+use actix_web::{delete, get, post, web, HttpResponse};
+use common::{bearer, get, request, serve, token, TestServer};
+use endpoint_auth::{requires, Principal};
+
+endpoint_auth::scopes! {
+    "read:reports" => "Read reports",
+    "write:reports" => "Create and edit reports",
+    "admin" => "Administer the service",
+    "audit" => "Read the audit log",
+    "reports:delete" => "Delete reports",
+    "reports:own" => "Act on one's own reports",
+}
+
+#[derive(serde::Deserialize)]
+struct NewReport {
+    title: String,
+}
+
+#[requires(scope = "write:reports")]
+#[post("/above")]
+async fn create_above(report: web::Json<NewReport>) -> HttpResponse {
+    HttpResponse::Created().body(report.into_inner().title)
+}
+
+#[post("/below")]
+#[requires(scope = "write:reports")]
+async fn create_below(report: web::Json<NewReport>) -> HttpResponse {
+    HttpResponse::Created().body(report.into_inner().title)
+}
+
+#[requires(scope = "write:reports")]
+async fn create_manual(report: web::Json<NewReport>) -> HttpResponse {
+    HttpResponse::Created().body(report.into_inner().title)
+}
+
+#[get("/reports/{id}")]
+#[requires(scope = "read:reports")]
+async fn get_report(id: web::Path<u32>) -> HttpResponse {
+    HttpResponse::Ok().body(id.into_inner().to_string())
+}
+
+#[delete("/reports/{id}")]
+#[requires(any(
+    all(scope = "admin", scope = "audit"),
+    all(scope = "reports:delete", scope = "reports:own")
+))]
+async fn delete_report(id: web::Path<u32>) -> HttpResponse {
+    HttpResponse::Ok().body(id.into_inner().to_string())
+}
+
+#[post("/copy")]
+#[requires(all(scope = "read:reports", scope = "write:reports"))]
+async fn copy_report() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+#[get("/me")]
+#[requires(scope = "read:reports")]
+async fn me(caller: Principal) -> HttpResponse {
+    HttpResponse::Ok().body(caller.subject().unwrap_or("?").to_owned())
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(create_above)
+        .service(create_below)
+        .service(web::resource("/manual").route(web::post().to(create_manual)))
+        .service(get_report)
+        .service(delete_report)
+        .service(copy_report)
+        .service(me);
+}
+
+fn server() -> TestServer {
+    serve(Some(common::builder().build().unwrap()), routes)
+}
+
+const JSON: &str = "Content-Type: application/json";
+const BROKEN_JSON: &[u8] = b"{\"title\": ";
+
+fn insufficient(scope: &str) -> String {
+    format!(
+        "Bearer realm=\"test-api\", error=\"insufficient_scope\", \
+         error_description=\"the access token does not grant the scope this endpoint requires\", \
+         scope=\"{scope}\""
+    )
+}
+
+#[test]
+fn anonymous_post_with_broken_json_is_401() {
+    let server = server();
+    for path in ["/above", "/below", "/manual"] {
+        let res = request(server.addr, "POST", path, &[JSON], BROKEN_JSON);
+        assert_eq!(res.status, 401, "{path}: {}", res.text());
+        assert_eq!(res.challenge(), "Bearer realm=\"test-api\"", "{path}");
+    }
+}
+
+#[test]
+fn anonymous_get_with_unparsable_path_is_401() {
+    let server = server();
+    let res = get(server.addr, "/reports/not-a-number", &[]);
+    assert_eq!(res.status, 401, "{}", res.text());
+    assert_eq!(res.challenge(), "Bearer realm=\"test-api\"");
+}
+
+#[test]
+fn token_without_scope_posting_broken_json_is_403() {
+    let server = server();
+    let auth = bearer(&token("read:reports"));
+    for path in ["/above", "/below", "/manual"] {
+        let res = request(server.addr, "POST", path, &[&auth, JSON], BROKEN_JSON);
+        assert_eq!(res.status, 403, "{path}: {}", res.text());
+        assert_eq!(res.challenge(), insufficient("write:reports"), "{path}");
+    }
+}
+
+#[test]
+fn both_attribute_orders_and_manual_routes_let_the_scope_through() {
+    let server = server();
+    let auth = bearer(&token("read:reports write:reports"));
+    for path in ["/above", "/below", "/manual"] {
+        let res = request(
+            server.addr,
+            "POST",
+            path,
+            &[&auth, JSON],
+            b"{\"title\": \"Q3\"}",
+        );
+        assert_eq!(res.status, 201, "{path}: {}", res.text());
+        assert_eq!(res.text(), "Q3");
+        // With the scope, the body is the handler's business again.
+        let res = request(server.addr, "POST", path, &[&auth, JSON], BROKEN_JSON);
+        assert_eq!(res.status, 400, "{path}: {}", res.text());
+    }
+}
+
+#[test]
+fn path_is_parsed_only_after_authorization() {
+    let server = server();
+    let auth = bearer(&token("read:reports"));
+    assert_eq!(get(server.addr, "/reports/7", &[&auth]).text(), "7");
+    assert_eq!(
+        get(server.addr, "/reports/not-a-number", &[&auth]).status,
+        404
+    );
+}
+
+#[test]
+fn any_hints_the_alternative_with_fewest_scopes_missing() {
+    let server = server();
+    let auth = bearer(&token("reports:own"));
+    let res = request(server.addr, "DELETE", "/reports/7", &[&auth], b"");
+    assert_eq!(res.status, 403);
+    assert_eq!(res.challenge(), insufficient("reports:delete reports:own"));
+}
+
+#[test]
+fn any_breaks_ties_by_declaration_order() {
+    let server = server();
+    let auth = bearer(&token("read:reports"));
+    let res = request(server.addr, "DELETE", "/reports/7", &[&auth], b"");
+    assert_eq!(res.status, 403);
+    assert_eq!(res.challenge(), insufficient("admin audit"));
+}
+
+#[test]
+fn nested_any_all_is_satisfied_by_either_alternative() {
+    let server = server();
+    for scopes in ["admin audit", "reports:delete reports:own"] {
+        let auth = bearer(&token(scopes));
+        let res = request(server.addr, "DELETE", "/reports/7", &[&auth], b"");
+        assert_eq!(res.status, 200, "{scopes}: {}", res.text());
+    }
+}
+
+#[test]
+fn all_hints_every_scope() {
+    let server = server();
+    let auth = bearer(&token("read:reports"));
+    let res = request(server.addr, "POST", "/copy", &[&auth], b"");
+    assert_eq!(res.status, 403);
+    assert_eq!(res.challenge(), insufficient("read:reports write:reports"));
+}
+
+#[test]
+fn handler_taking_principal_too_gets_the_caller() {
+    let server = server();
+    let res = get(server.addr, "/me", &[&bearer(&token("read:reports"))]);
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.text(), "user-1");
+    assert_eq!(get(server.addr, "/me", &[]).status, 401);
+    assert_eq!(
+        get(server.addr, "/me", &[&bearer(&token("write:reports"))]).status,
+        403
+    );
+}

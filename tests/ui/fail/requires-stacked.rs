@@ -1,0 +1,14 @@
+use endpoint_auth::requires;
+
+endpoint_auth::scopes! {
+    "read:reports" => "Read reports",
+    "write:reports" => "Create and edit reports",
+}
+
+#[requires(scope = "read:reports")]
+#[requires(scope = "write:reports")]
+async fn copy_report() -> &'static str {
+    "copied"
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use endpoint_auth::requires;
+
+endpoint_auth::scopes! {
+    "read:reports" => "Read reports",
+    "write:reports" => "Create and edit reports",
+}
+
+#[requires(scopes = "read:reports")]
+async fn list_reports() -> &'static str {
+    "reports"
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+endpoint_auth::scopes! {
+    "read:reports" => "Read reports",
+    "write reports" => "Create and edit reports",
+}
+
+fn main() {}
