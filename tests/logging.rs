@@ -3,33 +3,11 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use actix_web::{web, HttpResponse};
 use common::*;
 use endpoint_auth::{Algorithm, Authorized, Principal, Requirement, RequirementSpec};
 use serde::Deserialize;
 use serde_json::json;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn take(&self) -> String {
-        String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).unwrap()
-    }
-}
 
 struct Read;
 impl RequirementSpec for Read {
@@ -62,13 +40,7 @@ fn forged(good: &str) -> String {
 
 #[test]
 fn rejections_are_logged_with_reason_codes_and_no_token_material_and_verification_runs_once() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .init();
+    let captured = capture_logs();
 
     let s = serve(Some(builder().build().unwrap()), |cfg| {
         cfg.route("/r", web::get().to(three_extractors));

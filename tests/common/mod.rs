@@ -208,6 +208,39 @@ pub fn serve_wrapped(auth: AuthConfig, routes: fn(&mut web::ServiceConfig)) -> T
     spawn_server!(move || App::new().wrap(auth.clone()).configure(routes))
 }
 
+/// A writer that keeps everything written to it, for capturing logs in tests.
+#[derive(Clone, Default)]
+pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// Takes what was logged so far.
+    pub fn take(&self) -> String {
+        String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).unwrap()
+    }
+}
+
+/// Installs a global TRACE subscriber writing into the returned buffer (once per test binary).
+pub fn capture_logs() -> Captured {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .init();
+    captured
+}
+
 /// A response as it came off the wire.
 #[derive(Debug)]
 pub struct Response {

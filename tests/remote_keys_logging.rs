@@ -1,0 +1,111 @@
+//! Remote key problems are logged clearly (issue 4, acceptance 6), and refresh-ahead renews
+//! keys in the background without making a request wait.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use actix_web::{web, HttpResponse};
+use common::keyserver::{jwk, KeyServer, Reply};
+use common::*;
+use endpoint_auth::{Algorithm, AuthConfig, Principal, RemoteSettings};
+use jsonwebtoken::Header;
+use serde_json::json;
+
+async fn me(_p: Principal) -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/me", web::get().to(me));
+}
+
+fn signed(alg: Algorithm, kid: &str) -> String {
+    let mut h = Header::new(alg);
+    h.kid = Some(kid.into());
+    mint_with_header(&h, &claims("read:reports"))
+}
+
+fn config(url: &str, s: RemoteSettings) -> AuthConfig {
+    AuthConfig::builder()
+        .realm(REALM)
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .jwks_url(url)
+        .remote_settings(s)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn unusable_keys_and_failed_refreshes_are_logged_and_refresh_ahead_does_not_block() {
+    let logs = capture_logs();
+
+    // 1. A partially unusable JWKS: each skipped key is named with its reason.
+    let ks = KeyServer::start();
+    let partial = json!({ "keys": [
+        {"kty": "RSA", "use": "enc", "kid": "enc-key", "n": "AQAB", "e": "AQAB"},
+        {"kty": "EC", "crv": "P-521", "kid": "p521-key", "x": "AA", "y": "AA"},
+        jwk(Algorithm::ES256, "good"),
+    ]});
+    ks.set("/jwks", Reply::Json(partial.to_string(), Some(4)));
+    let mut s = RemoteSettings::default();
+    s.min_ttl = Duration::from_secs(4);
+    s.cooldown = Duration::from_millis(100);
+    let srv = serve(Some(config(&ks.url("/jwks"), s)), routes);
+    let token = signed(Algorithm::ES256, "good");
+    assert_eq!(get(srv.addr, "/me", &[&bearer(&token)]).status, 200);
+    let log = logs.take();
+    for needle in [
+        "skipping unusable JWK",
+        "enc-key",
+        "key use \"enc\" is not \"sig\"",
+        "p521-key",
+        "unsupported EC curve",
+    ] {
+        assert!(log.contains(needle), "missing {needle:?} in:\n{log}");
+    }
+
+    // 2. Refresh-ahead: in the last fifth of the 4 s lifetime a request triggers a background
+    //    refresh; with a slow key server the request itself still answers at once.
+    ks.set(
+        "/jwks",
+        Reply::Slow(
+            Duration::from_millis(800),
+            Box::new(Reply::Json(partial.to_string(), Some(4))),
+        ),
+    );
+    std::thread::sleep(Duration::from_millis(3400));
+    let before = ks.hits("/jwks");
+    let started = Instant::now();
+    assert_eq!(get(srv.addr, "/me", &[&bearer(&token)]).status, 200);
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "request waited {:?}",
+        started.elapsed()
+    );
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(ks.hits("/jwks"), before + 1, "one background refresh");
+    // The refreshed keys are fresh again: well past the first expiry, no request waits.
+    let started = Instant::now();
+    assert_eq!(get(srv.addr, "/me", &[&bearer(&token)]).status, 200);
+    assert!(started.elapsed() < Duration::from_millis(500));
+    logs.take();
+
+    // 3. A garbage document on refresh: a clear warning naming the URL and the problem.
+    ks.set("/jwks", Reply::Json("<html>oops</html>".into(), Some(4)));
+    std::thread::sleep(Duration::from_millis(4100));
+    assert_eq!(
+        get(srv.addr, "/me", &[&bearer(&token)]).status,
+        200,
+        "stale keys keep serving"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let log = logs.take();
+    assert!(log.contains("signing key refresh failed"), "{log}");
+    assert!(
+        log.contains(&ks.url("/jwks")) && log.contains("is not a usable JWKS"),
+        "{log}"
+    );
+    assert!(log.contains("cached_keys=true"), "{log}");
+}
