@@ -17,7 +17,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use actix_web::{delete, get, post, web, App, HttpResponse, HttpServer};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use endpoint_auth::metadata::ResourceMetadata;
+use endpoint_auth::openapi::SecurityDoc;
 use endpoint_auth::{requires, AuthConfig, Key, Principal};
+use utoipa::OpenApi as _;
 use serde::{Deserialize, Serialize};
 
 endpoint_auth::scopes! {
@@ -29,13 +32,20 @@ endpoint_auth::scopes! {
 
 const REALM: &str = "reports-api";
 
-#[derive(Clone, Serialize)]
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "reports_api", description = "The endpoint-auth flagship example"),
+    paths(health, me, list_reports, create_report, delete_report, export_report)
+)]
+struct ApiDoc;
+
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 struct Report {
     id: u64,
     title: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewReport {
     title: String,
 }
@@ -44,6 +54,7 @@ struct Store {
     reports: Mutex<BTreeMap<u64, Report>>,
 }
 
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "The service is up")))]
 #[get("/health")]
 async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
@@ -51,6 +62,7 @@ async fn health() -> HttpResponse {
 
 /// Any valid token: who am I, what may I do.
 #[requires(authenticated)]
+#[utoipa::path(get, path = "/me", responses((status = 200, description = "The caller's subject and scopes")))]
 #[get("/me")]
 async fn me(principal: Principal) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({
@@ -59,6 +71,7 @@ async fn me(principal: Principal) -> HttpResponse {
     }))
 }
 
+#[utoipa::path(get, path = "/reports", responses((status = 200, description = "All reports", body = [Report])))]
 #[requires(scope = "read:reports")]
 #[get("/reports")]
 async fn list_reports(store: web::Data<Store>) -> HttpResponse {
@@ -67,6 +80,8 @@ async fn list_reports(store: web::Data<Store>) -> HttpResponse {
 }
 
 #[requires(scope = "write:reports")]
+#[utoipa::path(post, path = "/reports", request_body = NewReport,
+    responses((status = 201, description = "Created", body = Report)))]
 #[post("/reports")]
 async fn create_report(store: web::Data<Store>, body: web::Json<NewReport>) -> HttpResponse {
     let mut reports = store.reports.lock().unwrap();
@@ -79,6 +94,8 @@ async fn create_report(store: web::Data<Store>, body: web::Json<NewReport>) -> H
     HttpResponse::Created().json(report)
 }
 
+#[utoipa::path(delete, path = "/reports/{id}", params(("id" = u64, Path, description = "Report id")),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such report")))]
 #[requires(scope = "write:reports", scope = "admin:reports")]
 #[delete("/reports/{id}")]
 async fn delete_report(store: web::Data<Store>, id: web::Path<u64>) -> HttpResponse {
@@ -89,6 +106,9 @@ async fn delete_report(store: web::Data<Store>, id: web::Path<u64>) -> HttpRespo
 }
 
 #[requires(any(scope = "read:reports", scope = "export:reports"))]
+#[utoipa::path(get, path = "/reports/{id}/export", params(("id" = u64, Path, description = "Report id")),
+    responses((status = 200, description = "CSV export", content_type = "text/csv", body = String),
+              (status = 404, description = "No such report")))]
 #[get("/reports/{id}/export")]
 async fn export_report(store: web::Data<Store>, id: web::Path<u64>) -> HttpResponse {
     match store.reports.lock().unwrap().get(&id) {
@@ -175,6 +195,8 @@ struct Settings {
     issuer: Option<String>,
     audience: String,
     jwks_url: Option<String>,
+    resource: Option<String>,
+    token_url: Option<String>,
 }
 
 fn settings() -> Result<Settings, String> {
@@ -193,6 +215,8 @@ fn settings() -> Result<Settings, String> {
         issuer,
         audience: var("AUTH_AUDIENCE").unwrap_or_else(|| "reports-api".into()),
         jwks_url,
+        resource: var("AUTH_RESOURCE"),
+        token_url: var("AUTH_TOKEN_URL"),
     })
 }
 
@@ -244,70 +268,92 @@ fn main() {
 }
 
 async fn serve(settings: Settings) -> Result<(), String> {
-    let builder = AuthConfig::builder()
-        .realm(REALM)
-        .audience(&settings.audience);
     let listener = std::net::TcpListener::bind(settings.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let (auth, dev) = match (&settings.issuer, &settings.jwks_url) {
-        (Some(issuer), jwks) => {
-            let builder = builder.issuer(issuer);
-            let builder = match jwks {
+    let base = format!("http://{addr}");
+    let issuer = settings.issuer.clone().unwrap_or_else(|| embedded_issuer(addr));
+    // RFC 9728: what this resource is and who issues its tokens; 401s point at it.
+    let resource = settings.resource.clone().unwrap_or_else(|| base.clone());
+    let metadata = ResourceMetadata::new(&resource)
+        .authorization_server(&issuer)
+        .scopes(SCOPES)
+        .name("reports_api")
+        .documentation(format!("{base}/openapi.json"));
+    let builder = AuthConfig::builder()
+        .realm(REALM)
+        .issuer(&issuer)
+        .audience(&settings.audience)
+        .resource_metadata(metadata.metadata_url());
+    let (auth, dev, token_url) = match &settings.issuer {
+        Some(issuer) => {
+            let builder = match &settings.jwks_url {
                 Some(url) => builder.jwks_url(url),
                 None => builder.oidc_discovery(),
             };
             let auth = builder.build().map_err(|e| e.to_string())?;
             let keys = auth.prefetch_keys().await.map_err(|e| e.to_string())?;
             tracing::info!(issuer, keys, "signing keys loaded");
-            (auth, None)
+            let discovered = auth.remote_keys().map(|r| r.discovered_endpoints()).unwrap_or_default();
+            (auth, None, settings.token_url.clone().or(discovered.token))
         }
-        (None, _) => {
+        None => {
             let key = DevKey::load_or_create()?;
-            let issuer = embedded_issuer(addr);
-            let verification =
-                Key::from_jwk_json(&key.jwk.to_string()).map_err(|e| e.to_string())?;
-            let auth = builder
-                .issuer(&issuer)
-                .key(verification)
-                .build()
-                .map_err(|e| e.to_string())?;
-            (auth, Some((key, issuer)))
+            let verification = Key::from_jwk_json(&key.jwk.to_string()).map_err(|e| e.to_string())?;
+            let auth = builder.key(verification).build().map_err(|e| e.to_string())?;
+            (auth, Some(key), Some(format!("{base}/oauth/token")))
         }
     };
-    let jwks = dev
-        .as_ref()
-        .map(|(key, _)| serde_json::json!({ "keys": [key.jwk] }));
+    let metadata = metadata.bearer_methods(auth.bearer_methods());
+
+    // The OpenAPI document: utoipa's paths, completed with what #[requires] declared.
+    let mut security = SecurityDoc::new(SCOPES).realm(REALM);
+    if let Some(url) = &token_url {
+        security = security.client_credentials(url);
+    }
+    let (openapi, applied) = security.apply_utoipa(ApiDoc::openapi()).map_err(|e| e.to_string())?;
+    // Enforcement and documentation come from one declaration; refuse to start if they drift.
+    if !applied.undocumented.is_empty() || !applied.unenforced.is_empty() {
+        return Err(format!(
+            "OpenAPI drift: protected but undocumented {:?}, documented but unprotected {:?}",
+            applied.undocumented, applied.unenforced
+        ));
+    }
+    let openapi = web::Bytes::from(serde_json::to_vec(&openapi).map_err(|e| e.to_string())?);
+
+    let dev = dev.map(|key| web::Data::new(DevIssuer { key, issuer: issuer.clone(), audience: settings.audience.clone() }));
     let store = web::Data::new(Store {
-        reports: Mutex::new(BTreeMap::from([(
-            1,
-            Report {
-                id: 1,
-                title: "Quarterly numbers".into(),
-            },
-        )])),
+        reports: Mutex::new(BTreeMap::from([(1, Report { id: 1, title: "Quarterly numbers".into() })])),
     });
-    let server = HttpServer::new(move || {
-        let jwks = jwks.clone();
-        let mut app = App::new()
-            .wrap(auth.clone())
-            .app_data(store.clone())
-            .service(health)
-            .service(me)
-            .service(list_reports)
-            .service(create_report)
-            .service(delete_report)
-            .service(export_report);
-        if let Some(jwks) = jwks {
-            app = app.route(
-                "/.well-known/jwks.json",
-                web::get().to(move || {
-                    let jwks = jwks.clone();
-                    async move { HttpResponse::Ok().json(jwks) }
-                }),
-            );
+    let server = HttpServer::new({
+        let dev = dev.clone();
+        move || {
+            let openapi = openapi.clone();
+            let mut app = App::new()
+                .wrap(auth.clone())
+                .app_data(store.clone())
+                .service(health)
+                .service(me)
+                .service(list_reports)
+                .service(create_report)
+                .service(delete_report)
+                .service(export_report)
+                .service(endpoint_auth::actix::metadata_service(&metadata))
+                .route(
+                    "/openapi.json",
+                    web::get().to(move || {
+                        let openapi = openapi.clone();
+                        async move { HttpResponse::Ok().content_type("application/json").body(openapi) }
+                    }),
+                );
+            if let Some(dev) = &dev {
+                app = app
+                    .app_data(dev.clone())
+                    .route("/.well-known/jwks.json", web::get().to(dev_jwks))
+                    .route("/oauth/token", web::post().to(dev_token));
+            }
+            app
         }
-        app
     })
     .listen(listener)
     .map_err(|e| e.to_string())?
@@ -315,19 +361,61 @@ async fn serve(settings: Settings) -> Result<(), String> {
     // first line is never lost.
     .disable_signals()
     .run();
-    let shutdown =
-        shutdown_signals().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let shutdown = shutdown_signals().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let handle = server.handle();
     actix_web::rt::spawn(async move {
         shutdown.await;
         tracing::info!("shutting down");
         handle.stop(true).await;
     });
-    println!("reports_api listening on http://{addr}");
-    if let Some((key, issuer)) = &dev {
-        print_quickstart(addr, key, issuer, &settings.audience);
+    println!("reports_api listening on {base}");
+    if let Some(dev) = &dev {
+        print_quickstart(addr, &dev.key, &dev.issuer, &dev.audience);
     }
     server.await.map_err(|e| e.to_string())
+}
+
+/// The embedded default's stand-in for an authorization server.
+struct DevIssuer {
+    key: DevKey,
+    issuer: String,
+    audience: String,
+}
+
+async fn dev_jwks(dev: web::Data<DevIssuer>) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "keys": [dev.key.jwk] }))
+}
+
+#[derive(Deserialize)]
+struct TokenRequest {
+    grant_type: String,
+    #[serde(default)]
+    scope: String,
+}
+
+/// A development-only RFC 6749 §4.4 client-credentials endpoint (no client authentication:
+/// the embedded default exists to try the API), so that the OAuth 2.0 flow the OpenAPI
+/// document names works for real API clients. It exists only on the embedded default.
+async fn dev_token(dev: web::Data<DevIssuer>, form: web::Form<TokenRequest>) -> HttpResponse {
+    let error = |code: &str, description: &str| {
+        HttpResponse::BadRequest()
+            .insert_header(("cache-control", "no-store"))
+            .json(serde_json::json!({ "error": code, "error_description": description }))
+    };
+    if form.grant_type != "client_credentials" {
+        return error("unsupported_grant_type", "only client_credentials is supported here");
+    }
+    let scopes: Vec<&str> = form.scope.split_ascii_whitespace().collect();
+    if scopes.iter().any(|s| !SCOPES.iter().any(|d| d.scope() == *s)) {
+        return error("invalid_scope", "a requested scope is not one this API declares");
+    }
+    let token = dev.key.mint(&dev.issuer, &dev.audience, "dev-client", &scopes);
+    HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(serde_json::json!({
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": 3600,
+        "scope": scopes.join(" "),
+    }))
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM; the handlers are registered before it returns.

@@ -333,6 +333,8 @@ pub use endpoint_auth_macros::scopes;
 #[doc(hidden)]
 pub mod __private {
     pub use endpoint_auth_macros::unknown_scope;
+    pub use endpoint_auth_runtime::inventory;
+    pub use endpoint_auth_runtime::openapi::ProtectedHandler;
     pub use endpoint_auth_runtime::{
         Authorized, NoExtraClaims, Requirement, RequirementSpec, ScopeInfo,
     };

@@ -14,6 +14,8 @@ pub mod claims;
 pub mod credentials;
 pub mod error;
 pub mod keys;
+pub mod metadata;
+pub mod openapi;
 pub mod policy;
 pub mod verify;
 
@@ -24,10 +26,14 @@ pub use catalog::ScopeInfo;
 pub use claims::{NoExtraClaims, Principal, ScopeSource, Verified};
 pub use credentials::BearerMethods;
 pub use error::{AuthError, ErrorCode, Reason, Rejection};
-pub use keys::remote::{FetchError, KeyLocation, RemoteKeys, RemoteSettings};
+pub use keys::remote::{Endpoints, FetchError, KeyLocation, RemoteKeys, RemoteSettings};
 pub use keys::{Key, KeyError, KeySet};
 pub use policy::{Requirement, RequirementSpec};
 pub use verify::{TypPolicy, Verifier};
 
 /// The signature algorithms a key can be bound to (re-exported from `jsonwebtoken`).
 pub use jsonwebtoken::Algorithm;
+
+/// The handler registry's crate, for the code `#[requires]` generates.
+#[doc(hidden)]
+pub use inventory;

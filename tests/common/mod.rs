@@ -2,6 +2,7 @@
 //! raw HTTP/1.1 client that sends exactly the bytes a test asks for.
 #![allow(dead_code)]
 
+pub mod example;
 pub mod keyserver;
 
 use std::io::{Read, Write};

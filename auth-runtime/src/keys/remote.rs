@@ -125,7 +125,17 @@ struct State {
     last_attempt: Option<Instant>,
     generation: u64,
     jwks_uri: Option<String>,
+    endpoints: Endpoints,
     background: bool,
+}
+
+/// OAuth endpoints found by discovery, for documentation (OpenAPI flows).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Endpoints {
+    /// `authorization_endpoint`.
+    pub authorization: Option<String>,
+    /// `token_endpoint`.
+    pub token: Option<String>,
 }
 
 /// A remote key source with its cache. Shared by every worker of a service.
@@ -178,6 +188,7 @@ impl RemoteKeys {
                 last_attempt: None,
                 generation: 0,
                 jwks_uri: None,
+                endpoints: Endpoints::default(),
                 background: false,
             }),
             flight: tokio::sync::Mutex::new(()),
@@ -188,6 +199,12 @@ impl RemoteKeys {
     /// The settings.
     pub fn settings(&self) -> &RemoteSettings {
         &self.settings
+    }
+
+    /// The OAuth endpoints found by discovery (empty before the first discovery, or with a
+    /// plain JWKS URL).
+    pub fn discovered_endpoints(&self) -> Endpoints {
+        self.state().endpoints.clone()
     }
 
     /// How many fetch attempts (JWKS documents) were made so far.
@@ -344,6 +361,8 @@ impl RemoteKeys {
         struct Metadata {
             issuer: Option<String>,
             jwks_uri: Option<String>,
+            authorization_endpoint: Option<String>,
+            token_endpoint: Option<String>,
         }
         let fail = |detail: String| FetchError::Discovery {
             issuer: issuer.to_owned(),
@@ -373,6 +392,10 @@ impl RemoteKeys {
                 .jwks_uri
                 .ok_or_else(|| fail(format!("{url} has no jwks_uri")))?;
             check_url(&jwks_uri, self.settings.allow_insecure_http)?;
+            self.state().endpoints = Endpoints {
+                authorization: meta.authorization_endpoint,
+                token: meta.token_endpoint,
+            };
             return Ok(jwks_uri);
         }
         Err(fail(

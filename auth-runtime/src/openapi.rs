@@ -1,0 +1,385 @@
+//! OpenAPI security from the same declarations that enforce it.
+//!
+//! `#[requires]` registers every protected handler ([`ProtectedHandler`]); [`SecurityDoc`]
+//! completes an OpenAPI 3.1 document with what they declare: per operation, `security` in
+//! disjunctive normal form (`all` → one requirement object with several scopes, `any` →
+//! alternatives, `authenticated` → a requirement with no scopes) and the `400`/`401`/`403`
+//! responses with their `WWW-Authenticate` header; in `components`, an OAuth 2.0 scheme whose
+//! scopes and descriptions come from the scope catalog, and a bearer-JWT scheme.
+//!
+//! It works on the document as JSON, so it serves utoipa users ([`SecurityDoc::apply_utoipa`])
+//! and any other OpenAPI JSON ([`SecurityDoc::apply`]); services without a document get one
+//! built from the registered handlers ([`SecurityDoc::document`]).
+//!
+//! ```
+//! use endpoint_auth_runtime::openapi::SecurityDoc;
+//! use endpoint_auth_runtime::ScopeInfo;
+//!
+//! const SCOPES: &[ScopeInfo] = &[ScopeInfo::new("read:reports", "Read reports")];
+//! let mut doc = serde_json::json!({
+//!     "openapi": "3.1.0",
+//!     "info": { "title": "reports", "version": "1" },
+//!     "paths": { "/reports": { "get": { "operationId": "list_reports", "responses": {} } } }
+//! });
+//! let report = SecurityDoc::new(SCOPES)
+//!     .client_credentials("https://idp.example/oauth/token")
+//!     .apply(&mut doc);
+//! // No handler of this doctest is registered, so nothing is protected here:
+//! assert!(report.unenforced.is_empty());
+//! assert!(doc["components"]["securitySchemes"]["oauth2"]["flows"].is_object());
+//! ```
+
+use serde_json::{json, Map, Value};
+
+use crate::catalog::ScopeInfo;
+use crate::policy::Requirement;
+
+/// A handler protected by `#[requires]`, as the attribute registers it.
+#[derive(Debug)]
+pub struct ProtectedHandler {
+    handler: &'static str,
+    module: &'static str,
+    methods: &'static [&'static str],
+    path: Option<&'static str>,
+    requirement: Requirement,
+}
+
+inventory::collect!(ProtectedHandler);
+
+impl ProtectedHandler {
+    /// Used by the generated code.
+    #[doc(hidden)]
+    pub const fn new(
+        handler: &'static str,
+        module: &'static str,
+        methods: &'static [&'static str],
+        path: Option<&'static str>,
+        requirement: Requirement,
+    ) -> Self {
+        ProtectedHandler { handler, module, methods, path, requirement }
+    }
+    /// The handler's function name (utoipa's default operationId).
+    pub fn handler(&self) -> &'static str {
+        self.handler
+    }
+    /// The module it is declared in.
+    pub fn module(&self) -> &'static str {
+        self.module
+    }
+    /// HTTP methods, when a route attribute was visible to `#[requires]`.
+    pub fn methods(&self) -> &'static [&'static str] {
+        self.methods
+    }
+    /// The route path (actix syntax), when visible to `#[requires]`.
+    pub fn path(&self) -> Option<&'static str> {
+        self.path
+    }
+    /// What it requires.
+    pub fn requirement(&self) -> Requirement {
+        self.requirement
+    }
+}
+
+/// Every protected handler linked into this program, sorted by module and name.
+pub fn protected_handlers() -> Vec<&'static ProtectedHandler> {
+    let mut all: Vec<_> = inventory::iter::<ProtectedHandler>.into_iter().collect();
+    all.sort_by_key(|h| (h.module, h.handler));
+    all
+}
+
+/// The OpenAPI security requirement array for a requirement: one object per DNF alternative.
+pub fn security_requirements(requirement: &Requirement, scheme: &str) -> Value {
+    Value::Array(
+        requirement
+            .alternatives()
+            .into_iter()
+            .map(|alt| json!({ scheme: alt }))
+            .collect(),
+    )
+}
+
+/// What [`SecurityDoc::apply`] found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// Operations that received security (`METHOD path`).
+    pub secured: Vec<String>,
+    /// Registered handlers with no operation in the document (protected but undocumented).
+    pub undocumented: Vec<String>,
+    /// Operations that declare `security` no handler enforces (documented but unprotected).
+    pub unenforced: Vec<String>,
+}
+
+/// Completes OpenAPI documents with the declared security.
+#[derive(Debug, Clone)]
+pub struct SecurityDoc {
+    scheme: String,
+    bearer_scheme: String,
+    scopes: Vec<(String, String)>,
+    flows: Map<String, Value>,
+    realm: Option<String>,
+}
+
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+impl SecurityDoc {
+    /// Documentation for a service whose scopes are `catalog` (the `SCOPES` that
+    /// `endpoint_auth::scopes!` generates).
+    pub fn new(catalog: &[ScopeInfo]) -> Self {
+        SecurityDoc {
+            scheme: "oauth2".into(),
+            bearer_scheme: "bearerAuth".into(),
+            scopes: catalog.iter().map(|s| (s.scope().to_owned(), s.description().to_owned())).collect(),
+            flows: Map::new(),
+            realm: None,
+        }
+    }
+
+    /// The name of the OAuth 2.0 security scheme (default `oauth2`).
+    pub fn scheme_name(mut self, name: impl Into<String>) -> Self {
+        self.scheme = name.into();
+        self
+    }
+
+    /// The name of the bearer-JWT security scheme (default `bearerAuth`).
+    pub fn bearer_scheme_name(mut self, name: impl Into<String>) -> Self {
+        self.bearer_scheme = name.into();
+        self
+    }
+
+    /// Shows the realm in the documented challenges.
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(realm.into());
+        self
+    }
+
+    /// Adds an authorization-code flow.
+    pub fn authorization_code(mut self, authorization_url: impl Into<String>, token_url: impl Into<String>) -> Self {
+        let scopes = self.scope_map();
+        self.flows.insert(
+            "authorizationCode".into(),
+            json!({ "authorizationUrl": authorization_url.into(), "tokenUrl": token_url.into(), "scopes": scopes }),
+        );
+        self
+    }
+
+    /// Adds a client-credentials flow.
+    pub fn client_credentials(mut self, token_url: impl Into<String>) -> Self {
+        let scopes = self.scope_map();
+        self.flows.insert("clientCredentials".into(), json!({ "tokenUrl": token_url.into(), "scopes": scopes }));
+        self
+    }
+
+    fn scope_map(&self) -> Map<String, Value> {
+        self.scopes.iter().map(|(s, d)| (s.clone(), Value::String(d.clone()))).collect()
+    }
+
+    /// The scheme operations refer to: the OAuth 2.0 scheme when a flow is configured (an
+    /// OAuth 2.0 scheme must have one), else the bearer scheme, whose requirement arrays then
+    /// list the scopes as role names (OpenAPI 3.1 §4.8.30).
+    pub fn requirement_scheme(&self) -> &str {
+        if self.flows.is_empty() {
+            &self.bearer_scheme
+        } else {
+            &self.scheme
+        }
+    }
+
+    /// Completes `doc` (OpenAPI 3.1 JSON) with the security of every registered handler.
+    pub fn apply(&self, doc: &mut Value) -> Applied {
+        self.apply_with(doc, &protected_handlers())
+    }
+
+    /// [`apply`](Self::apply) for a utoipa document.
+    pub fn apply_utoipa(
+        &self,
+        doc: utoipa::openapi::OpenApi,
+    ) -> Result<(utoipa::openapi::OpenApi, Applied), serde_json::Error> {
+        let mut value = serde_json::to_value(&doc)?;
+        let applied = self.apply(&mut value);
+        Ok((serde_json::from_value(value)?, applied))
+    }
+
+    /// A document of the registered handlers whose route `#[requires]` could see (it stood
+    /// above the route attribute), for services without an OpenAPI generator; merge its
+    /// `paths` and `components` into your own.
+    pub fn document(&self, title: &str, version: &str) -> Value {
+        let mut paths = Map::new();
+        for h in protected_handlers() {
+            let Some(path) = h.path else { continue };
+            let item = paths.entry(openapi_path(path)).or_insert_with(|| json!({}));
+            for m in h.methods {
+                item[m.to_ascii_lowercase()] = json!({ "operationId": h.handler, "responses": {} });
+            }
+        }
+        let mut doc = json!({
+            "openapi": "3.1.0",
+            "info": { "title": title, "version": version },
+            "paths": paths,
+        });
+        self.apply(&mut doc);
+        doc
+    }
+
+    fn apply_with(&self, doc: &mut Value, handlers: &[&'static ProtectedHandler]) -> Applied {
+        let mut applied = Applied::default();
+        let mut matched = vec![false; handlers.len()];
+        let scheme = self.requirement_scheme().to_owned();
+        if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+            for (path, item) in paths.iter_mut() {
+                for method in METHODS {
+                    let Some(op) = item.get_mut(method).and_then(Value::as_object_mut) else { continue };
+                    let op_id = op.get("operationId").and_then(Value::as_str).map(str::to_owned);
+                    let found = find(handlers, method, path, op_id.as_deref());
+                    let label = format!("{} {path}", method.to_ascii_uppercase());
+                    match found {
+                        Some(i) => {
+                            matched[i] = true;
+                            op.insert("security".into(), security_requirements(&handlers[i].requirement, &scheme));
+                            self.add_responses(op);
+                            applied.secured.push(label);
+                        }
+                        None if op.get("security").is_some_and(|s| s.as_array().is_some_and(|a| !a.is_empty())) => {
+                            applied.unenforced.push(label)
+                        }
+                        None => {}
+                    }
+                }
+            }
+        }
+        applied.undocumented = handlers
+            .iter()
+            .zip(&matched)
+            .filter(|(_, m)| !**m)
+            .map(|(h, _)| format!("{}::{}", h.module, h.handler))
+            .collect();
+        self.add_components(doc);
+        applied
+    }
+
+    fn add_responses(&self, op: &mut Map<String, Value>) {
+        let responses = op.entry("responses").or_insert_with(|| json!({}));
+        let Some(responses) = responses.as_object_mut() else { return };
+        let realm = self.realm.as_deref().unwrap_or("…");
+        for (status, description, example) in [
+            ("400", "Malformed credentials (RFC 6750 §3.1 invalid_request).",
+             format!("Bearer realm=\"{realm}\", error=\"invalid_request\", error_description=\"…\"")),
+            ("401", "No access token, or one that is not acceptable (RFC 6750 §3.1 invalid_token). Without credentials the challenge carries no error.",
+             format!("Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"…\"")),
+            ("403", "The access token lacks the required scope (RFC 6750 §3.1 insufficient_scope); `scope` names a set that would satisfy the operation.",
+             format!("Bearer realm=\"{realm}\", error=\"insufficient_scope\", error_description=\"…\", scope=\"…\"")),
+        ] {
+            responses.entry(status).or_insert_with(|| {
+                json!({
+                    "description": description,
+                    "headers": {
+                        "WWW-Authenticate": {
+                            "description": "RFC 6750 Bearer challenge",
+                            "schema": { "type": "string", "examples": [example] }
+                        },
+                        "Cache-Control": { "schema": { "type": "string", "enum": ["no-store"] } }
+                    },
+                    "content": {
+                        "application/problem+json": { "schema": { "$ref": "#/components/schemas/AuthProblem" } }
+                    }
+                })
+            });
+        }
+    }
+
+    fn add_components(&self, doc: &mut Value) {
+        let Some(root) = doc.as_object_mut() else { return };
+        let components = root.entry("components").or_insert_with(|| json!({}));
+        let Some(components) = components.as_object_mut() else { return };
+        let schemes = components.entry("securitySchemes").or_insert_with(|| json!({}));
+        if let Some(schemes) = schemes.as_object_mut() {
+            if !self.flows.is_empty() {
+                schemes.insert(
+                    self.scheme.clone(),
+                    json!({ "type": "oauth2", "description": "OAuth 2.0 access tokens (RFC 9068 JWT)", "flows": self.flows }),
+                );
+            }
+            schemes.insert(
+                self.bearer_scheme.clone(),
+                json!({ "type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "RFC 6750 bearer access token (a JWT)" }),
+            );
+        }
+        let schemas = components.entry("schemas").or_insert_with(|| json!({}));
+        if let Some(schemas) = schemas.as_object_mut() {
+            schemas.entry("AuthProblem").or_insert_with(|| {
+                json!({
+                    "type": "object",
+                    "description": "RFC 9457 problem details with the RFC 6750 error members",
+                    "properties": {
+                        "type": { "type": "string" },
+                        "title": { "type": "string" },
+                        "status": { "type": "integer" },
+                        "detail": { "type": "string" },
+                        "error": { "type": "string", "enum": ["invalid_request", "invalid_token", "insufficient_scope"] },
+                        "error_description": { "type": "string" },
+                        "scope": { "type": "string" }
+                    },
+                    "required": ["status"]
+                })
+            });
+        }
+    }
+}
+
+/// The registered handler for an operation: by method and path when the route is known,
+/// else by operationId (the handler name) when exactly one handler has that name.
+fn find(handlers: &[&'static ProtectedHandler], method: &str, path: &str, op_id: Option<&str>) -> Option<usize> {
+    let by_route = handlers.iter().position(|h| {
+        h.path.is_some_and(|p| openapi_path(p) == path) && h.methods.iter().any(|m| m.eq_ignore_ascii_case(method))
+    });
+    by_route.or_else(|| {
+        let id = op_id?;
+        let mut named = handlers.iter().enumerate().filter(|(_, h)| h.handler == id && h.path.is_none());
+        let first = named.next()?;
+        named.next().is_none().then_some(first.0)
+    })
+}
+
+/// actix `{id:\d+}` → OpenAPI `{id}`.
+fn openapi_path(actix: &str) -> String {
+    let mut out = String::with_capacity(actix.len());
+    let mut in_param = false;
+    let mut skipping = false;
+    for c in actix.chars() {
+        match c {
+            '{' => {
+                in_param = true;
+                out.push(c);
+            }
+            '}' if in_param => {
+                in_param = false;
+                skipping = false;
+                out.push(c);
+            }
+            ':' if in_param => skipping = true,
+            _ if skipping => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dnf_becomes_alternatives() {
+        const R: Requirement = Requirement::Any(&[
+            Requirement::Scope("read"),
+            Requirement::All(&[Requirement::Scope("export"), Requirement::Scope("admin")]),
+        ]);
+        assert_eq!(security_requirements(&R, "oauth2"), json!([{"oauth2": ["read"]}, {"oauth2": ["export", "admin"]}]));
+        assert_eq!(security_requirements(&Requirement::Authenticated, "oauth2"), json!([{"oauth2": []}]));
+    }
+
+    #[test]
+    fn actix_paths_become_openapi_paths() {
+        assert_eq!(openapi_path("/reports/{id:\\d+}/export"), "/reports/{id}/export");
+        assert_eq!(openapi_path("/reports/{id}"), "/reports/{id}");
+    }
+}

@@ -1,0 +1,411 @@
+//! OpenAPI security and RFC 9728 metadata from the same declarations that enforce them
+//! (issue 6).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+
+use actix_web::{get, web, HttpResponse};
+use common::example::start;
+use common::*;
+use endpoint_auth::metadata::ResourceMetadata;
+use endpoint_auth::openapi::{protected_handlers, SecurityDoc};
+use endpoint_auth::requires;
+use serde_json::{json, Value};
+
+endpoint_auth::scopes! {
+    "read:reports" => "Read reports",
+    "export:reports" => "Export reports",
+}
+
+// Both orders of #[requires] and #[utoipa::path], and a handler registered by hand.
+#[requires(scope = "read:reports")]
+#[utoipa::path(get, path = "/a", responses((status = 200, description = "ok")))]
+#[get("/a")]
+async fn requires_above_utoipa() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+#[utoipa::path(get, path = "/b/{id}", params(("id" = u32, Path)), responses((status = 200, description = "ok")))]
+#[requires(any(
+    scope = "read:reports",
+    all(scope = "export:reports", scope = "read:reports")
+))]
+#[get("/b/{id:\\d+}")]
+async fn requires_below_utoipa(_id: web::Path<u32>) -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+/// Registered with `.route(...)`; utoipa's attribute expands before ours, so no route is
+/// visible to `#[requires]`: the document matches it by operationId.
+#[utoipa::path(get, path = "/c", responses((status = 200, description = "ok")))]
+#[requires(authenticated)]
+async fn registered_by_hand() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+/// Protected, but left out of the document on purpose.
+#[requires(scope = "export:reports")]
+async fn left_out() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(requires_above_utoipa, requires_below_utoipa, registered_by_hand))]
+struct Doc;
+
+fn oas_validator() -> jsonschema::Validator {
+    let schema: Value =
+        serde_json::from_str(include_str!("openapi/oas-3.1-schema-2022-10-07.json")).unwrap();
+    jsonschema::validator_for(&schema).expect("the official schema compiles")
+}
+
+fn assert_valid_openapi(doc: &Value) {
+    let validator = oas_validator();
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "not a valid OpenAPI 3.1 document: {errors:#?}\n{doc:#}"
+    );
+}
+
+/// Scope sets of an operation's security alternatives; `None` when it has no security.
+fn alternatives(op: &Value, scheme: &str) -> Option<Vec<Vec<String>>> {
+    let security = op.get("security")?.as_array()?;
+    Some(
+        security
+            .iter()
+            .map(|req| {
+                req[scheme]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn declarations_become_dnf_security_in_either_attribute_order() {
+    use utoipa::OpenApi as _;
+    let (doc, applied) = SecurityDoc::new(SCOPES)
+        .client_credentials("https://idp.test/token")
+        .apply_utoipa(Doc::openapi())
+        .unwrap();
+    let doc = serde_json::to_value(doc).unwrap();
+    assert_eq!(
+        alternatives(&doc["paths"]["/a"]["get"], "oauth2"),
+        Some(vec![vec!["read:reports".to_owned()]])
+    );
+    assert_eq!(
+        alternatives(&doc["paths"]["/b/{id}"]["get"], "oauth2"),
+        Some(vec![
+            vec!["read:reports".to_owned()],
+            vec!["export:reports".to_owned(), "read:reports".to_owned()]
+        ])
+    );
+    assert_eq!(
+        alternatives(&doc["paths"]["/c"]["get"], "oauth2"),
+        Some(vec![vec![]])
+    );
+    for path in ["/a", "/b/{id}", "/c"] {
+        let responses = &doc["paths"][path]["get"]["responses"];
+        for status in ["400", "401", "403"] {
+            assert!(
+                responses[status]["headers"]["WWW-Authenticate"].is_object(),
+                "{path} {status}"
+            );
+        }
+    }
+    // Drift is reported both ways.
+    assert_eq!(
+        applied.undocumented,
+        vec![
+            "openapi::left_out".to_owned(),
+            "openapi::protected_here".to_owned()
+        ]
+    );
+    assert!(applied.unenforced.is_empty());
+    let scopes =
+        &doc["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]["scopes"];
+    assert_eq!(
+        scopes,
+        &json!({"read:reports": "Read reports", "export:reports": "Export reports"})
+    );
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearerAuth"]["bearerFormat"],
+        "JWT"
+    );
+    assert_valid_openapi(&doc);
+
+    // A document that claims security for an operation nothing enforces.
+    let mut claims = json!({
+        "openapi": "3.1.0", "info": {"title": "t", "version": "1"},
+        "paths": {"/z": {"get": {"operationId": "nobody", "security": [{"oauth2": ["read:reports"]}], "responses": {}}}}
+    });
+    let applied = SecurityDoc::new(SCOPES).apply(&mut claims);
+    assert_eq!(applied.unenforced, vec!["GET /z".to_owned()]);
+}
+
+#[test]
+fn the_registry_knows_every_protected_handler_with_its_route_when_visible() {
+    let names: Vec<(&str, Option<&str>)> = protected_handlers()
+        .iter()
+        .map(|h| (h.handler(), h.path()))
+        .collect();
+    assert!(
+        names.contains(&("requires_above_utoipa", Some("/a"))),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&("requires_below_utoipa", Some("/b/{id:\\d+}"))),
+        "{names:?}"
+    );
+    assert!(names.contains(&("registered_by_hand", None)), "{names:?}");
+    assert!(names.contains(&("left_out", None)), "{names:?}");
+}
+
+#[test]
+fn services_without_utoipa_get_a_document_from_the_registry() {
+    let doc = SecurityDoc::new(SCOPES)
+        .client_credentials("https://idp.test/token")
+        .document("svc", "1.0");
+    assert_eq!(
+        alternatives(&doc["paths"]["/a"]["get"], "oauth2"),
+        Some(vec![vec!["read:reports".to_owned()]])
+    );
+    assert!(doc["paths"]["/b/{id}"]["get"]["security"].is_array());
+    assert_valid_openapi(&doc);
+    // Without any OAuth 2.0 flow the bearer scheme carries the scopes as role names.
+    let doc = SecurityDoc::new(SCOPES).document("svc", "1.0");
+    assert!(doc["components"]["securitySchemes"].get("oauth2").is_none());
+    assert_eq!(
+        alternatives(&doc["paths"]["/a"]["get"], "bearerAuth"),
+        Some(vec![vec!["read:reports".to_owned()]])
+    );
+    assert_valid_openapi(&doc);
+}
+
+// ---- reports_api: the document drives the service ------------------------------------
+
+fn token_via_documented_flow(addr: SocketAddr, doc: &Value, scopes: &[String]) -> String {
+    let url = doc["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]
+        ["tokenUrl"]
+        .as_str()
+        .expect("reports_api documents a client-credentials flow");
+    let path = url
+        .strip_prefix(&format!("http://{addr}"))
+        .expect("token endpoint on the service");
+    let body = format!("grant_type=client_credentials&scope={}", scopes.join("+"));
+    let r = request(
+        addr,
+        "POST",
+        path,
+        &["Content-Type: application/x-www-form-urlencoded"],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["access_token"].as_str().unwrap().to_owned()
+}
+
+fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>) -> Response {
+    let auth = token.map(bearer);
+    let mut headers = vec!["Content-Type: application/json"];
+    if let Some(a) = &auth {
+        headers.push(a);
+    }
+    let body: &[u8] = if method == "POST" {
+        br#"{"title":"drift"}"#
+    } else {
+        b""
+    };
+    request(addr, method, path, &headers, body)
+}
+
+#[test]
+fn reports_api_document_and_enforcement_never_drift() {
+    let svc = start(&[]); // the example refuses to start if its registry and document disagree
+    let doc = get(svc.addr, "/openapi.json", &[]).json();
+    assert_valid_openapi(&doc);
+    let mut visited = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let method = method.to_ascii_uppercase();
+            let url = path.replace("{id}", "1");
+            let anonymous = call(svc.addr, &method, &url, None);
+            let Some(alts) = alternatives(op, "oauth2") else {
+                assert!(
+                    ![401, 403].contains(&anonymous.status),
+                    "{method} {path} is protected but undocumented"
+                );
+                continue;
+            };
+            visited += 1;
+            assert_eq!(
+                anonymous.status, 401,
+                "{method} {path} is documented as protected"
+            );
+            let alt_sets: Vec<BTreeSet<&str>> = alts
+                .iter()
+                .map(|a| a.iter().map(String::as_str).collect())
+                .collect();
+            for alt in &alts {
+                for missing in alt {
+                    let fewer: Vec<String> =
+                        alt.iter().filter(|s| *s != missing).cloned().collect();
+                    // Holding another alternative in full would be allowed; skip those.
+                    let held: BTreeSet<&str> = fewer.iter().map(String::as_str).collect();
+                    if alt_sets.iter().any(|a| a.is_subset(&held)) {
+                        continue;
+                    }
+                    let r = call(
+                        svc.addr,
+                        &method,
+                        &url,
+                        Some(&token_via_documented_flow(svc.addr, &doc, &fewer)),
+                    );
+                    assert_eq!(r.status, 403, "{method} {path} with {fewer:?}");
+                    let body = r.json();
+                    let hint: BTreeSet<&str> = body["scope"].as_str().unwrap().split(' ').collect();
+                    assert!(alt_sets.contains(&hint), "{method} {path}: hint {hint:?} is not a documented alternative {alt_sets:?}");
+                }
+            }
+            for alt in &alts {
+                let r = call(
+                    svc.addr,
+                    &method,
+                    &url,
+                    Some(&token_via_documented_flow(svc.addr, &doc, alt)),
+                );
+                assert!(
+                    ![401, 403].contains(&r.status),
+                    "{method} {path} with {alt:?}: {}",
+                    r.status
+                );
+            }
+        }
+    }
+    assert_eq!(visited, 5, "the five protected operations of reports_api");
+}
+
+/// The security section of reports_api's document, as committed in
+/// tests/snapshots/reports_api_security.json (set UPDATE_SNAPSHOTS=1 to rewrite, then review).
+#[test]
+fn reports_api_security_section_snapshot() {
+    let svc = start(&[]);
+    let doc = get(svc.addr, "/openapi.json", &[]).json();
+    let mut operations = serde_json::Map::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            operations.insert(
+                format!("{} {path}", method.to_ascii_uppercase()),
+                op.get("security").cloned().unwrap_or(json!(null)),
+            );
+        }
+    }
+    let section = json!({
+        "operations": operations,
+        "securitySchemes": doc["components"]["securitySchemes"],
+    });
+    let text = serde_json::to_string_pretty(&section)
+        .unwrap()
+        .replace(&svc.addr.to_string(), "{addr}")
+        + "\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots/reports_api_security.json");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let expected =
+        std::fs::read_to_string(&path).expect("snapshot exists (UPDATE_SNAPSHOTS=1 creates it)");
+    assert_eq!(text, expected);
+}
+
+// ---- RFC 9728 -------------------------------------------------------------------------------
+
+#[requires(authenticated)]
+async fn protected_here() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+fn metadata_routes(cfg: &mut web::ServiceConfig) {
+    let tenant = ResourceMetadata::new("https://api.test/tenant-a")
+        .authorization_server("https://idp.test/")
+        .scopes(SCOPES)
+        .name("tenant a")
+        .documentation("https://api.test/tenant-a/openapi.json");
+    let root = ResourceMetadata::new("https://api.test")
+        .authorization_server("https://idp.test/")
+        .scopes(SCOPES);
+    cfg.service(endpoint_auth::actix::metadata_service(&tenant))
+        .service(endpoint_auth::actix::metadata_service(&root))
+        .route("/tenant-a/reports", web::get().to(protected_here))
+        .route("/c", web::get().to(registered_by_hand))
+        .route("/left-out", web::get().to(left_out));
+}
+
+#[test]
+fn protected_resource_metadata_is_served_at_the_path_aware_well_known_url() {
+    let auth = builder()
+        .resource_metadata("https://api.test/.well-known/oauth-protected-resource/tenant-a")
+        .build()
+        .unwrap();
+    let s = serve(Some(auth), metadata_routes);
+    let r = get(
+        s.addr,
+        "/.well-known/oauth-protected-resource/tenant-a",
+        &[],
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(
+        r.json(),
+        json!({
+            "resource": "https://api.test/tenant-a",
+            "authorization_servers": ["https://idp.test/"],
+            "scopes_supported": ["read:reports", "export:reports"],
+            "bearer_methods_supported": ["header"],
+            "resource_name": "tenant a",
+            "resource_documentation": "https://api.test/tenant-a/openapi.json",
+        })
+    );
+    let r = get(s.addr, "/.well-known/oauth-protected-resource", &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["resource"], "https://api.test");
+    // The 401 challenge points at the document.
+    let r = get(s.addr, "/tenant-a/reports", &[]);
+    assert_eq!(
+        r.challenge(),
+        "Bearer realm=\"test-api\", resource_metadata=\"https://api.test/.well-known/oauth-protected-resource/tenant-a\""
+    );
+}
+
+#[test]
+fn reports_api_serves_its_metadata_and_points_401s_at_it() {
+    let svc = start(&[]);
+    let r = get(svc.addr, "/.well-known/oauth-protected-resource", &[]);
+    assert_eq!(r.status, 200);
+    let meta = r.json();
+    assert_eq!(meta["resource"], format!("http://{}", svc.addr));
+    assert_eq!(
+        meta["scopes_supported"],
+        json!([
+            "read:reports",
+            "write:reports",
+            "admin:reports",
+            "export:reports"
+        ])
+    );
+    assert_eq!(meta["bearer_methods_supported"], json!(["header"]));
+    let r = get(svc.addr, "/reports", &[]);
+    assert!(r.challenge().ends_with(&format!(
+        "resource_metadata=\"http://{}/.well-known/oauth-protected-resource\"",
+        svc.addr
+    )));
+}
