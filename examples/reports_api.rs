@@ -20,8 +20,8 @@ use base64::Engine as _;
 use endpoint_auth::metadata::ResourceMetadata;
 use endpoint_auth::openapi::SecurityDoc;
 use endpoint_auth::{requires, AuthConfig, Key, Principal};
-use utoipa::OpenApi as _;
 use serde::{Deserialize, Serialize};
+use utoipa::OpenApi as _;
 
 endpoint_auth::scopes! {
     "read:reports" => "Read reports and their exports",
@@ -34,7 +34,10 @@ const REALM: &str = "reports-api";
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "reports_api", description = "The endpoint-auth flagship example"),
+    info(
+        title = "reports_api",
+        description = "The endpoint-auth flagship example"
+    ),
     paths(health, me, list_reports, create_report, delete_report, export_report)
 )]
 struct ApiDoc;
@@ -272,7 +275,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let base = format!("http://{addr}");
-    let issuer = settings.issuer.clone().unwrap_or_else(|| embedded_issuer(addr));
+    let issuer = settings
+        .issuer
+        .clone()
+        .unwrap_or_else(|| embedded_issuer(addr));
     // RFC 9728: what this resource is and who issues its tokens; 401s point at it.
     let resource = settings.resource.clone().unwrap_or_else(|| base.clone());
     let metadata = ResourceMetadata::new(&resource)
@@ -294,13 +300,20 @@ async fn serve(settings: Settings) -> Result<(), String> {
             let auth = builder.build().map_err(|e| e.to_string())?;
             let keys = auth.prefetch_keys().await.map_err(|e| e.to_string())?;
             tracing::info!(issuer, keys, "signing keys loaded");
-            let discovered = auth.remote_keys().map(|r| r.discovered_endpoints()).unwrap_or_default();
+            let discovered = auth
+                .remote_keys()
+                .map(|r| r.discovered_endpoints())
+                .unwrap_or_default();
             (auth, None, settings.token_url.clone().or(discovered.token))
         }
         None => {
             let key = DevKey::load_or_create()?;
-            let verification = Key::from_jwk_json(&key.jwk.to_string()).map_err(|e| e.to_string())?;
-            let auth = builder.key(verification).build().map_err(|e| e.to_string())?;
+            let verification =
+                Key::from_jwk_json(&key.jwk.to_string()).map_err(|e| e.to_string())?;
+            let auth = builder
+                .key(verification)
+                .build()
+                .map_err(|e| e.to_string())?;
             (auth, Some(key), Some(format!("{base}/oauth/token")))
         }
     };
@@ -311,7 +324,9 @@ async fn serve(settings: Settings) -> Result<(), String> {
     if let Some(url) = &token_url {
         security = security.client_credentials(url);
     }
-    let (openapi, applied) = security.apply_utoipa(ApiDoc::openapi()).map_err(|e| e.to_string())?;
+    let (openapi, applied) = security
+        .apply_utoipa(ApiDoc::openapi())
+        .map_err(|e| e.to_string())?;
     // Enforcement and documentation come from one declaration; refuse to start if they drift.
     if !applied.undocumented.is_empty() || !applied.unenforced.is_empty() {
         return Err(format!(
@@ -321,9 +336,21 @@ async fn serve(settings: Settings) -> Result<(), String> {
     }
     let openapi = web::Bytes::from(serde_json::to_vec(&openapi).map_err(|e| e.to_string())?);
 
-    let dev = dev.map(|key| web::Data::new(DevIssuer { key, issuer: issuer.clone(), audience: settings.audience.clone() }));
+    let dev = dev.map(|key| {
+        web::Data::new(DevIssuer {
+            key,
+            issuer: issuer.clone(),
+            audience: settings.audience.clone(),
+        })
+    });
     let store = web::Data::new(Store {
-        reports: Mutex::new(BTreeMap::from([(1, Report { id: 1, title: "Quarterly numbers".into() })])),
+        reports: Mutex::new(BTreeMap::from([(
+            1,
+            Report {
+                id: 1,
+                title: "Quarterly numbers".into(),
+            },
+        )])),
     });
     let server = HttpServer::new({
         let dev = dev.clone();
@@ -343,7 +370,11 @@ async fn serve(settings: Settings) -> Result<(), String> {
                     "/openapi.json",
                     web::get().to(move || {
                         let openapi = openapi.clone();
-                        async move { HttpResponse::Ok().content_type("application/json").body(openapi) }
+                        async move {
+                            HttpResponse::Ok()
+                                .content_type("application/json")
+                                .body(openapi)
+                        }
                     }),
                 );
             if let Some(dev) = &dev {
@@ -361,7 +392,8 @@ async fn serve(settings: Settings) -> Result<(), String> {
     // first line is never lost.
     .disable_signals()
     .run();
-    let shutdown = shutdown_signals().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let shutdown =
+        shutdown_signals().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let handle = server.handle();
     actix_web::rt::spawn(async move {
         shutdown.await;
@@ -403,19 +435,32 @@ async fn dev_token(dev: web::Data<DevIssuer>, form: web::Form<TokenRequest>) -> 
             .json(serde_json::json!({ "error": code, "error_description": description }))
     };
     if form.grant_type != "client_credentials" {
-        return error("unsupported_grant_type", "only client_credentials is supported here");
+        return error(
+            "unsupported_grant_type",
+            "only client_credentials is supported here",
+        );
     }
     let scopes: Vec<&str> = form.scope.split_ascii_whitespace().collect();
-    if scopes.iter().any(|s| !SCOPES.iter().any(|d| d.scope() == *s)) {
-        return error("invalid_scope", "a requested scope is not one this API declares");
+    if scopes
+        .iter()
+        .any(|s| !SCOPES.iter().any(|d| d.scope() == *s))
+    {
+        return error(
+            "invalid_scope",
+            "a requested scope is not one this API declares",
+        );
     }
-    let token = dev.key.mint(&dev.issuer, &dev.audience, "dev-client", &scopes);
-    HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(serde_json::json!({
-        "access_token": token,
-        "token_type": "Bearer",
-        "expires_in": 3600,
-        "scope": scopes.join(" "),
-    }))
+    let token = dev
+        .key
+        .mint(&dev.issuer, &dev.audience, "dev-client", &scopes);
+    HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store"))
+        .json(serde_json::json!({
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "scope": scopes.join(" "),
+        }))
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM; the handlers are registered before it returns.

@@ -966,6 +966,13 @@ fn builder_rejects_bad_settings_at_startup() {
         base().realm("r").jwks_json("{}").build(),
         Err(ConfigError::Key(_))
     ));
+    assert!(matches!(
+        base()
+            .realm("r")
+            .leeway(std::time::Duration::from_secs(u64::MAX / 2))
+            .build(),
+        Err(ConfigError::LeewayTooLarge(_))
+    ));
     assert!(endpoint_auth::Key::hmac(Algorithm::HS256, b"short").is_err());
     assert!(endpoint_auth::Key::ec_pem(Algorithm::ES256, &read_key("ec384-public.pem")).is_err());
     assert!(endpoint_auth::Key::rsa_pem(Algorithm::ES256, &read_key("rsa-public.pem")).is_err());

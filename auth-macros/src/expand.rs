@@ -96,7 +96,9 @@ pub fn requires(args: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-const ROUTE_MACROS: [&str; 9] = ["get", "post", "put", "delete", "patch", "head", "options", "trace", "connect"];
+const ROUTE_MACROS: [&str; 9] = [
+    "get", "post", "put", "delete", "patch", "head", "options", "trace", "connect",
+];
 
 /// The HTTP methods and path of the handler, when a route attribute still stands on it:
 /// actix's `#[get("/p")]`-style and `#[route("/p", method = "GET", …)]`, or
@@ -107,9 +109,16 @@ fn route_of(attrs: &[syn::Attribute]) -> (Vec<String>, Option<String>) {
     let mut methods = Vec::new();
     let mut path = None;
     for attr in attrs {
-        let segments: Vec<String> = attr.path().segments.iter().map(|s| s.ident.to_string()).collect();
+        let segments: Vec<String> = attr
+            .path()
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
         let last = segments.last().map(String::as_str).unwrap_or_default();
-        let Ok(tokens) = attr.meta.require_list().map(|l| l.tokens.clone()) else { continue };
+        let Ok(tokens) = attr.meta.require_list().map(|l| l.tokens.clone()) else {
+            continue;
+        };
         if ROUTE_MACROS.contains(&last) && segments.len() <= 2 {
             let first = (|input: syn::parse::ParseStream| {
                 let lit: LitStr = input.parse()?;
@@ -133,7 +142,10 @@ fn route_of(attrs: &[syn::Attribute]) -> (Vec<String>, Option<String>) {
                     let meta: syn::Meta = input.parse()?;
                     if let syn::Meta::NameValue(nv) = meta {
                         if nv.path.is_ident("method") {
-                            if let syn::Expr::Lit(syn::ExprLit { lit: Lit::Str(m), .. }) = nv.value {
+                            if let syn::Expr::Lit(syn::ExprLit {
+                                lit: Lit::Str(m), ..
+                            }) = nv.value
+                            {
                                 found.push(m.value().to_ascii_uppercase());
                             }
                         }

@@ -42,18 +42,22 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseErr
 use bytes::{Bytes, BytesMut};
 use serde::de::DeserializeOwned;
 
+use crate::cache::{TokenCache, TokenCacheSettings};
 use crate::challenge::{is_plain_quotable, join_scopes};
 use crate::claims::{NoExtraClaims, Principal, ScopeSource, Verified};
 use crate::credentials::{find_access_token, parse_authorization, single_token, BearerMethods};
 use crate::error::{AuthError, ChallengeContext, ErrorCode, Reason, Rejection};
 use crate::keys::remote::{FetchError, KeyLocation, Lookup, RemoteKeys, RemoteSettings};
 use crate::keys::{Key, KeyError, KeySet};
+use crate::metrics;
 use crate::policy::{Requirement, RequirementSpec};
 use crate::verify::{TypPolicy, Verifier};
 use crate::Algorithm;
 
 /// Default clock leeway for `exp`, `nbf` and `iat`.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+/// Largest clock leeway the builder accepts.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
 /// Default limit on the token length; longer tokens are refused before any decoding.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// The default allowlist with remote keys: asymmetric algorithms only.
@@ -104,6 +108,9 @@ pub enum ConfigError {
     /// A remote key source that cannot be used.
     #[error(transparent)]
     Remote(#[from] FetchError),
+    /// A clock leeway above [`MAX_LEEWAY`]: it would keep expired tokens alive.
+    #[error("leeway {0:?} is above the maximum of 5 minutes")]
+    LeewayTooLarge(Duration),
     /// A limit of zero.
     #[error("{0} must be greater than zero")]
     ZeroLimit(&'static str),
@@ -130,6 +137,7 @@ pub struct AuthConfigBuilder {
     scope_on_missing: bool,
     remote: Option<KeyLocation>,
     remote_settings: RemoteSettings,
+    token_cache: Option<TokenCacheSettings>,
 }
 
 impl AuthConfigBuilder {
@@ -144,6 +152,12 @@ impl AuthConfigBuilder {
     /// equal to it.
     pub fn oidc_discovery(mut self) -> Self {
         self.remote = Some(KeyLocation::Discovery(String::new()));
+        self
+    }
+    /// The verified-token cache: `Some(settings)` to size it, `None` to turn it off. On by
+    /// default (10,000 entries, 16 MiB); the security argument is in [`crate::cache`].
+    pub fn token_cache(mut self, settings: Option<TokenCacheSettings>) -> Self {
+        self.token_cache = settings;
         self
     }
     /// Cache, timeout and size settings of remote keys.
@@ -202,7 +216,7 @@ impl AuthConfigBuilder {
         self.algorithms = Some(algorithms.into_iter().collect());
         self
     }
-    /// Clock leeway for `exp`, `nbf` and `iat` (default 30 s).
+    /// Clock leeway for `exp`, `nbf` and `iat` (default 30 s, at most [`MAX_LEEWAY`]).
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
         self
@@ -281,6 +295,9 @@ impl AuthConfigBuilder {
                 Some(Arc::new(RemoteKeys::new(location, self.remote_settings)?))
             }
         };
+        if self.leeway > MAX_LEEWAY {
+            return Err(ConfigError::LeewayTooLarge(self.leeway));
+        }
         if self.max_token_bytes == 0 {
             return Err(ConfigError::ZeroLimit("max_token_bytes"));
         }
@@ -317,6 +334,9 @@ impl AuthConfigBuilder {
         verifier.prepare_validations();
         Ok(AuthConfig {
             inner: Arc::new(Inner {
+                cache: self
+                    .token_cache
+                    .map(|s| TokenCache::new(s, self.leeway.as_secs())),
                 realm,
                 verifier,
                 remote,
@@ -355,6 +375,7 @@ struct Inner {
     realm: String,
     verifier: Verifier,
     remote: Option<Arc<RemoteKeys>>,
+    cache: Option<TokenCache>,
     methods: BearerMethods,
     resource_metadata: Option<String>,
     scope_on_missing: bool,
@@ -392,6 +413,7 @@ impl AuthConfig {
             scope_on_missing: false,
             remote: None,
             remote_settings: RemoteSettings::default(),
+            token_cache: Some(TokenCacheSettings::default()),
         }
     }
 
@@ -403,6 +425,19 @@ impl AuthConfig {
     pub fn verifier(&self) -> &Verifier {
         &self.inner.verifier
     }
+    /// Changes whenever the key set does (always 0 for static keys).
+    fn key_generation(&self) -> u64 {
+        self.inner
+            .remote
+            .as_ref()
+            .map_or(0, |r| r.keys_generation())
+    }
+
+    /// The verified-token cache, when enabled.
+    pub fn token_cache(&self) -> Option<&TokenCache> {
+        self.inner.cache.as_ref()
+    }
+
     /// The remote key source, when configured.
     pub fn remote_keys(&self) -> Option<&RemoteKeys> {
         self.inner.remote.as_deref()
@@ -461,6 +496,7 @@ enum Step {
         token: String,
         remote: Arc<RemoteKeys>,
         generation: u64,
+        key_generation: u64,
     },
 }
 
@@ -470,13 +506,31 @@ fn cached(req: &HttpRequest) -> Option<Result<Arc<Verified>, AuthError>> {
 
 fn settle(
     req: &HttpRequest,
-    outcome: Result<Verified, AuthError>,
+    outcome: Result<Arc<Verified>, AuthError>,
 ) -> Result<Arc<Verified>, AuthError> {
-    let outcome = outcome.map(Arc::new);
     if outcome.is_ok() {
         tracing::trace!(target: "endpoint_auth", "access token verified");
     }
+    // Two extractors that awaited the same key fetch both settle; the request is counted once.
+    if req.extensions().get::<Authenticated>().is_none() {
+        metrics::authentication(&outcome);
+    }
     req.extensions_mut().insert(Authenticated(outcome.clone()));
+    outcome
+}
+
+/// A fresh verification's outcome; successes are remembered by the token cache under the
+/// key-set generation that was current before the keys were looked up.
+fn verified(
+    config: &AuthConfig,
+    token: &str,
+    key_generation: u64,
+    outcome: Result<Verified, AuthError>,
+) -> Result<Arc<Verified>, AuthError> {
+    let outcome = outcome.map(Arc::new);
+    if let (Ok(v), Some(cache)) = (&outcome, &config.inner.cache) {
+        cache.insert(token, v, key_generation);
+    }
     outcome
 }
 
@@ -489,21 +543,49 @@ fn begin(req: &HttpRequest, config: &AuthConfig, body_token: Option<String>) -> 
         Ok(token) => token,
         Err(e) => return Step::Done(settle(req, Err(e))),
     };
+    let key_generation = config.key_generation();
+    if let Some(hit) = config
+        .inner
+        .cache
+        .as_ref()
+        .and_then(|c| c.get(&token, key_generation))
+    {
+        // With remote keys, a hit also needs the key set to be within its lifetime: otherwise
+        // the normal path refreshes it, and a key removed upstream invalidates the entry.
+        if config
+            .inner
+            .remote
+            .as_ref()
+            .is_none_or(|r| r.keys_current())
+        {
+            return Step::Done(settle(req, Ok(hit)));
+        }
+    }
     let verifier = &config.inner.verifier;
     let Some(remote) = &config.inner.remote else {
-        return Step::Done(settle(req, verifier.verify(&token)));
+        let outcome = verified(config, &token, key_generation, verifier.verify(&token));
+        return Step::Done(settle(req, outcome));
     };
     let kid = match verifier.precheck(&token) {
         Ok(kid) => kid,
         Err(e) => return Step::Done(settle(req, Err(e))),
     };
     match remote.lookup(kid.as_deref()) {
-        Lookup::Ready(keys) => Step::Done(settle(req, verifier.verify_with(&token, &keys))),
+        Lookup::Ready(keys) => {
+            let outcome = verified(
+                config,
+                &token,
+                key_generation,
+                verifier.verify_with(&token, &keys),
+            );
+            Step::Done(settle(req, outcome))
+        }
         Lookup::Unavailable(secs) => Step::Done(settle(req, Err(AuthError::unavailable(secs)))),
         Lookup::Fetch(generation) => Step::Fetch {
             token,
             remote: remote.clone(),
             generation,
+            key_generation,
         },
     }
 }
@@ -520,6 +602,7 @@ async fn complete(
             token,
             remote,
             generation,
+            key_generation,
         } => {
             remote.refresh(generation).await;
             let outcome = match remote.lookup_after_refresh() {
@@ -528,7 +611,7 @@ async fn complete(
                     Err(AuthError::unavailable(secs))
                 }
             };
-            settle(req, outcome)
+            settle(req, verified(config, &token, key_generation, outcome))
         }
     }
 }
@@ -590,6 +673,10 @@ impl AuthRejection {
 }
 
 fn log_rejection(e: &AuthError) {
+    // Every other outcome was counted when authentication settled; this one is decided later.
+    if e.code() == ErrorCode::InsufficientScope {
+        metrics::authorization_refused();
+    }
     let (reason, status) = (e.reason().code(), e.status());
     match e.code() {
         ErrorCode::MissingCredentials => {
@@ -971,6 +1058,10 @@ pub fn metadata_service(meta: &crate::metadata::ResourceMetadata) -> actix_web::
     let body = Bytes::from(meta.to_json());
     actix_web::web::resource(meta.well_known_path()).route(actix_web::web::get().to(move || {
         let body = body.clone();
-        async move { HttpResponse::Ok().content_type("application/json").body(body) }
+        async move {
+            HttpResponse::Ok()
+                .content_type("application/json")
+                .body(body)
+        }
     }))
 }

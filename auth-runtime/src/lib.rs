@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod actix;
+pub mod cache;
 pub mod catalog;
 pub mod challenge;
 pub mod claims;
@@ -15,6 +16,7 @@ pub mod credentials;
 pub mod error;
 pub mod keys;
 pub mod metadata;
+pub mod metrics;
 pub mod openapi;
 pub mod policy;
 pub mod verify;

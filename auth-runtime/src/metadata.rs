@@ -63,7 +63,10 @@ impl ResourceMetadata {
         self
     }
     /// `resource_signing_alg_values_supported`, for resources that sign their responses.
-    pub fn resource_signing_algs(mut self, algs: impl IntoIterator<Item = impl Into<String>>) -> Self {
+    pub fn resource_signing_algs(
+        mut self,
+        algs: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
         self.resource_signing_alg_values_supported = algs.into_iter().map(Into::into).collect();
         self
     }
@@ -94,7 +97,10 @@ impl ResourceMetadata {
     /// resource's path, if any (RFC 9728 §3.1).
     pub fn well_known_path(&self) -> String {
         let (_, path) = self.split();
-        format!("/.well-known/oauth-protected-resource{}", path.trim_end_matches('/'))
+        format!(
+            "/.well-known/oauth-protected-resource{}",
+            path.trim_end_matches('/')
+        )
     }
 
     /// The document's URL, for `resource_metadata` in challenges.

@@ -56,7 +56,13 @@ impl ProtectedHandler {
         path: Option<&'static str>,
         requirement: Requirement,
     ) -> Self {
-        ProtectedHandler { handler, module, methods, path, requirement }
+        ProtectedHandler {
+            handler,
+            module,
+            methods,
+            path,
+            requirement,
+        }
     }
     /// The handler's function name (utoipa's default operationId).
     pub fn handler(&self) -> &'static str {
@@ -119,7 +125,9 @@ pub struct SecurityDoc {
     realm: Option<String>,
 }
 
-const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 impl SecurityDoc {
     /// Documentation for a service whose scopes are `catalog` (the `SCOPES` that
@@ -128,7 +136,10 @@ impl SecurityDoc {
         SecurityDoc {
             scheme: "oauth2".into(),
             bearer_scheme: "bearerAuth".into(),
-            scopes: catalog.iter().map(|s| (s.scope().to_owned(), s.description().to_owned())).collect(),
+            scopes: catalog
+                .iter()
+                .map(|s| (s.scope().to_owned(), s.description().to_owned()))
+                .collect(),
             flows: Map::new(),
             realm: None,
         }
@@ -153,7 +164,11 @@ impl SecurityDoc {
     }
 
     /// Adds an authorization-code flow.
-    pub fn authorization_code(mut self, authorization_url: impl Into<String>, token_url: impl Into<String>) -> Self {
+    pub fn authorization_code(
+        mut self,
+        authorization_url: impl Into<String>,
+        token_url: impl Into<String>,
+    ) -> Self {
         let scopes = self.scope_map();
         self.flows.insert(
             "authorizationCode".into(),
@@ -165,12 +180,18 @@ impl SecurityDoc {
     /// Adds a client-credentials flow.
     pub fn client_credentials(mut self, token_url: impl Into<String>) -> Self {
         let scopes = self.scope_map();
-        self.flows.insert("clientCredentials".into(), json!({ "tokenUrl": token_url.into(), "scopes": scopes }));
+        self.flows.insert(
+            "clientCredentials".into(),
+            json!({ "tokenUrl": token_url.into(), "scopes": scopes }),
+        );
         self
     }
 
     fn scope_map(&self) -> Map<String, Value> {
-        self.scopes.iter().map(|(s, d)| (s.clone(), Value::String(d.clone()))).collect()
+        self.scopes
+            .iter()
+            .map(|(s, d)| (s.clone(), Value::String(d.clone())))
+            .collect()
     }
 
     /// The scheme operations refer to: the OAuth 2.0 scheme when a flow is configured (an
@@ -227,18 +248,29 @@ impl SecurityDoc {
         if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
             for (path, item) in paths.iter_mut() {
                 for method in METHODS {
-                    let Some(op) = item.get_mut(method).and_then(Value::as_object_mut) else { continue };
-                    let op_id = op.get("operationId").and_then(Value::as_str).map(str::to_owned);
+                    let Some(op) = item.get_mut(method).and_then(Value::as_object_mut) else {
+                        continue;
+                    };
+                    let op_id = op
+                        .get("operationId")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
                     let found = find(handlers, method, path, op_id.as_deref());
                     let label = format!("{} {path}", method.to_ascii_uppercase());
                     match found {
                         Some(i) => {
                             matched[i] = true;
-                            op.insert("security".into(), security_requirements(&handlers[i].requirement, &scheme));
+                            op.insert(
+                                "security".into(),
+                                security_requirements(&handlers[i].requirement, &scheme),
+                            );
                             self.add_responses(op);
                             applied.secured.push(label);
                         }
-                        None if op.get("security").is_some_and(|s| s.as_array().is_some_and(|a| !a.is_empty())) => {
+                        None if op
+                            .get("security")
+                            .is_some_and(|s| s.as_array().is_some_and(|a| !a.is_empty())) =>
+                        {
                             applied.unenforced.push(label)
                         }
                         None => {}
@@ -258,7 +290,9 @@ impl SecurityDoc {
 
     fn add_responses(&self, op: &mut Map<String, Value>) {
         let responses = op.entry("responses").or_insert_with(|| json!({}));
-        let Some(responses) = responses.as_object_mut() else { return };
+        let Some(responses) = responses.as_object_mut() else {
+            return;
+        };
         let realm = self.realm.as_deref().unwrap_or("…");
         for (status, description, example) in [
             ("400", "Malformed credentials (RFC 6750 §3.1 invalid_request).",
@@ -287,10 +321,16 @@ impl SecurityDoc {
     }
 
     fn add_components(&self, doc: &mut Value) {
-        let Some(root) = doc.as_object_mut() else { return };
+        let Some(root) = doc.as_object_mut() else {
+            return;
+        };
         let components = root.entry("components").or_insert_with(|| json!({}));
-        let Some(components) = components.as_object_mut() else { return };
-        let schemes = components.entry("securitySchemes").or_insert_with(|| json!({}));
+        let Some(components) = components.as_object_mut() else {
+            return;
+        };
+        let schemes = components
+            .entry("securitySchemes")
+            .or_insert_with(|| json!({}));
         if let Some(schemes) = schemes.as_object_mut() {
             if !self.flows.is_empty() {
                 schemes.insert(
@@ -327,13 +367,22 @@ impl SecurityDoc {
 
 /// The registered handler for an operation: by method and path when the route is known,
 /// else by operationId (the handler name) when exactly one handler has that name.
-fn find(handlers: &[&'static ProtectedHandler], method: &str, path: &str, op_id: Option<&str>) -> Option<usize> {
+fn find(
+    handlers: &[&'static ProtectedHandler],
+    method: &str,
+    path: &str,
+    op_id: Option<&str>,
+) -> Option<usize> {
     let by_route = handlers.iter().position(|h| {
-        h.path.is_some_and(|p| openapi_path(p) == path) && h.methods.iter().any(|m| m.eq_ignore_ascii_case(method))
+        h.path.is_some_and(|p| openapi_path(p) == path)
+            && h.methods.iter().any(|m| m.eq_ignore_ascii_case(method))
     });
     by_route.or_else(|| {
         let id = op_id?;
-        let mut named = handlers.iter().enumerate().filter(|(_, h)| h.handler == id && h.path.is_none());
+        let mut named = handlers
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.handler == id && h.path.is_none());
         let first = named.next()?;
         named.next().is_none().then_some(first.0)
     })
@@ -373,13 +422,22 @@ mod tests {
             Requirement::Scope("read"),
             Requirement::All(&[Requirement::Scope("export"), Requirement::Scope("admin")]),
         ]);
-        assert_eq!(security_requirements(&R, "oauth2"), json!([{"oauth2": ["read"]}, {"oauth2": ["export", "admin"]}]));
-        assert_eq!(security_requirements(&Requirement::Authenticated, "oauth2"), json!([{"oauth2": []}]));
+        assert_eq!(
+            security_requirements(&R, "oauth2"),
+            json!([{"oauth2": ["read"]}, {"oauth2": ["export", "admin"]}])
+        );
+        assert_eq!(
+            security_requirements(&Requirement::Authenticated, "oauth2"),
+            json!([{"oauth2": []}])
+        );
     }
 
     #[test]
     fn actix_paths_become_openapi_paths() {
-        assert_eq!(openapi_path("/reports/{id:\\d+}/export"), "/reports/{id}/export");
+        assert_eq!(
+            openapi_path("/reports/{id:\\d+}/export"),
+            "/reports/{id}/export"
+        );
         assert_eq!(openapi_path("/reports/{id}"), "/reports/{id}");
     }
 }

@@ -5,18 +5,21 @@
 //! `jsonwebtoken::decode`, which checks the signature and `exp`/`nbf`/`iss`/`aud` with the
 //! configured leeway. `iat` in the future and claim types are checked last.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
-use serde::Deserialize;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use crate::claims::{ScopeSource, Verified};
 use crate::error::{AuthError, Reason};
 use crate::keys::{Key, KeySet};
+use crate::metrics;
 
 /// Which JOSE `typ` header values are accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -135,6 +138,13 @@ impl Verifier {
 
     /// Verifies a token against `keys`.
     pub fn verify_with(&self, token: &str, keys: &KeySet) -> Result<Verified, AuthError> {
+        let started = Instant::now();
+        let outcome = self.verify_timed(token, keys);
+        metrics::verification(started.elapsed());
+        outcome
+    }
+
+    fn verify_timed(&self, token: &str, keys: &KeySet) -> Result<Verified, AuthError> {
         let (header, alg) = self.checked_header(token)?;
         let validation = &self.validations[&alg];
 
@@ -161,7 +171,18 @@ impl Verifier {
         let mut last = None;
         for key in candidates {
             match jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding, validation) {
-                Ok(data) => return self.finish(data.claims),
+                Ok(data) => {
+                    // The payload decoded inside `decode`, so it is valid base64url.
+                    let payload = token.split('.').nth(1).unwrap_or_default();
+                    let payload = URL_SAFE_NO_PAD.decode(payload).unwrap_or_default();
+                    if has_duplicate_members(&payload) {
+                        return Err(AuthError::invalid_token(
+                            Reason::Malformed,
+                            "the access token is not a well-formed JWT",
+                        ));
+                    }
+                    return self.finish(data.claims);
+                }
                 Err(e) => {
                     let err = map_jwt_error(e.kind());
                     if err.reason() != Reason::BadSignature {
@@ -195,6 +216,9 @@ impl Verifier {
         }
         let encoded = token.split('.').next().unwrap_or_default();
         let raw = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| malformed())?;
+        if has_duplicate_members(&raw) {
+            return Err(malformed());
+        }
         let header: JoseHeader = serde_json::from_slice(&raw).map_err(|_| malformed())?;
         if header.crit.is_some() {
             return Err(AuthError::invalid_token(
@@ -224,6 +248,66 @@ impl Verifier {
             ));
         }
         Ok(verified)
+    }
+}
+
+/// Whether a JSON document names a member twice in one object, at any depth. RFC 7515 §4 and
+/// RFC 7519 §4 let parsers either refuse duplicates or keep the last one; refusing leaves no
+/// room for a gateway that reads the first `scope` and this service the last one to disagree.
+/// A separate pass (not a custom `Value` builder) so that serde_json features such as
+/// `arbitrary_precision` cannot change what the claims look like; serde_json's recursion
+/// limit bounds the depth.
+fn has_duplicate_members(json: &[u8]) -> bool {
+    serde_json::from_slice::<NoDuplicates>(json).is_err()
+}
+
+struct NoDuplicates;
+
+impl<'de> Deserialize<'de> for NoDuplicates {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NoDuplicatesVisitor)
+    }
+}
+
+struct NoDuplicatesVisitor;
+
+impl<'de> Visitor<'de> for NoDuplicatesVisitor {
+    type Value = NoDuplicates;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON without duplicate member names")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NoDuplicates, A::Error> {
+        while seq.next_element::<NoDuplicates>()?.is_some() {}
+        Ok(NoDuplicates)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NoDuplicates, A::Error> {
+        let mut names = HashSet::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if !names.insert(name) {
+                return Err(de::Error::custom("duplicate member name"));
+            }
+            map.next_value::<NoDuplicates>()?;
+        }
+        Ok(NoDuplicates)
     }
 }
 

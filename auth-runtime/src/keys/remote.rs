@@ -146,6 +146,7 @@ pub struct RemoteKeys {
     state: Mutex<State>,
     flight: tokio::sync::Mutex<()>,
     fetches: AtomicU64,
+    keys_generation: AtomicU64,
 }
 
 impl std::fmt::Debug for RemoteKeys {
@@ -193,6 +194,7 @@ impl RemoteKeys {
             }),
             flight: tokio::sync::Mutex::new(()),
             fetches: AtomicU64::new(0),
+            keys_generation: AtomicU64::new(0),
         })
     }
 
@@ -205,6 +207,11 @@ impl RemoteKeys {
     /// plain JWKS URL).
     pub fn discovered_endpoints(&self) -> Endpoints {
         self.state().endpoints.clone()
+    }
+
+    /// Changes every time a new key set is stored.
+    pub fn keys_generation(&self) -> u64 {
+        self.keys_generation.load(Ordering::SeqCst)
     }
 
     /// How many fetch attempts (JWKS documents) were made so far.
@@ -265,6 +272,12 @@ impl RemoteKeys {
         }
     }
 
+    /// Whether the current keys may be used without a fetch (also starts a background
+    /// refresh-ahead when due).
+    pub(crate) fn keys_current(self: &Arc<Self>) -> bool {
+        matches!(self.lookup(None), Lookup::Ready(_))
+    }
+
     /// After [`refresh`](Self::refresh): use what is there, never fetch again.
     pub(crate) fn lookup_after_refresh(&self) -> Lookup {
         let now = Instant::now();
@@ -308,6 +321,9 @@ impl RemoteKeys {
             Ok((keys, ttl, jwks_uri)) => {
                 let count = keys.keys.len();
                 st.keys = Some(Arc::new(keys));
+                // Bumped while the state lock is held: a reader that sees the new keys sees
+                // the new generation too (token-cache entries of older key sets then miss).
+                self.keys_generation.fetch_add(1, Ordering::SeqCst);
                 st.fresh_until = now + ttl;
                 st.stale_until = now + ttl + self.settings.max_stale;
                 st.refresh_ahead_from = now + ttl.mul_f64(0.8);

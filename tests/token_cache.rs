@@ -1,0 +1,124 @@
+//! The verified-token cache (issue 7): hits only for the exact token, never past exp + leeway,
+//! never after the key set changed, never for rejected tokens; can be turned off.
+
+mod common;
+
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+use common::keyserver::{jwk, jwks, KeyServer, Reply};
+use common::*;
+use endpoint_auth::cache::TokenCacheSettings;
+use endpoint_auth::{Algorithm, AuthConfig, Principal, RemoteSettings};
+use jsonwebtoken::Header;
+use serde_json::json;
+
+async fn me(p: Principal) -> HttpResponse {
+    HttpResponse::Ok().body(p.subject().unwrap_or_default().to_owned())
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/me", web::get().to(me));
+}
+
+#[test]
+fn repeated_tokens_are_cached_and_rejections_are_not() {
+    let cfg = builder().build().unwrap();
+    let cache_len = {
+        let cfg = cfg.clone();
+        move || cfg.token_cache().expect("on by default").len()
+    };
+    let s = serve(Some(cfg), routes);
+    let t = token("read:reports");
+    assert_eq!(get(s.addr, "/me", &[&bearer(&t)]).text(), "user-1");
+    assert_eq!(cache_len(), 1);
+    assert_eq!(get(s.addr, "/me", &[&bearer(&t)]).text(), "user-1");
+    assert_eq!(cache_len(), 1);
+    // A token differing in one signature character is not the cached one.
+    let (head, sig) = t.rsplit_once('.').unwrap();
+    let flipped = if sig.ends_with('A') { "B" } else { "A" };
+    let forged = format!("{head}.{}{flipped}", &sig[..sig.len() - 1]);
+    assert_eq!(get(s.addr, "/me", &[&bearer(&forged)]).status, 401);
+    assert_eq!(get(s.addr, "/me", &[&bearer("a.b.c")]).status, 401);
+    assert_eq!(cache_len(), 1, "rejected tokens are never stored");
+}
+
+#[test]
+fn a_cached_token_is_refused_once_expired_beyond_leeway() {
+    let cfg = builder().leeway(Duration::from_secs(1)).build().unwrap();
+    let s = serve(Some(cfg), routes);
+    let mut c = claims("");
+    c["exp"] = json!(now() + 1);
+    let t = mint(Algorithm::ES256, &c);
+    assert_eq!(get(s.addr, "/me", &[&bearer(&t)]).status, 200);
+    std::thread::sleep(Duration::from_millis(3200));
+    let r = get(s.addr, "/me", &[&bearer(&t)]);
+    assert_eq!(r.status, 401);
+    assert!(r.challenge().contains("the access token has expired"));
+}
+
+#[test]
+fn a_cached_token_is_refused_after_its_key_left_the_key_set() {
+    let ks = KeyServer::start();
+    ks.set(
+        "/jwks",
+        Reply::Json(
+            jwks(&[jwk(Algorithm::RS256, "old"), jwk(Algorithm::ES256, "new")]),
+            Some(1),
+        ),
+    );
+    let mut settings = RemoteSettings::default();
+    settings.min_ttl = Duration::from_secs(1);
+    settings.cooldown = Duration::from_millis(100);
+    settings.refresh_ahead = false;
+    let cfg = AuthConfig::builder()
+        .realm(REALM)
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .jwks_url(ks.url("/jwks"))
+        .remote_settings(settings)
+        .build()
+        .unwrap();
+    let s = serve(Some(cfg), routes);
+    let mut h = Header::new(Algorithm::RS256);
+    h.kid = Some("old".into());
+    let t = mint_with_header(&h, &claims(""));
+    assert_eq!(get(s.addr, "/me", &[&bearer(&t)]).status, 200);
+    assert_eq!(get(s.addr, "/me", &[&bearer(&t)]).status, 200); // served from the cache
+    ks.set(
+        "/jwks",
+        Reply::Json(jwks(&[jwk(Algorithm::ES256, "new")]), Some(1)),
+    );
+    std::thread::sleep(Duration::from_millis(1300)); // the key set's lifetime ends
+    let r = get(s.addr, "/me", &[&bearer(&t)]);
+    assert_eq!(r.status, 401, "the cached token must not outlive its key");
+    assert!(
+        r.challenge().contains("error=\"invalid_token\""),
+        "{}",
+        r.challenge()
+    );
+}
+
+#[test]
+fn the_cache_is_bounded_and_can_be_turned_off() {
+    let small = TokenCacheSettings {
+        max_entries: 3,
+        max_bytes: 1 << 20,
+    };
+    let cfg = builder().token_cache(Some(small)).build().unwrap();
+    let probe = cfg.clone();
+    let s = serve(Some(cfg), routes);
+    for i in 0..20 {
+        let mut c = claims("");
+        c["jti"] = json!(format!("token-{i}"));
+        assert_eq!(
+            get(s.addr, "/me", &[&bearer(&mint(Algorithm::HS256, &c))]).status,
+            200
+        );
+    }
+    assert!(probe.token_cache().unwrap().len() <= 3);
+    let off = builder().token_cache(None).build().unwrap();
+    assert!(off.token_cache().is_none());
+    let s = serve(Some(off), routes);
+    assert_eq!(get(s.addr, "/me", &[&bearer(&token(""))]).status, 200);
+}
