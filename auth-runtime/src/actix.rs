@@ -320,7 +320,7 @@ impl AuthConfigBuilder {
             }
             None => key_algs,
         };
-        let mut verifier = Verifier {
+        let verifier = Verifier {
             issuer: self.issuer,
             audiences: self.audiences,
             keys: self.keys,
@@ -329,9 +329,7 @@ impl AuthConfigBuilder {
             typ: self.typ,
             max_token_bytes: self.max_token_bytes,
             scopes: self.scopes,
-            validations: Default::default(),
         };
-        verifier.prepare_validations();
         Ok(AuthConfig {
             inner: Arc::new(Inner {
                 cache: self

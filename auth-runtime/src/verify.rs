@@ -5,13 +5,13 @@
 //! `jsonwebtoken::decode`, which checks the signature and `exp`/`nbf`/`iss`/`aud` with the
 //! configured leeway. `iat` in the future and claim types are checked last.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Instant;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
-use jsonwebtoken::{Algorithm, Validation};
+use jsonwebtoken::Algorithm;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
@@ -55,7 +55,6 @@ pub struct Verifier {
     pub(crate) typ: TypPolicy,
     pub(crate) max_token_bytes: usize,
     pub(crate) scopes: ScopeSource,
-    pub(crate) validations: HashMap<Algorithm, Validation>,
 }
 
 #[derive(Deserialize)]
@@ -70,31 +69,6 @@ struct JoseHeader {
 }
 
 impl Verifier {
-    pub(crate) fn prepare_validations(&mut self) {
-        self.validations = self
-            .algorithms
-            .iter()
-            .map(|&alg| {
-                let mut v = Validation::new(alg);
-                v.leeway = self.leeway;
-                v.validate_nbf = true;
-                let mut required = vec!["exp"];
-                if let Some(iss) = &self.issuer {
-                    v.set_issuer(&[iss]);
-                    required.push("iss");
-                }
-                if self.audiences.is_empty() {
-                    v.validate_aud = false;
-                } else {
-                    v.set_audience(&self.audiences);
-                    required.push("aud");
-                }
-                v.set_required_spec_claims(&required);
-                (alg, v)
-            })
-            .collect();
-    }
-
     /// The configured static keys.
     pub fn keys(&self) -> &KeySet {
         &self.keys
@@ -146,7 +120,6 @@ impl Verifier {
 
     fn verify_timed(&self, token: &str, keys: &KeySet) -> Result<Verified, AuthError> {
         let (header, alg) = self.checked_header(token)?;
-        let validation = &self.validations[&alg];
 
         let mut candidates = keys.keys.iter().filter(|k| k.alg == alg).peekable();
         if candidates.peek().is_none() {
@@ -168,33 +141,113 @@ impl Verifier {
             ));
         }
 
-        let mut last = None;
+        // The signature, with jsonwebtoken's crypto (one verifier per candidate key).
+        let malformed = || {
+            AuthError::invalid_token(
+                Reason::Malformed,
+                "the access token is not a well-formed JWT",
+            )
+        };
+        let (message, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
+        let mut signed = false;
         for key in candidates {
-            match jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding, validation) {
-                Ok(data) => {
-                    // The payload decoded inside `decode`, so it is valid base64url.
-                    let payload = token.split('.').nth(1).unwrap_or_default();
-                    let payload = URL_SAFE_NO_PAD.decode(payload).unwrap_or_default();
-                    if has_duplicate_members(&payload) {
-                        return Err(AuthError::invalid_token(
-                            Reason::Malformed,
-                            "the access token is not a well-formed JWT",
-                        ));
-                    }
-                    return self.finish(data.claims);
+            match jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.decoding, alg) {
+                Ok(true) => {
+                    signed = true;
+                    break;
                 }
-                Err(e) => {
-                    let err = map_jwt_error(e.kind());
-                    if err.reason() != Reason::BadSignature {
-                        return Err(err);
-                    }
-                    last = Some(err);
-                }
+                Ok(false) => {}
+                Err(e) if matches!(e.kind(), JwtErrorKind::Base64(_)) => return Err(malformed()),
+                Err(_) => {} // this key cannot verify it: try the next one
             }
         }
-        Err(last.unwrap_or_else(|| {
-            AuthError::invalid_token(Reason::BadSignature, "the token signature is invalid")
-        }))
+        if !signed {
+            return Err(AuthError::invalid_token(
+                Reason::BadSignature,
+                "the token signature is invalid",
+            ));
+        }
+        // The claims: decoded and parsed once.
+        let payload = message
+            .split_once('.')
+            .map(|(_, p)| p)
+            .ok_or_else(malformed)?;
+        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| malformed())?;
+        if has_duplicate_members(&payload) {
+            return Err(malformed());
+        }
+        let claims: Map<String, Value> =
+            serde_json::from_slice(&payload).map_err(|_| malformed())?;
+        self.check_time_and_audience(&claims)?;
+        self.finish(claims)
+    }
+
+    /// `exp` (required), `iss` and `aud` (required when configured), then `nbf`, expiry,
+    /// issuer and audience values, in this order, with the configured leeway.
+    fn check_time_and_audience(&self, claims: &Map<String, Value>) -> Result<(), AuthError> {
+        let e = AuthError::invalid_token;
+        let exp = match claims.get("exp").map(numeric_date) {
+            Some(Some(exp)) => exp,
+            _ => return Err(e(Reason::MissingExpiry, "the token has no exp claim")),
+        };
+        let issuer = match (&self.issuer, claims.get("iss")) {
+            (None, _) => None,
+            (Some(_), Some(Value::String(iss))) => Some(iss.as_str()),
+            (Some(_), _) => return Err(e(Reason::WrongIssuer, "the token has no valid iss claim")),
+        };
+        let audiences: Option<Vec<&str>> = if self.audiences.is_empty() {
+            None
+        } else {
+            match claims.get("aud") {
+                Some(Value::String(aud)) => Some(vec![aud.as_str()]),
+                Some(Value::Array(items)) => match items.iter().map(Value::as_str).collect() {
+                    Some(list) => Some(list),
+                    None => {
+                        return Err(e(Reason::WrongAudience, "the token has no valid aud claim"))
+                    }
+                },
+                _ => return Err(e(Reason::WrongAudience, "the token has no valid aud claim")),
+            }
+        };
+        let nbf = match claims.get("nbf") {
+            None => None,
+            Some(v) => match numeric_date(v) {
+                Some(nbf) => Some(nbf),
+                None => {
+                    return Err(e(
+                        Reason::InvalidClaims,
+                        "a time claim is not a valid number",
+                    ))
+                }
+            },
+        };
+        let now = jsonwebtoken::get_current_timestamp();
+        if exp < now.saturating_sub(self.leeway) {
+            return Err(e(Reason::Expired, "the access token has expired"));
+        }
+        if nbf.is_some_and(|nbf| nbf > now.saturating_add(self.leeway)) {
+            return Err(e(Reason::NotYetValid, "the access token is not valid yet"));
+        }
+        if let (Some(expected), Some(iss)) = (&self.issuer, issuer) {
+            if iss != expected {
+                return Err(e(
+                    Reason::WrongIssuer,
+                    "the token was not issued by the expected issuer",
+                ));
+            }
+        }
+        if let Some(audiences) = audiences {
+            if !audiences
+                .iter()
+                .any(|a| self.audiences.iter().any(|c| c == a))
+            {
+                return Err(e(
+                    Reason::WrongAudience,
+                    "the token is not meant for this audience",
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn check_header(&self, token: &str) -> Result<JoseHeader, AuthError> {
@@ -324,47 +377,13 @@ impl FromStrExact for Algorithm {
     }
 }
 
-fn map_jwt_error(kind: &JwtErrorKind) -> AuthError {
-    use AuthError as E;
-    match kind {
-        JwtErrorKind::ExpiredSignature => {
-            E::invalid_token(Reason::Expired, "the access token has expired")
-        }
-        JwtErrorKind::ImmatureSignature => {
-            E::invalid_token(Reason::NotYetValid, "the access token is not valid yet")
-        }
-        JwtErrorKind::InvalidIssuer => E::invalid_token(
-            Reason::WrongIssuer,
-            "the token was not issued by the expected issuer",
-        ),
-        JwtErrorKind::InvalidAudience => E::invalid_token(
-            Reason::WrongAudience,
-            "the token is not meant for this audience",
-        ),
-        JwtErrorKind::MissingRequiredClaim(c) => match c.as_str() {
-            "exp" => E::invalid_token(Reason::MissingExpiry, "the token has no exp claim"),
-            "iss" => E::invalid_token(Reason::WrongIssuer, "the token has no valid iss claim"),
-            "aud" => E::invalid_token(Reason::WrongAudience, "the token has no valid aud claim"),
-            _ => E::invalid_token(Reason::InvalidClaims, "a required claim is missing"),
-        },
-        JwtErrorKind::InvalidClaimFormat(_) => {
-            E::invalid_token(Reason::InvalidClaims, "a time claim is not a valid number")
-        }
-        JwtErrorKind::InvalidAlgorithm | JwtErrorKind::UnsupportedAlgorithm => E::invalid_token(
-            Reason::AlgorithmNotAllowed,
-            "the token's signing algorithm is not accepted",
-        ),
-        JwtErrorKind::InvalidSignature
-        | JwtErrorKind::InvalidEcdsaKey
-        | JwtErrorKind::InvalidEddsaKey
-        | JwtErrorKind::InvalidRsaKey(_)
-        | JwtErrorKind::InvalidKeyFormat
-        | JwtErrorKind::Provider(_) => {
-            E::invalid_token(Reason::BadSignature, "the token signature is invalid")
-        }
-        _ => E::invalid_token(
-            Reason::Malformed,
-            "the access token is not a well-formed JWT",
-        ),
-    }
+/// RFC 7519 NumericDate as jsonwebtoken reads it: a non-negative integer, or a finite
+/// non-negative number below 2^64 (rounded).
+fn numeric_date(value: &Value) -> Option<u64> {
+    value.as_u64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.is_finite() && *f >= 0.0 && *f < u64::MAX as f64)
+            .map(|f| f.round() as u64)
+    })
 }

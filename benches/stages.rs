@@ -1,0 +1,133 @@
+//! The cost of each stage of a protected request, and our verification beside a bare
+//! `jsonwebtoken::decode` of the same token with the same key and validation: the ratio is
+//! our overhead. Run: `cargo bench --bench stages` (bench/run.sh writes BENCHMARKS.md).
+
+#[path = "../tests/common/mod.rs"]
+#[allow(unused_imports)]
+mod common;
+
+use std::hint::black_box;
+
+use common::*;
+use criterion::{criterion_group, criterion_main, Criterion};
+use endpoint_auth::challenge::Challenge;
+use endpoint_auth::credentials::parse_authorization_value;
+use endpoint_auth::error::ChallengeContext;
+use endpoint_auth::{Algorithm, AuthError, Requirement};
+use jsonwebtoken::{DecodingKey, Validation};
+use serde_json::{Map, Value};
+
+fn header_parsing(c: &mut Criterion) {
+    let header = format!("Bearer {}", token("read:reports write:reports"));
+    c.bench_function("header_parsing", |b| {
+        b.iter(|| parse_authorization_value(black_box(header.as_bytes())))
+    });
+}
+
+fn challenge_rendering(c: &mut Criterion) {
+    let ctx = ChallengeContext {
+        realm: "reports-api",
+        ..Default::default()
+    };
+    let err = AuthError::insufficient_scope("write:reports admin:reports");
+    c.bench_function("challenge_rendering/insufficient_scope", |b| {
+        b.iter(|| black_box(&err).render(&ctx))
+    });
+    let bare = Challenge {
+        realm: "reports-api",
+        ..Default::default()
+    };
+    c.bench_function("challenge_rendering/bare", |b| {
+        b.iter(|| black_box(&bare).render())
+    });
+}
+
+fn policy(c: &mut Criterion) {
+    const ANY: Requirement = Requirement::Any(&[
+        Requirement::All(&[
+            Requirement::Scope("read:reports"),
+            Requirement::Scope("write:reports"),
+            Requirement::Scope("admin:reports"),
+        ]),
+        Requirement::All(&[
+            Requirement::Scope("export:reports"),
+            Requirement::Scope("admin:reports"),
+        ]),
+    ]);
+    let granted = [
+        "openid",
+        "profile",
+        "read:reports",
+        "export:reports",
+        "admin:reports",
+    ];
+    c.bench_function("policy/any_of_all/satisfied", |b| {
+        b.iter(|| black_box(&ANY).evaluate(black_box(&granted)))
+    });
+    let few = ["openid", "read:reports"];
+    c.bench_function("policy/any_of_all/hint", |b| {
+        b.iter(|| black_box(&ANY).evaluate(black_box(&few)))
+    });
+}
+
+/// Ours (size limit, header checks, key selection, decode, claims) vs bare decode.
+fn verification(c: &mut Criterion) {
+    let config = builder().build().unwrap();
+    let verifier = config.verifier();
+    for alg in [
+        Algorithm::HS256,
+        Algorithm::RS256,
+        Algorithm::PS256,
+        Algorithm::ES256,
+        Algorithm::EdDSA,
+    ] {
+        let token = mint(alg, &claims("read:reports write:reports"));
+        assert!(verifier.verify(&token).is_ok());
+        let key = bare_key(alg);
+        let mut validation = Validation::new(alg);
+        validation.leeway = 30;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        assert!(jsonwebtoken::decode::<Map<String, Value>>(&token, &key, &validation).is_ok());
+        let mut group = c.benchmark_group(format!("verify/{alg:?}"));
+        group.bench_function("jsonwebtoken_decode", |b| {
+            b.iter(|| {
+                jsonwebtoken::decode::<Map<String, Value>>(black_box(&token), &key, &validation)
+            })
+        });
+        group.bench_function("endpoint_auth", |b| {
+            b.iter(|| verifier.verify(black_box(&token)))
+        });
+        // The floor: the signature check alone, with jsonwebtoken's crypto.
+        let (message, signature) = token.rsplit_once('.').unwrap();
+        group.bench_function("signature_only", |b| {
+            b.iter(|| {
+                jsonwebtoken::crypto::verify(black_box(signature), message.as_bytes(), &key, alg)
+            })
+        });
+        group.finish();
+    }
+}
+
+fn bare_key(alg: Algorithm) -> DecodingKey {
+    let pem = |name: &str| read_key(&format!("{name}-public.pem"));
+    match alg {
+        Algorithm::HS256 => DecodingKey::from_secret(&hmac_secret()),
+        Algorithm::RS256 => DecodingKey::from_rsa_pem(&pem("rsa")).unwrap(),
+        Algorithm::PS256 => DecodingKey::from_rsa_pem(&pem("rsa2")).unwrap(),
+        Algorithm::ES256 => DecodingKey::from_ec_pem(&pem("ec256")).unwrap(),
+        Algorithm::EdDSA => DecodingKey::from_ed_pem(&pem("ed25519")).unwrap(),
+        _ => unreachable!(),
+    }
+}
+
+criterion_group!(
+    benches,
+    header_parsing,
+    challenge_rendering,
+    policy,
+    verification
+);
+criterion_main!(benches);

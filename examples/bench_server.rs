@@ -1,0 +1,168 @@
+//! The server side of bench/load.sh: one handler, protected three ways, so that a load
+//! generator can compare them in one run.
+//!
+//! `bench_server <variant> <addr>` with variant:
+//! - `plain`: no protection (the floor);
+//! - `requires`: `#[requires(scope = "read:reports")]`;
+//! - `alternative`: what users would otherwise assemble: actix-web-httpauth's bearer
+//!   middleware + actix-web-grants' `#[protect]` + `jsonwebtoken::decode` with the same key
+//!   and the same validation (iss, aud, exp, nbf, 30 s leeway, RS256).
+//!
+//! `bench_server mint` prints a token (RS256, the repository's test key) for them all.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use actix_web::dev::ServiceRequest;
+use actix_web::{get, web, App, HttpResponse, HttpServer};
+use actix_web_grants::authorities::AttachAuthorities;
+use actix_web_httpauth::extractors::bearer::BearerAuth;
+use actix_web_httpauth::middleware::HttpAuthentication;
+use endpoint_auth::{requires, Algorithm, AuthConfig, Key};
+use jsonwebtoken::{DecodingKey, Validation};
+use serde::Deserialize;
+
+endpoint_auth::scopes! {
+    "read:reports" => "Read reports",
+}
+
+const ISSUER: &str = "https://issuer.test";
+const AUDIENCE: &str = "reports-api";
+
+fn key_file(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))).expect("test key")
+}
+
+#[get("/reports")]
+async fn plain() -> HttpResponse {
+    HttpResponse::Ok().body("[]")
+}
+
+#[requires(scope = "read:reports")]
+#[get("/reports")]
+async fn protected() -> HttpResponse {
+    HttpResponse::Ok().body("[]")
+}
+
+#[get("/reports")]
+#[actix_web_grants::protect("read:reports")]
+async fn alternative() -> HttpResponse {
+    HttpResponse::Ok().body("[]")
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    #[serde(default)]
+    scope: String,
+}
+
+struct Alternative {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+async fn alternative_validator(
+    req: ServiceRequest,
+    credentials: BearerAuth,
+) -> Result<ServiceRequest, (actix_web::Error, ServiceRequest)> {
+    let alt = req
+        .app_data::<web::Data<Alternative>>()
+        .expect("registered")
+        .clone();
+    match jsonwebtoken::decode::<Claims>(credentials.token(), &alt.key, &alt.validation) {
+        Ok(data) => {
+            req.attach(
+                data.claims
+                    .scope
+                    .split_ascii_whitespace()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>(),
+            );
+            Ok(req)
+        }
+        Err(_) => Err((actix_web::error::ErrorUnauthorized("invalid token"), req)),
+    }
+}
+
+fn mint() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
+    header.kid = Some("rs256".into());
+    header.typ = Some("at+jwt".into());
+    let claims = serde_json::json!({
+        "iss": ISSUER, "aud": AUDIENCE, "sub": "bench", "iat": now, "exp": now + 3600,
+        "scope": "openid read:reports",
+    });
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(&key_file("rsa-private.pem")).unwrap();
+    jsonwebtoken::encode(&header, &claims, &key).unwrap()
+}
+
+fn main() -> std::io::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let variant = args
+        .first()
+        .map(String::as_str)
+        .unwrap_or("requires")
+        .to_owned();
+    if variant == "mint" {
+        println!("{}", mint());
+        return Ok(());
+    }
+    let addr = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "127.0.0.1:8090".into());
+    let workers = std::env::var("WORKERS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(1);
+    let public = key_file("rsa-public.pem");
+    let cache = variant != "requires-nocache"
+        && std::env::var("TOKEN_CACHE")
+            .map(|v| v != "off")
+            .unwrap_or(true);
+    let mut builder = AuthConfig::builder()
+        .realm("bench")
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .key(
+            Key::rsa_pem(Algorithm::RS256, &public)
+                .unwrap()
+                .with_kid("rs256"),
+        );
+    if !cache {
+        builder = builder.token_cache(None);
+    }
+    let auth = builder.build().unwrap();
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.leeway = 30;
+    validation.validate_nbf = true;
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[AUDIENCE]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+    let alt = web::Data::new(Alternative {
+        key: DecodingKey::from_rsa_pem(&public).unwrap(),
+        validation,
+    });
+    actix_web::rt::System::new().block_on(async move {
+        HttpServer::new(move || {
+            let app = App::new().app_data(auth.clone()).app_data(alt.clone());
+            match variant.as_str() {
+                "plain" => app.service(web::scope("").service(plain)),
+                "requires" | "requires-nocache" => app.service(web::scope("").service(protected)),
+                "alternative" => app.service(
+                    web::scope("")
+                        .wrap(HttpAuthentication::bearer(alternative_validator))
+                        .service(alternative),
+                ),
+                other => panic!("unknown variant {other}: plain | requires | alternative | mint"),
+            }
+        })
+        .workers(workers)
+        .bind(addr)?
+        .run()
+        .await
+    })
+}
