@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpResponse};
-use common::keyserver::{jwk, jwks, KeyServer, Reply};
+use common::keyserver::{discovery_config, jwk, jwks, jwks_config, metadata, KeyServer, Reply};
 use common::*;
 use endpoint_auth::{
     Algorithm, AuthConfig, Authorized, ConfigError, Principal, RemoteSettings, Requirement,
@@ -39,17 +39,6 @@ fn settings() -> RemoteSettings {
     RemoteSettings::default()
 }
 
-fn config(url: &str, s: RemoteSettings) -> AuthConfig {
-    AuthConfig::builder()
-        .realm(REALM)
-        .issuer(ISSUER)
-        .audience(AUDIENCE)
-        .jwks_url(url)
-        .remote_settings(s)
-        .build()
-        .unwrap()
-}
-
 /// A token signed by `alg`'s test key, announcing `kid`.
 fn signed(alg: Algorithm, kid: &str) -> String {
     let mut h = Header::new(alg);
@@ -71,7 +60,7 @@ fn rotation_adds_new_keys_without_restart_and_drops_removed_ones() {
     let mut s = settings();
     s.cooldown = Duration::from_millis(200);
     s.min_ttl = Duration::from_secs(1);
-    let srv = serve(Some(config(&ks.url("/jwks"), s)), routes);
+    let srv = serve(Some(jwks_config(&ks.url("/jwks"), s)), routes);
 
     assert_eq!(status(&srv, &signed(Algorithm::RS256, "k1")), 200);
     // The provider publishes k2 and starts signing with it.
@@ -105,7 +94,7 @@ fn a_flood_of_unknown_kids_causes_at_most_one_extra_fetch_per_cooldown() {
         "/jwks",
         Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), None),
     );
-    let srv = serve(Some(config(&ks.url("/jwks"), settings())), routes);
+    let srv = serve(Some(jwks_config(&ks.url("/jwks"), settings())), routes);
     assert_eq!(status(&srv, &signed(Algorithm::RS256, "k1")), 200);
     assert_eq!(ks.hits("/jwks"), 1);
     let threads: Vec<_> = (0..4)
@@ -139,7 +128,7 @@ fn a_hundred_concurrent_first_requests_cause_exactly_one_fetch() {
             Box::new(Reply::Json(jwks(&[jwk(Algorithm::ES256, "k1")]), None)),
         ),
     );
-    let srv = serve(Some(config(&ks.url("/jwks"), settings())), routes);
+    let srv = serve(Some(jwks_config(&ks.url("/jwks"), settings())), routes);
     let token = signed(Algorithm::ES256, "k1");
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(100));
     let threads: Vec<_> = (0..100)
@@ -162,7 +151,7 @@ fn key_server_down_before_the_first_fetch_is_503_with_retry_after() {
     let mut ks = KeyServer::start();
     let url = ks.url("/jwks");
     ks.stop();
-    let srv = serve(Some(config(&url, settings())), routes);
+    let srv = serve(Some(jwks_config(&url, settings())), routes);
     let r = get(srv.addr, "/me", &[&bearer(&signed(Algorithm::RS256, "k1"))]);
     assert_eq!(r.status, 503);
     assert!(r.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
@@ -183,7 +172,7 @@ fn key_server_down_after_a_fetch_keeps_serving_cached_keys_until_max_stale() {
     s.min_ttl = Duration::from_secs(1);
     s.cooldown = Duration::from_millis(100);
     s.max_stale = Duration::from_secs(2);
-    let srv = serve(Some(config(&ks.url("/jwks"), s)), routes);
+    let srv = serve(Some(jwks_config(&ks.url("/jwks"), s)), routes);
     let token = signed(Algorithm::EdDSA, "k1");
     assert_eq!(status(&srv, &token), 200);
     ks.stop();
@@ -207,7 +196,7 @@ fn a_slow_key_server_fails_within_the_timeout() {
     );
     let mut s = settings();
     s.timeout = Duration::from_millis(500);
-    let srv = serve(Some(config(&ks.url("/jwks"), s)), routes);
+    let srv = serve(Some(jwks_config(&ks.url("/jwks"), s)), routes);
     let started = Instant::now();
     let r = get(srv.addr, "/me", &[&bearer(&signed(Algorithm::RS256, "k1"))]);
     assert_eq!(r.status, 503);
@@ -233,7 +222,7 @@ fn unusable_keys_are_skipped_and_garbage_or_oversized_documents_keep_the_good_ke
     s.min_ttl = Duration::from_secs(1);
     s.cooldown = Duration::from_millis(100);
     s.max_response_bytes = 64 * 1024;
-    let srv = serve(Some(config(&ks.url("/jwks"), s)), routes);
+    let srv = serve(Some(jwks_config(&ks.url("/jwks"), s)), routes);
     let token = signed(Algorithm::ES384, "good");
     assert_eq!(status(&srv, &token), 200);
 
@@ -263,7 +252,7 @@ fn unusable_keys_are_skipped_and_garbage_or_oversized_documents_keep_the_good_ke
 fn garbage_first_document_is_503() {
     let ks = KeyServer::start();
     ks.set("/jwks", Reply::Json("not json".into(), None));
-    let srv = serve(Some(config(&ks.url("/jwks"), settings())), routes);
+    let srv = serve(Some(jwks_config(&ks.url("/jwks"), settings())), routes);
     assert_eq!(status(&srv, &signed(Algorithm::RS256, "k1")), 503);
 }
 
@@ -274,7 +263,7 @@ fn garbage_tokens_never_cause_a_fetch() {
         "/jwks",
         Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), None),
     );
-    let srv = serve(Some(config(&ks.url("/jwks"), settings())), routes);
+    let srv = serve(Some(jwks_config(&ks.url("/jwks"), settings())), routes);
     for t in [
         "abc",
         "a.b.c",
@@ -296,18 +285,9 @@ fn discovery_finds_the_jwks_and_a_mismatched_issuer_is_refused() {
     );
     ks.set(
         "/tenant/.well-known/openid-configuration",
-        Reply::Json(
-            json!({"issuer": issuer, "jwks_uri": ks.url("/jwks")}).to_string(),
-            None,
-        ),
+        metadata(&issuer, &ks.url("/jwks")),
     );
-    let cfg = AuthConfig::builder()
-        .realm(REALM)
-        .issuer(&issuer)
-        .audience(AUDIENCE)
-        .oidc_discovery()
-        .build()
-        .unwrap();
+    let cfg = discovery_config(&issuer);
     let rt = actix_web::rt::System::new();
     assert_eq!(rt.block_on(cfg.prefetch_keys()).unwrap(), 1);
     let srv = serve(Some(cfg), routes);
@@ -320,18 +300,9 @@ fn discovery_finds_the_jwks_and_a_mismatched_issuer_is_refused() {
     // A provider that names another issuer (here: a trailing slash) is refused.
     ks.set(
         "/tenant/.well-known/openid-configuration",
-        Reply::Json(
-            json!({"issuer": format!("{issuer}/"), "jwks_uri": ks.url("/jwks")}).to_string(),
-            None,
-        ),
+        metadata(&format!("{issuer}/"), &ks.url("/jwks")),
     );
-    let cfg = AuthConfig::builder()
-        .realm(REALM)
-        .issuer(&issuer)
-        .audience(AUDIENCE)
-        .oidc_discovery()
-        .build()
-        .unwrap();
+    let cfg = discovery_config(&issuer);
     let err = rt.block_on(cfg.prefetch_keys()).unwrap_err().to_string();
     assert!(err.contains("expected exactly"), "{err}");
 }
@@ -346,18 +317,9 @@ fn rfc8414_metadata_is_used_when_oidc_discovery_is_absent() {
     );
     ks.set(
         "/.well-known/oauth-authorization-server/as",
-        Reply::Json(
-            json!({"issuer": issuer, "jwks_uri": ks.url("/jwks")}).to_string(),
-            None,
-        ),
+        metadata(&issuer, &ks.url("/jwks")),
     );
-    let cfg = AuthConfig::builder()
-        .realm(REALM)
-        .issuer(&issuer)
-        .audience(AUDIENCE)
-        .oidc_discovery()
-        .build()
-        .unwrap();
+    let cfg = discovery_config(&issuer);
     assert_eq!(
         actix_web::rt::System::new()
             .block_on(cfg.prefetch_keys())
@@ -388,7 +350,7 @@ fn with_the_middleware_other_extractors_never_answer_before_authentication_durin
             Box::new(Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), None)),
         ),
     );
-    let srv = serve_wrapped(config(&ks.url("/jwks"), settings()), routes);
+    let srv = serve_wrapped(jwks_config(&ks.url("/jwks"), settings()), routes);
     let mut h = Header::new(Algorithm::RS256);
     h.kid = Some("k1".into());
     let no_scope = mint_with_header(&h, &claims("other"));
@@ -407,7 +369,7 @@ fn without_the_middleware_body_extractors_still_wait_for_authentication_during_a
             Box::new(Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), None)),
         ),
     );
-    let srv = serve(Some(config(&ks.url("/jwks"), settings())), routes);
+    let srv = serve(Some(jwks_config(&ks.url("/jwks"), settings())), routes);
     let mut h = Header::new(Algorithm::RS256);
     h.kid = Some("k1".into());
     let no_scope = mint_with_header(&h, &claims("other"));

@@ -6,9 +6,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpResponse};
-use common::keyserver::{jwk, KeyServer, Reply};
+use common::keyserver::{jwk, jwks_config, KeyServer, Reply};
 use common::*;
-use endpoint_auth::{Algorithm, AuthConfig, Principal, RemoteSettings};
+use endpoint_auth::{Algorithm, Principal, RemoteSettings};
 use jsonwebtoken::Header;
 use serde_json::json;
 
@@ -26,17 +26,6 @@ fn signed(alg: Algorithm, kid: &str) -> String {
     mint_with_header(&h, &claims("read:reports"))
 }
 
-fn config(url: &str, s: RemoteSettings) -> AuthConfig {
-    AuthConfig::builder()
-        .realm(REALM)
-        .issuer(ISSUER)
-        .audience(AUDIENCE)
-        .jwks_url(url)
-        .remote_settings(s)
-        .build()
-        .unwrap()
-}
-
 #[test]
 fn unusable_keys_and_failed_refreshes_are_logged_and_refresh_ahead_does_not_block() {
     let logs = capture_logs();
@@ -52,7 +41,7 @@ fn unusable_keys_and_failed_refreshes_are_logged_and_refresh_ahead_does_not_bloc
     let mut s = RemoteSettings::default();
     s.min_ttl = Duration::from_secs(4);
     s.cooldown = Duration::from_millis(100);
-    let srv = serve(Some(config(&ks.url("/jwks"), s)), routes);
+    let srv = serve(Some(jwks_config(&ks.url("/jwks"), s)), routes);
     let token = signed(Algorithm::ES256, "good");
     assert_eq!(get(srv.addr, "/me", &[&bearer(&token)]).status, 200);
     let log = logs.take();

@@ -6,10 +6,10 @@ mod common;
 use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
-use common::keyserver::{jwk, jwks, KeyServer, Reply};
+use common::keyserver::{jwk, jwks, jwks_config, KeyServer, Reply};
 use common::*;
 use endpoint_auth::cache::TokenCacheSettings;
-use endpoint_auth::{Algorithm, AuthConfig, Principal, RemoteSettings};
+use endpoint_auth::{Algorithm, Principal, RemoteSettings};
 use jsonwebtoken::Header;
 use serde_json::json;
 
@@ -71,14 +71,7 @@ fn a_cached_token_is_refused_after_its_key_left_the_key_set() {
     settings.min_ttl = Duration::from_secs(1);
     settings.cooldown = Duration::from_millis(100);
     settings.refresh_ahead = false;
-    let cfg = AuthConfig::builder()
-        .realm(REALM)
-        .issuer(ISSUER)
-        .audience(AUDIENCE)
-        .jwks_url(ks.url("/jwks"))
-        .remote_settings(settings)
-        .build()
-        .unwrap();
+    let cfg = jwks_config(&ks.url("/jwks"), settings);
     let s = serve(Some(cfg), routes);
     let mut h = Header::new(Algorithm::RS256);
     h.kid = Some("old".into());

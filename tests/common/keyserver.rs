@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use endpoint_auth::Algorithm;
+use endpoint_auth::{Algorithm, AuthConfig, RemoteSettings};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use serde_json::Value;
 
@@ -154,4 +154,35 @@ pub fn jwk(alg: Algorithm, kid: &str) -> Value {
 pub fn jwks(keys: &[Value]) -> String {
     let set: JwkSet = serde_json::from_value(serde_json::json!({ "keys": keys })).unwrap();
     serde_json::to_string(&set).unwrap()
+}
+
+/// The tests' configuration with keys from the JWKS at `url`.
+pub fn jwks_config(url: &str, settings: RemoteSettings) -> AuthConfig {
+    AuthConfig::builder()
+        .realm(super::REALM)
+        .issuer(super::ISSUER)
+        .audience(super::AUDIENCE)
+        .jwks_url(url)
+        .remote_settings(settings)
+        .build()
+        .unwrap()
+}
+
+/// The tests' configuration with keys found by discovery from `issuer`.
+pub fn discovery_config(issuer: &str) -> AuthConfig {
+    AuthConfig::builder()
+        .realm(super::REALM)
+        .issuer(issuer)
+        .audience(super::AUDIENCE)
+        .oidc_discovery()
+        .build()
+        .unwrap()
+}
+
+/// A discovery (OIDC / RFC 8414) metadata document naming `issuer` and `jwks_uri`.
+pub fn metadata(issuer: &str, jwks_uri: &str) -> Reply {
+    Reply::Json(
+        serde_json::json!({ "issuer": issuer, "jwks_uri": jwks_uri }).to_string(),
+        None,
+    )
 }
