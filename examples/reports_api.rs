@@ -258,6 +258,23 @@ fn main() {
         );
         return;
     }
+    // Prometheus: endpoint-auth reports through the `metrics` facade; this recorder renders
+    // it (and anything else the service records) at GET /metrics.
+    let prometheus = match metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            metrics_exporter_prometheus::Matcher::Full(
+                endpoint_auth::metrics::VERIFICATION_SECONDS.to_owned(),
+            ),
+            &[
+                0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05,
+            ],
+        )
+        .and_then(|b| b.install_recorder())
+    {
+        Ok(handle) => handle,
+        Err(e) => fail(format!("cannot install the metrics recorder: {e}")),
+    };
+    endpoint_auth::metrics::describe();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -265,12 +282,15 @@ fn main() {
                 .unwrap_or_else(|_| "info,endpoint_auth=info".into()),
         )
         .init();
-    if let Err(e) = actix_web::rt::System::new().block_on(serve(settings)) {
+    if let Err(e) = actix_web::rt::System::new().block_on(serve(settings, prometheus)) {
         fail(e);
     }
 }
 
-async fn serve(settings: Settings) -> Result<(), String> {
+async fn serve(
+    settings: Settings,
+    prometheus: metrics_exporter_prometheus::PrometheusHandle,
+) -> Result<(), String> {
     let listener = std::net::TcpListener::bind(settings.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -366,6 +386,8 @@ async fn serve(settings: Settings) -> Result<(), String> {
                 .service(delete_report)
                 .service(export_report)
                 .service(endpoint_auth::actix::metadata_service(&metadata))
+                .app_data(web::Data::new(prometheus.clone()))
+                .route("/metrics", web::get().to(metrics_text))
                 .route(
                     "/openapi.json",
                     web::get().to(move || {
@@ -405,6 +427,16 @@ async fn serve(settings: Settings) -> Result<(), String> {
         print_quickstart(addr, &dev.key, &dev.issuer, &dev.audience);
     }
     server.await.map_err(|e| e.to_string())
+}
+
+/// Prometheus text format. Public here for the example's sake; a real service would keep it
+/// on an internal port or behind its own protection.
+async fn metrics_text(
+    handle: web::Data<metrics_exporter_prometheus::PrometheusHandle>,
+) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(handle.render())
 }
 
 /// The embedded default's stand-in for an authorization server.

@@ -182,6 +182,20 @@ fn embedded_default_serves_every_route_and_its_printed_tokens_work() {
     assert!(mint.status.success());
     let export = String::from_utf8(mint.stdout).unwrap().trim().to_owned();
     drive_every_route(svc.addr, &read, &write, &admin, &export);
+    // Prometheus wiring: every outcome above was counted.
+    let metrics = get(svc.addr, "/metrics", &[]).text();
+    for needle in [
+        "endpoint_auth_requests_total{outcome=\"ok\"}",
+        "endpoint_auth_requests_total{outcome=\"missing\"}",
+        "endpoint_auth_requests_total{outcome=\"insufficient_scope\"}",
+        "endpoint_auth_requests_total{outcome=\"invalid_token\",reason=\"malformed_token\"}",
+        "endpoint_auth_verification_seconds_bucket",
+    ] {
+        assert!(
+            metrics.contains(needle),
+            "{needle} missing from /metrics:\n{metrics}"
+        );
+    }
     // The published JWKS holds the key that signs the dev tokens.
     let r = get(svc.addr, "/.well-known/jwks.json", &[]);
     assert_eq!(r.json()["keys"][0]["kid"], "reports-api-dev");
