@@ -60,6 +60,19 @@ async fn copy_report() -> HttpResponse {
     HttpResponse::Ok().finish()
 }
 
+// actix's `#[route]` with several methods, in both orders.
+#[requires(scope = "write:reports")]
+#[actix_web::route("/routed-above", method = "PUT", method = "PATCH")]
+async fn routed_above(body: web::Json<NewReport>) -> HttpResponse {
+    HttpResponse::Ok().body(body.into_inner().title)
+}
+
+#[actix_web::route("/routed-below", method = "PUT", method = "PATCH")]
+#[requires(scope = "write:reports")]
+async fn routed_below(body: web::Json<NewReport>) -> HttpResponse {
+    HttpResponse::Ok().body(body.into_inner().title)
+}
+
 #[get("/me")]
 #[requires(scope = "read:reports")]
 async fn me(caller: Principal) -> HttpResponse {
@@ -73,6 +86,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(get_report)
         .service(delete_report)
         .service(copy_report)
+        .service(routed_above)
+        .service(routed_below)
         .service(me);
 }
 
@@ -198,5 +213,45 @@ fn handler_taking_principal_too_gets_the_caller() {
     assert_eq!(
         get(server.addr, "/me", &[&bearer(&token("write:reports"))]).status,
         403
+    );
+}
+
+#[test]
+fn route_attribute_in_both_orders_enforces_on_every_method() {
+    let server = server();
+    let writer = bearer(&token("write:reports"));
+    let reader = bearer(&token("read:reports"));
+    for path in ["/routed-above", "/routed-below"] {
+        for method in ["PUT", "PATCH"] {
+            let res = request(server.addr, method, path, &[JSON], BROKEN_JSON);
+            assert_eq!(res.status, 401, "{method} {path}");
+            let res = request(server.addr, method, path, &[&reader, JSON], BROKEN_JSON);
+            assert_eq!(
+                res.challenge(),
+                insufficient("write:reports"),
+                "{method} {path}"
+            );
+            let res = request(
+                server.addr,
+                method,
+                path,
+                &[&writer, JSON],
+                b"{\"title\": \"Q3\"}",
+            );
+            assert_eq!(
+                (res.status, res.text()),
+                (200, "Q3".to_owned()),
+                "{method} {path}"
+            );
+        }
+    }
+    // Above the route attribute, #[requires] also sees the route for documentation.
+    let routed = endpoint_auth::openapi::protected_handlers()
+        .into_iter()
+        .find(|h| h.handler() == "routed_above")
+        .unwrap();
+    assert_eq!(
+        (routed.methods(), routed.path()),
+        (&["PUT", "PATCH"][..], Some("/routed-above"))
     );
 }
