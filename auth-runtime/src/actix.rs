@@ -564,17 +564,17 @@ fn begin(req: &HttpRequest, config: &AuthConfig, body_token: Option<String>) -> 
         let outcome = verified(config, &token, key_generation, verifier.verify(&token));
         return Step::Done(settle(req, outcome));
     };
-    let kid = match verifier.precheck(&token) {
-        Ok(kid) => kid,
+    let pre = match verifier.prechecked(&token) {
+        Ok(pre) => pre,
         Err(e) => return Step::Done(settle(req, Err(e))),
     };
-    match remote.lookup(kid.as_deref()) {
+    match remote.lookup(pre.kid()) {
         Lookup::Ready(keys) => {
             let outcome = verified(
                 config,
                 &token,
                 key_generation,
-                verifier.verify_with(&token, &keys),
+                verifier.verify_prechecked(&token, pre, &keys),
             );
             Step::Done(settle(req, outcome))
         }

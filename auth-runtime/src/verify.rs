@@ -57,6 +57,20 @@ pub struct Verifier {
     pub(crate) scopes: ScopeSource,
 }
 
+/// A token whose key-less checks passed: its header, its algorithm, and when checking began.
+pub(crate) struct Prechecked {
+    header: JoseHeader,
+    alg: Algorithm,
+    started: Instant,
+}
+
+impl Prechecked {
+    /// The token's `kid`.
+    pub(crate) fn kid(&self) -> Option<&str> {
+        self.header.kid.as_deref()
+    }
+}
+
 #[derive(Deserialize)]
 struct JoseHeader {
     alg: String,
@@ -91,6 +105,18 @@ impl Verifier {
         self.checked_header(token).map(|(header, _)| header.kid)
     }
 
+    /// [`precheck`](Self::precheck) that keeps what it parsed, so that the verification that
+    /// follows (once keys are at hand) does not parse the header again.
+    pub(crate) fn prechecked(&self, token: &str) -> Result<Prechecked, AuthError> {
+        let started = Instant::now();
+        let (header, alg) = self.checked_header(token)?;
+        Ok(Prechecked {
+            header,
+            alg,
+            started,
+        })
+    }
+
     fn checked_header(&self, token: &str) -> Result<(JoseHeader, Algorithm), AuthError> {
         if token.len() > self.max_token_bytes {
             return Err(AuthError::invalid_token(
@@ -113,14 +139,34 @@ impl Verifier {
     /// Verifies a token against `keys`.
     pub fn verify_with(&self, token: &str, keys: &KeySet) -> Result<Verified, AuthError> {
         let started = Instant::now();
-        let outcome = self.verify_timed(token, keys);
+        let outcome = self
+            .prechecked(token)
+            .and_then(|pre| self.verify_timed(token, pre.header, pre.alg, keys));
         metrics::verification(started.elapsed());
         outcome
     }
 
-    fn verify_timed(&self, token: &str, keys: &KeySet) -> Result<Verified, AuthError> {
-        let (header, alg) = self.checked_header(token)?;
+    /// Finishes a verification begun by [`prechecked`](Self::prechecked) of the same token;
+    /// records its latency from the start of the precheck.
+    pub(crate) fn verify_prechecked(
+        &self,
+        token: &str,
+        pre: Prechecked,
+        keys: &KeySet,
+    ) -> Result<Verified, AuthError> {
+        let started = pre.started;
+        let outcome = self.verify_timed(token, pre.header, pre.alg, keys);
+        metrics::verification(started.elapsed());
+        outcome
+    }
 
+    fn verify_timed(
+        &self,
+        token: &str,
+        header: JoseHeader,
+        alg: Algorithm,
+        keys: &KeySet,
+    ) -> Result<Verified, AuthError> {
         let mut candidates = keys.keys.iter().filter(|k| k.alg == alg).peekable();
         if candidates.peek().is_none() {
             return Err(AuthError::invalid_token(
