@@ -46,8 +46,8 @@
 //! - [`scopes!`] declares the crate's scope catalog; a scope missing from it is a compile
 //!   error at the misspelled literal, with a suggestion.
 //! - [`AuthConfig`] holds the realm, issuer, audience and keys; register it on the `App`.
-//! - [`Principal`] extracts the authenticated caller in any handler; [`Authorized`] is the
-//!   extractor `#[requires]` adds, and can be written by hand with a [`RequirementSpec`].
+//! - [`Principal`] extracts the authenticated caller in any handler; [`Authorized`] does
+//!   what `#[requires]` does, written by hand with a [`RequirementSpec`].
 //!
 //! The wire behaviour (which status and `WWW-Authenticate` challenge for which request) is
 //! specified in the project's CONFORMANCE.md.
@@ -57,8 +57,8 @@ pub use endpoint_auth_runtime::*;
 
 /// Declares what a handler requires of the caller's bearer token.
 ///
-/// The handler gets one extra, hidden first argument, an [`Authorized`] extractor for the
-/// declared requirement. It runs before the handler's own extractors, so a request without
+/// The handler gets one extra, hidden first argument: an extractor that checks the declared
+/// requirement, as [`Authorized`] does, and hands nothing to the handler. It runs before the handler's own extractors, so a request without
 /// a valid token gets 401 and one whose scopes fall short gets 403
 /// (`error="insufficient_scope"` with the scopes to ask for), before any path, query or body
 /// is parsed. Take a [`Principal`] argument to read the caller; the token is verified once
@@ -271,10 +271,15 @@ pub use endpoint_auth_runtime::*;
 ///
 /// # What is generated
 ///
-/// Next to the handler, a hidden unit type named after it (with the handler's visibility)
-/// that implements [`RequirementSpec`], and one catalog lookup per scope. The handler is
-/// re-emitted as written (attributes, visibility, signature, body) with the extractor
-/// inserted first, so it takes at most 15 arguments of its own (actix-web's limit is 16).
+/// The extractor's type parameter names the requirement. `authenticated` uses
+/// [`AnyValidToken`]; `scope = "…"` uses the type the catalog declares for that scope (the
+/// lookup is also the scope's compile-time check); `any(…)`/`all(…)` get a hidden unit type
+/// named after the handler (with its visibility) that implements [`RequirementSpec`], with
+/// one catalog lookup per scope. Handlers with the same single requirement thus share the
+/// extraction code, which keeps the attribute cheap to compile. The handler is registered
+/// for documentation ([`openapi`]) and re-emitted as written (attributes, visibility,
+/// signature, body) with the extractor inserted first, so it takes at most 15 arguments of
+/// its own (actix-web's limit is 16).
 #[doc(inline)]
 pub use endpoint_auth_macros::requires;
 
@@ -294,7 +299,8 @@ pub use endpoint_auth_macros::requires;
 /// Each scope must be an RFC 6749 §3.3 scope-token, declared once, with a non-empty
 /// description. The macro also defines `pub const SCOPES: &[ScopeInfo]`, the catalog in
 /// declaration order, for documentation (OpenAPI security schemes, RFC 9728
-/// `scopes_supported`).
+/// `scopes_supported`), and a hidden module `__endpoint_auth_scopes` with one unit type per
+/// scope, the requirement type of `#[requires(scope = "…")]`.
 ///
 /// ```
 /// endpoint_auth::scopes! {
@@ -336,6 +342,7 @@ pub mod __private {
     pub use endpoint_auth_runtime::inventory;
     pub use endpoint_auth_runtime::openapi::ProtectedHandler;
     pub use endpoint_auth_runtime::{
-        Authorized, NoExtraClaims, Requirement, RequirementSpec, ScopeInfo,
+        AnyValidToken, Authorized, Guard, NoExtraClaims, Requirement, RequirementSpec, ScopeInfo,
+        UnknownScope,
     };
 }

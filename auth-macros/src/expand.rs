@@ -45,20 +45,53 @@ pub fn requires(args: TokenStream, item: TokenStream) -> TokenStream {
     match (errors.finish(), requires, handler) {
         (None, Some(requires), Some(handler)) => {
             let mut handler = handler.clone();
-            let spec = format_ident!(
-                "__endpoint_auth_requires_{}",
-                handler.sig.ident,
-                span = handler.sig.ident.span()
-            );
             let krate = &requires.krate;
+            let requirement = requirement(&requires.node, krate);
+            // The extractor's parameter. Handlers with the same single requirement share one
+            // type (so one instantiation of the extraction code): `AnyValidToken`, or the
+            // type the catalog declares for the scope, whose lookup is also the scope's
+            // check. Only `any`/`all` get a type of their own, checked scope by scope.
+            let catalog = Ident::new(CATALOG, Span::call_site());
+            let (spec, own_spec, registered) = match &requires.node {
+                Node::Authenticated => (
+                    quote!(#krate::__private::AnyValidToken),
+                    None,
+                    requirement.clone(),
+                ),
+                Node::Scope(lit) => (
+                    quote!(crate::#catalog!(type #lit)),
+                    None,
+                    requirement.clone(),
+                ),
+                _ => {
+                    let ident = format_ident!(
+                        "__endpoint_auth_requires_{}",
+                        handler.sig.ident,
+                        span = handler.sig.ident.span()
+                    );
+                    let vis = &handler.vis;
+                    let own = quote! {
+                        #[doc(hidden)]
+                        #[allow(non_camel_case_types, dead_code)]
+                        #vis struct #ident;
+                        impl #krate::__private::RequirementSpec for #ident {
+                            const REQUIREMENT: #krate::__private::Requirement = {
+                                #checks
+                                #requirement
+                            };
+                        }
+                    };
+                    let registered =
+                        quote!(<#ident as #krate::__private::RequirementSpec>::REQUIREMENT);
+                    (quote!(#ident), Some(own), registered)
+                }
+            };
             // Mixed-site hygiene: the body cannot see (or collide with) this binding.
             let binding = Ident::new("__endpoint_auth", Span::mixed_site());
-            handler.sig.inputs.insert(
-                0,
-                parse_quote!(#binding: #krate::__private::Authorized<#spec>),
-            );
-            let vis = &handler.vis;
-            let requirement = requirement(&requires.node, krate);
+            handler
+                .sig
+                .inputs
+                .insert(0, parse_quote!(#binding: #krate::__private::Guard<#spec>));
             let name = handler.sig.ident.to_string();
             let (methods, path) = route_of(&handler.attrs);
             let path = match path {
@@ -66,12 +99,7 @@ pub fn requires(args: TokenStream, item: TokenStream) -> TokenStream {
                 None => quote!(::core::option::Option::None),
             };
             quote! {
-                #[doc(hidden)]
-                #[allow(non_camel_case_types, dead_code)]
-                #vis struct #spec;
-                impl #krate::__private::RequirementSpec for #spec {
-                    const REQUIREMENT: #krate::__private::Requirement = #requirement;
-                }
+                #own_spec
                 // Registered for documentation (OpenAPI, drift checks): enforcement and docs
                 // come from this one declaration.
                 #krate::__private::inventory::submit! {
@@ -80,10 +108,9 @@ pub fn requires(args: TokenStream, item: TokenStream) -> TokenStream {
                         ::core::module_path!(),
                         &[#(#methods),*],
                         #path,
-                        <#spec as #krate::__private::RequirementSpec>::REQUIREMENT,
+                        #registered,
                     )
                 }
-                #checks
                 #handler
             }
         }
@@ -91,6 +118,7 @@ pub fn requires(args: TokenStream, item: TokenStream) -> TokenStream {
         // (tokio's `token_stream_with_error`).
         (errors, ..) => {
             let errors = errors.map(|e| e.to_compile_error());
+            let checks = (!checks.is_empty()).then(|| quote!(const _: () = { #checks };));
             quote!(#errors #checks #item)
         }
     }
@@ -217,19 +245,14 @@ fn requirement(node: &Node, krate: &Path) -> TokenStream {
     }
 }
 
-/// One catalog lookup per scope. The macro path carries the attribute's span, so a crate
-/// without a catalog gets one error at the attribute; the literal keeps the user's span, so
-/// an unknown scope is reported at it.
+/// One catalog lookup per scope, as statements. The macro path carries the attribute's span,
+/// so a crate without a catalog gets one error at the attribute; the literal keeps the user's
+/// span, so an unknown scope is reported at it.
 fn catalog_checks(requires: &Requires) -> TokenStream {
-    if requires.scopes.is_empty() {
-        return TokenStream::new();
-    }
     let catalog = Ident::new(CATALOG, Span::call_site());
     let scopes = &requires.scopes;
     quote! {
-        const _: () = {
-            #(crate::#catalog!(check #scopes);)*
-        };
+        #(crate::#catalog!(check #scopes);)*
     }
 }
 
@@ -250,14 +273,22 @@ pub fn scopes(input: TokenStream, location: &str) -> TokenStream {
     let scopes: Vec<&LitStr> = decl.entries.iter().map(|(scope, _)| scope).collect();
     let descriptions = decl.entries.iter().map(|(_, description)| description);
     let catalog = Ident::new(CATALOG, Span::call_site());
+    let module = Ident::new("__endpoint_auth_scopes", Span::call_site());
     let errors = errors.finish();
     // While the catalog itself has errors, unknown scopes are not reported: they are most
     // likely the ones that failed to declare.
     let fallback = if errors.is_some() {
         TokenStream::new()
     } else {
-        quote!(#krate::__private::unknown_scope! { $scope, [#(#scopes),*], #location })
+        quote!(#krate::__private::unknown_scope! { $scope, [#(#scopes),*], #location };)
     };
+    // One type per scope: the extractor parameter of every `#[requires(scope = "…")]` handler
+    // that names it. The type arm's fallback reports an unknown scope like the check does.
+    let types: Vec<Ident> = (0..scopes.len())
+        .map(|i| format_ident!("Scope{i}"))
+        .collect();
+    // A type must come out even then: the error sits in a const argument of a stand-in.
+    let type_fallback = quote!(#krate::__private::UnknownScope<{ #fallback 0 }>);
     let errors = errors.map(|e| e.to_compile_error());
     quote! {
         #errors
@@ -265,9 +296,23 @@ pub fn scopes(input: TokenStream, location: &str) -> TokenStream {
         macro_rules! #catalog {
             #((check #scopes) => {};)*
             (check $scope:tt) => { #fallback };
+            #((type #scopes) => { crate::#module::#types };)*
+            (type $scope:tt) => { #type_fallback };
         }
         #[doc(hidden)]
         pub(crate) use #catalog;
+
+        #[doc(hidden)]
+        pub mod #module {
+            #(
+                #[allow(dead_code)]
+                pub struct #types;
+                impl #krate::__private::RequirementSpec for #types {
+                    const REQUIREMENT: #krate::__private::Requirement =
+                        #krate::__private::Requirement::Scope(#scopes);
+                }
+            )*
+        }
 
         /// The scopes this crate declares, with their descriptions, in declaration order
         /// (generated by `endpoint_auth::scopes!`).
@@ -346,7 +391,7 @@ mod tests {
         };
         assert_eq!(
             first.ty.to_token_stream().to_string(),
-            ":: endpoint_auth :: __private :: Authorized < __endpoint_auth_requires_list >"
+            ":: endpoint_auth :: __private :: Guard < crate :: __endpoint_auth_scope_catalog ! (type \"read:reports\") >"
         );
         assert_eq!(
             handler.sig.inputs.iter().skip(1).collect::<Vec<_>>(),
@@ -363,6 +408,30 @@ mod tests {
         let handler = handler_of(output.clone());
         assert_eq!(handler, syn::parse2::<syn::ItemFn>(item).unwrap());
         assert!(output.to_string().contains("compile_error"));
+    }
+
+    #[test]
+    fn single_requirements_share_a_type_and_combinations_get_their_own() {
+        let first_type = |args: TokenStream| {
+            let handler = handler_of(requires(
+                args,
+                quote!(
+                    async fn h() {}
+                ),
+            ));
+            let FnArg::Typed(first) = &handler.sig.inputs[0] else {
+                panic!("typed argument")
+            };
+            first.ty.to_token_stream().to_string()
+        };
+        assert_eq!(
+            first_type(quote!(authenticated)),
+            ":: endpoint_auth :: __private :: Guard < :: endpoint_auth :: __private :: AnyValidToken >"
+        );
+        assert_eq!(
+            first_type(quote!(scope = "a", scope = "b")),
+            ":: endpoint_auth :: __private :: Guard < __endpoint_auth_requires_h >"
+        );
     }
 
     #[test]

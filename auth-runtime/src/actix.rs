@@ -721,38 +721,71 @@ impl ResponseError for AuthRejection {
     }
 }
 
-/// The future of the extractors: ready at once unless a form body must be read.
-pub struct AuthFuture<T>(AuthFutureInner<T>);
-
-enum AuthFutureInner<T> {
-    Ready(Option<Result<T, AuthRejection>>),
-    Body(Pin<Box<dyn Future<Output = Result<T, AuthRejection>>>>),
+/// The future of the extractors: ready at once unless a form body must be read or keys
+/// fetched.
+///
+/// Everything up to an authorized [`Verified`] is one non-generic future shared by every
+/// extractor type; only the last step (building `T`) is generic. `#[requires]` gives each
+/// handler its own `Authorized<R>`, so this keeps the code generated per handler small.
+pub struct AuthFuture<T> {
+    core: Core,
+    finish: fn(Arc<Verified>) -> Result<T, AuthError>,
 }
 
-impl<T: Unpin> Future for AuthFuture<T> {
-    type Output = Result<T, AuthRejection>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.0 {
-            AuthFutureInner::Ready(out) => {
+/// The shared part of [`AuthFuture`].
+enum Core {
+    Ready(Option<Outcome>),
+    Pending(Pin<Box<dyn Future<Output = Outcome>>>),
+}
+
+/// An authorized token, with what is needed to reject it if `finish` fails; or the rejection.
+type Outcome = Result<(Arc<Verified>, AuthConfig, Option<Requirement>), AuthRejection>;
+
+impl Core {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Outcome> {
+        match self {
+            Core::Ready(out) => {
                 Poll::Ready(out.take().expect("AuthFuture polled after completion"))
             }
-            AuthFutureInner::Body(fut) => fut.as_mut().poll(cx),
+            Core::Pending(fut) => fut.as_mut().poll(cx),
         }
     }
 }
 
-fn extract<T: 'static>(
+impl<T> Future for AuthFuture<T> {
+    type Output = Result<T, AuthRejection>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let finish = self.finish;
+        self.core.poll(cx).map(|outcome| {
+            outcome.and_then(|(verified, config, requirement)| {
+                finish(verified).map_err(|e| config.reject(e, requirement.as_ref()))
+            })
+        })
+    }
+}
+
+fn extract<T>(
     req: &HttpRequest,
     payload: &mut Payload,
     requirement: Option<Requirement>,
     finish: fn(Arc<Verified>) -> Result<T, AuthError>,
 ) -> AuthFuture<T> {
+    AuthFuture {
+        core: authorize_request(req, payload, requirement),
+        finish,
+    }
+}
+
+/// Authenticates the request and checks `requirement`.
+fn authorize_request(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    requirement: Option<Requirement>,
+) -> Core {
     let Some(config) = AuthConfig::from_request(req) else {
-        return AuthFuture(AuthFutureInner::Ready(Some(Err(
-            AuthRejection::misconfigured(),
-        ))));
+        return Core::Ready(Some(Err(AuthRejection::misconfigured())));
     };
-    let authorize = move |config: &AuthConfig, outcome: Result<Arc<Verified>, AuthError>| {
+    let authorize = move |config: AuthConfig, outcome: Result<Arc<Verified>, AuthError>| {
         let verified = outcome.map_err(|e| config.reject(e, requirement.as_ref()))?;
         if let Some(r) = &requirement {
             if let Err(unsatisfied) = r.evaluate(verified.scopes()) {
@@ -762,7 +795,7 @@ fn extract<T: 'static>(
                 ));
             }
         }
-        finish(verified).map_err(|e| config.reject(e, requirement.as_ref()))
+        Ok((verified, config, requirement))
     };
     let read_form = cached(req).is_none() && wants_form_body(req, &config);
     let step = if read_form {
@@ -771,7 +804,7 @@ fn extract<T: 'static>(
         Some(begin(req, &config, None))
     };
     if let Some(Step::Done(outcome)) = step {
-        return AuthFuture(AuthFutureInner::Ready(Some(authorize(&config, outcome))));
+        return Core::Ready(Some(authorize(config, outcome)));
     }
     // From here on the answer needs I/O (reading a form body, fetching keys). Later extractors
     // get a gated payload that yields the body only once we are done, so a body extractor
@@ -780,7 +813,7 @@ fn extract<T: 'static>(
     let gate = Rc::new(RefCell::new(Gate::default()));
     *payload = Payload::from(Box::pin(GatedPayload(gate.clone())) as BoxedStream);
     let req = req.clone();
-    AuthFuture(AuthFutureInner::Body(Box::pin(async move {
+    Core::Pending(Box::pin(async move {
         let (step, passed) = match step {
             Some(step) => (step, Passed::Stream(original)),
             None => {
@@ -797,10 +830,10 @@ fn extract<T: 'static>(
             }
         };
         let outcome = complete(&req, &config, step).await;
-        let result = authorize(&config, outcome);
+        let result = authorize(config, outcome);
         gate.borrow_mut().open(passed);
         result
-    })))
+    }))
 }
 
 fn wants_form_body(req: &HttpRequest, config: &AuthConfig) -> bool {
@@ -961,6 +994,54 @@ impl<R: RequirementSpec, C: DeserializeOwned + Unpin + 'static> FromRequest for 
                 _requirement: PhantomData,
             })
         })
+    }
+}
+
+/// The extractor `#[requires]` adds: the checks of [`Authorized`]`<R>` (401, then 403), and
+/// nothing handed to the handler, which takes a [`Principal`] if it wants the caller.
+///
+/// Its future and its drop are trivial; all the work is in code shared by every handler, so
+/// the per-handler cost of the attribute stays small at compile time.
+#[doc(hidden)]
+pub struct Guard<R: GuardSpec>(PhantomData<fn() -> R>);
+
+/// What [`Guard`] accepts: every [`RequirementSpec`], and `()`, which is what rustc puts in
+/// place of a catalog lookup that failed to resolve (a crate without `scopes!`). That error
+/// is then the only one reported; `()` requires what no token has.
+#[doc(hidden)]
+pub trait GuardSpec: 'static {
+    const REQUIREMENT: Requirement;
+}
+
+impl<R: RequirementSpec> GuardSpec for R {
+    const REQUIREMENT: Requirement = R::REQUIREMENT;
+}
+
+impl GuardSpec for () {
+    const REQUIREMENT: Requirement = Requirement::Any(&[]);
+}
+
+#[doc(hidden)]
+pub struct GuardFuture<R>(Core, PhantomData<fn() -> R>);
+
+impl<R: GuardSpec> Future for GuardFuture<R> {
+    type Output = Result<Guard<R>, AuthRejection>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.0
+            .poll(cx)
+            .map(|outcome| outcome.map(|_| Guard(PhantomData)))
+    }
+}
+
+impl<R: GuardSpec> FromRequest for Guard<R> {
+    type Error = AuthRejection;
+    type Future = GuardFuture<R>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        GuardFuture(
+            authorize_request(req, payload, Some(R::REQUIREMENT)),
+            PhantomData,
+        )
     }
 }
 

@@ -21,6 +21,9 @@ pub mod openapi;
 pub mod policy;
 pub mod verify;
 
+/// The extractor `#[requires]` generates (see [`Authorized`] for the one to write by hand).
+#[doc(hidden)]
+pub use actix::Guard;
 pub use actix::{
     AuthConfig, AuthConfigBuilder, AuthMiddleware, AuthRejection, Authorized, ConfigError,
 };
@@ -30,7 +33,9 @@ pub use credentials::BearerMethods;
 pub use error::{AuthError, ErrorCode, Reason, Rejection};
 pub use keys::remote::{Endpoints, FetchError, KeyLocation, RemoteKeys, RemoteSettings};
 pub use keys::{Key, KeyError, KeySet};
-pub use policy::{Requirement, RequirementSpec};
+#[doc(hidden)]
+pub use policy::UnknownScope;
+pub use policy::{AnyValidToken, Requirement, RequirementSpec};
 pub use verify::{TypPolicy, Verifier};
 
 /// The signature algorithms a key can be bound to (re-exported from `jsonwebtoken`).

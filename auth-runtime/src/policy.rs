@@ -21,11 +21,39 @@ pub enum Requirement {
     Any(&'static [Requirement]),
 }
 
-/// A type that names a requirement; `#[requires]` generates one per handler and uses it as
-/// the parameter of [`Authorized`](crate::Authorized).
+/// A type that names a requirement, the parameter of [`Authorized`](crate::Authorized).
+///
+/// `#[requires]` uses [`AnyValidToken`] for `authenticated`, one type per scope that the
+/// `scopes!` catalog generates for `scope = "…"`, and a type of its own for `any`/`all`, so
+/// handlers with the same single requirement share one extractor type.
 pub trait RequirementSpec: 'static {
     /// The requirement.
     const REQUIREMENT: Requirement;
+}
+
+/// The stand-in `#[requires]` names for a scope missing from the catalog, next to the
+/// compile error that reports it; never part of a program that compiles.
+#[doc(hidden)]
+pub struct UnknownScope<const N: usize>;
+
+impl<const N: usize> RequirementSpec for UnknownScope<N> {
+    const REQUIREMENT: Requirement = Requirement::Any(&[]);
+}
+
+/// Any valid token: [`Requirement::Authenticated`].
+///
+/// ```
+/// use endpoint_auth_runtime::{AnyValidToken, Authorized};
+///
+/// async fn me(caller: Authorized<AnyValidToken>) -> String {
+///     caller.subject().unwrap_or("?").to_string()
+/// }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct AnyValidToken;
+
+impl RequirementSpec for AnyValidToken {
+    const REQUIREMENT: Requirement = Requirement::Authenticated;
 }
 
 /// The failed outcome of an evaluation.
