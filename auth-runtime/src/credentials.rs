@@ -82,17 +82,55 @@ pub fn parse_authorization_value(value: &[u8]) -> Result<Option<&str>, AuthError
             "the Bearer scheme and the token must be separated by spaces",
         ));
     }
-    if token.iter().any(|&b| b == b' ' || b == b'\t') {
+    // One branch-free pass over the token (it is most of the header): whitespace inside it,
+    // and the b64token syntax.
+    let flags = flags_of(token);
+    if flags & SPACE != 0 {
         return Err(malformed(
             "the Authorization header must hold exactly one token",
         ));
     }
     match std::str::from_utf8(token) {
-        Ok(token) if is_b64token(token) => Ok(Some(token)),
+        Ok(token) if flags & (OTHER | PAD) == 0 && !token.is_empty() => Ok(Some(token)),
         _ => Err(malformed(
             "the token contains characters outside the b64token syntax",
         )),
     }
+}
+
+/// A byte outside `ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/"`: space or tab, `=`,
+/// or anything else.
+const SPACE: u8 = 1;
+const PAD: u8 = 2;
+const OTHER: u8 = 4;
+
+/// Every byte's flags, computed once at compile time.
+const FLAGS: [u8; 256] = {
+    let mut table = [OTHER; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/') {
+            table[i] = 0;
+        } else if b == b'=' {
+            table[i] = PAD;
+        } else if b == b' ' || b == b'\t' {
+            table[i] = SPACE;
+        }
+        i += 1;
+    }
+    table
+};
+
+/// The union of the flags of a b64token's body (the input without its trailing `=`s), with
+/// `OTHER` for an empty body. Zero means a b64token.
+fn flags_of(token: &[u8]) -> u8 {
+    let mut body = token;
+    while let [rest @ .., b'='] = body {
+        body = rest;
+    }
+    let empty = if body.is_empty() { OTHER } else { 0 };
+    body.iter().fold(empty, |acc, &b| acc | FLAGS[b as usize])
 }
 
 fn malformed(description: &'static str) -> AuthError {
@@ -111,11 +149,7 @@ fn trim_ows(mut v: &[u8]) -> &[u8] {
 
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="` (RFC 6750 §2.1).
 pub fn is_b64token(s: &str) -> bool {
-    let body = s.trim_end_matches('=');
-    !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
+    flags_of(s.as_bytes()) == 0
 }
 
 /// Finds `access_token` in an `application/x-www-form-urlencoded` string (a query or a body).
