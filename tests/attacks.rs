@@ -717,6 +717,34 @@ fn duplicate_members_are_refused() {
                 )),
                 Expect::InvalidToken(NOT_A_JWT),
             ),
+            // The standard claims are read in the same pass that checks names; these values
+            // are not otherwise looked at (`scp` when `scope` is present, `azp` when
+            // `client_id` is), so only the duplicate check can refuse them.
+            row(
+                "payload: a member twice inside scp (scope present)",
+                with_payload(&payload_with_member(r#""scp":{"x":1,"x":2}"#)),
+                Expect::InvalidToken(NOT_A_JWT),
+            ),
+            row(
+                "payload: a member twice inside azp (client_id present)",
+                with_payload(&payload_with_member(r#""azp":[{"x":1,"x":2}]"#)),
+                Expect::InvalidToken(NOT_A_JWT),
+            ),
+            row(
+                "payload: scope twice, once spelled with an escape",
+                with_payload(&payload_with_member(r#""sc\u006fpe":"none""#)),
+                Expect::InvalidToken(NOT_A_JWT),
+            ),
+            row(
+                "payload: the claims as a JSON array (positional fields)",
+                with_payload(&format!(
+                    r#"[{},{},{},"{ISSUER}","{AUDIENCE}","user-1"]"#,
+                    now() + 300,
+                    now() - 10,
+                    now() - 10
+                )),
+                Expect::InvalidToken(NOT_A_JWT),
+            ),
             row(
                 "control: a member repeated in different objects",
                 with_payload(&payload_with_member(r#""a":{"x":1},"b":{"x":1}"#)),

@@ -4,13 +4,14 @@
 //! Neither type has a public constructor: the only way to obtain one is to verify a token.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::{AuthError, Reason};
+use crate::verify::{unique, MemberName, NoDuplicates};
 
 /// Where a token's scopes are read from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -30,14 +31,21 @@ impl ScopeSource {
         ScopeSource::Claim(path.split('.').map(str::to_owned).collect())
     }
 
-    pub(crate) fn extract(&self, claims: &Map<String, Value>) -> Result<Vec<String>, AuthError> {
+    /// The scopes, from the standard claims, or from the full payload when a path is
+    /// configured.
+    pub(crate) fn extract(
+        &self,
+        standard: &StandardClaims,
+        payload: &Map<String, Value>,
+    ) -> Result<Vec<String>, AuthError> {
         let value = match self {
-            ScopeSource::Standard => claims.get("scope").or_else(|| claims.get("scp")),
+            // `scope` wins whenever it is present, even as null.
+            ScopeSource::Standard => standard.get("scope").or_else(|| standard.get("scp")),
             ScopeSource::Claim(path) => {
                 let mut cur = None::<&Value>;
                 for (i, seg) in path.iter().enumerate() {
                     cur = if i == 0 {
-                        claims.get(seg)
+                        payload.get(seg)
                     } else {
                         cur.and_then(|v| v.as_object()).and_then(|o| o.get(seg))
                     };
@@ -53,6 +61,118 @@ impl ScopeSource {
                 .map(|v| v.as_str().map(str::to_owned).ok_or_else(malformed_scope))
                 .collect(),
             Some(_) => Err(malformed_scope()),
+        }
+    }
+
+    fn needs_payload(&self) -> bool {
+        matches!(self, ScopeSource::Claim(_))
+    }
+}
+
+/// The claims verification reads, parsed in one pass that skips every other member; `Some`
+/// whenever the member is present, even as `null`. The payload must be a JSON object.
+#[derive(Default)]
+pub(crate) struct StandardClaims {
+    exp: Option<Value>,
+    nbf: Option<Value>,
+    iat: Option<Value>,
+    iss: Option<Value>,
+    aud: Option<Value>,
+    sub: Option<Value>,
+    client_id: Option<Value>,
+    azp: Option<Value>,
+    jti: Option<Value>,
+    scope: Option<Value>,
+    scp: Option<Value>,
+}
+
+impl<'de> Deserialize<'de> for StandardClaims {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor;
+        impl<'de> serde::de::Visitor<'de> for ObjectVisitor {
+            type Value = StandardClaims;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object of claims")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StandardClaims, A::Error> {
+                let mut claims = StandardClaims::default();
+                let mut names = Vec::new();
+                while let Some(name) = map.next_key::<MemberName<'de>>()? {
+                    let slot = match name.as_str() {
+                        "exp" => &mut claims.exp,
+                        "nbf" => &mut claims.nbf,
+                        "iat" => &mut claims.iat,
+                        "iss" => &mut claims.iss,
+                        "aud" => &mut claims.aud,
+                        "sub" => &mut claims.sub,
+                        "client_id" => &mut claims.client_id,
+                        "azp" => &mut claims.azp,
+                        "jti" => &mut claims.jti,
+                        "scope" => &mut claims.scope,
+                        "scp" => &mut claims.scp,
+                        _ => {
+                            map.next_value::<NoDuplicates>()?;
+                            names.push(name);
+                            continue;
+                        }
+                    };
+                    *slot = Some(map.next_value::<Value>()?);
+                    names.push(name);
+                }
+                unique(names)?;
+                Ok(claims)
+            }
+        }
+        deserializer.deserialize_map(ObjectVisitor)
+    }
+}
+
+impl StandardClaims {
+    /// Whether a value read here holds an object (then duplicates inside it were not checked).
+    pub(crate) fn has_objects(&self) -> bool {
+        fn holds_object(v: &Value) -> bool {
+            match v {
+                Value::Object(_) => true,
+                Value::Array(items) => items.iter().any(holds_object),
+                _ => false,
+            }
+        }
+        [
+            &self.exp,
+            &self.nbf,
+            &self.iat,
+            &self.iss,
+            &self.aud,
+            &self.sub,
+            &self.client_id,
+            &self.azp,
+            &self.jti,
+            &self.scope,
+            &self.scp,
+        ]
+        .into_iter()
+        .flatten()
+        .any(holds_object)
+    }
+
+    /// The claim `name`, if it is one of those read here and present.
+    pub(crate) fn get(&self, name: &str) -> Option<&Value> {
+        match name {
+            "exp" => self.exp.as_ref(),
+            "nbf" => self.nbf.as_ref(),
+            "iat" => self.iat.as_ref(),
+            "iss" => self.iss.as_ref(),
+            "aud" => self.aud.as_ref(),
+            "sub" => self.sub.as_ref(),
+            "client_id" => self.client_id.as_ref(),
+            "azp" => self.azp.as_ref(),
+            "jti" => self.jti.as_ref(),
+            "scope" => self.scope.as_ref(),
+            "scp" => self.scp.as_ref(),
+            _ => None,
         }
     }
 }
@@ -75,7 +195,9 @@ pub struct Verified {
     pub(crate) client_id: Option<String>,
     pub(crate) token_id: Option<String>,
     pub(crate) scopes: Vec<String>,
-    pub(crate) claims: Map<String, Value>,
+    /// The decoded payload (JSON), parsed into `claims` on first use.
+    payload: Box<[u8]>,
+    claims: OnceLock<Map<String, Value>>,
 }
 
 impl Verified {
@@ -119,15 +241,27 @@ impl Verified {
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
     }
-    /// Every claim of the payload, as JSON.
+    /// Every claim of the payload, as JSON (parsed on first use).
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.claims
+        self.claims.get_or_init(|| parse_payload(&self.payload))
     }
 
+    /// The decoded payload, the JSON text the claims come from.
+    pub(crate) fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// `payload` is the decoded JSON that `claims` was parsed from (and checked for
+    /// duplicate member names).
     pub(crate) fn from_claims(
-        claims: Map<String, Value>,
+        claims: &StandardClaims,
+        payload: Vec<u8>,
         scopes: &ScopeSource,
     ) -> Result<Self, AuthError> {
+        let full = OnceLock::new();
+        if scopes.needs_payload() {
+            let _ = full.set(parse_payload(&payload));
+        }
         let string = |name: &str| match claims.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -184,8 +318,9 @@ impl Verified {
                 None => string("azp")?,
             },
             token_id: string("jti")?,
-            scopes: scopes.extract(&claims)?,
-            claims,
+            scopes: scopes.extract(claims, full.get().unwrap_or(&Map::new()))?,
+            payload: payload.into_boxed_slice(),
+            claims: full,
         })
     }
 }
@@ -222,7 +357,7 @@ pub struct Principal<C = NoExtraClaims> {
 
 impl<C: DeserializeOwned> Principal<C> {
     pub(crate) fn from_verified(token: Arc<Verified>) -> Result<Self, AuthError> {
-        let extra = C::deserialize(MapRef(&token.claims)).map_err(|_| {
+        let extra = serde_json::from_slice::<C>(token.payload()).map_err(|_| {
             AuthError::invalid_token(
                 Reason::InvalidClaims,
                 "the token's claims do not have the shape this service expects",
@@ -275,26 +410,8 @@ impl<C> fmt::Debug for Principal<C> {
 }
 
 /// Deserializes from a borrowed claims map without cloning it into a `Value`.
-struct MapRef<'a>(&'a Map<String, Value>);
-
-impl<'de> serde::Deserializer<'de> for MapRef<'de> {
-    type Error = serde_json::Error;
-
-    fn deserialize_any<V: serde::de::Visitor<'de>>(
-        self,
-        visitor: V,
-    ) -> Result<V::Value, Self::Error> {
-        use serde::de::value::MapDeserializer;
-        let iter = self.0.iter().map(|(k, v)| (k.as_str(), v));
-        let mut map = MapDeserializer::new(iter);
-        let value = visitor.visit_map(&mut map)?;
-        map.end()?;
-        Ok(value)
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map struct enum identifier ignored_any
-    }
+/// The payload as a JSON object. It was parsed once already (duplicates checked, standard
+/// claims read), so this cannot fail on a verified token.
+fn parse_payload(payload: &[u8]) -> Map<String, Value> {
+    serde_json::from_slice(payload).unwrap_or_default()
 }

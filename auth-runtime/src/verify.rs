@@ -1,22 +1,26 @@
 //! Token verification: size limit, header checks, signature (jsonwebtoken), claims.
 //!
 //! Order: the size limit is checked before any decoding; then the compact form, the JOSE
-//! header (`alg` allowlist, `crit`, `typ`), key selection by `alg` and `kid`, and finally
-//! `jsonwebtoken::decode`, which checks the signature and `exp`/`nbf`/`iss`/`aud` with the
-//! configured leeway. `iat` in the future and claim types are checked last.
+//! header (duplicate names, `crit`, `typ`, `alg` allowlist), key selection by `alg` and
+//! `kid`, and the signature with `jsonwebtoken::crypto::verify`. The payload is then decoded
+//! and parsed once: the standard claims are read and duplicate member names refused in the
+//! same pass, and the rest of the claims are only parsed into a map if someone asks for them
+//! ([`Verified::claims`], a `Principal<C>`, a configured scope path). `exp`/`iss`/`aud`
+//! presence, `nbf`, expiry, issuer and audience follow, in jsonwebtoken's order and with the
+//! configured leeway; `iat` in the future and claim types are checked last.
 
-use std::collections::HashSet;
+use std::borrow::Cow;
 use std::time::Instant;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
 use jsonwebtoken::Algorithm;
-use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::claims::{ScopeSource, Verified};
+use crate::claims::{ScopeSource, StandardClaims, Verified};
 use crate::error::{AuthError, Reason};
 use crate::keys::{Key, KeySet};
 use crate::metrics;
@@ -57,9 +61,9 @@ pub struct Verifier {
     pub(crate) scopes: ScopeSource,
 }
 
-/// A token whose key-less checks passed: its header, its algorithm, and when checking began.
+/// A token whose key-less checks passed: its `kid`, its algorithm, and when checking began.
 pub(crate) struct Prechecked {
-    header: JoseHeader,
+    kid: Option<String>,
     alg: Algorithm,
     started: Instant,
 }
@@ -67,19 +71,21 @@ pub(crate) struct Prechecked {
 impl Prechecked {
     /// The token's `kid`.
     pub(crate) fn kid(&self) -> Option<&str> {
-        self.header.kid.as_deref()
+        self.kid.as_deref()
     }
 }
 
+/// The JOSE header members we read, borrowed from the decoded header where JSON allows.
 #[derive(Deserialize)]
-struct JoseHeader {
-    alg: String,
+struct JoseHeader<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(default, borrow)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    typ: Option<Cow<'a, str>>,
     #[serde(default)]
-    kid: Option<String>,
-    #[serde(default)]
-    typ: Option<String>,
-    #[serde(default)]
-    crit: Option<Value>,
+    crit: Option<IgnoredAny>,
 }
 
 impl Verifier {
@@ -102,38 +108,26 @@ impl Verifier {
     /// `typ`). Returns the token's `kid`. Used to decide whether keys must be fetched, so
     /// that garbage never causes a fetch.
     pub fn precheck(&self, token: &str) -> Result<Option<String>, AuthError> {
-        self.checked_header(token).map(|(header, _)| header.kid)
+        self.checked_header(token).map(|(kid, _)| kid)
     }
 
     /// [`precheck`](Self::precheck) that keeps what it parsed, so that the verification that
     /// follows (once keys are at hand) does not parse the header again.
     pub(crate) fn prechecked(&self, token: &str) -> Result<Prechecked, AuthError> {
         let started = Instant::now();
-        let (header, alg) = self.checked_header(token)?;
-        Ok(Prechecked {
-            header,
-            alg,
-            started,
-        })
+        let (kid, alg) = self.checked_header(token)?;
+        Ok(Prechecked { kid, alg, started })
     }
 
-    fn checked_header(&self, token: &str) -> Result<(JoseHeader, Algorithm), AuthError> {
+    /// The token's `kid` and algorithm.
+    fn checked_header(&self, token: &str) -> Result<(Option<String>, Algorithm), AuthError> {
         if token.len() > self.max_token_bytes {
             return Err(AuthError::invalid_token(
                 Reason::TokenTooLarge,
                 "the access token is too large",
             ));
         }
-        let header = self.check_header(token)?;
-        let alg = Algorithm::from_str_exact(&header.alg)
-            .filter(|a| self.algorithms.contains(a))
-            .ok_or_else(|| {
-                AuthError::invalid_token(
-                    Reason::AlgorithmNotAllowed,
-                    "the token's signing algorithm is not accepted",
-                )
-            })?;
-        Ok((header, alg))
+        self.check_header(token)
     }
 
     /// Verifies a token against `keys`.
@@ -141,7 +135,7 @@ impl Verifier {
         let started = Instant::now();
         let outcome = self
             .prechecked(token)
-            .and_then(|pre| self.verify_timed(token, pre.header, pre.alg, keys));
+            .and_then(|pre| self.verify_timed(token, pre.kid.as_deref(), pre.alg, keys));
         metrics::verification(started.elapsed());
         outcome
     }
@@ -155,7 +149,7 @@ impl Verifier {
         keys: &KeySet,
     ) -> Result<Verified, AuthError> {
         let started = pre.started;
-        let outcome = self.verify_timed(token, pre.header, pre.alg, keys);
+        let outcome = self.verify_timed(token, pre.kid.as_deref(), pre.alg, keys);
         metrics::verification(started.elapsed());
         outcome
     }
@@ -163,24 +157,21 @@ impl Verifier {
     fn verify_timed(
         &self,
         token: &str,
-        header: JoseHeader,
+        kid: Option<&str>,
         alg: Algorithm,
         keys: &KeySet,
     ) -> Result<Verified, AuthError> {
-        let mut candidates = keys.keys.iter().filter(|k| k.alg == alg).peekable();
-        if candidates.peek().is_none() {
+        if !keys.keys.iter().any(|k| k.alg == alg) {
             return Err(AuthError::invalid_token(
                 Reason::AlgorithmNotAllowed,
                 "no key accepts the token's signing algorithm",
             ));
         }
-        let candidates: Vec<&Key> = match &header.kid {
-            Some(kid) => candidates
-                .filter(|k| k.kid.as_deref().is_none_or(|k| k == kid))
-                .collect(),
-            None => candidates.collect(),
+        let candidate = |k: &&Key| {
+            k.alg == alg && kid.is_none_or(|kid| k.kid.as_deref().is_none_or(|k| k == kid))
         };
-        if candidates.is_empty() {
+        let mut candidates = keys.keys.iter().filter(candidate).peekable();
+        if candidates.peek().is_none() {
             return Err(AuthError::invalid_token(
                 Reason::UnknownKeyId,
                 "no known key has the token's key id",
@@ -219,18 +210,21 @@ impl Verifier {
             .map(|(_, p)| p)
             .ok_or_else(malformed)?;
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| malformed())?;
-        if has_duplicate_members(&payload) {
+        // One pass reads the standard claims and refuses duplicate member names, except
+        // inside the standard claims' own values, which are objects only in tokens that fail
+        // anyway; those get the full check first, so the answer stays "malformed".
+        let claims: StandardClaims = serde_json::from_slice(&payload).map_err(|_| malformed())?;
+        if claims.has_objects() && has_duplicate_members(&payload) {
             return Err(malformed());
         }
-        let claims: Map<String, Value> =
-            serde_json::from_slice(&payload).map_err(|_| malformed())?;
-        self.check_time_and_audience(&claims)?;
-        self.finish(claims)
+        let now = jsonwebtoken::get_current_timestamp();
+        self.check_time_and_audience(&claims, now)?;
+        self.finish(&claims, payload, now)
     }
 
     /// `exp` (required), `iss` and `aud` (required when configured), then `nbf`, expiry,
     /// issuer and audience values, in this order, with the configured leeway.
-    fn check_time_and_audience(&self, claims: &Map<String, Value>) -> Result<(), AuthError> {
+    fn check_time_and_audience(&self, claims: &StandardClaims, now: u64) -> Result<(), AuthError> {
         let e = AuthError::invalid_token;
         let exp = match claims.get("exp").map(numeric_date) {
             Some(Some(exp)) => exp,
@@ -267,7 +261,6 @@ impl Verifier {
                 }
             },
         };
-        let now = jsonwebtoken::get_current_timestamp();
         if exp < now.saturating_sub(self.leeway) {
             return Err(e(Reason::Expired, "the access token has expired"));
         }
@@ -296,7 +289,8 @@ impl Verifier {
         Ok(())
     }
 
-    fn check_header(&self, token: &str) -> Result<JoseHeader, AuthError> {
+    /// The compact form and the JOSE header (`alg` allowlist, `crit`, `typ`).
+    fn check_header(&self, token: &str) -> Result<(Option<String>, Algorithm), AuthError> {
         let malformed = || {
             AuthError::invalid_token(
                 Reason::Malformed,
@@ -331,12 +325,24 @@ impl Verifier {
                 "the token's typ header is not accepted for access tokens",
             ));
         }
-        Ok(header)
+        let alg = algorithm(&header.alg)
+            .filter(|a| self.algorithms.contains(a))
+            .ok_or_else(|| {
+                AuthError::invalid_token(
+                    Reason::AlgorithmNotAllowed,
+                    "the token's signing algorithm is not accepted",
+                )
+            })?;
+        Ok((header.kid.map(Cow::into_owned), alg))
     }
 
-    fn finish(&self, claims: Map<String, Value>) -> Result<Verified, AuthError> {
-        let verified = Verified::from_claims(claims, &self.scopes)?;
-        let now = jsonwebtoken::get_current_timestamp();
+    fn finish(
+        &self,
+        claims: &StandardClaims,
+        payload: Vec<u8>,
+        now: u64,
+    ) -> Result<Verified, AuthError> {
+        let verified = Verified::from_claims(claims, payload, &self.scopes)?;
         if verified
             .issued_at
             .is_some_and(|iat| iat > now.saturating_add(self.leeway))
@@ -360,7 +366,8 @@ fn has_duplicate_members(json: &[u8]) -> bool {
     serde_json::from_slice::<NoDuplicates>(json).is_err()
 }
 
-struct NoDuplicates;
+/// Any JSON value in which no object names a member twice.
+pub(crate) struct NoDuplicates;
 
 impl<'de> Deserialize<'de> for NoDuplicates {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -399,28 +406,75 @@ impl<'de> Visitor<'de> for NoDuplicatesVisitor {
         Ok(NoDuplicates)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NoDuplicates, A::Error> {
-        let mut names = HashSet::new();
-        while let Some(name) = map.next_key::<String>()? {
-            if !names.insert(name) {
-                return Err(de::Error::custom("duplicate member name"));
-            }
+        // Names are borrowed from the input unless they contain escapes. Claim sets are
+        // small: sorting them once costs less than hashing each name.
+        let mut names: Vec<MemberName<'de>> = Vec::new();
+        while let Some(name) = map.next_key::<MemberName<'de>>()? {
+            names.push(name);
             map.next_value::<NoDuplicates>()?;
         }
+        unique(names)?;
         Ok(NoDuplicates)
     }
 }
 
-/// `Algorithm::from_str` accepts only the exact registered names; this keeps that explicit
-/// (no case folding, so `None`, `nOnE` and friends are simply unknown).
-trait FromStrExact: Sized {
-    fn from_str_exact(s: &str) -> Option<Self>;
+/// Refuses a repeated member name.
+pub(crate) fn unique<E: de::Error>(mut names: Vec<MemberName<'_>>) -> Result<(), E> {
+    names.sort_unstable();
+    if names.windows(2).any(|pair| pair[0] == pair[1]) {
+        return Err(E::custom("duplicate member name"));
+    }
+    Ok(())
 }
 
-impl FromStrExact for Algorithm {
-    fn from_str_exact(s: &str) -> Option<Self> {
-        let alg: Algorithm = s.parse().ok()?;
-        (format!("{alg:?}") == s).then_some(alg)
+/// A member name as the JSON text spells it after unescaping, borrowed when it has no escapes.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct MemberName<'de>(Cow<'de, str>);
+
+impl MemberName<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
     }
+}
+
+impl<'de> Deserialize<'de> for MemberName<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+        impl<'de> Visitor<'de> for NameVisitor {
+            type Value = MemberName<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(MemberName(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(MemberName(Cow::Owned(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(NameVisitor)
+    }
+}
+
+/// The algorithm an `alg` header value names: exactly a registered name (RFC 7518 §3.1, RFC
+/// 8037), no case folding, so `None`, `nOnE` and friends are simply unknown.
+fn algorithm(name: &str) -> Option<Algorithm> {
+    use Algorithm::*;
+    const NAMES: [(&str, Algorithm); 12] = [
+        ("HS256", HS256),
+        ("HS384", HS384),
+        ("HS512", HS512),
+        ("RS256", RS256),
+        ("RS384", RS384),
+        ("RS512", RS512),
+        ("PS256", PS256),
+        ("PS384", PS384),
+        ("PS512", PS512),
+        ("ES256", ES256),
+        ("ES384", ES384),
+        ("EdDSA", EdDSA),
+    ];
+    NAMES.iter().find(|(n, _)| *n == name).map(|&(_, alg)| alg)
 }
 
 /// RFC 7519 NumericDate as jsonwebtoken reads it: a non-negative integer, or a finite
