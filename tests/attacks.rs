@@ -736,6 +736,21 @@ fn duplicate_members_are_refused() {
                 Expect::InvalidToken(NOT_A_JWT),
             ),
             row(
+                "header: a JSON array in the member order (alg, kid), correctly signed",
+                with_header(r#"["RS256","rs256"]"#),
+                Expect::InvalidToken(NOT_A_JWT),
+            ),
+            row(
+                "header: alg twice, once spelled with an escape",
+                with_header(r#"{"alg":"RS256","kid":"rs256","\u0061lg":"none"}"#),
+                Expect::InvalidToken(NOT_A_JWT),
+            ),
+            row(
+                "header: a member twice inside crit",
+                with_header(r#"{"alg":"RS256","kid":"rs256","crit":[{"x":1,"x":2}]}"#),
+                Expect::InvalidToken(NOT_A_JWT),
+            ),
+            row(
                 "payload: the claims as a JSON array (positional fields)",
                 with_payload(&format!(
                     r#"[{},{},{},"{ISSUER}","{AUDIENCE}","user-1"]"#,

@@ -254,7 +254,7 @@ impl Verified {
     /// `payload` is the decoded JSON that `claims` was parsed from (and checked for
     /// duplicate member names).
     pub(crate) fn from_claims(
-        claims: &StandardClaims,
+        mut claims: StandardClaims,
         payload: Vec<u8>,
         scopes: &ScopeSource,
     ) -> Result<Self, AuthError> {
@@ -262,63 +262,66 @@ impl Verified {
         if scopes.needs_payload() {
             let _ = full.set(parse_payload(&payload));
         }
-        let string = |name: &str| match claims.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(AuthError::invalid_token(
-                Reason::InvalidClaims,
-                format!("the {name} claim must be a string"),
-            )),
-        };
-        let number = |name: &str| match claims.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => v
-                .as_u64()
-                .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
-                .map(Some)
-                .ok_or_else(|| {
-                    AuthError::invalid_token(
-                        Reason::InvalidClaims,
-                        format!("the {name} claim must be a non-negative number"),
-                    )
-                }),
-        };
-        let audiences = match claims.get("aud") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|v| v.as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| {
-                    AuthError::invalid_token(
-                        Reason::InvalidClaims,
-                        "the aud claim must be a string or an array of strings",
-                    )
-                })?,
-            Some(_) => {
-                return Err(AuthError::invalid_token(
+        fn string(value: Option<Value>, name: &str) -> Result<Option<String>, AuthError> {
+            match value {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s)),
+                Some(_) => Err(AuthError::invalid_token(
                     Reason::InvalidClaims,
-                    "the aud claim must be a string or an array of strings",
-                ))
+                    format!("the {name} claim must be a string"),
+                )),
             }
+        }
+        fn number(value: Option<&Value>, name: &str) -> Result<Option<u64>, AuthError> {
+            match value {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v
+                    .as_u64()
+                    .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+                    .map(Some)
+                    .ok_or_else(|| {
+                        AuthError::invalid_token(
+                            Reason::InvalidClaims,
+                            format!("the {name} claim must be a non-negative number"),
+                        )
+                    }),
+            }
+        }
+        let aud_type = || {
+            AuthError::invalid_token(
+                Reason::InvalidClaims,
+                "the aud claim must be a string or an array of strings",
+            )
         };
-        let expires_at = number("exp")?.ok_or_else(|| {
+        let audiences = match claims.aud.take() {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::String(s)) => vec![s],
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .map(|v| match v {
+                    Value::String(s) => Some(s),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(aud_type)?,
+            Some(_) => return Err(aud_type()),
+        };
+        let expires_at = number(claims.exp.as_ref(), "exp")?.ok_or_else(|| {
             AuthError::invalid_token(Reason::MissingExpiry, "the token has no exp claim")
         })?;
         Ok(Verified {
-            subject: string("sub")?,
-            issuer: string("iss")?,
+            subject: string(claims.sub.take(), "sub")?,
+            issuer: string(claims.iss.take(), "iss")?,
             audiences,
             expires_at,
-            issued_at: number("iat")?,
-            not_before: number("nbf")?,
-            client_id: match string("client_id")? {
+            issued_at: number(claims.iat.as_ref(), "iat")?,
+            not_before: number(claims.nbf.as_ref(), "nbf")?,
+            client_id: match string(claims.client_id.take(), "client_id")? {
                 Some(c) => Some(c),
-                None => string("azp")?,
+                None => string(claims.azp.take(), "azp")?,
             },
-            token_id: string("jti")?,
-            scopes: scopes.extract(claims, full.get().unwrap_or(&Map::new()))?,
+            token_id: string(claims.jti.take(), "jti")?,
+            scopes: scopes.extract(&claims, full.get().unwrap_or(&Map::new()))?,
             payload: payload.into_boxed_slice(),
             claims: full,
         })

@@ -16,7 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
 use jsonwebtoken::Algorithm;
-use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
@@ -75,17 +75,51 @@ impl Prechecked {
     }
 }
 
-/// The JOSE header members we read, borrowed from the decoded header where JSON allows.
-#[derive(Deserialize)]
+/// The JOSE header members we read, borrowed from the decoded header where JSON allows. It
+/// must be a JSON object (RFC 7515 §4) without a repeated member name, at any depth.
 struct JoseHeader<'a> {
-    #[serde(borrow)]
-    alg: Cow<'a, str>,
-    #[serde(default, borrow)]
-    kid: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    typ: Option<Cow<'a, str>>,
-    #[serde(default)]
-    crit: Option<IgnoredAny>,
+    alg: MemberName<'a>,
+    kid: Option<MemberName<'a>>,
+    typ: Option<MemberName<'a>>,
+    crit: bool,
+}
+
+impl<'de> Deserialize<'de> for JoseHeader<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct HeaderVisitor;
+        impl<'de> Visitor<'de> for HeaderVisitor {
+            type Value = JoseHeader<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JOSE header object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JoseHeader<'de>, A::Error> {
+                let (mut alg, mut kid, mut typ, mut crit) = (None, None, None, false);
+                let mut names = Vec::new();
+                while let Some(name) = map.next_key::<MemberName<'de>>()? {
+                    match name.as_str() {
+                        "alg" => alg = Some(map.next_value::<MemberName<'de>>()?),
+                        "kid" => kid = map.next_value::<Option<MemberName<'de>>>()?,
+                        "typ" => typ = map.next_value::<Option<MemberName<'de>>>()?,
+                        // Present unless null, whatever it holds.
+                        "crit" => crit = map.next_value::<Option<NoDuplicates>>()?.is_some(),
+                        _ => {
+                            map.next_value::<NoDuplicates>()?;
+                        }
+                    }
+                    names.push(name);
+                }
+                unique(names)?;
+                let alg = alg.ok_or_else(|| de::Error::missing_field("alg"))?;
+                Ok(JoseHeader {
+                    alg,
+                    kid,
+                    typ,
+                    crit,
+                })
+            }
+        }
+        deserializer.deserialize_map(HeaderVisitor)
+    }
 }
 
 impl Verifier {
@@ -219,7 +253,7 @@ impl Verifier {
         }
         let now = jsonwebtoken::get_current_timestamp();
         self.check_time_and_audience(&claims, now)?;
-        self.finish(&claims, payload, now)
+        self.finish(claims, payload, now)
     }
 
     /// `exp` (required), `iss` and `aud` (required when configured), then `nbf`, expiry,
@@ -309,23 +343,23 @@ impl Verifier {
         }
         let encoded = token.split('.').next().unwrap_or_default();
         let raw = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| malformed())?;
-        if has_duplicate_members(&raw) {
-            return Err(malformed());
-        }
         let header: JoseHeader = serde_json::from_slice(&raw).map_err(|_| malformed())?;
-        if header.crit.is_some() {
+        if header.crit {
             return Err(AuthError::invalid_token(
                 Reason::UnsupportedCritical,
                 "the token header marks extensions as critical that this service does not understand",
             ));
         }
-        if !self.typ.accepts(header.typ.as_deref()) {
+        if !self
+            .typ
+            .accepts(header.typ.as_ref().map(MemberName::as_str))
+        {
             return Err(AuthError::invalid_token(
                 Reason::RejectedType,
                 "the token's typ header is not accepted for access tokens",
             ));
         }
-        let alg = algorithm(&header.alg)
+        let alg = algorithm(header.alg.as_str())
             .filter(|a| self.algorithms.contains(a))
             .ok_or_else(|| {
                 AuthError::invalid_token(
@@ -333,12 +367,12 @@ impl Verifier {
                     "the token's signing algorithm is not accepted",
                 )
             })?;
-        Ok((header.kid.map(Cow::into_owned), alg))
+        Ok((header.kid.map(|kid| kid.0.into_owned()), alg))
     }
 
     fn finish(
         &self,
-        claims: &StandardClaims,
+        claims: StandardClaims,
         payload: Vec<u8>,
         now: u64,
     ) -> Result<Verified, AuthError> {
