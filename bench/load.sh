@@ -3,12 +3,15 @@
 # concurrency, all in one run:
 #   (a) plain: unprotected            (b) #[requires] (token cache on, then off)
 #   (c) actix-web-httpauth + actix-web-grants + jsonwebtoken, same token, key and validation
-# Prints req/s, p50, p99 and the ratios b/a and b/c, and rewrites the load section of
-# BENCHMARKS.md. Only 127.0.0.1 is used; each run is bounded by DURATION.
-# Usage: bench/load.sh            (env: DURATION=10s CONNECTIONS=32 WORKERS=1)
+# All servers run side by side; ROUNDS rounds drive each in turn for DURATION, so that drift
+# on the machine (a shared VM) hits every variant alike. Prints, per variant, the median
+# req/s, p50 and p99 over the rounds, and the ratios b/a and b/c as medians of per-round
+# ratios; rewrites the load section of BENCHMARKS.md. Only 127.0.0.1 is used.
+# Usage: bench/load.sh            (env: ROUNDS=3 DURATION=5s CONNECTIONS=32 WORKERS=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-5s}
 CONNECTIONS=${CONNECTIONS:-32}
 export WORKERS=${WORKERS:-1}
 
@@ -20,68 +23,84 @@ cargo build --release --example bench_server >&2
 bin=target/release/examples/bench_server
 token=$("$bin" mint)
 
-run() { # variant port [env…]
-  local variant=$1 port=$2; shift 2
-  env "$@" "$bin" "$variant" "127.0.0.1:$port" >/dev/null 2>&1 &
-  local pid=$!
-  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.05; done
+variants=(plain requires requires-nocache alternative)
+declare -A port=([plain]=18101 [requires]=18102 [requires-nocache]=18103 [alternative]=18104)
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+for v in "${variants[@]}"; do
+  if [ "$v" = requires-nocache ]; then
+    TOKEN_CACHE=off "$bin" "$v" "127.0.0.1:${port[$v]}" >/dev/null 2>&1 &
+  else
+    "$bin" "$v" "127.0.0.1:${port[$v]}" >/dev/null 2>&1 &
+  fi
+  pids+=($!)
+done
+for v in "${variants[@]}"; do
+  url="http://127.0.0.1:${port[$v]}/reports"
+  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:${port[$v]}/" && break; sleep 0.05; done
   # Sanity: the protected variants must refuse an anonymous request and accept the token.
-  local anon ok
-  anon=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/reports")
-  ok=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "http://127.0.0.1:$port/reports")
-  [ "$ok" = 200 ] || { echo "$variant: token refused ($ok)" >&2; kill $pid; exit 1; }
-  [ "$variant" = plain ] || [ "$anon" = 401 ] || { echo "$variant: anonymous got $anon" >&2; kill $pid; exit 1; }
-  wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $token" "http://127.0.0.1:$port/reports" > "target/wrk-$variant.txt"
-  kill $pid; wait $pid 2>/dev/null || true
-  python3 - "$variant" "target/wrk-$variant.txt" <<'PY'
-import re, sys
-name, path = sys.argv[1], sys.argv[2]
-text = open(path).read()
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-def lat(p):
-    m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)", text, re.M)
-    v, unit = float(m.group(1)), m.group(2)
-    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
-non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-print(f"{name} {rps:.0f} {lat(50):.3f} {lat(99):.3f} {non2xx.group(1) if non2xx else 0}")
-PY
-}
+  anon=$(curl -s -o /dev/null -w '%{http_code}' "$url")
+  ok=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$url")
+  [ "$ok" = 200 ] || { echo "$v: token refused ($ok)" >&2; exit 1; }
+  [ "$v" = plain ] || [ "$anon" = 401 ] || { echo "$v: anonymous got $anon" >&2; exit 1; }
+done
+rm -f target/wrk-*.txt
+for r in $(seq "$ROUNDS"); do
+  for v in "${variants[@]}"; do
+    echo "round $r/$ROUNDS: $v" >&2
+    wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $token" \
+      "http://127.0.0.1:${port[$v]}/reports" > "target/wrk-$v-$r.txt"
+  done
+done
+python3 - "$ROUNDS" "$DURATION" "$CONNECTIONS" "$WORKERS" <<'PY'
+import re, statistics, subprocess, sys
+rounds, duration, conns, workers = int(sys.argv[1]), *sys.argv[2:5]
+variants = ["plain", "requires", "requires-nocache", "alternative"]
 
-results=$(
-  run plain 18101
-  run requires 18102
-  run requires-nocache 18103 TOKEN_CACHE=off
-  run alternative 18104
-)
-RESULTS="$results" python3 - "$DURATION" "$CONNECTIONS" "$WORKERS" <<'PY'
-import os, re, sys, subprocess
-duration, conns, workers = sys.argv[1:4]
-rows = {l.split()[0]: l.split()[1:] for l in os.environ["RESULTS"].strip().splitlines()}
-rps = {k: float(v[0]) for k, v in rows.items()}
-cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
+def parse(path):
+    text = open(path).read()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    def lat(p):
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)", text, re.M)
+        v, unit = float(m.group(1)), m.group(2)
+        return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    return rps, lat(50), lat(99), int(bad.group(1)) if bad else 0
+
+runs = {v: [parse(f"target/wrk-{v}-{r}.txt") for r in range(1, rounds + 1)] for v in variants}
+med = {v: [statistics.median(x[i] for x in runs[v]) for i in range(3)] for v in variants}
+bad = {v: sum(x[3] for x in runs[v]) for v in variants}
+
+def ratio(a, b):
+    return statistics.median(x[0] / y[0] for x, y in zip(runs[a], runs[b]))
+
+cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
+                     capture_output=True, text=True).stdout.strip()
+cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+names = {"plain": "(a) unprotected", "requires": "(b) #[requires], token cache on (default)",
+         "requires-nocache": "(b') #[requires], token cache off",
+         "alternative": "(c) httpauth + grants + jsonwebtoken"}
 lines = [
     "<!-- load:begin (bench/load.sh rewrites this section) -->",
-    f"wrk, 1 thread, {conns} connections, {duration} per variant, server with {workers} worker; "
-    f"{cpu}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores. Same RS256 token and key everywhere.",
+    f"wrk, 1 thread, {conns} connections; {rounds} interleaved rounds of {duration} per variant; "
+    f"server with {workers} worker; {cpu}, {cores} cores. Same RS256 token and key everywhere. "
+    "Medians over the rounds.",
     "",
-    "| variant | req/s | p50 (ms) | p99 (ms) | non-2xx |",
+    "| variant | req/s | p50 (ms) | p99 (ms) | non-2xx (all rounds) |",
     "|---|---:|---:|---:|---:|",
 ]
-names = {"plain": "(a) unprotected", "requires": "(b) #[requires], token cache on (default)",
-         "requires-nocache": "(b') #[requires], token cache off", "alternative": "(c) httpauth + grants + jsonwebtoken"}
-for k in ["plain", "requires", "requires-nocache", "alternative"]:
-    r, p50, p99, bad = rows[k]
-    lines.append(f"| {names[k]} | {float(r):.0f} | {p50} | {p99} | {bad} |")
-lines += ["",
-    f"- b/a = {rps['requires'] / rps['plain']:.3f} (cache on), {rps['requires-nocache'] / rps['plain']:.3f} (cache off)",
-    f"- b/c = {rps['requires'] / rps['alternative']:.3f} (cache on), {rps['requires-nocache'] / rps['alternative']:.3f} (cache off)",
-    "<!-- load:end -->"]
+for v in variants:
+    rps, p50, p99 = med[v]
+    lines.append(f"| {names[v]} | {rps:.0f} | {p50:.3f} | {p99:.3f} | {bad[v]} |")
+lines += [
+    "",
+    f"- b/a = {ratio('requires', 'plain'):.3f} (cache on), {ratio('requires-nocache', 'plain'):.3f} (cache off)",
+    f"- b/c = {ratio('requires', 'alternative'):.3f} (cache on), {ratio('requires-nocache', 'alternative'):.3f} (cache off)",
+    "<!-- load:end -->",
+]
 section = "\n".join(lines)
 print(section)
-try:
-    text = open("BENCHMARKS.md").read()
-except FileNotFoundError:
-    text = "# Benchmarks\n\n## Load\n\n<!-- load:begin --><!-- load:end -->\n"
+text = open("BENCHMARKS.md").read()
 text = re.sub(r"<!-- load:begin.*?<!-- load:end -->", lambda _: section, text, flags=re.S)
 open("BENCHMARKS.md", "w").write(text)
 PY

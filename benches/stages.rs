@@ -111,6 +111,21 @@ fn verification(c: &mut Criterion) {
     }
 }
 
+/// A repeated token with the verified-token cache: the lookup that replaces verification.
+fn token_cache(c: &mut Criterion) {
+    use endpoint_auth::cache::{TokenCache, TokenCacheSettings};
+    use std::sync::Arc;
+    let config = builder().build().unwrap();
+    let token = mint(Algorithm::RS256, &claims("read:reports write:reports"));
+    let verified = Arc::new(config.verifier().verify(&token).unwrap());
+    let cache = TokenCache::new(TokenCacheSettings::default(), 30);
+    cache.insert(&token, &verified, 0);
+    assert!(cache.get(&token, 0).is_some());
+    c.bench_function("token_cache/hit", |b| {
+        b.iter(|| cache.get(black_box(&token), 0))
+    });
+}
+
 fn bare_key(alg: Algorithm) -> DecodingKey {
     let pem = |name: &str| read_key(&format!("{name}-public.pem"));
     match alg {
@@ -128,6 +143,7 @@ criterion_group!(
     header_parsing,
     challenge_rendering,
     policy,
+    token_cache,
     verification
 );
 criterion_main!(benches);

@@ -725,8 +725,8 @@ impl ResponseError for AuthRejection {
 /// fetched.
 ///
 /// Everything up to an authorized [`Verified`] is one non-generic future shared by every
-/// extractor type; only the last step (building `T`) is generic. `#[requires]` gives each
-/// handler its own `Authorized<R>`, so this keeps the code generated per handler small.
+/// extractor type; only the last step (building `T`) is generic, so each requirement type
+/// (`Authorized<R>`, the `#[requires]` guard) adds little code.
 pub struct AuthFuture<T> {
     core: Core,
     finish: fn(Arc<Verified>) -> Result<T, AuthError>,
