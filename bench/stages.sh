@@ -30,10 +30,12 @@ for line in open("target/stages-rounds.txt"):
 def fmt(ns):
     return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.0f} ns"
 lines = ["<!-- stages:begin (bench/stages.sh rewrites this section) -->",
-         f"criterion medians, best of {rounds} rounds. `signature only` is `jsonwebtoken::crypto::verify`",
-         "(the physical floor); `jsonwebtoken::decode` is the bare library with the same key and",
+         f"criterion medians, best of {rounds} rounds. `floor` is the signature check alone on",
+         "aws-lc-rs (jsonwebtoken's backend) with the key parsed once: the physical floor.",
+         "`jsonwebtoken::crypto::verify` is the same check as jsonwebtoken does it, parsing the key",
+         "on every call; `jsonwebtoken::decode` is the bare library with the same key and",
          "validation; ours is `Verifier::verify` (size limit, header checks, key selection,",
-         "signature, duplicate-member check, claims).", "",
+         "signature against the key prepared at load, duplicate-member check, claims).", "",
          "| stage | median |", "|---|---:|"]
 for name, key in [("header parsing (`Bearer` + 700-byte token)", "header_parsing"),
                   ("challenge, bare 401", "challenge_rendering/bare"),
@@ -42,15 +44,15 @@ for name, key in [("header parsing (`Bearer` + 700-byte token)", "header_parsing
                   ("policy any(all(3), all(2)), hint computed", "policy/any_of_all/hint"),
                   ("token cache hit (instead of verifying a repeated token)", "token_cache/hit")]:
     lines.append(f"| {name} | {fmt(best[key])} |")
-lines += ["", "`per request − signature` adds header parsing and the policy (any(all(3), all(2)), satisfied)",
-          "to `ours − signature`: everything a protected request spends on authentication besides",
-          "the signature check (target ≤ 2 µs).", "",
-          "| algorithm | signature only | jsonwebtoken::decode | endpoint-auth | ours / decode | ours − signature | per request − signature |",
-          "|---|---:|---:|---:|---:|---:|---:|"]
+lines += ["", "`per request − floor` adds header parsing and the policy (any(all(3), all(2)), satisfied)",
+          "to `ours − floor`: everything a protected request spends on authentication besides",
+          "the signature check itself (target ≤ 2 µs).", "",
+          "| algorithm | floor | jsonwebtoken::crypto::verify | jsonwebtoken::decode | endpoint-auth | ours / decode | ours − floor | per request − floor |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|"]
 extra = best["header_parsing"] + best["policy/any_of_all/satisfied"]
 for alg in ["HS256", "RS256", "PS256", "ES256", "EdDSA"]:
-    sig, bare, ours = (best[f"verify/{alg}/{k}"] for k in ("signature_only", "jsonwebtoken_decode", "endpoint_auth"))
-    lines.append(f"| {alg} | {fmt(sig)} | {fmt(bare)} | {fmt(ours)} | {ours / bare:.3f} | {fmt(ours - sig)} | {fmt(ours - sig + extra)} |")
+    floor, sig, bare, ours = (best[f"verify/{alg}/{k}"] for k in ("signature_floor", "signature_only", "jsonwebtoken_decode", "endpoint_auth"))
+    lines.append(f"| {alg} | {fmt(floor)} | {fmt(sig)} | {fmt(bare)} | {fmt(ours)} | {ours / bare:.3f} | {fmt(ours - floor)} | {fmt(ours - floor + extra)} |")
 lines.append("<!-- stages:end -->")
 section = "\n".join(lines)
 print(section)

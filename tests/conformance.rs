@@ -4,6 +4,8 @@
 mod common;
 
 use actix_web::{web, HttpResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use common::*;
 use endpoint_auth::{Algorithm, AuthConfig, Authorized, Principal, Requirement, RequirementSpec};
 use jsonwebtoken::Header;
@@ -121,6 +123,119 @@ fn valid_tokens_of_every_algorithm_are_accepted() {
         let r = get(s.addr, "/read", &[&bearer(&t)]);
         assert_eq!(r.status, 200, "{alg:?}");
     }
+}
+
+/// Every algorithm the library accepts, each with its key given both ways a user gives it
+/// (PEM or secret, and JWK): a correctly signed token passes, the same token with one
+/// signature byte changed does not, and for RSA neither does a token signed by another key.
+#[test]
+fn every_supported_algorithm_checks_signatures_with_pem_and_jwk_keys() {
+    use jsonwebtoken::jwk::Jwk;
+    use jsonwebtoken::EncodingKey;
+    let secret: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(37) ^ 0x5a).collect();
+    let pem = |name: &str| read_key(&format!("{name}.pem"));
+    let all = [
+        Algorithm::HS256,
+        Algorithm::HS384,
+        Algorithm::HS512,
+        Algorithm::RS256,
+        Algorithm::RS384,
+        Algorithm::RS512,
+        Algorithm::PS256,
+        Algorithm::PS384,
+        Algorithm::PS512,
+        Algorithm::ES256,
+        Algorithm::ES384,
+        Algorithm::EdDSA,
+    ];
+    for alg in all {
+        let (signing, given, other) = match alg {
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => (
+                EncodingKey::from_secret(&secret),
+                endpoint_auth::Key::hmac(alg, &secret).unwrap(),
+                None,
+            ),
+            Algorithm::ES256 | Algorithm::ES384 => {
+                let stem = if alg == Algorithm::ES256 {
+                    "ec256"
+                } else {
+                    "ec384"
+                };
+                (
+                    EncodingKey::from_ec_pem(&pem(&format!("{stem}-private"))).unwrap(),
+                    endpoint_auth::Key::ec_pem(alg, &pem(&format!("{stem}-public"))).unwrap(),
+                    None,
+                )
+            }
+            Algorithm::EdDSA => (
+                EncodingKey::from_ed_pem(&pem("ed25519-private")).unwrap(),
+                endpoint_auth::Key::ed25519_pem(&pem("ed25519-public")).unwrap(),
+                None,
+            ),
+            _ => (
+                EncodingKey::from_rsa_pem(&pem("rsa-private")).unwrap(),
+                endpoint_auth::Key::rsa_pem(alg, &pem("rsa-public")).unwrap(),
+                Some(EncodingKey::from_rsa_pem(&pem("rsa2-private")).unwrap()),
+            ),
+        };
+        let jwk = serde_json::to_string(&Jwk::from_encoding_key(&signing, alg).unwrap()).unwrap();
+        let from_jwk = endpoint_auth::Key::from_jwk_json(&jwk).unwrap();
+        assert_eq!(from_jwk.algorithm(), alg);
+        let mut header = Header::new(alg);
+        header.kid = Some("k".into());
+        let sign = |key: &EncodingKey| {
+            jsonwebtoken::encode(&header, &claims("read:reports"), key).unwrap()
+        };
+        let good = sign(&signing);
+        // Change the first signature character: still base64url, no longer the signature.
+        let dot = good.rfind('.').unwrap() + 1;
+        let swapped = if good.as_bytes()[dot] == b'A' {
+            "B"
+        } else {
+            "A"
+        };
+        let tampered = format!("{}{swapped}{}", &good[..dot], &good[dot + 1..]);
+        for (how, key) in [("pem", given.clone()), ("jwk", from_jwk)] {
+            let config = AuthConfig::builder()
+                .realm(REALM)
+                .issuer(ISSUER)
+                .audience(AUDIENCE)
+                .key(key.with_kid("k"))
+                .build()
+                .unwrap();
+            let s = serve(Some(config), routes);
+            let r = get(s.addr, "/read", &[&bearer(&good)]);
+            assert_eq!(r.status, 200, "{alg:?} {how}: {}", r.text());
+            let r = get(s.addr, "/read", &[&bearer(&tampered)]);
+            assert_eq!(r.status, 401, "{alg:?} {how}: tampered");
+            assert_eq!(
+                r.challenge(),
+                invalid_token("the token signature is invalid"),
+                "{alg:?} {how}"
+            );
+            if let Some(other) = &other {
+                let r = get(s.addr, "/read", &[&bearer(&sign(other))]);
+                assert_eq!(r.status, 401, "{alg:?} {how}: another key");
+            }
+        }
+    }
+}
+
+/// A public key that cannot verify anything is refused when it is loaded, not accepted and
+/// then failed on every request: here an EC point of the right length that is not on P-256.
+#[test]
+fn a_public_key_that_does_not_parse_is_refused_when_loaded() {
+    let coordinate = |byte: u8| URL_SAFE_NO_PAD.encode([byte; 32]);
+    let jwk = json!({ "kty": "EC", "crv": "P-256", "x": coordinate(1), "y": coordinate(2) });
+    let err = endpoint_auth::Key::from_jwk_json(&jwk.to_string()).unwrap_err();
+    assert!(
+        err.to_string().starts_with("invalid EC public key"),
+        "{err}"
+    );
+    let jwks = json!({ "keys": [jwk, { "kty": "oct", "alg": "HS256", "k": URL_SAFE_NO_PAD.encode(hmac_secret()) }] });
+    let set = endpoint_auth::KeySet::from_jwks_json(&jwks.to_string()).unwrap();
+    assert_eq!(set.keys().len(), 1);
+    assert_eq!(set.skipped().len(), 1, "{:?}", set.skipped());
 }
 
 #[test]

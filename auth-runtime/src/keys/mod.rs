@@ -8,9 +8,12 @@ pub mod remote;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
+use aws_lc_rs::hmac;
+use aws_lc_rs::signature::{self as sig, ParsedPublicKey, RsaPublicKeyComponents};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
-use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind};
 use serde_json::Value;
 
 /// Why a key could not be used.
@@ -53,7 +56,84 @@ pub enum KeyError {
 pub struct Key {
     pub(crate) kid: Option<String>,
     pub(crate) alg: Algorithm,
-    pub(crate) decoding: DecodingKey,
+    pub(crate) prepared: Arc<Prepared>,
+}
+
+/// A key in the form the signature check uses, prepared once when the key is loaded.
+///
+/// The algorithms and parameters are exactly those of jsonwebtoken's aws-lc-rs backend
+/// (RSA keys of 2048–8192 bits, fixed-size ECDSA signatures, constant-time HMAC
+/// comparison); what differs is that `jsonwebtoken::crypto::verify` parses the public key
+/// (and sets up its arithmetic) again on every call.
+// One per loaded key, behind an `Arc`: the size of the HMAC state does not matter.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Prepared {
+    Hmac(hmac::Key),
+    Public(ParsedPublicKey),
+}
+
+impl Prepared {
+    fn new(alg: Algorithm, key: &DecodingKey) -> Result<Self, KeyError> {
+        use Algorithm::*;
+        let public = |alg: &'static dyn sig::VerificationAlgorithm, bytes: &[u8], kind| {
+            ParsedPublicKey::new(alg, bytes)
+                .map(Prepared::Public)
+                .map_err(|e| KeyError::Invalid {
+                    kind,
+                    detail: e.to_string(),
+                })
+        };
+        let rsa: &'static sig::RsaParameters = match alg {
+            HS256 | HS384 | HS512 => {
+                let hmac_alg = match alg {
+                    HS256 => hmac::HMAC_SHA256,
+                    HS384 => hmac::HMAC_SHA384,
+                    _ => hmac::HMAC_SHA512,
+                };
+                let secret = key.try_get_as_bytes().map_err(|e| invalid("HMAC", e))?;
+                return Ok(Prepared::Hmac(hmac::Key::new(hmac_alg, secret)));
+            }
+            ES256 | ES384 | EdDSA => {
+                let (verification, kind): (&'static dyn sig::VerificationAlgorithm, _) = match alg {
+                    ES256 => (&sig::ECDSA_P256_SHA256_FIXED, "EC public"),
+                    ES384 => (&sig::ECDSA_P384_SHA384_FIXED, "EC public"),
+                    _ => (&sig::ED25519, "Ed25519 public"),
+                };
+                let bytes = key.try_get_as_bytes().map_err(|e| invalid(kind, e))?;
+                return public(verification, bytes, kind);
+            }
+            RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
+            RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
+            RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
+            PS256 => &sig::RSA_PSS_2048_8192_SHA256,
+            PS384 => &sig::RSA_PSS_2048_8192_SHA384,
+            PS512 => &sig::RSA_PSS_2048_8192_SHA512,
+            _ => {
+                return Err(KeyError::AlgorithmMismatch {
+                    alg,
+                    kind: "any supported",
+                })
+            }
+        };
+        match key.kind() {
+            DecodingKeyKind::SecretOrDer(der) => public(rsa, der, "RSA public"),
+            DecodingKeyKind::RsaModulusExponent { n, e } => RsaPublicKeyComponents { n, e }
+                .to_parsed_public_key(rsa)
+                .map(Prepared::Public)
+                .map_err(|e| KeyError::Invalid {
+                    kind: "RSA public",
+                    detail: e.to_string(),
+                }),
+        }
+    }
+
+    /// Whether `signature` (decoded) signs `message` under this key.
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        match self {
+            Prepared::Hmac(key) => hmac::verify(key, message, signature).is_ok(),
+            Prepared::Public(key) => key.verify_sig(message, signature).is_ok(),
+        }
+    }
 }
 
 impl fmt::Debug for Key {
@@ -82,22 +162,14 @@ impl Key {
                 got: secret.len(),
             });
         }
-        Ok(Key {
-            kid: None,
-            alg,
-            decoding: DecodingKey::from_secret(secret),
-        })
+        Key::prepare(None, alg, &DecodingKey::from_secret(secret))
     }
 
     /// An RSA public key in PEM (`PUBLIC KEY` or `RSA PUBLIC KEY`) for `RS*` or `PS*`.
     pub fn rsa_pem(alg: Algorithm, pem: &[u8]) -> Result<Self, KeyError> {
         require_family(alg, AlgorithmFamily::Rsa, "RSA")?;
         let decoding = DecodingKey::from_rsa_pem(pem).map_err(|e| invalid("RSA public", e))?;
-        Ok(Key {
-            kid: None,
-            alg,
-            decoding,
-        })
+        Key::prepare(None, alg, &decoding)
     }
 
     /// An EC public key in PEM: P-256 for `ES256`, P-384 for `ES384`.
@@ -105,21 +177,13 @@ impl Key {
         require_family(alg, AlgorithmFamily::Ec, "EC")?;
         let decoding = DecodingKey::from_ec_pem(pem).map_err(|e| invalid("EC public", e))?;
         check_ec_point(alg, &decoding)?;
-        Ok(Key {
-            kid: None,
-            alg,
-            decoding,
-        })
+        Key::prepare(None, alg, &decoding)
     }
 
     /// An Ed25519 public key in PEM, for `EdDSA`.
     pub fn ed25519_pem(pem: &[u8]) -> Result<Self, KeyError> {
         let decoding = DecodingKey::from_ed_pem(pem).map_err(|e| invalid("Ed25519 public", e))?;
-        Ok(Key {
-            kid: None,
-            alg: Algorithm::EdDSA,
-            decoding,
-        })
+        Key::prepare(None, Algorithm::EdDSA, &decoding)
     }
 
     /// A public key from one JWK (RFC 7517) as JSON text.
@@ -182,10 +246,14 @@ impl Key {
         if alg.family() == AlgorithmFamily::Ec {
             check_ec_point(alg, &decoding)?;
         }
+        Key::prepare(jwk.common.key_id.clone(), alg, &decoding)
+    }
+
+    fn prepare(kid: Option<String>, alg: Algorithm, key: &DecodingKey) -> Result<Self, KeyError> {
         Ok(Key {
-            kid: jwk.common.key_id.clone(),
+            kid,
             alg,
-            decoding,
+            prepared: Arc::new(Prepared::new(alg, key)?),
         })
     }
 
