@@ -23,6 +23,7 @@
 //! # Ok(()) }
 //! ```
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -580,7 +581,7 @@ fn begin(req: &HttpRequest, config: &AuthConfig, body_token: Option<String>) -> 
         }
         Lookup::Unavailable(secs) => Step::Done(settle(req, Err(AuthError::unavailable(secs)))),
         Lookup::Fetch(generation) => Step::Fetch {
-            token,
+            token: token.into_owned(),
             remote: remote.clone(),
             generation,
             key_generation,
@@ -614,11 +615,11 @@ async fn complete(
     }
 }
 
-fn find_token(
-    req: &HttpRequest,
+fn find_token<'r>(
+    req: &'r HttpRequest,
     config: &AuthConfig,
     body_token: Option<String>,
-) -> Result<String, AuthError> {
+) -> Result<Cow<'r, str>, AuthError> {
     let header = parse_authorization(
         req.headers()
             .get_all(header::AUTHORIZATION)

@@ -4,6 +4,8 @@
 //! query (§2.3) are off by default and enabled through [`BearerMethods`]. A token presented by
 //! two methods, or two Authorization headers, is an `invalid_request` (§2).
 
+use std::borrow::Cow;
+
 use crate::error::{AuthError, Reason};
 
 /// Which token transport methods are accepted besides the Authorization header.
@@ -228,11 +230,11 @@ fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Combines the tokens found by each method: at most one method may carry a token.
-pub fn single_token(
-    header: Option<&str>,
+pub fn single_token<'a>(
+    header: Option<&'a str>,
     query: Option<String>,
     body: Option<String>,
-) -> Result<Option<String>, AuthError> {
+) -> Result<Option<Cow<'a, str>>, AuthError> {
     let count = header.is_some() as u8 + query.is_some() as u8 + body.is_some() as u8;
     if count > 1 {
         return Err(AuthError::invalid_request(
@@ -240,7 +242,9 @@ pub fn single_token(
             "the access token was sent by more than one method",
         ));
     }
-    Ok(header.map(str::to_owned).or(query).or(body))
+    Ok(header
+        .map(Cow::Borrowed)
+        .or(query.or(body).map(Cow::Owned)))
 }
 
 #[cfg(test)]
