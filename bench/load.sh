@@ -7,10 +7,10 @@
 # on the machine (a shared VM) hits every variant alike. Prints, per variant, the median
 # req/s, p50 and p99 over the rounds, and the ratios b/a and b/c as medians of per-round
 # ratios; rewrites the load section of BENCHMARKS.md. Only 127.0.0.1 is used.
-# Usage: bench/load.sh            (env: ROUNDS=3 DURATION=5s CONNECTIONS=32 WORKERS=1)
+# Usage: bench/load.sh            (env: ROUNDS=5 DURATION=5s CONNECTIONS=32 WORKERS=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-5s}
 CONNECTIONS=${CONNECTIONS:-32}
 export WORKERS=${WORKERS:-1}
@@ -23,15 +23,22 @@ cargo build --release --example bench_server >&2
 bin=target/release/examples/bench_server
 token=$("$bin" mint)
 
+# With 2+ cores and one worker, the servers share CPU 0 and wrk gets CPU 1, so that the two
+# never compete for a core (the scheduler moving them around is most of the run-to-run noise).
+server_cpu="" client_cpu=""
+if [ "$WORKERS" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+  server_cpu="taskset -c 0" client_cpu="taskset -c 1"
+fi
+
 variants=(plain requires requires-nocache alternative)
 declare -A port=([plain]=18101 [requires]=18102 [requires-nocache]=18103 [alternative]=18104)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 for v in "${variants[@]}"; do
   if [ "$v" = requires-nocache ]; then
-    TOKEN_CACHE=off "$bin" "$v" "127.0.0.1:${port[$v]}" >/dev/null 2>&1 &
+    TOKEN_CACHE=off $server_cpu "$bin" "$v" "127.0.0.1:${port[$v]}" >/dev/null 2>&1 &
   else
-    "$bin" "$v" "127.0.0.1:${port[$v]}" >/dev/null 2>&1 &
+    $server_cpu "$bin" "$v" "127.0.0.1:${port[$v]}" >/dev/null 2>&1 &
   fi
   pids+=($!)
 done
@@ -45,16 +52,22 @@ for v in "${variants[@]}"; do
   [ "$v" = plain ] || [ "$anon" = 401 ] || { echo "$v: anonymous got $anon" >&2; exit 1; }
 done
 rm -f target/wrk-*.txt
+# Warm-up (discarded): connections, allocator and caches settle before the first round.
+for v in "${variants[@]}"; do
+  $client_cpu wrk -t1 -c"$CONNECTIONS" -d2s -H "Authorization: Bearer $token" \
+    "http://127.0.0.1:${port[$v]}/reports" >/dev/null
+done
 for r in $(seq "$ROUNDS"); do
   for v in "${variants[@]}"; do
     echo "round $r/$ROUNDS: $v" >&2
-    wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $token" \
+    $client_cpu wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $token" \
       "http://127.0.0.1:${port[$v]}/reports" > "target/wrk-$v-$r.txt"
   done
 done
-python3 - "$ROUNDS" "$DURATION" "$CONNECTIONS" "$WORKERS" <<'PY'
+if [ -n "$server_cpu" ]; then pinning="servers on CPU 0, wrk on CPU 1"; else pinning="not pinned"; fi
+python3 - "$ROUNDS" "$DURATION" "$CONNECTIONS" "$WORKERS" "$pinning" <<'PY'
 import re, statistics, subprocess, sys
-rounds, duration, conns, workers = int(sys.argv[1]), *sys.argv[2:5]
+rounds, duration, conns, workers, pinning = int(sys.argv[1]), *sys.argv[2:6]
 variants = ["plain", "requires", "requires-nocache", "alternative"]
 
 def parse(path):
@@ -72,7 +85,8 @@ med = {v: [statistics.median(x[i] for x in runs[v]) for i in range(3)] for v in 
 bad = {v: sum(x[3] for x in runs[v]) for v in variants}
 
 def ratio(a, b):
-    return statistics.median(x[0] / y[0] for x, y in zip(runs[a], runs[b]))
+    per_round = [x[0] / y[0] for x, y in zip(runs[a], runs[b])]
+    return f"{statistics.median(per_round):.3f} (rounds {min(per_round):.3f}–{max(per_round):.3f})"
 
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
                      capture_output=True, text=True).stdout.strip()
@@ -83,8 +97,8 @@ names = {"plain": "(a) unprotected", "requires": "(b) #[requires], token cache o
 lines = [
     "<!-- load:begin (bench/load.sh rewrites this section) -->",
     f"wrk, 1 thread, {conns} connections; {rounds} interleaved rounds of {duration} per variant; "
-    f"server with {workers} worker; {cpu}, {cores} cores. Same RS256 token and key everywhere. "
-    "Medians over the rounds.",
+    f"server with {workers} worker; {cpu}, {cores} cores; {pinning}. Same RS256 token and key "
+    "everywhere. Medians over the rounds; ratios are medians of per-round ratios, with their range.",
     "",
     "| variant | req/s | p50 (ms) | p99 (ms) | non-2xx (all rounds) |",
     "|---|---:|---:|---:|---:|",
@@ -94,8 +108,8 @@ for v in variants:
     lines.append(f"| {names[v]} | {rps:.0f} | {p50:.3f} | {p99:.3f} | {bad[v]} |")
 lines += [
     "",
-    f"- b/a = {ratio('requires', 'plain'):.3f} (cache on), {ratio('requires-nocache', 'plain'):.3f} (cache off)",
-    f"- b/c = {ratio('requires', 'alternative'):.3f} (cache on), {ratio('requires-nocache', 'alternative'):.3f} (cache off)",
+    f"- b/a = {ratio('requires', 'plain')} with the cache, {ratio('requires-nocache', 'plain')} without",
+    f"- b/c = {ratio('requires', 'alternative')} with the cache, {ratio('requires-nocache', 'alternative')} without",
     "<!-- load:end -->",
 ]
 section = "\n".join(lines)
