@@ -335,14 +335,33 @@ pub use endpoint_auth_macros::requires;
 #[doc(inline)]
 pub use endpoint_auth_macros::scopes;
 
+/// `#[requires]`'s registration of a handler for documentation: the proc macro emits this
+/// short call and the compiler's own macro expander writes out the rest.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __endpoint_auth_register {
+    ($name:literal, [$($method:literal),*], $path:expr, $requirement:expr) => {
+        $crate::__private::inventory::submit! {
+            $crate::__private::ProtectedHandler::new(
+                $name,
+                ::core::module_path!(),
+                &[$($method),*],
+                $path,
+                $requirement,
+            )
+        }
+    };
+}
+
 // The only names generated code uses; nothing else is reachable from it.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::__endpoint_auth_register as register;
     pub use endpoint_auth_macros::unknown_scope;
     pub use endpoint_auth_runtime::inventory;
     pub use endpoint_auth_runtime::openapi::ProtectedHandler;
     pub use endpoint_auth_runtime::{
-        AnyValidToken, Authorized, Guard, NoExtraClaims, Requirement, RequirementSpec, ScopeInfo,
-        UnknownScope,
+        AllOf, AnyOf, AnyValidToken, Authorized, Guard, NoExtraClaims, Requirement,
+        RequirementSpec, ScopeInfo, UnknownScope,
     };
 }

@@ -15,6 +15,9 @@ endpoint_auth::scopes! {
     "audit" => "Read the audit log",
     "reports:delete" => "Delete reports",
     "reports:own" => "Act on one's own reports",
+    "region:1" => "Region 1", "region:2" => "Region 2", "region:3" => "Region 3",
+    "region:4" => "Region 4", "region:5" => "Region 5", "region:6" => "Region 6",
+    "region:7" => "Region 7", "region:8" => "Region 8", "region:9" => "Region 9",
 }
 
 #[derive(serde::Deserialize)]
@@ -54,6 +57,23 @@ async fn delete_report(id: web::Path<u32>) -> HttpResponse {
     HttpResponse::Ok().body(id.into_inner().to_string())
 }
 
+// Nine members: longer than the shared combinator types take, so it gets a type of its own.
+#[get("/regions")]
+#[requires(all(
+    scope = "region:1",
+    scope = "region:2",
+    scope = "region:3",
+    scope = "region:4",
+    scope = "region:5",
+    scope = "region:6",
+    scope = "region:7",
+    scope = "region:8",
+    scope = "region:9"
+))]
+async fn all_regions() -> HttpResponse {
+    HttpResponse::Ok().body("regions")
+}
+
 #[post("/copy")]
 #[requires(all(scope = "read:reports", scope = "write:reports"))]
 async fn copy_report() -> HttpResponse {
@@ -86,6 +106,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(get_report)
         .service(delete_report)
         .service(copy_report)
+        .service(all_regions)
         .service(routed_above)
         .service(routed_below)
         .service(me);
@@ -201,6 +222,22 @@ fn all_hints_every_scope() {
     let res = request(server.addr, "POST", "/copy", &[&auth], b"");
     assert_eq!(res.status, 403);
     assert_eq!(res.challenge(), insufficient("read:reports write:reports"));
+}
+
+#[test]
+fn a_list_of_nine_is_enforced_like_a_short_one() {
+    let server = server();
+    let all: Vec<String> = (1..=9).map(|i| format!("region:{i}")).collect();
+    let res = get(server.addr, "/regions", &[&bearer(&token(&all.join(" ")))]);
+    assert_eq!(res.status, 200, "{}", res.text());
+    let res = get(
+        server.addr,
+        "/regions",
+        &[&bearer(&token(&all[1..].join(" ")))],
+    );
+    assert_eq!(res.status, 403);
+    assert_eq!(res.challenge(), insufficient(&all.join(" ")));
+    assert_eq!(get(server.addr, "/regions", &[]).status, 401);
 }
 
 #[test]

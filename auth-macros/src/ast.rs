@@ -2,10 +2,55 @@
 //! accepted here, so that [`valid`](crate::valid) can report every wrong key or value in one
 //! build instead of stopping at the first.
 
+use proc_macro2::{Delimiter, TokenTree};
+use quote::{ToTokens, TokenStreamExt};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{bracketed, parenthesized, token, Expr, Ident, Lit, LitStr, Token};
+use syn::{
+    bracketed, parenthesized, token, Attribute, Expr, Ident, Lit, LitStr, Signature, Token,
+    Visibility,
+};
+
+/// A function item whose body is kept as written, unparsed: `#[requires]` changes only the
+/// signature, and parsing the body (most of a handler) would be compile time for nothing.
+#[derive(Clone)]
+pub struct Handler {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub sig: Signature,
+    /// The `{ … }` group.
+    pub body: TokenTree,
+}
+
+impl Parse for Handler {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let sig = input.parse()?;
+        let body: TokenTree = input.parse()?;
+        match &body {
+            TokenTree::Group(g) if g.delimiter() == Delimiter::Brace && input.is_empty() => {
+                Ok(Handler {
+                    attrs,
+                    vis,
+                    sig,
+                    body,
+                })
+            }
+            _ => Err(input.error("expected a function body")),
+        }
+    }
+}
+
+impl ToTokens for Handler {
+    fn to_tokens(&self, tokens: &mut proc_macro2::TokenStream) {
+        tokens.append_all(&self.attrs);
+        self.vis.to_tokens(tokens);
+        self.sig.to_tokens(tokens);
+        self.body.to_tokens(tokens);
+    }
+}
 
 /// `#[requires(<entry>, <entry>, …)]`.
 pub struct Args {

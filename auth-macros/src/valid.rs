@@ -6,9 +6,9 @@ use std::fmt::Display;
 use proc_macro2::Span;
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{Attribute, Expr, ExprLit, FnArg, Item, ItemFn, Lit, LitStr, Path, Type};
+use syn::{Attribute, Expr, ExprLit, FnArg, Item, Lit, LitStr, Path, Type};
 
-use crate::ast::{Args, Catalog, Entry, Value};
+use crate::ast::{Args, Catalog, Entry, Handler, Value};
 
 /// Every error of one macro invocation, reported together (serde's `Ctxt`).
 #[derive(Default)]
@@ -296,14 +296,7 @@ pub fn scope_token_problem(s: &str) -> Option<String> {
 }
 
 /// Problems with the function `#[requires]` is placed on. Returns it when it is one.
-pub fn handler<'a>(item: &'a Item, errors: &mut Errors) -> Option<&'a ItemFn> {
-    let Item::Fn(func) = item else {
-        errors.at(
-            item_keyword(item),
-            "#[requires] goes on an `async fn` handler; this item is not a function",
-        );
-        return None;
-    };
+pub fn handler<'a>(func: &'a Handler, errors: &mut Errors) -> Option<&'a Handler> {
     if func.sig.asyncness.is_none() {
         errors.at(
             func.sig.fn_token.span,
@@ -344,6 +337,20 @@ fn is_requires(attr: &Attribute) -> bool {
         .segments
         .last()
         .is_some_and(|s| s.ident == "requires")
+}
+
+/// What the item is, when it is not a function (`None`: not even an item).
+pub fn not_a_handler(item: Option<Item>, errors: &mut Errors) {
+    match item {
+        Some(item) => errors.at(
+            item_keyword(&item),
+            "#[requires] goes on an `async fn` handler; this item is not a function",
+        ),
+        None => errors.at(
+            Span::call_site(),
+            "#[requires] goes on an `async fn` handler",
+        ),
+    }
 }
 
 fn item_keyword(item: &Item) -> Span {

@@ -1022,6 +1022,36 @@ impl GuardSpec for () {
     const REQUIREMENT: Requirement = Requirement::Any(&[]);
 }
 
+/// `any(…)` of `#[requires]`, as a type built from its members' types: handlers that
+/// declare the same combination share one type, so one instantiation of the extraction code.
+#[doc(hidden)]
+pub struct AnyOf<T>(PhantomData<fn() -> T>);
+
+/// `all(…)` of `#[requires]`; see [`AnyOf`].
+#[doc(hidden)]
+pub struct AllOf<T>(PhantomData<fn() -> T>);
+
+macro_rules! combinations {
+    ($($member:ident),+) => {
+        impl<$($member: GuardSpec),+> GuardSpec for AnyOf<($($member,)+)> {
+            const REQUIREMENT: Requirement = Requirement::Any(&[$($member::REQUIREMENT),+]);
+        }
+        impl<$($member: GuardSpec),+> GuardSpec for AllOf<($($member,)+)> {
+            const REQUIREMENT: Requirement = Requirement::All(&[$($member::REQUIREMENT),+]);
+        }
+    };
+}
+
+// Up to eight members per level; `#[requires]` gives a longer list a type of its own.
+combinations!(A);
+combinations!(A, B);
+combinations!(A, B, C);
+combinations!(A, B, C, D);
+combinations!(A, B, C, D, E);
+combinations!(A, B, C, D, E, F);
+combinations!(A, B, C, D, E, F, G);
+combinations!(A, B, C, D, E, F, G, H);
+
 #[doc(hidden)]
 pub struct GuardFuture<R>(Core, PhantomData<fn() -> R>);
 

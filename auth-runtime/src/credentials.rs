@@ -242,9 +242,7 @@ pub fn single_token<'a>(
             "the access token was sent by more than one method",
         ));
     }
-    Ok(header
-        .map(Cow::Borrowed)
-        .or(query.or(body).map(Cow::Owned)))
+    Ok(header.map(Cow::Borrowed).or(query.or(body).map(Cow::Owned)))
 }
 
 #[cfg(test)]

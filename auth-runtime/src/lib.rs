@@ -23,7 +23,7 @@ pub mod verify;
 
 /// The extractor `#[requires]` generates (see [`Authorized`] for the one to write by hand).
 #[doc(hidden)]
-pub use actix::Guard;
+pub use actix::{AllOf, AnyOf, Guard};
 pub use actix::{
     AuthConfig, AuthConfigBuilder, AuthMiddleware, AuthRejection, Authorized, ConfigError,
 };
