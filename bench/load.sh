@@ -33,6 +33,7 @@ fi
 variants=(plain requires requires-nocache alternative)
 declare -A port=([plain]=18101 [requires]=18102 [requires-nocache]=18103 [alternative]=18104)
 pids=()
+declare -A pid
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 for v in "${variants[@]}"; do
   if [ "$v" = requires-nocache ]; then
@@ -41,7 +42,11 @@ for v in "${variants[@]}"; do
     $server_cpu "$bin" "$v" "127.0.0.1:${port[$v]}" >/dev/null 2>&1 &
   fi
   pids+=($!)
+  pid[$v]=$!
 done
+# Server CPU time (user + system, all threads) in clock ticks, read around every round: the
+# server CPU each request costs, what protection adds in absolute terms.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 for v in "${variants[@]}"; do
   url="http://127.0.0.1:${port[$v]}/reports"
   for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:${port[$v]}/" && break; sleep 0.05; done
@@ -60,8 +65,10 @@ done
 for r in $(seq "$ROUNDS"); do
   for v in "${variants[@]}"; do
     echo "round $r/$ROUNDS: $v" >&2
+    before=$(cpu_ticks "${pid[$v]}")
     $client_cpu wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $token" \
       "http://127.0.0.1:${port[$v]}/reports" > "target/wrk-$v-$r.txt"
+    echo "$before $(cpu_ticks "${pid[$v]}") $(getconf CLK_TCK)" > "target/cpu-$v-$r.txt"
   done
 done
 if [ -n "$server_cpu" ]; then pinning="servers on CPU 0, wrk on CPU 1"; else pinning="not pinned"; fi
@@ -78,15 +85,19 @@ def parse(path):
         v, unit = float(m.group(1)), m.group(2)
         return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    return rps, lat(50), lat(99), int(bad.group(1)) if bad else 0
+    requests = int(re.search(r"(\d+) requests in", text).group(1))
+    before, after, tck = map(int, open(path.replace("wrk-", "cpu-")).read().split())
+    cpu_us = (after - before) / tck * 1e6 / requests
+    return rps, lat(50), lat(99), int(bad.group(1)) if bad else 0, cpu_us
 
 runs = {v: [parse(f"target/wrk-{v}-{r}.txt") for r in range(1, rounds + 1)] for v in variants}
-med = {v: [statistics.median(x[i] for x in runs[v]) for i in range(3)] for v in variants}
+med = {v: [statistics.median(x[i] for x in runs[v]) for i in (0, 1, 2, 4)] for v in variants}
 bad = {v: sum(x[3] for x in runs[v]) for v in variants}
 
 def ratio(a, b):
     per_round = [x[0] / y[0] for x, y in zip(runs[a], runs[b])]
     return f"{statistics.median(per_round):.3f} (rounds {min(per_round):.3f}–{max(per_round):.3f})"
+
 
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
                      capture_output=True, text=True).stdout.strip()
@@ -100,12 +111,12 @@ lines = [
     f"server with {workers} worker; {cpu}, {cores} cores; {pinning}. Same RS256 token and key "
     "everywhere. Medians over the rounds; ratios are medians of per-round ratios, with their range.",
     "",
-    "| variant | req/s | p50 (ms) | p99 (ms) | non-2xx (all rounds) |",
-    "|---|---:|---:|---:|---:|",
+    "| variant | req/s | p50 (ms) | p99 (ms) | server CPU per request (µs) | non-2xx (all rounds) |",
+    "|---|---:|---:|---:|---:|---:|",
 ]
 for v in variants:
-    rps, p50, p99 = med[v]
-    lines.append(f"| {names[v]} | {rps:.0f} | {p50:.3f} | {p99:.3f} | {bad[v]} |")
+    rps, p50, p99, cpu_us = med[v]
+    lines.append(f"| {names[v]} | {rps:.0f} | {p50:.3f} | {p99:.3f} | {cpu_us:.2f} | {bad[v]} |")
 lines += [
     "",
     f"- b/a = {ratio('requires', 'plain')} with the cache, {ratio('requires-nocache', 'plain')} without",
