@@ -275,6 +275,13 @@ fn main() {
         Err(e) => fail(format!("cannot install the metrics recorder: {e}")),
     };
     endpoint_auth::metrics::describe();
+    // Without the exporter's own HTTP listener nothing drains the histogram's samples between
+    // scrapes: run the upkeep, or memory grows with every verification until /metrics is read.
+    let upkeep = prometheus.clone();
+    std::thread::spawn(move || loop {
+        std::thread::sleep(std::time::Duration::from_secs(5));
+        upkeep.run_upkeep();
+    });
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(

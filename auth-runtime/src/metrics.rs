@@ -55,6 +55,13 @@
 //!         )?
 //!         .install_recorder()?;
 //!     describe(); // HELP and unit lines; after the recorder is installed
+//!     // Without the exporter's HTTP listener, nothing else drains the histogram samples
+//!     // between scrapes: without this, memory grows with every verification.
+//!     let upkeep = prometheus.clone();
+//!     std::thread::spawn(move || loop {
+//!         std::thread::sleep(std::time::Duration::from_secs(5));
+//!         upkeep.run_upkeep();
+//!     });
 //!
 //!     let auth = endpoint_auth::AuthConfig::builder() /* realm, issuer, audience, keys */ .build()?;
 //!     HttpServer::new(move || {
