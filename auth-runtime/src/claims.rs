@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::{AuthError, Reason};
-use crate::verify::{unique, MemberName, NoDuplicates};
+use crate::verify::{unique, MemberName, NoDuplicates, NAMES_INLINE};
 
 /// Where a token's scopes are read from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -99,7 +99,7 @@ impl<'de> Deserialize<'de> for StandardClaims {
                 mut map: A,
             ) -> Result<StandardClaims, A::Error> {
                 let mut claims = StandardClaims::default();
-                let mut names = Vec::new();
+                let mut names = Vec::with_capacity(NAMES_INLINE);
                 while let Some(name) = map.next_key::<MemberName<'de>>()? {
                     let slot = match name.as_str() {
                         "exp" => &mut claims.exp,
@@ -196,7 +196,7 @@ pub struct Verified {
     pub(crate) token_id: Option<String>,
     pub(crate) scopes: Vec<String>,
     /// The decoded payload (JSON), parsed into `claims` on first use.
-    payload: Box<[u8]>,
+    payload: Vec<u8>,
     claims: OnceLock<Map<String, Value>>,
 }
 
@@ -322,7 +322,7 @@ impl Verified {
             },
             token_id: string(claims.jti.take(), "jti")?,
             scopes: scopes.extract(&claims, full.get().unwrap_or(&Map::new()))?,
-            payload: payload.into_boxed_slice(),
+            payload,
             claims: full,
         })
     }

@@ -96,7 +96,7 @@ impl<'de> Deserialize<'de> for JoseHeader<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JoseHeader<'de>, A::Error> {
                 let (mut alg, mut kid, mut typ, mut crit) = (None, None, None, false);
-                let mut names = Vec::new();
+                let mut names = Vec::with_capacity(NAMES_INLINE);
                 while let Some(name) = map.next_key::<MemberName<'de>>()? {
                     match name.as_str() {
                         "alg" => alg = Some(map.next_value::<MemberName<'de>>()?),
@@ -222,8 +222,8 @@ impl Verifier {
             )
         };
         let (message, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
-        // Large enough for an RSA-8192 signature, the largest any key here accepts.
-        let mut buf = [0u8; 1024];
+        // Large enough for an RSA-4096 signature; larger ones (up to RSA-8192) go to the heap.
+        let mut buf = [0u8; 512];
         let heap;
         let signature = match URL_SAFE_NO_PAD.decode_slice(signature, &mut buf) {
             Ok(len) => &buf[..len],
@@ -344,8 +344,18 @@ impl Verifier {
             _ => return Err(malformed()),
         }
         let encoded = token.split('.').next().unwrap_or_default();
-        let raw = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| malformed())?;
-        let header: JoseHeader = serde_json::from_slice(&raw).map_err(|_| malformed())?;
+        // Headers are a few dozen bytes: decoded on the stack, unless one is unusually large.
+        let mut buf = [0u8; 256];
+        let heap;
+        let raw = match URL_SAFE_NO_PAD.decode_slice(encoded, &mut buf) {
+            Ok(len) => &buf[..len],
+            Err(DecodeSliceError::OutputSliceTooSmall) => {
+                heap = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| malformed())?;
+                &heap[..]
+            }
+            Err(DecodeSliceError::DecodeError(_)) => return Err(malformed()),
+        };
+        let header: JoseHeader = serde_json::from_slice(raw).map_err(|_| malformed())?;
         if header.crit {
             return Err(AuthError::invalid_token(
                 Reason::UnsupportedCritical,
@@ -456,12 +466,23 @@ impl<'de> Visitor<'de> for NoDuplicatesVisitor {
 
 /// Refuses a repeated member name.
 pub(crate) fn unique<E: de::Error>(mut names: Vec<MemberName<'_>>) -> Result<(), E> {
-    names.sort_unstable();
-    if names.windows(2).any(|pair| pair[0] == pair[1]) {
+    // A token names a dozen members or so: comparing each with those before it is cheaper
+    // than sorting them; longer lists are sorted.
+    let duplicate = if names.len() <= NAMES_INLINE {
+        (1..names.len()).any(|i| names[..i].contains(&names[i]))
+    } else {
+        names.sort_unstable();
+        names.windows(2).any(|pair| pair[0] == pair[1])
+    };
+    if duplicate {
         return Err(E::custom("duplicate member name"));
     }
     Ok(())
 }
+
+/// Member names collected before [`unique`] sorts instead of comparing pairwise; also the
+/// capacity reserved for them, so that a typical token needs one allocation.
+pub(crate) const NAMES_INLINE: usize = 16;
 
 /// A member name as the JSON text spells it after unescaping, borrowed when it has no escapes.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
