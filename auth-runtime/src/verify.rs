@@ -224,16 +224,8 @@ impl Verifier {
         let (message, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
         // Large enough for an RSA-4096 signature; larger ones (up to RSA-8192) go to the heap.
         let mut buf = [0u8; 512];
-        let heap;
-        let signature = match URL_SAFE_NO_PAD.decode_slice(signature, &mut buf) {
-            Ok(len) => &buf[..len],
-            Err(DecodeSliceError::OutputSliceTooSmall) => {
-                heap = URL_SAFE_NO_PAD.decode(signature).map_err(|_| malformed())?;
-                &heap[..]
-            }
-            Err(DecodeSliceError::DecodeError(_)) => return Err(malformed()),
-        };
-        let signed = candidates.any(|key| key.prepared.verify(message.as_bytes(), signature));
+        let signature = decode_segment(signature, &mut buf).ok_or_else(malformed)?;
+        let signed = candidates.any(|key| key.prepared.verify(message.as_bytes(), &signature));
         if !signed {
             return Err(AuthError::invalid_token(
                 Reason::BadSignature,
@@ -346,16 +338,8 @@ impl Verifier {
         let encoded = token.split('.').next().unwrap_or_default();
         // Headers are a few dozen bytes: decoded on the stack, unless one is unusually large.
         let mut buf = [0u8; 256];
-        let heap;
-        let raw = match URL_SAFE_NO_PAD.decode_slice(encoded, &mut buf) {
-            Ok(len) => &buf[..len],
-            Err(DecodeSliceError::OutputSliceTooSmall) => {
-                heap = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| malformed())?;
-                &heap[..]
-            }
-            Err(DecodeSliceError::DecodeError(_)) => return Err(malformed()),
-        };
-        let header: JoseHeader = serde_json::from_slice(raw).map_err(|_| malformed())?;
+        let raw = decode_segment(encoded, &mut buf).ok_or_else(malformed)?;
+        let header: JoseHeader = serde_json::from_slice(&raw).map_err(|_| malformed())?;
         if header.crit {
             return Err(AuthError::invalid_token(
                 Reason::UnsupportedCritical,
@@ -399,6 +383,18 @@ impl Verifier {
             ));
         }
         Ok(verified)
+    }
+}
+
+/// A base64url segment decoded into `buf`, or onto the heap when it does not fit; `None` when
+/// it is not base64url.
+fn decode_segment<'b>(encoded: &str, buf: &'b mut [u8]) -> Option<Cow<'b, [u8]>> {
+    match URL_SAFE_NO_PAD.decode_slice(encoded, buf) {
+        Ok(len) => Some(Cow::Borrowed(&buf[..len])),
+        Err(DecodeSliceError::OutputSliceTooSmall) => {
+            URL_SAFE_NO_PAD.decode(encoded).ok().map(Cow::Owned)
+        }
+        Err(DecodeSliceError::DecodeError(_)) => None,
     }
 }
 
