@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::{AuthError, Reason};
-use crate::verify::{unique, MemberName, NoDuplicates, NAMES_INLINE};
+use crate::verify::{unique, MemberName, Names, NoDuplicates};
 
 /// Where a token's scopes are read from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -99,7 +99,7 @@ impl<'de> Deserialize<'de> for StandardClaims {
                 mut map: A,
             ) -> Result<StandardClaims, A::Error> {
                 let mut claims = StandardClaims::default();
-                let mut names = Vec::with_capacity(NAMES_INLINE);
+                let mut names = Names::new();
                 while let Some(name) = map.next_key::<MemberName<'de>>()? {
                     let slot = match name.as_str() {
                         "exp" => &mut claims.exp,
@@ -122,7 +122,7 @@ impl<'de> Deserialize<'de> for StandardClaims {
                     *slot = Some(map.next_value::<Value>()?);
                     names.push(name);
                 }
-                unique(names)?;
+                unique(&mut names)?;
                 Ok(claims)
             }
         }

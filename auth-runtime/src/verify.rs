@@ -21,6 +21,7 @@ use jsonwebtoken::Algorithm;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+use smallvec::SmallVec;
 
 use crate::claims::{ScopeSource, StandardClaims, Verified};
 use crate::error::{AuthError, Reason};
@@ -96,7 +97,7 @@ impl<'de> Deserialize<'de> for JoseHeader<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JoseHeader<'de>, A::Error> {
                 let (mut alg, mut kid, mut typ, mut crit) = (None, None, None, false);
-                let mut names = Vec::with_capacity(NAMES_INLINE);
+                let mut names = Names::new();
                 while let Some(name) = map.next_key::<MemberName<'de>>()? {
                     match name.as_str() {
                         "alg" => alg = Some(map.next_value::<MemberName<'de>>()?),
@@ -110,7 +111,7 @@ impl<'de> Deserialize<'de> for JoseHeader<'de> {
                     }
                     names.push(name);
                 }
-                unique(names)?;
+                unique(&mut names)?;
                 let alg = alg.ok_or_else(|| de::Error::missing_field("alg"))?;
                 Ok(JoseHeader {
                     alg,
@@ -144,34 +145,43 @@ impl Verifier {
     /// `typ`). Returns the token's `kid`. Used to decide whether keys must be fetched, so
     /// that garbage never causes a fetch.
     pub fn precheck(&self, token: &str) -> Result<Option<String>, AuthError> {
-        self.checked_header(token).map(|(kid, _)| kid)
+        self.checked_header(token, |kid, _| Ok(kid.map(str::to_owned)))
     }
 
     /// [`precheck`](Self::precheck) that keeps what it parsed, so that the verification that
     /// follows (once keys are at hand) does not parse the header again.
     pub(crate) fn prechecked(&self, token: &str) -> Result<Prechecked, AuthError> {
         let started = Instant::now();
-        let (kid, alg) = self.checked_header(token)?;
-        Ok(Prechecked { kid, alg, started })
+        self.checked_header(token, |kid, alg| {
+            Ok(Prechecked {
+                kid: kid.map(str::to_owned),
+                alg,
+                started,
+            })
+        })
     }
 
-    /// The token's `kid` and algorithm.
-    fn checked_header(&self, token: &str) -> Result<(Option<String>, Algorithm), AuthError> {
+    /// Hands the token's `kid` and algorithm to `then`, the `kid` borrowed from the decoded
+    /// header.
+    fn checked_header<R>(
+        &self,
+        token: &str,
+        then: impl FnOnce(Option<&str>, Algorithm) -> Result<R, AuthError>,
+    ) -> Result<R, AuthError> {
         if token.len() > self.max_token_bytes {
             return Err(AuthError::invalid_token(
                 Reason::TokenTooLarge,
                 "the access token is too large",
             ));
         }
-        self.check_header(token)
+        self.check_header(token, then)
     }
 
     /// Verifies a token against `keys`.
     pub fn verify_with(&self, token: &str, keys: &KeySet) -> Result<Verified, AuthError> {
         let started = Instant::now();
-        let outcome = self
-            .prechecked(token)
-            .and_then(|pre| self.verify_timed(token, pre.kid.as_deref(), pre.alg, keys));
+        let outcome =
+            self.checked_header(token, |kid, alg| self.verify_timed(token, kid, alg, keys));
         metrics::verification(started.elapsed());
         outcome
     }
@@ -263,17 +273,15 @@ impl Verifier {
             (Some(_), Some(Value::String(iss))) => Some(iss.as_str()),
             (Some(_), _) => return Err(e(Reason::WrongIssuer, "the token has no valid iss claim")),
         };
-        let audiences: Option<Vec<&str>> = if self.audiences.is_empty() {
+        // The token's audiences: one string, or an array of strings.
+        let audiences = if self.audiences.is_empty() {
             None
         } else {
             match claims.get("aud") {
-                Some(Value::String(aud)) => Some(vec![aud.as_str()]),
-                Some(Value::Array(items)) => match items.iter().map(Value::as_str).collect() {
-                    Some(list) => Some(list),
-                    None => {
-                        return Err(e(Reason::WrongAudience, "the token has no valid aud claim"))
-                    }
-                },
+                Some(aud @ Value::String(_)) => Some(std::slice::from_ref(aud)),
+                Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+                    Some(items.as_slice())
+                }
                 _ => return Err(e(Reason::WrongAudience, "the token has no valid aud claim")),
             }
         };
@@ -306,6 +314,7 @@ impl Verifier {
         if let Some(audiences) = audiences {
             if !audiences
                 .iter()
+                .filter_map(Value::as_str)
                 .any(|a| self.audiences.iter().any(|c| c == a))
             {
                 return Err(e(
@@ -318,7 +327,11 @@ impl Verifier {
     }
 
     /// The compact form and the JOSE header (`alg` allowlist, `crit`, `typ`).
-    fn check_header(&self, token: &str) -> Result<(Option<String>, Algorithm), AuthError> {
+    fn check_header<R>(
+        &self,
+        token: &str,
+        then: impl FnOnce(Option<&str>, Algorithm) -> Result<R, AuthError>,
+    ) -> Result<R, AuthError> {
         let malformed = || {
             AuthError::invalid_token(
                 Reason::Malformed,
@@ -363,7 +376,7 @@ impl Verifier {
                     "the token's signing algorithm is not accepted",
                 )
             })?;
-        Ok((header.kid.map(|kid| kid.0.into_owned()), alg))
+        then(header.kid.as_ref().map(MemberName::as_str), alg)
     }
 
     fn finish(
@@ -448,20 +461,20 @@ impl<'de> Visitor<'de> for NoDuplicatesVisitor {
         Ok(NoDuplicates)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NoDuplicates, A::Error> {
-        // Names are borrowed from the input unless they contain escapes. Claim sets are
-        // small: sorting them once costs less than hashing each name.
-        let mut names: Vec<MemberName<'de>> = Vec::new();
+        // Names are borrowed from the input unless they contain escapes. Objects are small:
+        // comparing or sorting their names costs less than hashing each one.
+        let mut names = Names::new();
         while let Some(name) = map.next_key::<MemberName<'de>>()? {
             names.push(name);
             map.next_value::<NoDuplicates>()?;
         }
-        unique(names)?;
+        unique(&mut names)?;
         Ok(NoDuplicates)
     }
 }
 
 /// Refuses a repeated member name.
-pub(crate) fn unique<E: de::Error>(mut names: Vec<MemberName<'_>>) -> Result<(), E> {
+pub(crate) fn unique<E: de::Error>(names: &mut [MemberName<'_>]) -> Result<(), E> {
     // A token names a dozen members or so: comparing each with those before it is cheaper
     // than sorting them; longer lists are sorted.
     let duplicate = if names.len() <= NAMES_INLINE {
@@ -476,9 +489,12 @@ pub(crate) fn unique<E: de::Error>(mut names: Vec<MemberName<'_>>) -> Result<(),
     Ok(())
 }
 
-/// Member names collected before [`unique`] sorts instead of comparing pairwise; also the
-/// capacity reserved for them, so that a typical token needs one allocation.
+/// Member names collected before [`unique`] sorts instead of comparing pairwise; also how
+/// many [`Names`] holds on the stack, so that a typical header or claim set allocates nothing.
 pub(crate) const NAMES_INLINE: usize = 16;
+
+/// The member names of one JSON object, on the stack up to [`NAMES_INLINE`].
+pub(crate) type Names<'de> = SmallVec<[MemberName<'de>; NAMES_INLINE]>;
 
 /// A member name as the JSON text spells it after unescaping, borrowed when it has no escapes.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
