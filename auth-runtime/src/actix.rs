@@ -330,6 +330,7 @@ impl AuthConfigBuilder {
             typ: self.typ,
             max_token_bytes: self.max_token_bytes,
             scopes: self.scopes,
+            id: crate::verify::verifier_id(),
         };
         Ok(AuthConfig {
             inner: Arc::new(Inner {

@@ -1,7 +1,8 @@
 //! Token verification: size limit, header checks, signature (aws-lc-rs), claims.
 //!
 //! Order: the size limit is checked before any decoding; then the compact form, the JOSE
-//! header (duplicate names, `crit`, `typ`, `alg` allowlist), key selection by `alg` and
+//! header (duplicate names, `crit`, `typ`, `alg` allowlist; a header that this thread checked
+//! for the same verifier before is not decoded again, see `SeenHeaders`), key selection by `alg` and
 //! `kid`, and the signature against the key prepared when it was loaded (the algorithms and
 //! parameters of jsonwebtoken's aws-lc-rs backend, without parsing the key again per token;
 //! see [`Key`]). The payload is then decoded
@@ -12,6 +13,8 @@
 //! configured leeway; `iat` in the future and claim types are checked last.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -62,6 +65,16 @@ pub struct Verifier {
     pub(crate) typ: TypPolicy,
     pub(crate) max_token_bytes: usize,
     pub(crate) scopes: ScopeSource,
+    /// Names this verifier's settings in the per-thread memo of checked headers
+    /// ([`SeenHeaders`]): unique per built verifier, shared by its clones, whose settings are
+    /// the same (a verifier is never changed after it is built).
+    pub(crate) id: u64,
+}
+
+/// A fresh [`Verifier::id`].
+pub(crate) fn verifier_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// A token whose key-less checks passed: its `kid`, its algorithm, and when checking began.
@@ -349,6 +362,19 @@ impl Verifier {
             _ => return Err(malformed()),
         }
         let encoded = token.split('.').next().unwrap_or_default();
+        // A header this thread checked for this verifier before: the same answer, at once.
+        let mut then = Some(then);
+        let seen = SEEN.try_with(|seen| {
+            let seen = seen.try_borrow().ok()?;
+            let (kid, alg) = seen.find(self.id, encoded)?;
+            then.take().map(|then| then(kid, alg))
+        });
+        let then = match (seen, then) {
+            (Ok(Some(outcome)), _) => return outcome,
+            (_, Some(then)) => then,
+            // Unreachable: `then` is only taken on a hit, which returned.
+            (_, None) => return Err(malformed()),
+        };
         // Headers are a few dozen bytes: decoded on the stack, unless one is unusually large.
         let mut buf = [0u8; 256];
         let raw = decode_segment(encoded, &mut buf).ok_or_else(malformed)?;
@@ -376,7 +402,13 @@ impl Verifier {
                     "the token's signing algorithm is not accepted",
                 )
             })?;
-        then(header.kid.as_ref().map(MemberName::as_str), alg)
+        let kid = header.kid.as_ref().map(MemberName::as_str);
+        let _ = SEEN.try_with(|seen| {
+            if let Ok(mut seen) = seen.try_borrow_mut() {
+                seen.remember(self.id, encoded, kid, alg);
+            }
+        });
+        then(kid, alg)
     }
 
     fn finish(
@@ -396,6 +428,69 @@ impl Verifier {
             ));
         }
         Ok(verified)
+    }
+}
+
+thread_local! {
+    static SEEN: RefCell<SeenHeaders> = const { RefCell::new(SeenHeaders::new()) };
+}
+
+/// The headers this thread checked last, with what checking them found: their `kid` and
+/// algorithm. Checking a header is a function of the encoded header alone and of settings
+/// that never change after a verifier is built, so an exact match of both (the full
+/// encoded text, compared byte for byte, and the verifier's id) has the same answer, without
+/// decoding and parsing the header again. An issuer signs all its tokens with a handful of
+/// keys, so its tokens share a handful of headers: a few entries per thread serve them all.
+/// Only headers that passed are kept, none longer than [`SeenHeaders::MAX_BYTES`]; a
+/// token with a new header evicts the oldest entry. Per thread, so that readers never
+/// contend: actix-web runs each worker on its own thread.
+struct SeenHeaders {
+    entries: Vec<SeenHeader>,
+    /// The entry the next new header replaces, once all are taken.
+    next: usize,
+}
+
+struct SeenHeader {
+    verifier: u64,
+    encoded: Box<str>,
+    kid: Option<Box<str>>,
+    alg: Algorithm,
+}
+
+impl SeenHeaders {
+    const ENTRIES: usize = 8;
+    const MAX_BYTES: usize = 256;
+
+    const fn new() -> Self {
+        SeenHeaders {
+            entries: Vec::new(),
+            next: 0,
+        }
+    }
+
+    fn find(&self, verifier: u64, encoded: &str) -> Option<(Option<&str>, Algorithm)> {
+        self.entries
+            .iter()
+            .find(|e| e.verifier == verifier && *e.encoded == *encoded)
+            .map(|e| (e.kid.as_deref(), e.alg))
+    }
+
+    fn remember(&mut self, verifier: u64, encoded: &str, kid: Option<&str>, alg: Algorithm) {
+        if encoded.len() > Self::MAX_BYTES {
+            return;
+        }
+        let entry = SeenHeader {
+            verifier,
+            encoded: encoded.into(),
+            kid: kid.map(Into::into),
+            alg,
+        };
+        if self.entries.len() < Self::ENTRIES {
+            self.entries.push(entry);
+        } else {
+            self.entries[self.next] = entry;
+            self.next = (self.next + 1) % Self::ENTRIES;
+        }
     }
 }
 
@@ -555,4 +650,126 @@ fn numeric_date(value: &Value) -> Option<u64> {
             .filter(|f| f.is_finite() && *f >= 0.0 && *f < u64::MAX as f64)
             .map(|f| f.round() as u64)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use jsonwebtoken::{encode, EncodingKey, Header};
+    use serde_json::json;
+
+    use super::*;
+    use crate::{AuthConfig, Key};
+
+    const SECRET: &[u8] = b"a 32-byte secret for HS256 tests";
+
+    fn config(strict_typ: bool) -> AuthConfig {
+        let mut builder = AuthConfig::builder()
+            .realm("test")
+            .issuer("https://issuer.example")
+            .audience("api")
+            .key(Key::hmac(Algorithm::HS256, SECRET).unwrap());
+        if strict_typ {
+            builder = builder.strict_typ();
+        }
+        builder.build().unwrap()
+    }
+
+    fn token(typ: Option<&str>, kid: Option<&str>, sub: &str) -> String {
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = typ.map(str::to_owned);
+        header.kid = kid.map(str::to_owned);
+        let exp = jsonwebtoken::get_current_timestamp() + 300;
+        let claims =
+            json!({ "iss": "https://issuer.example", "aud": "api", "sub": sub, "exp": exp });
+        encode(&header, &claims, &EncodingKey::from_secret(SECRET)).unwrap()
+    }
+
+    fn seen() -> Vec<(u64, String)> {
+        SEEN.with(|seen| {
+            let seen = seen.borrow();
+            seen.entries
+                .iter()
+                .map(|e| (e.verifier, e.encoded.to_string()))
+                .collect()
+        })
+    }
+
+    fn header_of(token: &str) -> String {
+        token.split('.').next().unwrap().to_owned()
+    }
+
+    #[test]
+    fn a_header_passed_for_one_verifier_is_checked_again_for_another() {
+        let (lenient, strict) = (config(false), config(true));
+        let t = token(Some("JWT"), None, "a");
+        // Either order: what one verifier found never answers for the other.
+        for _ in 0..2 {
+            assert!(lenient.verifier().verify(&t).is_ok());
+            let err = strict.verifier().verify(&t).unwrap_err();
+            assert_eq!(err.reason(), Reason::RejectedType);
+        }
+        assert!(seen().contains(&(lenient.verifier().id, header_of(&t))));
+        assert!(!seen().iter().any(|(id, _)| *id == strict.verifier().id));
+        // A clone is the same verifier, with the same answers.
+        let clone = lenient.verifier().clone();
+        assert!(clone.verify(&t).is_ok());
+        assert!(strict.verifier().clone().verify(&t).is_err());
+    }
+
+    #[test]
+    fn a_remembered_header_still_leaves_the_signature_and_claims_to_be_checked() {
+        let config = config(false);
+        let verifier = config.verifier();
+        let first = token(None, Some("k"), "first");
+        let second = token(None, Some("k"), "second");
+        assert_eq!(header_of(&first), header_of(&second));
+        assert_eq!(verifier.verify(&first).unwrap().subject(), Some("first"));
+        // The header is remembered; the second token's own claims are read.
+        assert!(seen().contains(&(verifier.id, header_of(&first))));
+        assert_eq!(verifier.verify(&second).unwrap().subject(), Some("second"));
+        // Its signature too: the first token's signature on the second token's claims.
+        let (message, _) = second.rsplit_once('.').unwrap();
+        let (_, signature) = first.rsplit_once('.').unwrap();
+        let forged = format!("{message}.{signature}");
+        let err = verifier.verify(&forged).unwrap_err();
+        assert_eq!(err.reason(), Reason::BadSignature);
+        // And the token's own form: a fourth segment behind a remembered header.
+        let err = verifier.verify(&format!("{second}.x")).unwrap_err();
+        assert_eq!(err.reason(), Reason::Malformed);
+    }
+
+    #[test]
+    fn remembered_headers_are_bounded_and_an_evicted_one_is_checked_again() {
+        let config = config(false);
+        let verifier = config.verifier();
+        let tokens: Vec<String> = (0..3 * SeenHeaders::ENTRIES)
+            .map(|i| token(None, Some(&format!("kid-{i}")), "s"))
+            .collect();
+        for t in &tokens {
+            assert!(verifier.verify(t).is_ok());
+        }
+        let entries = seen();
+        assert_eq!(entries.len(), SeenHeaders::ENTRIES);
+        let newest: Vec<String> = tokens[tokens.len() - SeenHeaders::ENTRIES..]
+            .iter()
+            .map(|t| header_of(t))
+            .collect();
+        assert!(entries.iter().all(|(_, h)| newest.contains(h)));
+        assert!(verifier.verify(&tokens[0]).is_ok());
+        assert!(seen().contains(&(verifier.id, header_of(&tokens[0]))));
+    }
+
+    #[test]
+    fn long_headers_and_refused_headers_are_not_remembered() {
+        let config = config(true);
+        let verifier = config.verifier();
+        let long = token(Some("at+jwt"), Some(&"k".repeat(300)), "s");
+        assert!(header_of(&long).len() > SeenHeaders::MAX_BYTES);
+        assert!(verifier.verify(&long).is_ok());
+        let refused = token(Some("JWT"), None, "s");
+        assert!(verifier.verify(&refused).is_err());
+        let kept = seen();
+        assert!(!kept.iter().any(|(_, h)| *h == header_of(&long)));
+        assert!(!kept.iter().any(|(_, h)| *h == header_of(&refused)));
+    }
 }
