@@ -3,6 +3,7 @@
 # concurrency, all in one run:
 #   (a) plain: unprotected            (b) #[requires] (token cache on, then off)
 #   (c) actix-web-httpauth + actix-web-grants + jsonwebtoken, same token, key and validation
+#   (d) the floor: the token's signature checked (key parsed once), nothing else
 # All servers run side by side; ROUNDS rounds drive each in turn for DURATION, so that drift
 # on the machine (a shared VM) hits every variant alike. Prints, per variant, the median
 # req/s, p50 and p99 over the rounds, and the ratios b/a and b/c as medians of per-round
@@ -30,8 +31,8 @@ if [ "$WORKERS" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; 
   server_cpu="taskset -c 0" client_cpu="taskset -c 1"
 fi
 
-variants=(plain requires requires-nocache alternative)
-declare -A port=([plain]=18101 [requires]=18102 [requires-nocache]=18103 [alternative]=18104)
+variants=(plain floor requires requires-nocache alternative)
+declare -A port=([plain]=18101 [floor]=18105 [requires]=18102 [requires-nocache]=18103 [alternative]=18104)
 pids=()
 declare -A pid
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
@@ -75,7 +76,7 @@ if [ -n "$server_cpu" ]; then pinning="servers on CPU 0, wrk on CPU 1"; else pin
 python3 - "$ROUNDS" "$DURATION" "$CONNECTIONS" "$WORKERS" "$pinning" <<'PY'
 import re, statistics, subprocess, sys
 rounds, duration, conns, workers, pinning = int(sys.argv[1]), *sys.argv[2:6]
-variants = ["plain", "requires", "requires-nocache", "alternative"]
+variants = ["plain", "floor", "requires", "requires-nocache", "alternative"]
 
 def parse(path):
     text = open(path).read()
@@ -99,10 +100,16 @@ def ratio(a, b):
     return f"{statistics.median(per_round):.3f} (rounds {min(per_round):.3f}–{max(per_round):.3f})"
 
 
+def cpu_diff(a, b):
+    per_round = [x[4] - y[4] for x, y in zip(runs[a], runs[b])]
+    return f"{statistics.median(per_round):.2f} (rounds {min(per_round):.2f}–{max(per_round):.2f})"
+
+
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
                      capture_output=True, text=True).stdout.strip()
 cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-names = {"plain": "(a) unprotected", "requires": "(b) #[requires], token cache on (default)",
+names = {"plain": "(a) unprotected",
+         "floor": "(d) signature check only (the floor: no header rules, no claims)", "requires": "(b) #[requires], token cache on (default)",
          "requires-nocache": "(b') #[requires], token cache off",
          "alternative": "(c) httpauth + grants + jsonwebtoken"}
 lines = [
@@ -121,6 +128,10 @@ lines += [
     "",
     f"- b/a = {ratio('requires', 'plain')} with the cache, {ratio('requires-nocache', 'plain')} without",
     f"- b/c = {ratio('requires', 'alternative')} with the cache, {ratio('requires-nocache', 'alternative')} without",
+    f"- server CPU per request, (b') − (d) = {cpu_diff('requires-nocache', 'floor')} µs: what "
+    "`#[requires]` spends beyond the signature check, in the server (token cache off)",
+    f"- server CPU per request, (b) − (a) = {cpu_diff('requires', 'plain')} µs: what a repeated "
+    "token costs with the cache (the default)",
     "<!-- load:end -->",
 ]
 section = "\n".join(lines)

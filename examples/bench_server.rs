@@ -4,6 +4,9 @@
 //! `bench_server <variant> <addr>` with variant:
 //! - `plain`: no protection (the floor);
 //! - `requires`: `#[requires(scope = "read:reports")]`;
+//! - `floor`: the signature check alone, no claims: the `Authorization` header's token, its
+//!   signature decoded and checked with the key parsed once (aws-lc-rs), 401 if it fails.
+//!   What any protection must spend; `requires` minus `floor` is what we add to it;
 //! - `alternative`: what users would otherwise assemble: actix-web-httpauth's bearer
 //!   middleware + actix-web-grants' `#[protect]` + `jsonwebtoken::decode` with the same key
 //!   and the same validation (iss, aud, exp, nbf, 30 s leeway, RS256).
@@ -13,7 +16,8 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::dev::ServiceRequest;
-use actix_web::{get, web, App, HttpResponse, HttpServer};
+use actix_web::http::header;
+use actix_web::{get, web, App, HttpRequest, HttpResponse, HttpServer};
 use actix_web_grants::authorities::AttachAuthorities;
 use actix_web_httpauth::extractors::bearer::BearerAuth;
 use actix_web_httpauth::middleware::HttpAuthentication;
@@ -41,6 +45,30 @@ async fn plain() -> HttpResponse {
 #[get("/reports")]
 async fn protected() -> HttpResponse {
     HttpResponse::Ok().body("[]")
+}
+
+/// The physical floor of protection: the signature check and nothing else.
+struct Floor(aws_lc_rs::signature::ParsedPublicKey);
+
+#[get("/reports")]
+async fn floor(req: HttpRequest, key: web::Data<Floor>) -> HttpResponse {
+    use base64::Engine as _;
+    let signed = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|token| token.rsplit_once('.'))
+        .and_then(|(message, signature)| {
+            let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(signature)
+                .ok()?;
+            key.0.verify_sig(message.as_bytes(), &signature).ok()
+        });
+    match signed {
+        Some(()) => HttpResponse::Ok().body("[]"),
+        None => HttpResponse::Unauthorized().finish(),
+    }
 }
 
 #[get("/reports")]
@@ -146,18 +174,34 @@ fn main() -> std::io::Result<()> {
         key: DecodingKey::from_rsa_pem(&public).unwrap(),
         validation,
     });
+    let floor_key = web::Data::new(Floor(
+        aws_lc_rs::signature::ParsedPublicKey::new(
+            &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+            DecodingKey::from_rsa_pem(&public)
+                .unwrap()
+                .try_get_as_bytes()
+                .unwrap(),
+        )
+        .unwrap(),
+    ));
     actix_web::rt::System::new().block_on(async move {
         HttpServer::new(move || {
-            let app = App::new().app_data(auth.clone()).app_data(alt.clone());
+            let app = App::new()
+                .app_data(auth.clone())
+                .app_data(alt.clone())
+                .app_data(floor_key.clone());
             match variant.as_str() {
                 "plain" => app.service(web::scope("").service(plain)),
+                "floor" => app.service(web::scope("").service(floor)),
                 "requires" | "requires-nocache" => app.service(web::scope("").service(protected)),
                 "alternative" => app.service(
                     web::scope("")
                         .wrap(HttpAuthentication::bearer(alternative_validator))
                         .service(alternative),
                 ),
-                other => panic!("unknown variant {other}: plain | requires | alternative | mint"),
+                other => {
+                    panic!("unknown variant {other}: plain | floor | requires | alternative | mint")
+                }
             }
         })
         .workers(workers)
