@@ -340,6 +340,55 @@ fn token_outside_b64token_is_400() {
     }
 }
 
+/// A cache hit skips the token's syntax check (it passed when the token was verified), never
+/// the header's: a verified, cached token in a malformed header is still a 400.
+#[test]
+fn a_cached_token_in_a_malformed_header_is_still_400() {
+    let s = server();
+    let t = token("read:reports");
+    for _ in 0..2 {
+        assert_eq!(get(s.addr, "/read", &[&bearer(&t)]).status, 200);
+    }
+    let cases = [
+        (
+            vec![format!("Authorization: Bearer\t{t}")],
+            "the Bearer scheme and the token must be separated by spaces",
+        ),
+        (
+            vec![format!("Authorization: Bearer {t} {t}")],
+            "the Authorization header must hold exactly one token",
+        ),
+        (
+            vec![format!("Authorization: Bearer {t},")],
+            "the token contains characters outside the b64token syntax",
+        ),
+        (
+            vec![format!("Authorization: Bearer ={t}")],
+            "the token contains characters outside the b64token syntax",
+        ),
+        (
+            vec![bearer(&t), bearer(&t)],
+            "more than one Authorization header was sent",
+        ),
+    ];
+    for (headers, description) in cases {
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let r = get(s.addr, "/read", &headers);
+        assert_eq!(r.status, 400, "{description}");
+        assert_eq!(r.challenge(), invalid_request(description));
+    }
+    // And the same token, well-formed, is still served from the cache.
+    assert_eq!(
+        get(
+            s.addr,
+            "/read",
+            &[&format!("Authorization: bearer   {t}  ")]
+        )
+        .status,
+        200
+    );
+}
+
 #[test]
 fn non_ascii_bytes_in_the_header_are_400() {
     let s = server();

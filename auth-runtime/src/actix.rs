@@ -46,7 +46,10 @@ use serde::de::DeserializeOwned;
 use crate::cache::{TokenCache, TokenCacheSettings};
 use crate::challenge::{is_plain_quotable, join_scopes};
 use crate::claims::{NoExtraClaims, Principal, ScopeSource, Verified};
-use crate::credentials::{find_access_token, parse_authorization, single_token, BearerMethods};
+use crate::credentials::{
+    check_token, find_access_token, parse_authorization, parse_authorization_unchecked,
+    single_token, BearerMethods,
+};
 use crate::error::{AuthError, ChallengeContext, ErrorCode, Reason, Rejection};
 use crate::keys::remote::{FetchError, KeyLocation, Lookup, RemoteKeys, RemoteSettings};
 use crate::keys::{Key, KeyError, KeySet};
@@ -539,28 +542,12 @@ fn begin(req: &HttpRequest, config: &AuthConfig, body_token: Option<String>) -> 
     if let Some(outcome) = cached(req) {
         return Step::Done(outcome);
     }
-    let token = match find_token(req, config, body_token) {
-        Ok(token) => token,
+    let key_generation = config.key_generation();
+    let token = match find_token(req, config, body_token, key_generation) {
+        Ok(Found::Verified(hit)) => return Step::Done(settle(req, Ok(hit))),
+        Ok(Found::NotCached(token)) => token,
         Err(e) => return Step::Done(settle(req, Err(e))),
     };
-    let key_generation = config.key_generation();
-    if let Some(hit) = config
-        .inner
-        .cache
-        .as_ref()
-        .and_then(|c| c.get(&token, key_generation))
-    {
-        // With remote keys, a hit also needs the key set to be within its lifetime: otherwise
-        // the normal path refreshes it, and a key removed upstream invalidates the entry.
-        if config
-            .inner
-            .remote
-            .as_ref()
-            .is_none_or(|r| r.keys_current())
-        {
-            return Step::Done(settle(req, Ok(hit)));
-        }
-    }
     let verifier = &config.inner.verifier;
     let Some(remote) = &config.inner.remote else {
         let outcome = verified(config, &token, key_generation, verifier.verify(&token));
@@ -616,22 +603,60 @@ async fn complete(
     }
 }
 
+/// What [`find_token`] found.
+enum Found<'r> {
+    /// A token verified before and still cached.
+    Verified(Arc<Verified>),
+    /// A token to verify: not cached.
+    NotCached(Cow<'r, str>),
+}
+
 fn find_token<'r>(
     req: &'r HttpRequest,
     config: &AuthConfig,
     body_token: Option<String>,
-) -> Result<Cow<'r, str>, AuthError> {
-    let header = parse_authorization(
+    key_generation: u64,
+) -> Result<Found<'r>, AuthError> {
+    let header = parse_authorization_unchecked(
         req.headers()
             .get_all(header::AUTHORIZATION)
             .map(|v| v.as_bytes()),
     )?;
+    // The common case, the header as the only method: a token that is, byte for byte, one
+    // verified before passed the b64token check then, so a cache hit skips the check.
+    if let (Some(raw), false, None) = (header, config.inner.methods.query, &body_token) {
+        if let Some(hit) = std::str::from_utf8(raw)
+            .ok()
+            .and_then(|token| cache_hit(config, token, key_generation))
+        {
+            return Ok(Found::Verified(hit));
+        }
+        return Ok(Found::NotCached(Cow::Borrowed(check_token(raw)?)));
+    }
+    let header = header.map(check_token).transpose()?;
     let query = if config.inner.methods.query {
         find_access_token(req.query_string().as_bytes())?
     } else {
         None
     };
-    single_token(header, query, body_token)?.ok_or_else(AuthError::missing)
+    let token = single_token(header, query, body_token)?.ok_or_else(AuthError::missing)?;
+    Ok(match cache_hit(config, &token, key_generation) {
+        Some(hit) => Found::Verified(hit),
+        None => Found::NotCached(token),
+    })
+}
+
+/// The cached verification of `token`, if it may be used.
+fn cache_hit(config: &AuthConfig, token: &str, key_generation: u64) -> Option<Arc<Verified>> {
+    let hit = config.inner.cache.as_ref()?.get(token, key_generation)?;
+    // With remote keys, a hit also needs the key set to be within its lifetime: otherwise
+    // the normal path refreshes it, and a key removed upstream invalidates the entry.
+    config
+        .inner
+        .remote
+        .as_ref()
+        .is_none_or(|r| r.keys_current())
+        .then_some(hit)
 }
 
 /// The response for a refused request: the [`AuthError`] rendered in the configured

@@ -43,6 +43,23 @@ pub fn parse_authorization<'a, I>(values: I) -> Result<Option<&'a str>, AuthErro
 where
     I: IntoIterator<Item = &'a [u8]>,
 {
+    parse_authorization_unchecked(values)?
+        .map(check_token)
+        .transpose()
+}
+
+/// Parses one Authorization field value; see [`parse_authorization`].
+pub fn parse_authorization_value(value: &[u8]) -> Result<Option<&str>, AuthError> {
+    bearer_candidate(value)?.map(check_token).transpose()
+}
+
+/// [`parse_authorization`] without the last step, the b64token syntax of the token, which
+/// [`check_token`] checks: a token that matches, byte for byte, one verified before is known
+/// to pass it.
+pub(crate) fn parse_authorization_unchecked<'a, I>(values: I) -> Result<Option<&'a [u8]>, AuthError>
+where
+    I: IntoIterator<Item = &'a [u8]>,
+{
     let mut values = values.into_iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -53,11 +70,12 @@ where
             "more than one Authorization header was sent",
         ));
     }
-    parse_authorization_value(value)
+    bearer_candidate(value)
 }
 
-/// Parses one Authorization field value; see [`parse_authorization`].
-pub fn parse_authorization_value(value: &[u8]) -> Result<Option<&str>, AuthError> {
+/// The scheme, the separator and the token's place in one field value; the token itself is
+/// left to [`check_token`].
+fn bearer_candidate(value: &[u8]) -> Result<Option<&[u8]>, AuthError> {
     let value = trim_ows(value);
     if value.is_empty() {
         return Ok(None);
@@ -84,6 +102,11 @@ pub fn parse_authorization_value(value: &[u8]) -> Result<Option<&str>, AuthError
             "the Bearer scheme and the token must be separated by spaces",
         ));
     }
+    Ok(Some(token))
+}
+
+/// The token of a `Bearer` credential: exactly one b64token.
+pub(crate) fn check_token(token: &[u8]) -> Result<&str, AuthError> {
     // One branch-free pass over the token (it is most of the header): whitespace inside it,
     // and the b64token syntax.
     let flags = flags_of(token);
@@ -93,7 +116,7 @@ pub fn parse_authorization_value(value: &[u8]) -> Result<Option<&str>, AuthError
         ));
     }
     match std::str::from_utf8(token) {
-        Ok(token) if flags & (OTHER | PAD) == 0 && !token.is_empty() => Ok(Some(token)),
+        Ok(token) if flags & (OTHER | PAD) == 0 && !token.is_empty() => Ok(token),
         _ => Err(malformed(
             "the token contains characters outside the b64token syntax",
         )),
