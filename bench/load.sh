@@ -8,11 +8,11 @@
 # on the machine (a shared VM) hits every variant alike. Prints, per variant, the median
 # req/s, p50 and p99 over the rounds, and the ratios b/a and b/c as medians of per-round
 # ratios; rewrites the load section of BENCHMARKS.md. Only 127.0.0.1 is used.
-# Usage: bench/load.sh            (env: ROUNDS=5 DURATION=5s CONNECTIONS=32 WORKERS=1)
+# Usage: bench/load.sh            (env: ROUNDS=9 DURATION=3s CONNECTIONS=32 WORKERS=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${ROUNDS:-5}
-DURATION=${DURATION:-5s}
+ROUNDS=${ROUNDS:-9}
+DURATION=${DURATION:-3s}
 CONNECTIONS=${CONNECTIONS:-32}
 export WORKERS=${WORKERS:-1}
 
