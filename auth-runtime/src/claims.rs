@@ -86,51 +86,62 @@ pub(crate) struct StandardClaims {
     scp: Option<Value>,
 }
 
-impl<'de> Deserialize<'de> for StandardClaims {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ObjectVisitor;
-        impl<'de> serde::de::Visitor<'de> for ObjectVisitor {
-            type Value = StandardClaims;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object of claims")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StandardClaims, A::Error> {
-                let mut claims = StandardClaims::default();
-                let mut names = Names::new();
-                while let Some(name) = map.next_key::<MemberName<'de>>()? {
-                    let slot = match name.as_str() {
-                        "exp" => &mut claims.exp,
-                        "nbf" => &mut claims.nbf,
-                        "iat" => &mut claims.iat,
-                        "iss" => &mut claims.iss,
-                        "aud" => &mut claims.aud,
-                        "sub" => &mut claims.sub,
-                        "client_id" => &mut claims.client_id,
-                        "azp" => &mut claims.azp,
-                        "jti" => &mut claims.jti,
-                        "scope" => &mut claims.scope,
-                        "scp" => &mut claims.scp,
-                        _ => {
-                            map.next_value::<NoDuplicates>()?;
-                            names.push(name);
-                            continue;
-                        }
-                    };
-                    *slot = Some(map.next_value::<Value>()?);
+/// Reads the claims into the slots of a [`StandardClaims`] in place: the struct is a few
+/// hundred bytes, and moving it out through serde's `Result`s cost more than parsing a
+/// small claim.
+struct Fill<'a>(&'a mut StandardClaims);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Fill<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Fill<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object of claims")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let claims = self.0;
+        let mut names = Names::new();
+        while let Some(name) = map.next_key::<MemberName<'de>>()? {
+            let slot = match name.as_str() {
+                "exp" => &mut claims.exp,
+                "nbf" => &mut claims.nbf,
+                "iat" => &mut claims.iat,
+                "iss" => &mut claims.iss,
+                "aud" => &mut claims.aud,
+                "sub" => &mut claims.sub,
+                "client_id" => &mut claims.client_id,
+                "azp" => &mut claims.azp,
+                "jti" => &mut claims.jti,
+                "scope" => &mut claims.scope,
+                "scp" => &mut claims.scp,
+                _ => {
+                    map.next_value::<NoDuplicates>()?;
                     names.push(name);
+                    continue;
                 }
-                unique(&mut names)?;
-                Ok(claims)
-            }
+            };
+            *slot = Some(map.next_value::<Value>()?);
+            names.push(name);
         }
-        deserializer.deserialize_map(ObjectVisitor)
+        unique(&mut names)
     }
 }
 
 impl StandardClaims {
+    /// Reads a claim set (a JSON object without repeated member names at its top level) into
+    /// `self`, which is default.
+    pub(crate) fn fill(&mut self, payload: &[u8]) -> serde_json::Result<()> {
+        use serde::de::DeserializeSeed as _;
+        let mut deserializer = serde_json::Deserializer::from_slice(payload);
+        Fill(self).deserialize(&mut deserializer)?;
+        deserializer.end()
+    }
+
     /// Whether a value read here holds an object (then duplicates inside it were not checked).
     pub(crate) fn has_objects(&self) -> bool {
         fn holds_object(v: &Value) -> bool {
@@ -254,7 +265,7 @@ impl Verified {
     /// `payload` is the decoded JSON that `claims` was parsed from (and checked for
     /// duplicate member names).
     pub(crate) fn from_claims(
-        mut claims: StandardClaims,
+        claims: &mut StandardClaims,
         payload: Vec<u8>,
         scopes: &ScopeSource,
     ) -> Result<Self, AuthError> {
@@ -321,7 +332,7 @@ impl Verified {
                 None => string(claims.azp.take(), "azp")?,
             },
             token_id: string(claims.jti.take(), "jti")?,
-            scopes: scopes.extract(&claims, full.get().unwrap_or(&Map::new()))?,
+            scopes: scopes.extract(claims, full.get().unwrap_or(&Map::new()))?,
             payload,
             claims: full,
         })

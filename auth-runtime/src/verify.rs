@@ -264,13 +264,14 @@ impl Verifier {
         // One pass reads the standard claims and refuses duplicate member names, except
         // inside the standard claims' own values, which are objects only in tokens that fail
         // anyway; those get the full check first, so the answer stays "malformed".
-        let claims: StandardClaims = serde_json::from_slice(&payload).map_err(|_| malformed())?;
+        let mut claims = StandardClaims::default();
+        claims.fill(&payload).map_err(|_| malformed())?;
         if claims.has_objects() && has_duplicate_members(&payload) {
             return Err(malformed());
         }
         let now = jsonwebtoken::get_current_timestamp();
         self.check_time_and_audience(&claims, now)?;
-        self.finish(claims, payload, now)
+        self.finish(&mut claims, payload, now)
     }
 
     /// `exp` (required), `iss` and `aud` (required when configured), then `nbf`, expiry,
@@ -418,7 +419,7 @@ impl Verifier {
 
     fn finish(
         &self,
-        claims: StandardClaims,
+        claims: &mut StandardClaims,
         payload: Vec<u8>,
         now: u64,
     ) -> Result<Verified, AuthError> {
