@@ -1,9 +1,9 @@
 //! Token verification: size limit, header checks, signature (aws-lc-rs), claims.
 //!
 //! Order: the size limit is checked before any decoding; then the compact form, the JOSE
-//! header (duplicate names, `crit`, `typ`, `alg` allowlist; a header that this thread checked
-//! for the same verifier before is not decoded again, see `SeenHeaders`), key selection by `alg` and
-//! `kid`, and the signature against the key prepared when it was loaded (the algorithms and
+//! header (duplicate names, `crit`, `typ`, `alg` allowlist; a header that this thread
+//! checked for the same verifier before is not decoded again, see `SeenHeaders`), key
+//! selection by `alg` and `kid`, and the signature against the key prepared when it was loaded (the algorithms and
 //! parameters of jsonwebtoken's aws-lc-rs backend, without parsing the key again per token;
 //! see [`Key`]). The payload is then decoded
 //! and parsed once: the standard claims are read and duplicate member names refused in the
@@ -340,7 +340,8 @@ impl Verifier {
         Ok(())
     }
 
-    /// The compact form and the JOSE header (`alg` allowlist, `crit`, `typ`).
+    /// The compact form and the JOSE header (`alg` allowlist, `crit`, `typ`); hands the
+    /// header's `kid` and algorithm to `then`.
     fn check_header<R>(
         &self,
         token: &str,
