@@ -1,14 +1,13 @@
 //! Token verification: size limit, header checks, signature (aws-lc-rs), claims.
 //!
-//! Order: the size limit is checked before any decoding; then the compact form, the JOSE
-//! header (duplicate names, `crit`, `typ`, `alg` allowlist; a header that this thread
-//! checked for the same verifier before is not decoded again, see `SeenHeaders`), key
-//! selection by `alg` and `kid`, and the signature against the key prepared when it was loaded (the algorithms and
-//! parameters of jsonwebtoken's aws-lc-rs backend, without parsing the key again per token;
-//! see [`Key`]). The payload is then decoded
-//! and parsed once: the standard claims are read and duplicate member names refused in the
-//! same pass, and the rest of the claims are only parsed into a map if someone asks for them
-//! ([`Verified::claims`], a `Principal<C>`, a configured scope path). `exp`/`iss`/`aud`
+//! Order: the size limit is checked before any decoding; then the compact form, the JOSE header
+//! (duplicate names, `crit`, `typ`, `alg` allowlist; a header that this thread checked for the same
+//! verifier before is not decoded again, see `SeenHeaders`), key selection by `alg` and `kid`, and
+//! the signature against the key prepared when it was loaded (the algorithms and parameters of
+//! jsonwebtoken's aws-lc-rs backend, without parsing the key again per token; see [`Key`]). The
+//! payload is then decoded and parsed once: the standard claims are read and duplicate member names
+//! refused in the same pass, and the rest of the claims are only parsed into a map if someone asks
+//! for them ([`Verified::claims`], a `Principal<C>`, a configured scope path). `exp`/`iss`/`aud`
 //! presence, `nbf`, expiry, issuer and audience follow, in jsonwebtoken's order and with the
 //! configured leeway; `iat` in the future and claim types are checked last.
 
