@@ -109,7 +109,8 @@ cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d:
                      capture_output=True, text=True).stdout.strip()
 cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
 names = {"plain": "(a) unprotected",
-         "floor": "(d) signature check only (the floor: no header rules, no claims)", "requires": "(b) #[requires], token cache on (default)",
+         "floor": "(d) signature check only (the floor: no header rules, no claims)",
+         "requires": "(b) #[requires], token cache on (default)",
          "requires-nocache": "(b') #[requires], token cache off",
          "alternative": "(c) httpauth + grants + jsonwebtoken"}
 lines = [
