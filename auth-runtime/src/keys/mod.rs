@@ -57,6 +57,10 @@ pub struct Key {
     pub(crate) kid: Option<String>,
     pub(crate) alg: Algorithm,
     pub(crate) prepared: Arc<Prepared>,
+    /// SHA-256 of the JWK's identifying members (`kty`, `crv`, key parameters, resolved
+    /// `alg`, `kid`), for keys read from a JWK: tells a refresh that returned the same
+    /// keys from one that changed them.
+    fingerprint: Option<[u8; 32]>,
 }
 
 /// A key in the form the signature check uses, prepared once when the key is loaded.
@@ -149,19 +153,7 @@ impl fmt::Debug for Key {
 impl Key {
     /// An HMAC secret for `HS256`, `HS384` or `HS512`; at least as long as the hash output.
     pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, KeyError> {
-        let min = match alg {
-            Algorithm::HS256 => 32,
-            Algorithm::HS384 => 48,
-            Algorithm::HS512 => 64,
-            _ => return Err(KeyError::AlgorithmMismatch { alg, kind: "HMAC" }),
-        };
-        if secret.len() < min {
-            return Err(KeyError::WeakSecret {
-                alg,
-                min,
-                got: secret.len(),
-            });
-        }
+        check_secret_length(alg, secret.len())?;
         Key::prepare(None, alg, &DecodingKey::from_secret(secret))
     }
 
@@ -169,6 +161,7 @@ impl Key {
     pub fn rsa_pem(alg: Algorithm, pem: &[u8]) -> Result<Self, KeyError> {
         require_family(alg, AlgorithmFamily::Rsa, "RSA")?;
         let decoding = DecodingKey::from_rsa_pem(pem).map_err(|e| invalid("RSA public", e))?;
+        check_rsa_modulus(&decoding)?;
         Key::prepare(None, alg, &decoding)
     }
 
@@ -205,6 +198,18 @@ impl Key {
                 return Err(KeyError::Jwk(format!("key use {u} is not \"sig\"")));
             }
         }
+        // RFC 7517 §4.3: a key whose operations are listed but do not include "verify" is
+        // not for checking signatures.
+        if let Some(ops) = obj.get("key_ops") {
+            let verify = ops
+                .as_array()
+                .is_some_and(|ops| ops.iter().any(|op| op.as_str() == Some("verify")));
+            if !verify {
+                return Err(KeyError::Jwk(format!(
+                    "key_ops {ops} does not include \"verify\""
+                )));
+            }
+        }
         let jwk: Jwk =
             serde_json::from_value(value.clone()).map_err(|e| KeyError::Jwk(e.to_string()))?;
         let declared = match obj.get("alg") {
@@ -239,14 +244,18 @@ impl Key {
             )));
         }
         let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| KeyError::Jwk(e.to_string()))?;
-        if alg.family() == AlgorithmFamily::Hmac {
-            let len = decoding.try_get_as_bytes().map(<[u8]>::len).unwrap_or(0);
-            Key::hmac(alg, &vec![0; len])?;
+        match alg.family() {
+            AlgorithmFamily::Hmac => {
+                let len = decoding.try_get_as_bytes().map(<[u8]>::len).unwrap_or(0);
+                check_secret_length(alg, len)?;
+            }
+            AlgorithmFamily::Ec => check_ec_point(alg, &decoding)?,
+            AlgorithmFamily::Rsa => check_rsa_modulus(&decoding)?,
+            _ => {}
         }
-        if alg.family() == AlgorithmFamily::Ec {
-            check_ec_point(alg, &decoding)?;
-        }
-        Key::prepare(jwk.common.key_id.clone(), alg, &decoding)
+        let mut key = Key::prepare(jwk.common.key_id.clone(), alg, &decoding)?;
+        key.fingerprint = Some(fingerprint(obj, alg, key.kid.as_deref()));
+        Ok(key)
     }
 
     fn prepare(kid: Option<String>, alg: Algorithm, key: &DecodingKey) -> Result<Self, KeyError> {
@@ -254,6 +263,7 @@ impl Key {
             kid,
             alg,
             prepared: Arc::new(Prepared::new(alg, key)?),
+            fingerprint: None,
         })
     }
 
@@ -293,16 +303,117 @@ fn invalid(kind: &'static str, e: jsonwebtoken::errors::Error) -> KeyError {
     }
 }
 
+/// RFC 7518 §3.2: an HMAC secret at least as long as the hash output.
+fn check_secret_length(alg: Algorithm, len: usize) -> Result<(), KeyError> {
+    let min = match alg {
+        Algorithm::HS256 => 32,
+        Algorithm::HS384 => 48,
+        Algorithm::HS512 => 64,
+        _ => return Err(KeyError::AlgorithmMismatch { alg, kind: "HMAC" }),
+    };
+    if len < min {
+        return Err(KeyError::WeakSecret { alg, min, got: len });
+    }
+    Ok(())
+}
+
 /// The uncompressed point length tells the curve: 65 bytes for P-256, 97 for P-384.
 fn check_ec_point(alg: Algorithm, key: &DecodingKey) -> Result<(), KeyError> {
-    let expected = if alg == Algorithm::ES256 { 65 } else { 97 };
+    let (expected, curve) = if alg == Algorithm::ES256 {
+        (65, "P-256")
+    } else {
+        (97, "P-384")
+    };
     match key.try_get_as_bytes() {
         Ok(point) if point.len() == expected => Ok(()),
-        _ => Err(KeyError::AlgorithmMismatch {
-            alg,
-            kind: "EC keys on another curve; the",
+        _ => Err(KeyError::Invalid {
+            kind: "EC public",
+            detail: format!("{alg:?} needs a {curve} key"),
         }),
     }
+}
+
+/// Smallest RSA modulus accepted, in bits (RFC 7518 §3.3, NIST SP 800-131A).
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// Refuses RSA keys under [`MIN_RSA_BITS`] when they are loaded, so that such a key never
+/// enters a key set (where its `kid` would count as known).
+fn check_rsa_modulus(key: &DecodingKey) -> Result<(), KeyError> {
+    let bits = match key.kind() {
+        DecodingKeyKind::RsaModulusExponent { n, .. } => unsigned_bits(n),
+        DecodingKeyKind::SecretOrDer(der) => {
+            // An RSAPublicKey (PKCS #1) DER: SEQUENCE { INTEGER n, INTEGER e }.
+            rsa_modulus_from_der(der).map_or(0, unsigned_bits)
+        }
+    };
+    if bits < MIN_RSA_BITS {
+        return Err(KeyError::Invalid {
+            kind: "RSA public",
+            detail: format!("a {bits}-bit modulus is below the minimum of {MIN_RSA_BITS} bits"),
+        });
+    }
+    Ok(())
+}
+
+/// The number of significant bits of a big-endian unsigned integer.
+fn unsigned_bits(be: &[u8]) -> usize {
+    let be = &be[be.iter().take_while(|&&b| b == 0).count()..];
+    be.first()
+        .map_or(0, |first| be.len() * 8 - first.leading_zeros() as usize)
+}
+
+/// The modulus of a PKCS #1 `RSAPublicKey` in DER, or `None` when it is not one.
+fn rsa_modulus_from_der(der: &[u8]) -> Option<&[u8]> {
+    // One DER TLV: tag, length (short or long form), value.
+    fn tlv(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+        let (&t, rest) = input.split_first()?;
+        let (&first, rest) = rest.split_first()?;
+        if t != tag {
+            return None;
+        }
+        let (len, rest) = if first < 0x80 {
+            (usize::from(first), rest)
+        } else {
+            let n = usize::from(first & 0x7f);
+            if n == 0 || n > 4 || rest.len() < n {
+                return None;
+            }
+            let len = rest[..n]
+                .iter()
+                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+            (len, &rest[n..])
+        };
+        (rest.len() >= len).then(|| rest.split_at(len))
+    }
+    let (sequence, _) = tlv(der, 0x30)?;
+    let (modulus, _) = tlv(sequence, 0x02)?;
+    Some(modulus)
+}
+
+/// SHA-256 over the JWK members that identify the key, in a fixed order.
+fn fingerprint(
+    jwk: &serde_json::Map<String, Value>,
+    alg: Algorithm,
+    kid: Option<&str>,
+) -> [u8; 32] {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    for name in ["kty", "crv", "n", "e", "x", "y", "k"] {
+        let value = jwk.get(name).and_then(Value::as_str).unwrap_or("");
+        ctx.update(name.as_bytes());
+        ctx.update(&(value.len() as u64).to_be_bytes());
+        ctx.update(value.as_bytes());
+    }
+    ctx.update(format!("{alg:?}").as_bytes());
+    match kid {
+        Some(kid) => {
+            ctx.update(&[1]);
+            ctx.update(kid.as_bytes());
+        }
+        None => ctx.update(&[0]),
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
 }
 
 /// A set of verification keys.
@@ -328,6 +439,16 @@ impl KeySet {
     /// `sig`, unsupported `kty`, `crv` or `alg`, broken parameters) are skipped and listed in
     /// [`skipped`](Self::skipped); the document fails only when it is not a JWKS at all.
     pub fn from_jwks_json(json: &str) -> Result<Self, KeyError> {
+        Self::parse_jwks(json, true)
+    }
+
+    /// [`from_jwks_json`](Self::from_jwks_json) for a set fetched from a provider: symmetric
+    /// (`oct`) keys are skipped too, since a published key is public by definition.
+    pub(crate) fn from_remote_jwks_json(json: &str) -> Result<Self, KeyError> {
+        Self::parse_jwks(json, false)
+    }
+
+    fn parse_jwks(json: &str, symmetric: bool) -> Result<Self, KeyError> {
         let doc: Value = serde_json::from_str(json)
             .map_err(|e| KeyError::Jwk(format!("JWKS is not JSON: {e}")))?;
         let keys = doc
@@ -336,7 +457,14 @@ impl KeySet {
             .ok_or_else(|| KeyError::Jwk("JWKS has no \"keys\" array".into()))?;
         let mut set = KeySet::new();
         for (i, k) in keys.iter().enumerate() {
-            match Key::from_jwk_value(k) {
+            let key = if !symmetric && k.get("kty").and_then(Value::as_str) == Some("oct") {
+                Err(KeyError::Jwk(
+                    "a symmetric (oct) key in a published key set is never used".into(),
+                ))
+            } else {
+                Key::from_jwk_value(k)
+            };
+            match key {
                 Ok(key) => set.keys.push(key),
                 Err(e) => {
                     let kid = k.get("kid").and_then(Value::as_str).unwrap_or("-");
@@ -358,6 +486,27 @@ impl KeySet {
         &self.skipped
     }
 
+    /// Whether a key has exactly this `kid` (a key without `kid` matches none).
+    pub(crate) fn has_kid(&self, kid: &str) -> bool {
+        self.keys.iter().any(|k| k.kid.as_deref() == Some(kid))
+    }
+
+    /// Whether both sets hold the same keys (read from JWKs), in any order.
+    pub(crate) fn same_keys(&self, other: &KeySet) -> bool {
+        let prints = |set: &KeySet| {
+            let mut prints: Option<Vec<[u8; 32]>> =
+                set.keys.iter().map(|k| k.fingerprint).collect();
+            if let Some(p) = &mut prints {
+                p.sort_unstable();
+            }
+            prints
+        };
+        match (prints(self), prints(other)) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        }
+    }
+
     /// Whether the set has no keys.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
@@ -372,5 +521,110 @@ impl KeySet {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
+    use super::*;
+
+    /// A 1024-bit RSA public key (generated for this test), as SPKI and as PKCS #1.
+    const RSA_1024_SPKI: &str = "-----BEGIN PUBLIC KEY-----\nMIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDdzIZPGUVMgDs5rCSFqYsVJV7S\n8lhD70T6JxHRXqbI6G8V7RmJXSOxzvvDSJecqrkMsj4cVkypjT3mhk2X3DpxsCwX\nICMMqYODwFQbBz46HG4Qu3CoBSO6MPf200qFoA27Uv17avJp3oVSlhimm02eb8js\nc5gb2k4ZNULMKrJzFwIDAQAB\n-----END PUBLIC KEY-----\n";
+    const RSA_1024_PKCS1: &str = "-----BEGIN RSA PUBLIC KEY-----\nMIGJAoGBAN3Mhk8ZRUyAOzmsJIWpixUlXtLyWEPvRPonEdFepsjobxXtGYldI7HO\n+8NIl5yquQyyPhxWTKmNPeaGTZfcOnGwLBcgIwypg4PAVBsHPjocbhC7cKgFI7ow\n9/bTSoWgDbtS/Xtq8mnehVKWGKabTZ5vyOxzmBvaThk1QswqsnMXAgMBAAE=\n-----END RSA PUBLIC KEY-----\n";
+    const RSA_2048_SPKI: &[u8] = include_bytes!("../../../tests/keys/rsa-public.pem");
+
+    #[test]
+    fn rsa_keys_under_2048_bits_are_refused_in_every_form() {
+        for pem in [RSA_1024_SPKI, RSA_1024_PKCS1] {
+            let err = Key::rsa_pem(Algorithm::RS256, pem.as_bytes()).unwrap_err();
+            assert!(
+                err.to_string().contains("1024-bit modulus"),
+                "{err}"
+            );
+        }
+        assert!(Key::rsa_pem(Algorithm::PS256, RSA_2048_SPKI).is_ok());
+        let modulus = |bits: usize| {
+            let mut n = vec![0u8; bits.div_ceil(8)];
+            n[0] = 1 << ((bits - 1) % 8);
+            URL_SAFE_NO_PAD.encode(n)
+        };
+        let jwk = |n: String| serde_json::json!({"kty": "RSA", "n": n, "e": "AQAB"});
+        let err = Key::from_jwk_value(&jwk(modulus(2047))).unwrap_err();
+        assert!(err.to_string().contains("2047-bit"), "{err}");
+        // A leading zero byte does not count.
+        let mut padded = vec![0u8];
+        padded.extend(URL_SAFE_NO_PAD.decode(modulus(2040)).unwrap());
+        let err = Key::from_jwk_value(&jwk(URL_SAFE_NO_PAD.encode(padded))).unwrap_err();
+        assert!(err.to_string().contains("2040-bit"), "{err}");
+    }
+
+    #[test]
+    fn significant_bits_of_big_endian_integers() {
+        assert_eq!(unsigned_bits(&[]), 0);
+        assert_eq!(unsigned_bits(&[0, 0]), 0);
+        assert_eq!(unsigned_bits(&[0, 1]), 1);
+        assert_eq!(unsigned_bits(&[0x80, 0]), 16);
+        assert_eq!(unsigned_bits(&[0, 0x7f, 0xff]), 15);
+        assert_eq!(rsa_modulus_from_der(&[0x30, 0x03, 0x02, 0x01, 0x05]), Some(&[5u8][..]));
+        assert_eq!(rsa_modulus_from_der(&[0x30, 0x05, 0x02, 0x01]), None);
+        assert_eq!(rsa_modulus_from_der(&[0x31, 0x03, 0x02, 0x01, 0x05]), None);
+    }
+
+    fn ec_jwk(kid: Option<&str>) -> serde_json::Value {
+        // The P-256 public point of RFC 7515 Appendix A.3.
+        let mut jwk = serde_json::json!({"kty": "EC", "crv": "P-256",
+            "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+            "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"});
+        if let Some(kid) = kid {
+            jwk["kid"] = kid.into();
+        }
+        jwk
+    }
+
+    #[test]
+    fn key_sets_compare_by_their_keys_in_any_order() {
+        let set = |jwks: &[serde_json::Value]| {
+            KeySet::from_remote_jwks_json(&serde_json::json!({ "keys": jwks }).to_string())
+                .unwrap()
+        };
+        let a = set(&[ec_jwk(Some("a")), ec_jwk(Some("b"))]);
+        assert!(a.same_keys(&set(&[ec_jwk(Some("b")), ec_jwk(Some("a"))])));
+        assert!(!a.same_keys(&set(&[ec_jwk(Some("a"))])));
+        assert!(!a.same_keys(&set(&[ec_jwk(Some("a")), ec_jwk(Some("c"))])));
+        assert!(!a.same_keys(&set(&[ec_jwk(Some("a")), ec_jwk(None)])));
+        // Keys built in code have no JWK to compare: never "the same".
+        let built = KeySet::new().with(Key::rsa_pem(Algorithm::RS256, RSA_2048_SPKI).unwrap());
+        assert!(!built.same_keys(&built.clone()));
+    }
+
+    #[test]
+    fn only_an_exact_kid_is_known() {
+        let set = KeySet::from_remote_jwks_json(
+            &serde_json::json!({ "keys": [ec_jwk(None), ec_jwk(Some("k1"))] }).to_string(),
+        )
+        .unwrap();
+        assert!(set.has_kid("k1"));
+        assert!(!set.has_kid("k2"));
+        assert!(!set.has_kid(""));
+    }
+
+    #[test]
+    fn published_sets_skip_symmetric_keys_and_keys_not_for_verifying() {
+        let oct = serde_json::json!({"kty": "oct", "alg": "HS256", "kid": "s",
+            "k": URL_SAFE_NO_PAD.encode([1u8; 32])});
+        let mut enc = ec_jwk(Some("enc"));
+        enc["key_ops"] = serde_json::json!(["encrypt"]);
+        let mut verify = ec_jwk(Some("v"));
+        verify["key_ops"] = serde_json::json!(["verify"]);
+        let doc = serde_json::json!({ "keys": [oct, enc, verify] }).to_string();
+        let remote = KeySet::from_remote_jwks_json(&doc).unwrap();
+        assert_eq!(remote.keys().len(), 1);
+        assert_eq!(remote.keys()[0].kid(), Some("v"));
+        assert_eq!(remote.skipped().len(), 2);
+        // A configured inline JWKS may hold an HMAC secret.
+        assert_eq!(KeySet::from_jwks_json(&doc).unwrap().keys().len(), 2);
     }
 }
