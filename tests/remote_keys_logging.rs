@@ -40,7 +40,6 @@ fn unusable_keys_and_failed_refreshes_are_logged_and_refresh_ahead_does_not_bloc
     ks.set("/jwks", Reply::Json(partial.to_string(), Some(4)));
     let mut s = RemoteSettings::default();
     s.min_ttl = Duration::from_secs(4);
-    s.cooldown = Duration::from_millis(100);
     let srv = serve(Some(jwks_config(&ks.url("/jwks"), s)), routes);
     let token = signed(Algorithm::ES256, "good");
     assert_eq!(get(srv.addr, "/me", &[&bearer(&token)]).status, 200);
@@ -55,8 +54,9 @@ fn unusable_keys_and_failed_refreshes_are_logged_and_refresh_ahead_does_not_bloc
         assert!(log.contains(needle), "missing {needle:?} in:\n{log}");
     }
 
-    // 2. Refresh-ahead: in the last fifth of the 4 s lifetime a request triggers a background
-    //    refresh; with a slow key server the request itself still answers at once.
+    // 2. Refresh-ahead: in the last fifth of the 4 s lifetime the keys are refreshed in the
+    //    background, with no request needed; with a slow key server, requests meanwhile
+    //    still answer at once.
     ks.set(
         "/jwks",
         Reply::Slow(
@@ -64,8 +64,13 @@ fn unusable_keys_and_failed_refreshes_are_logged_and_refresh_ahead_does_not_bloc
             Box::new(Reply::Json(partial.to_string(), Some(4))),
         ),
     );
-    std::thread::sleep(Duration::from_millis(3400));
     let before = ks.hits("/jwks");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ks.hits("/jwks") == before {
+        assert!(Instant::now() < deadline, "no background refresh");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The refresh is in flight (the server sleeps 800 ms before answering).
     let started = Instant::now();
     assert_eq!(get(srv.addr, "/me", &[&bearer(&token)]).status, 200);
     assert!(
@@ -75,23 +80,23 @@ fn unusable_keys_and_failed_refreshes_are_logged_and_refresh_ahead_does_not_bloc
     );
     std::thread::sleep(Duration::from_millis(1000));
     assert_eq!(ks.hits("/jwks"), before + 1, "one background refresh");
-    // The refreshed keys are fresh again: well past the first expiry, no request waits.
-    let started = Instant::now();
-    assert_eq!(get(srv.addr, "/me", &[&bearer(&token)]).status, 200);
-    assert!(started.elapsed() < Duration::from_millis(500));
     logs.take();
 
-    // 3. A garbage document on refresh: a clear warning naming the URL and the problem.
+    // 3. A garbage document on refresh: a clear warning naming the URL and the problem, and
+    //    the stale keys keep serving.
     ks.set("/jwks", Reply::Json("<html>oops</html>".into(), Some(4)));
-    std::thread::sleep(Duration::from_millis(4100));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut log = String::new();
+    while !log.contains("signing key refresh failed") {
+        assert!(Instant::now() < deadline, "no failed refresh logged: {log}");
+        std::thread::sleep(Duration::from_millis(50));
+        log.push_str(&logs.take());
+    }
     assert_eq!(
         get(srv.addr, "/me", &[&bearer(&token)]).status,
         200,
         "stale keys keep serving"
     );
-    std::thread::sleep(Duration::from_millis(200));
-    let log = logs.take();
-    assert!(log.contains("signing key refresh failed"), "{log}");
     assert!(
         log.contains(&ks.url("/jwks")) && log.contains("is not a usable JWKS"),
         "{log}"

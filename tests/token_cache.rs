@@ -57,6 +57,8 @@ fn a_cached_token_is_refused_once_expired_beyond_leeway() {
     assert!(r.challenge().contains("the access token has expired"));
 }
 
+/// The key set changes while it is still fresh (10 min lifetime): only the key-set
+/// generation can make the cached token miss.
 #[test]
 fn a_cached_token_is_refused_after_its_key_left_the_key_set() {
     let ks = KeyServer::start();
@@ -64,25 +66,39 @@ fn a_cached_token_is_refused_after_its_key_left_the_key_set() {
         "/jwks",
         Reply::Json(
             jwks(&[jwk(Algorithm::RS256, "old"), jwk(Algorithm::ES256, "new")]),
-            Some(1),
+            None,
         ),
     );
-    let mut settings = RemoteSettings::default();
-    settings.min_ttl = Duration::from_secs(1);
-    settings.cooldown = Duration::from_millis(100);
-    settings.refresh_ahead = false;
-    let cfg = jwks_config(&ks.url("/jwks"), settings);
+    let cfg = jwks_config(&ks.url("/jwks"), RemoteSettings::default());
+    let probe = cfg.clone();
     let s = serve(Some(cfg), routes);
-    let mut h = Header::new(Algorithm::RS256);
-    h.kid = Some("old".into());
-    let t = mint_with_header(&h, &claims(""));
+    let with_kid = |alg, kid: &str| {
+        let mut h = Header::new(alg);
+        h.kid = Some(kid.into());
+        mint_with_header(&h, &claims(""))
+    };
+    let t = with_kid(Algorithm::RS256, "old");
     assert_eq!(get(s.addr, "/me", &[&bearer(&t)]).status, 200);
     assert_eq!(get(s.addr, "/me", &[&bearer(&t)]).status, 200); // served from the cache
+    let generation = probe.remote_keys().unwrap().keys_generation();
+    // The provider rotates "old" out; a token with a new kid makes the service refresh.
     ks.set(
         "/jwks",
-        Reply::Json(jwks(&[jwk(Algorithm::ES256, "new")]), Some(1)),
+        Reply::Json(
+            jwks(&[jwk(Algorithm::ES256, "new"), jwk(Algorithm::EdDSA, "newer")]),
+            None,
+        ),
     );
-    std::thread::sleep(Duration::from_millis(1300)); // the key set's lifetime ends
+    assert_eq!(
+        get(
+            s.addr,
+            "/me",
+            &[&bearer(&with_kid(Algorithm::EdDSA, "newer"))]
+        )
+        .status,
+        200
+    );
+    assert_ne!(probe.remote_keys().unwrap().keys_generation(), generation);
     let r = get(s.addr, "/me", &[&bearer(&t)]);
     assert_eq!(r.status, 401, "the cached token must not outlive its key");
     assert!(
@@ -90,6 +106,44 @@ fn a_cached_token_is_refused_after_its_key_left_the_key_set() {
         "{}",
         r.challenge()
     );
+}
+
+/// A refresh that returns the same keys (in another order, with other whitespace) keeps the
+/// generation, so cached tokens stay cached; a changed key set gets a new one.
+#[test]
+fn a_refresh_with_the_same_keys_keeps_the_key_set_generation() {
+    let ks = KeyServer::start();
+    let (a, b) = (jwk(Algorithm::RS256, "a"), jwk(Algorithm::ES256, "b"));
+    ks.set("/jwks", Reply::Json(jwks(&[a.clone(), b.clone()]), Some(1)));
+    let mut settings = RemoteSettings::default();
+    settings.min_ttl = Duration::from_secs(1);
+    let cfg = jwks_config(&ks.url("/jwks"), settings);
+    let probe = cfg.clone();
+    let s = serve(Some(cfg), routes);
+    let mut h = Header::new(Algorithm::RS256);
+    h.kid = Some("a".into());
+    let t = mint_with_header(&h, &claims(""));
+    assert_eq!(get(s.addr, "/me", &[&bearer(&t)]).status, 200);
+    let remote = probe.remote_keys().unwrap();
+    let generation = remote.keys_generation();
+    let reordered = serde_json::to_string_pretty(&json!({ "keys": [b, a] })).unwrap();
+    ks.set("/jwks", Reply::Json(reordered, Some(1)));
+    let wait_for_fetches = |n: usize| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(6);
+        while ks.hits("/jwks") < n {
+            assert!(std::time::Instant::now() < deadline, "no refresh");
+            assert_eq!(get(s.addr, "/me", &[&bearer(&t)]).status, 200);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_for_fetches(3);
+    assert_eq!(remote.keys_generation(), generation);
+    ks.set(
+        "/jwks",
+        Reply::Json(jwks(&[jwk(Algorithm::RS256, "a")]), Some(1)),
+    );
+    wait_for_fetches(ks.hits("/jwks") + 2);
+    assert_ne!(remote.keys_generation(), generation);
 }
 
 #[test]

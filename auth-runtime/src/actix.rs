@@ -51,7 +51,7 @@ use crate::credentials::{
     single_token, BearerMethods,
 };
 use crate::error::{AuthError, ChallengeContext, ErrorCode, Reason, Rejection};
-use crate::keys::remote::{FetchError, KeyLocation, Lookup, RemoteKeys, RemoteSettings};
+use crate::keys::remote::{Cause, FetchError, KeyLocation, Lookup, RemoteKeys, RemoteSettings};
 use crate::keys::{Key, KeyError, KeySet};
 use crate::metrics;
 use crate::policy::{Requirement, RequirementSpec};
@@ -446,8 +446,32 @@ impl AuthConfig {
         self.inner.remote.as_deref()
     }
 
-    /// Fetches remote keys now (e.g. at startup, to fail fast on a bad configuration);
-    /// returns how many usable keys there are. Static configurations return their key count.
+    /// Whether verification keys are at hand now: always with static keys; with remote keys,
+    /// once a fetch succeeded and until the keys are past their stale limit. The answer for
+    /// a readiness probe (liveness does not depend on it: the service serves public routes
+    /// and answers 503 on protected ones meanwhile). Asking starts a background fetch when
+    /// there are no keys yet.
+    ///
+    /// ```
+    /// use actix_web::{HttpResponse, web};
+    /// use endpoint_auth_runtime::AuthConfig;
+    ///
+    /// async fn ready(auth: web::Data<AuthConfig>) -> HttpResponse {
+    ///     if auth.keys_ready() {
+    ///         HttpResponse::Ok().finish()
+    ///     } else {
+    ///         HttpResponse::ServiceUnavailable().insert_header(("retry-after", "1")).finish()
+    ///     }
+    /// }
+    /// ```
+    pub fn keys_ready(&self) -> bool {
+        self.inner.remote.as_ref().is_none_or(|r| r.ready())
+    }
+
+    /// Fetches remote keys now and waits for the outcome; returns how many usable keys there
+    /// are. For services that prefer not to start without keys (fail-fast); otherwise keys
+    /// are fetched and retried in the background and nothing needs to wait. Static
+    /// configurations return their key count.
     pub async fn prefetch_keys(&self) -> Result<usize, FetchError> {
         match &self.inner.remote {
             Some(remote) => remote.prefetch().await,
@@ -494,14 +518,22 @@ struct Authenticated(Result<Arc<Verified>, AuthError>);
 /// Where authentication stands after the synchronous part.
 enum Step {
     Done(Result<Arc<Verified>, AuthError>),
-    /// Remote keys must be fetched first (single-flight generation).
+    /// Remote keys must be fetched first.
     Fetch {
         token: String,
         remote: Arc<RemoteKeys>,
+        /// The single-flight generation the lookup saw.
         generation: u64,
+        cause: Cause,
+        /// The key-set generation before the lookup, for the token cache.
         key_generation: u64,
     },
 }
+
+/// Marks a request for which the middleware already waited on a key refresh: the
+/// extractors use the keys that are there and never ask for another fetch.
+#[derive(Clone, Copy)]
+struct KeysRefreshed;
 
 fn cached(req: &HttpRequest) -> Option<Result<Arc<Verified>, AuthError>> {
     req.extensions().get::<Authenticated>().map(|a| a.0.clone())
@@ -557,7 +589,19 @@ fn begin(req: &HttpRequest, config: &AuthConfig, body_token: Option<String>) -> 
         Ok(pre) => pre,
         Err(e) => return Step::Done(settle(req, Err(e))),
     };
-    match remote.lookup(pre.kid()) {
+    let lookup = if req.extensions().get::<KeysRefreshed>().is_some() {
+        remote.lookup_after_refresh()
+    } else {
+        remote.lookup(pre.kid())
+    };
+    if !matches!(lookup, Lookup::Ready(_)) {
+        // No keys at hand: what needs none decides first, so a token that could never be
+        // ours neither waits for nor causes a fetch, and is 401 rather than 503.
+        if let Err(e) = verifier.check_unverified_claims(&token) {
+            return Step::Done(settle(req, Err(e)));
+        }
+    }
+    match lookup {
         Lookup::Ready(keys) => {
             let outcome = verified(
                 config,
@@ -567,11 +611,14 @@ fn begin(req: &HttpRequest, config: &AuthConfig, body_token: Option<String>) -> 
             );
             Step::Done(settle(req, outcome))
         }
-        Lookup::Unavailable(secs) => Step::Done(settle(req, Err(AuthError::unavailable(secs)))),
-        Lookup::Fetch(generation) => Step::Fetch {
+        Lookup::Unavailable { retry_after_secs } => {
+            Step::Done(settle(req, Err(AuthError::unavailable(retry_after_secs))))
+        }
+        Lookup::Fetch { generation, cause } => Step::Fetch {
             token: token.into_owned(),
             remote: remote.clone(),
             generation,
+            cause,
             key_generation,
         },
     }
@@ -589,14 +636,16 @@ async fn complete(
             token,
             remote,
             generation,
+            cause,
             key_generation,
         } => {
-            remote.refresh(generation).await;
+            remote.refresh(generation, cause).await;
             let outcome = match remote.lookup_after_refresh() {
                 Lookup::Ready(keys) => config.inner.verifier.verify_with(&token, &keys),
-                Lookup::Unavailable(secs) | Lookup::Fetch(secs) => {
-                    Err(AuthError::unavailable(secs))
+                Lookup::Unavailable { retry_after_secs } => {
+                    Err(AuthError::unavailable(retry_after_secs))
                 }
+                Lookup::Fetch { .. } => unreachable!("lookup_after_refresh never asks to fetch"),
             };
             settle(req, verified(config, &token, key_generation, outcome))
         }
@@ -655,7 +704,7 @@ fn cache_hit(config: &AuthConfig, token: &str, key_generation: u64) -> Option<Ar
         .inner
         .remote
         .as_ref()
-        .is_none_or(|r| r.keys_current())
+        .is_none_or(|r| r.ready())
         .then_some(hit)
 }
 
@@ -1123,6 +1172,10 @@ where
     type Future = std::future::Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
+        // Each worker builds its middleware at startup: begin fetching remote keys in the
+        // background then, so that they are usually there before the first request (the
+        // service starts whether or not the provider answers).
+        self.keys_ready();
         std::future::ready(Ok(AuthMiddleware {
             service: Rc::new(service),
             config: self.clone(),
@@ -1156,8 +1209,9 @@ where
         let pending = self.pending_fetch(&req);
         let service = self.service.clone();
         Box::pin(async move {
-            if let Some((remote, generation)) = pending {
-                remote.refresh(generation).await;
+            if let Some((remote, generation, cause)) = pending {
+                remote.refresh(generation, cause).await;
+                req.extensions_mut().insert(KeysRefreshed);
             }
             service.call(req).await
         })
@@ -1170,7 +1224,7 @@ impl<S> AuthMiddleware<S> {
     fn pending_fetch(
         &self,
         req: &actix_web::dev::ServiceRequest,
-    ) -> Option<(Arc<RemoteKeys>, u64)> {
+    ) -> Option<(Arc<RemoteKeys>, u64, Cause)> {
         let remote = self.config.inner.remote.as_ref()?;
         let token = parse_authorization(
             req.headers()
@@ -1179,9 +1233,15 @@ impl<S> AuthMiddleware<S> {
         )
         .ok()
         .flatten()?;
-        let kid = self.config.inner.verifier.precheck(token).ok()?;
+        let verifier = &self.config.inner.verifier;
+        let kid = verifier.precheck(token).ok()?;
         match remote.lookup(kid.as_deref()) {
-            Lookup::Fetch(generation) => Some((remote.clone(), generation)),
+            Lookup::Fetch { generation, cause } => {
+                // Only a token that could be ours is worth a fetch (the extractor answers
+                // the others with the claim check's 401).
+                verifier.check_unverified_claims(token).ok()?;
+                Some((remote.clone(), generation, cause))
+            }
             _ => None,
         }
     }

@@ -8,9 +8,10 @@
 //! - **Never past expiry.** An entry is served only while `now ≤ exp + leeway`, the same
 //!   bound the verifier applies; `nbf` and `iat` were already in the past when it was stored.
 //! - **Never after its key is gone.** Entries carry the generation of the key set they were
-//!   verified with; any change of the key set (a rotation, a removal, every successful JWKS
-//!   refresh) makes all older entries miss, so they are verified again against the current
-//!   keys. Static keys never change.
+//!   verified with; any change of the key set (a rotation, a removal) makes all older
+//!   entries miss, so they are verified again against the current keys. A refresh that
+//!   returns the same keys keeps the generation (the keys those entries were verified with
+//!   are still the ones the provider publishes). Static keys never change.
 //! - **Only successes are cached.** Rejected tokens are never stored, so garbage cannot fill
 //!   the cache, and every rejection is decided by a full verification.
 //! - **Nothing else is skipped.** `iss`, `aud`, `typ` and the algorithm were checked under a

@@ -189,6 +189,24 @@ impl Verifier {
         self.check_header(token, then)
     }
 
+    /// The claim checks that need no key (`exp`, `nbf`, `iss`, `aud`), on the unverified
+    /// payload. Run before any key fetch, so that only tokens that could be ours ever cause
+    /// one: a token of another issuer, for another audience or expired is refused without
+    /// touching the network. Never a reason to accept: the signature is checked later.
+    pub(crate) fn check_unverified_claims(&self, token: &str) -> Result<(), AuthError> {
+        let malformed = || {
+            AuthError::invalid_token(
+                Reason::Malformed,
+                "the access token is not a well-formed JWT",
+            )
+        };
+        let payload = token.split('.').nth(1).ok_or_else(malformed)?;
+        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| malformed())?;
+        let mut claims = StandardClaims::default();
+        claims.fill(&payload).map_err(|_| malformed())?;
+        self.check_time_and_audience(&claims, jsonwebtoken::get_current_timestamp())
+    }
+
     /// Verifies a token against `keys`.
     pub fn verify_with(&self, token: &str, keys: &KeySet) -> Result<Verified, AuthError> {
         let started = Instant::now();

@@ -21,6 +21,10 @@ pub enum Reply {
     Status(u16),
     /// Sleep, then answer.
     Slow(Duration, Box<Reply>),
+    /// 302 to this location.
+    Redirect(String),
+    /// Accept the request and never answer (until the server stops).
+    Hang,
 }
 
 #[derive(Default)]
@@ -38,7 +42,12 @@ pub struct KeyServer {
 
 impl KeyServer {
     pub fn start() -> KeyServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_on("127.0.0.1:0".parse().unwrap())
+    }
+
+    /// A server on this address, e.g. the one a stopped server had (a provider back up).
+    pub fn start_on(addr: SocketAddr) -> KeyServer {
+        let listener = TcpListener::bind(addr).unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));
@@ -123,6 +132,14 @@ fn handle(mut stream: TcpStream, state: Arc<Mutex<State>>) {
 
 fn respond(stream: &mut TcpStream, reply: Reply) {
     let out = match reply {
+        Reply::Hang => {
+            // Holds the connection open, reading nothing more, for longer than any timeout.
+            std::thread::sleep(Duration::from_secs(60));
+            return;
+        }
+        Reply::Redirect(location) => format!(
+            "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
         Reply::Slow(d, inner) => {
             std::thread::sleep(d);
             return respond(stream, *inner);

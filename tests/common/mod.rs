@@ -228,18 +228,36 @@ impl Captured {
     pub fn take(&self) -> String {
         String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).unwrap()
     }
+    /// What was logged so far, left in place (for tests that share the binary's buffer).
+    pub fn peek(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+    /// The logged lines that contain `needle` (e.g. the URL of a test's own key server).
+    pub fn lines_with(&self, needle: &str) -> Vec<String> {
+        self.peek()
+            .lines()
+            .filter(|l| l.contains(needle))
+            .map(str::to_owned)
+            .collect()
+    }
 }
 
-/// Installs a global TRACE subscriber writing into the returned buffer (once per test binary).
+/// Installs a global TRACE subscriber writing into the returned buffer; every call in a test
+/// binary returns the same buffer.
 pub fn capture_logs() -> Captured {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .init();
-    captured
+    static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    CAPTURED
+        .get_or_init(|| {
+            let captured = Captured::default();
+            let writer = captured.clone();
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .init();
+            captured
+        })
+        .clone()
 }
 
 /// A response as it came off the wire.

@@ -1,11 +1,32 @@
 //! Remote key sets: a JWKS URL, or OIDC / RFC 8414 discovery from the issuer.
 //!
-//! The cache follows `Cache-Control: max-age` clamped to `[min_ttl, max_ttl]` (10 min when
-//! absent). A token with an unknown `kid` triggers a refresh, at most one per `cooldown`
-//! whatever the request rate; concurrent misses share one fetch (single-flight). A failed
-//! refresh keeps the last good keys for up to `max_stale` past their expiry
-//! (stale-if-error). With `refresh_ahead`, keys are refreshed in the background during the
-//! last fifth of their lifetime, so requests do not wait on the network.
+//! # Keys over time
+//!
+//! - **Cache.** Keys are kept for `Cache-Control: max-age`, clamped to `[min_ttl, max_ttl]`
+//!   (10 min when absent). With `refresh_ahead` they are refreshed in the background during
+//!   the last fifth of that lifetime; once it is over they are refreshed in the background
+//!   too, and requests keep using them meanwhile, for up to `max_stale` (stale-if-error).
+//!   A refresh that returns the same keys keeps the key-set generation, so verified-token
+//!   cache entries stay valid; any change of the keys makes them all miss.
+//! - **Outages.** Nothing is fetched when the service is built, and startup never waits on
+//!   the provider. The first fetch starts with the first worker (`App::wrap`), the first
+//!   request that needs keys, or a readiness probe
+//!   ([`AuthConfig::keys_ready`](crate::AuthConfig::keys_ready)). Requests that need keys
+//!   wait for a fetch only while nothing has failed; once a fetch fails, and until one
+//!   succeeds, they are answered at once (503 + `Retry-After` when there are no usable
+//!   keys) while a background task retries with a bounded, jittered exponential backoff
+//!   (`retry_min` doubling up to `retry_max`), one log line per failed attempt.
+//! - **Rotation.** A token whose `kid` no key has triggers a refresh, so the first token
+//!   signed with a newly published key is accepted on its first request. Such refreshes
+//!   draw from a token bucket of their own (`unknown_kid_burst` at once, then one per
+//!   `cooldown`), not shared with scheduled refreshes, so a flood of made-up `kid`s causes a
+//!   handful of fetches and then at most one per cooldown. Concurrent requests share one
+//!   fetch (single-flight). A key without `kid` does not make every `kid` known.
+//! - **Only tokens that could be ours.** The caller decides from the cheap checks (header,
+//!   and the unverified `iss`, `aud`, `exp`, `nbf`) before any fetch: garbage and tokens of
+//!   other issuers never cause one.
+//! - **Every hop.** The configured URL, the discovered `jwks_uri` and every redirect obey
+//!   one rule: https, or http to a loopback host (unless `allow_insecure_http`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -29,14 +50,22 @@ pub struct RemoteSettings {
     pub min_ttl: Duration,
     /// Upper bound for `max-age` (default 24 h).
     pub max_ttl: Duration,
-    /// Minimum time between two fetches triggered by requests (default 30 s).
+    /// Refill period of the unknown-`kid` refresh budget: after a burst of
+    /// [`unknown_kid_burst`](Self::unknown_kid_burst) refreshes, at most one per `cooldown`
+    /// (default 30 s).
     pub cooldown: Duration,
+    /// How many refreshes tokens with an unknown `kid` may cause at once (default 3).
+    pub unknown_kid_burst: u32,
+    /// First wait before retrying a failed fetch; doubled after each failure (default 1 s).
+    pub retry_min: Duration,
+    /// Longest wait between two retries of a failed fetch (default 10 s).
+    pub retry_max: Duration,
     /// How long past expiry the last good keys keep serving while refreshes fail (default 1 h).
     pub max_stale: Duration,
     /// Refresh in the background before expiry (default on).
     pub refresh_ahead: bool,
     /// Accept `http://` URLs for non-loopback hosts (default off: https only, except
-    /// 127.0.0.0/8, `localhost` and `[::1]`).
+    /// 127.0.0.0/8, `localhost` and `[::1]`). Applies to redirects and discovered URLs too.
     pub allow_insecure_http: bool,
 }
 
@@ -49,6 +78,9 @@ impl Default for RemoteSettings {
             min_ttl: Duration::from_secs(60),
             max_ttl: Duration::from_secs(24 * 3600),
             cooldown: Duration::from_secs(30),
+            unknown_kid_burst: 3,
+            retry_min: Duration::from_secs(1),
+            retry_max: Duration::from_secs(10),
             max_stale: Duration::from_secs(3600),
             refresh_ahead: true,
             allow_insecure_http: false,
@@ -111,10 +143,20 @@ pub enum FetchError {
 pub(crate) enum Lookup {
     /// Use these keys.
     Ready(Arc<KeySet>),
-    /// Fetch first (single-flight with this generation), then look again.
-    Fetch(u64),
+    /// Wait for a refresh (single-flight: skipped if another attempt completed since
+    /// `generation`), then look again with [`RemoteKeys::lookup_after_refresh`].
+    Fetch { generation: u64, cause: Cause },
     /// No usable keys; retry after this many seconds.
-    Unavailable(u64),
+    Unavailable { retry_after_secs: u64 },
+}
+
+/// Why a request waits for a fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cause {
+    /// There are no usable keys and no fetch has failed since the last success.
+    NoKeys,
+    /// The token's `kid` is not in the key set; costs one unit of the unknown-`kid` budget.
+    UnknownKid,
 }
 
 struct State {
@@ -122,11 +164,64 @@ struct State {
     fresh_until: Instant,
     stale_until: Instant,
     refresh_ahead_from: Instant,
-    last_attempt: Option<Instant>,
+    /// Completed attempts; the single-flight token.
     generation: u64,
+    /// Consecutive failed attempts (0 after a success).
+    failures: u32,
+    /// The earliest time of the next attempt after a failure.
+    retry_at: Instant,
+    /// The unknown-`kid` budget: whole refreshes available, and when it was last refilled.
+    kid_budget: u32,
+    kid_refilled_at: Instant,
     jwks_uri: Option<String>,
     endpoints: Endpoints,
+    /// A background task is refreshing (or waiting to retry).
     background: bool,
+}
+
+impl State {
+    fn usable(&self, now: Instant) -> Option<&Arc<KeySet>> {
+        self.keys.as_ref().filter(|_| now < self.stale_until)
+    }
+
+    fn retry_after_secs(&self, now: Instant) -> u64 {
+        let wait = self.retry_at.saturating_duration_since(now);
+        (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+    }
+
+    /// Refills the unknown-`kid` budget for the time passed; whether a unit is available.
+    fn kid_budget_available(&mut self, settings: &RemoteSettings, now: Instant) -> bool {
+        let cap = settings.unknown_kid_burst;
+        if self.kid_budget < cap {
+            let period = settings.cooldown.max(Duration::from_millis(1));
+            let periods = now
+                .saturating_duration_since(self.kid_refilled_at)
+                .as_nanos()
+                / period.as_nanos();
+            if periods > 0 {
+                let periods = u32::try_from(periods).unwrap_or(u32::MAX);
+                self.kid_budget = self.kid_budget.saturating_add(periods).min(cap);
+                self.kid_refilled_at = if self.kid_budget == cap {
+                    now
+                } else {
+                    self.kid_refilled_at + period * periods
+                };
+            }
+        }
+        self.kid_budget > 0
+    }
+
+    fn take_kid_budget(&mut self, settings: &RemoteSettings, now: Instant) -> bool {
+        if !self.kid_budget_available(settings, now) {
+            return false;
+        }
+        if self.kid_budget == settings.unknown_kid_burst {
+            // The refill period starts when the budget is first drawn from.
+            self.kid_refilled_at = now;
+        }
+        self.kid_budget -= 1;
+        true
+    }
 }
 
 /// OAuth endpoints found by discovery, for documentation (OpenAPI flows).
@@ -158,18 +253,31 @@ impl std::fmt::Debug for RemoteKeys {
 }
 
 impl RemoteKeys {
-    /// A source for `location`; nothing is fetched until a request needs keys or
-    /// [`prefetch`](Self::prefetch) is called.
+    /// A source for `location`; nothing is fetched until a request needs keys, a worker
+    /// starts, or [`prefetch`](Self::prefetch) is called.
     pub fn new(location: KeyLocation, settings: RemoteSettings) -> Result<Self, FetchError> {
         let url = match &location {
             KeyLocation::Jwks(u) | KeyLocation::Discovery(u) => u,
         };
-        check_url(url, settings.allow_insecure_http)?;
+        let allow_http = settings.allow_insecure_http;
+        check_url(url, allow_http)?;
+        // Every hop obeys the rule of the configured URL: a redirect to plain http on
+        // another host would otherwise hand the keys to whoever sits on that path.
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= 3 {
+                attempt.error("more than 3 redirects")
+            } else if check_url(attempt.url().as_str(), allow_http).is_err() {
+                let refused = format!("redirect to {} refused", attempt.url());
+                attempt.error(refused)
+            } else {
+                attempt.follow()
+            }
+        });
         let client = reqwest::Client::builder()
             .connect_timeout(settings.timeout)
             .timeout(settings.timeout)
             .pool_max_idle_per_host(0)
-            .redirect(reqwest::redirect::Policy::limited(3))
+            .redirect(redirects)
             .user_agent(concat!("endpoint-auth/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| FetchError::Http {
@@ -177,6 +285,7 @@ impl RemoteKeys {
                 detail: e.to_string(),
             })?;
         let now = Instant::now();
+        let kid_budget = settings.unknown_kid_burst;
         Ok(RemoteKeys {
             location,
             settings,
@@ -186,8 +295,11 @@ impl RemoteKeys {
                 fresh_until: now,
                 stale_until: now,
                 refresh_ahead_from: now,
-                last_attempt: None,
                 generation: 0,
+                failures: 0,
+                retry_at: now,
+                kid_budget,
+                kid_refilled_at: now,
                 jwks_uri: None,
                 endpoints: Endpoints::default(),
                 background: false,
@@ -196,6 +308,13 @@ impl RemoteKeys {
             fetches: AtomicU64::new(0),
             keys_generation: AtomicU64::new(0),
         })
+    }
+
+    /// The configured JWKS URL, or the issuer keys are discovered from.
+    fn location_url(&self) -> &str {
+        match &self.location {
+            KeyLocation::Jwks(url) | KeyLocation::Discovery(url) => url,
+        }
     }
 
     /// The settings.
@@ -209,7 +328,7 @@ impl RemoteKeys {
         self.state().endpoints.clone()
     }
 
-    /// Changes every time a new key set is stored.
+    /// Changes every time a different key set is stored (an identical refresh keeps it).
     pub fn keys_generation(&self) -> u64 {
         self.keys_generation.load(Ordering::SeqCst)
     }
@@ -219,10 +338,12 @@ impl RemoteKeys {
         self.fetches.load(Ordering::Relaxed)
     }
 
-    /// Fetches the keys now (e.g. at startup, to fail fast on a bad configuration).
+    /// Fetches the keys now and waits for the outcome: for services that would rather not
+    /// start than start without keys (fail-fast). Not needed otherwise: keys are fetched,
+    /// and retried, in the background.
     pub async fn prefetch(&self) -> Result<usize, FetchError> {
         let _flight = self.flight.lock().await;
-        self.fetch_and_store().await.map(|n| n.0)
+        self.fetch_and_store().await
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -231,108 +352,204 @@ impl RemoteKeys {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Decides, without waiting, what a request carrying `kid` should do.
-    pub(crate) fn lookup(self: &Arc<Self>, kid: Option<&str>) -> Lookup {
+    /// Whether usable keys are at hand now; starts fetching them in the background if not
+    /// (and a background refresh when one is due).
+    pub(crate) fn ready(self: &Arc<Self>) -> bool {
         let now = Instant::now();
-        let mut st = self.state();
-        let cooled = st
-            .last_attempt
-            .is_none_or(|t| now.duration_since(t) >= self.settings.cooldown);
-        match st.keys.clone() {
-            Some(keys) if now < st.stale_until => {
-                let expired = now >= st.fresh_until;
-                let unknown_kid = kid.is_some_and(|kid| {
-                    !keys
-                        .keys
-                        .iter()
-                        .any(|k| k.kid.as_deref().is_none_or(|k| k == kid))
-                });
-                if (expired || unknown_kid) && cooled {
-                    return Lookup::Fetch(st.generation);
+        let st = self.state();
+        let usable = st.usable(now).is_some();
+        self.schedule(st, now);
+        usable
+    }
+
+    /// Starts the background task unless it runs: always with `refresh_ahead`, otherwise
+    /// when the keys need it (none yet, expired, or a failed attempt to retry). Consumes
+    /// the guard.
+    fn schedule(self: &Arc<Self>, mut st: std::sync::MutexGuard<'_, State>, now: Instant) {
+        if st.background || !(self.settings.refresh_ahead || self.needs_refresh(&st, now)) {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        st.background = true;
+        drop(st);
+        let this = self.clone();
+        rt.spawn(async move {
+            // Clears the flag however the task ends (its runtime may shut down mid-wait).
+            struct Running(Arc<RemoteKeys>);
+            impl Drop for Running {
+                fn drop(&mut self) {
+                    self.0.state().background = false;
                 }
-                if self.settings.refresh_ahead
-                    && !st.background
-                    && cooled
-                    && now >= st.refresh_ahead_from
-                {
-                    st.background = true;
-                    let generation = st.generation;
-                    drop(st);
-                    self.spawn_refresh(generation);
-                }
-                Lookup::Ready(keys)
             }
-            _ if cooled => Lookup::Fetch(st.generation),
-            _ => {
-                let wait = st
-                    .last_attempt
-                    .map(|t| self.settings.cooldown.saturating_sub(now.duration_since(t)));
-                Lookup::Unavailable(wait.unwrap_or_default().as_secs().max(1))
+            let running = Running(this);
+            running.0.keep_fresh().await;
+        });
+    }
+
+    fn needs_refresh(&self, st: &State, now: Instant) -> bool {
+        st.keys.is_none()
+            || st.failures > 0
+            || now >= st.fresh_until
+            || (self.settings.refresh_ahead && now >= st.refresh_ahead_from)
+    }
+
+    /// The background task: fetches until there are fresh keys, waiting out the backoff
+    /// after each failure; with `refresh_ahead` it then sleeps until the last fifth of the
+    /// keys' lifetime and refreshes them, for as long as its runtime lives (a request that
+    /// finds no task running starts another).
+    async fn keep_fresh(&self) {
+        loop {
+            let (wait, generation) = {
+                let now = Instant::now();
+                let st = self.state();
+                let wait = if self.needs_refresh(&st, now) {
+                    st.retry_at.saturating_duration_since(now)
+                } else if self.settings.refresh_ahead {
+                    st.refresh_ahead_from.saturating_duration_since(now)
+                } else {
+                    return;
+                };
+                (wait, st.generation)
+            };
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            let _flight = self.flight.lock().await;
+            if self.state().generation == generation {
+                let _ = self.fetch_and_store().await;
             }
         }
     }
 
-    /// Whether the current keys may be used without a fetch (also starts a background
-    /// refresh-ahead when due).
-    pub(crate) fn keys_current(self: &Arc<Self>) -> bool {
-        matches!(self.lookup(None), Lookup::Ready(_))
+    /// Decides, without waiting, what a request carrying `kid` should do.
+    pub(crate) fn lookup(self: &Arc<Self>, kid: Option<&str>) -> Lookup {
+        let now = Instant::now();
+        let mut st = self.state();
+        let lookup = match st.usable(now).cloned() {
+            Some(keys) => {
+                let unknown = kid.filter(|kid| !keys.has_kid(kid));
+                match unknown {
+                    None => Lookup::Ready(keys),
+                    // The provider is failing: waiting would only add the timeout to the
+                    // answer; the background task recovers the keys.
+                    Some(_) if st.failures > 0 => {
+                        if keys.keys.iter().any(|k| k.kid.is_none()) {
+                            Lookup::Ready(keys)
+                        } else {
+                            Lookup::Unavailable {
+                                retry_after_secs: st.retry_after_secs(now),
+                            }
+                        }
+                    }
+                    Some(_) if st.kid_budget_available(&self.settings, now) => Lookup::Fetch {
+                        generation: st.generation,
+                        cause: Cause::UnknownKid,
+                    },
+                    // Budget spent: decided with the keys at hand (401 unknown kid).
+                    Some(_) => Lookup::Ready(keys),
+                }
+            }
+            None if st.failures == 0 => Lookup::Fetch {
+                generation: st.generation,
+                cause: Cause::NoKeys,
+            },
+            None => Lookup::Unavailable {
+                retry_after_secs: st.retry_after_secs(now),
+            },
+        };
+        // Only a token verified against the keys at hand may start the background task: a
+        // token that waits or is refused may be garbage or another issuer's, and must cause
+        // no network traffic before the caller's claim checks (a request's own fetch starts
+        // the task when it is done).
+        if matches!(lookup, Lookup::Ready(_)) {
+            self.schedule(st, now);
+        }
+        lookup
     }
 
     /// After [`refresh`](Self::refresh): use what is there, never fetch again.
     pub(crate) fn lookup_after_refresh(&self) -> Lookup {
         let now = Instant::now();
         let st = self.state();
-        match &st.keys {
-            Some(keys) if now < st.stale_until => Lookup::Ready(keys.clone()),
-            _ => Lookup::Unavailable(self.settings.cooldown.as_secs().max(1)),
+        match st.usable(now) {
+            Some(keys) => Lookup::Ready(keys.clone()),
+            None => Lookup::Unavailable {
+                retry_after_secs: st.retry_after_secs(now),
+            },
         }
     }
 
-    /// Single-flight refresh: if another task completed a fetch since `generation` was
-    /// observed, this returns without fetching.
-    pub(crate) async fn refresh(&self, generation: u64) {
-        let _flight = self.flight.lock().await;
-        if self.state().generation != generation {
-            return;
+    /// Single-flight refresh for a request: returns without fetching if another attempt
+    /// completed since `generation` was observed, if a fetch failed meanwhile (no keys), or
+    /// if the unknown-`kid` budget is spent.
+    pub(crate) async fn refresh(self: &Arc<Self>, generation: u64, cause: Cause) {
+        {
+            let _flight = self.flight.lock().await;
+            {
+                let now = Instant::now();
+                let mut st = self.state();
+                let go = st.generation == generation
+                    && match cause {
+                        Cause::NoKeys => st.failures == 0,
+                        Cause::UnknownKid => {
+                            st.failures == 0 && st.take_kid_budget(&self.settings, now)
+                        }
+                    };
+                if !go {
+                    return;
+                }
+            }
+            let _ = self.fetch_and_store().await;
         }
-        let _ = self.fetch_and_store().await;
+        // Retries after a failure, and refresh-ahead, are the background task's.
+        self.schedule(self.state(), Instant::now());
     }
 
-    fn spawn_refresh(self: &Arc<Self>, generation: u64) {
-        let this = self.clone();
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                this.refresh(generation).await;
-                this.state().background = false;
-            });
-        } else {
-            self.state().background = false;
-        }
-    }
-
-    async fn fetch_and_store(&self) -> Result<(usize, ()), FetchError> {
+    /// One attempt; the caller holds the flight lock. Returns the number of usable keys.
+    async fn fetch_and_store(&self) -> Result<usize, FetchError> {
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let result = self.fetch().await;
         let now = Instant::now();
         let mut st = self.state();
-        st.last_attempt = Some(now);
         st.generation += 1;
         match result {
             Ok((keys, ttl, jwks_uri)) => {
                 let count = keys.keys.len();
-                st.keys = Some(Arc::new(keys));
-                // Bumped while the state lock is held: a reader that sees the new keys sees
-                // the new generation too (token-cache entries of older key sets then miss).
-                self.keys_generation.fetch_add(1, Ordering::SeqCst);
+                let same = st.keys.as_ref().is_some_and(|old| old.same_keys(&keys));
+                if !same {
+                    st.keys = Some(Arc::new(keys));
+                    // Bumped while the state lock is held: a reader that sees the new keys
+                    // sees the new generation too (token-cache entries of older key sets then
+                    // miss). The same keys again keep their entries valid.
+                    self.keys_generation.fetch_add(1, Ordering::SeqCst);
+                }
+                if st.failures > 0 {
+                    tracing::info!(target: "endpoint_auth", keys = count, after_failures = st.failures, from = self.location_url(), "signing keys fetched again");
+                }
+                st.failures = 0;
+                st.retry_at = now;
                 st.fresh_until = now + ttl;
                 st.stale_until = now + ttl + self.settings.max_stale;
                 st.refresh_ahead_from = now + ttl.mul_f64(0.8);
                 st.jwks_uri = jwks_uri;
-                tracing::debug!(target: "endpoint_auth", keys = count, ttl_secs = ttl.as_secs(), "signing keys refreshed");
-                Ok((count, ()))
+                tracing::debug!(target: "endpoint_auth", keys = count, ttl_secs = ttl.as_secs(), changed = !same, "signing keys refreshed");
+                Ok(count)
             }
             Err(e) => {
-                tracing::warn!(target: "endpoint_auth", error = %e, cached_keys = st.keys.is_some(), "signing key refresh failed");
+                st.failures = st.failures.saturating_add(1);
+                let backoff = backoff(&self.settings, st.failures);
+                st.retry_at = now + backoff;
+                tracing::warn!(
+                    target: "endpoint_auth",
+                    error = %e,
+                    attempt = st.failures,
+                    retry_in_ms = backoff.as_millis() as u64,
+                    cached_keys = st.usable(now).is_some(),
+                    "signing key refresh failed"
+                );
                 Err(e)
             }
         }
@@ -354,7 +571,7 @@ impl RemoteKeys {
             url: jwks_uri.clone(),
             detail: "not UTF-8".into(),
         })?;
-        let keys = KeySet::from_jwks_json(&text).map_err(|e| FetchError::BadJwks {
+        let keys = KeySet::from_remote_jwks_json(&text).map_err(|e| FetchError::BadJwks {
             url: jwks_uri.clone(),
             detail: e.to_string(),
         })?;
@@ -364,10 +581,12 @@ impl RemoteKeys {
                 detail: "no usable signing key".into(),
             });
         }
-        let ttl = max_age.unwrap_or(self.settings.default_ttl).clamp(
-            self.settings.min_ttl,
-            self.settings.max_ttl.max(self.settings.min_ttl),
-        );
+        // At least a second, whatever the settings: the background task refreshes when the
+        // keys expire, and must not spin.
+        let min_ttl = self.settings.min_ttl.max(Duration::from_secs(1));
+        let ttl = max_age
+            .unwrap_or(self.settings.default_ttl)
+            .clamp(min_ttl, self.settings.max_ttl.max(min_ttl));
         let discovered = matches!(self.location, KeyLocation::Discovery(_)).then_some(jwks_uri);
         Ok((keys, ttl, discovered))
     }
@@ -459,6 +678,19 @@ impl RemoteKeys {
         }
         Ok((body, max_age))
     }
+}
+
+/// The wait before attempt `failures + 1`: `retry_min` doubled per failure up to `retry_max`,
+/// less up to a fifth at random, so that many instances do not retry in step.
+fn backoff(settings: &RemoteSettings, failures: u32) -> Duration {
+    use std::hash::BuildHasher;
+    let doublings = failures.saturating_sub(1).min(20);
+    let full = settings
+        .retry_min
+        .saturating_mul(1 << doublings)
+        .min(settings.retry_max.max(settings.retry_min));
+    let random = std::collections::hash_map::RandomState::new().hash_one(Instant::now());
+    full.mul_f64(1.0 - (random % 1000) as f64 / 5000.0)
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
