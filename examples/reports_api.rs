@@ -6,7 +6,8 @@
 //! `$REPORTS_API_DEV_KEY_DIR`), publishes its JWKS at `/.well-known/jwks.json`, serves a
 //! development token endpoint at `/oauth/token`, and prints ready-to-paste `curl` commands with
 //! freshly minted tokens. `cargo run --example reports_api -- mint read:reports write:reports`
-//! prints a dev token.
+//! prints a dev token. Anyone who reaches it can get any token, so the embedded default only
+//! binds to loopback.
 //!
 //! Against a real provider, set `AUTH_ISSUER` (keys by OIDC discovery) and optionally
 //! `AUTH_JWKS_URL`; `AUTH_AUDIENCE` defaults to `reports-api`, `BIND` to `127.0.0.1:8080`.
@@ -382,10 +383,18 @@ struct Settings {
 fn settings() -> Result<Settings, String> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let bind = var("BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
-    let bind = bind
+    let bind: SocketAddr = bind
         .parse()
         .map_err(|_| format!("BIND={bind:?} is not an address like 127.0.0.1:8080"))?;
     let issuer = var("AUTH_ISSUER");
+    // The embedded default hands out tokens with any scope to whoever asks (`/oauth/token`,
+    // `mint`): only this machine may ask. `to_canonical`: ::ffff:127.0.0.1 is loopback too.
+    if issuer.is_none() && !bind.ip().to_canonical().is_loopback() {
+        return Err(format!(
+            "BIND={bind} is not a loopback address, and the embedded default issues tokens with any scope to anyone who can reach it; \
+             bind to 127.0.0.1 or [::1], or point the service at a real issuer with AUTH_ISSUER=https://your-issuer.example (and AUTH_JWKS_URL if it has no OIDC discovery)"
+        ));
+    }
     let jwks_url = var("AUTH_JWKS_URL");
     if jwks_url.is_some() && issuer.is_none() {
         return Err("AUTH_JWKS_URL is set but AUTH_ISSUER is not: tokens are only accepted from a named issuer".into());

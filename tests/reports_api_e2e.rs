@@ -3,7 +3,7 @@
 mod common;
 
 use std::io::Read as _;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -333,6 +333,54 @@ fn refusal(mut cmd: Command) -> String {
     assert_eq!(lines.len(), 1, "one line on stderr, not: {err}");
     assert!(lines[0].starts_with("reports_api: "), "{err}");
     lines[0].to_owned()
+}
+
+#[test]
+fn non_loopback_bind_on_the_embedded_default_refuses_to_start_with_one_line() {
+    let scratch = Scratch::new();
+    for bind in ["0.0.0.0:0", "[::]:0", "192.0.2.1:8080"] {
+        for args in [&[][..], &["mint", "read:reports"][..]] {
+            let mut cmd = command(&scratch.key_dir());
+            cmd.args(args).env("BIND", bind);
+            let line = refusal(cmd);
+            assert!(
+                line.contains(&format!("BIND={bind} is not a loopback address"))
+                    && line.contains("AUTH_ISSUER="),
+                "{bind} {args:?}: {line}"
+            );
+        }
+    }
+    // Refused before anything else: not even the dev key was created.
+    assert!(!scratch.key_dir().exists());
+}
+
+#[test]
+fn non_loopback_bind_is_allowed_with_a_real_issuer() {
+    let ks = KeyServer::start();
+    ks.set(
+        "/jwks",
+        Reply::Json(jwks(&[jwk(Algorithm::ES256, "idp-1")]), None),
+    );
+    let svc = start(&[
+        ("AUTH_ISSUER", ISSUER),
+        ("AUTH_JWKS_URL", &ks.url("/jwks")),
+        ("BIND", "0.0.0.0:0"),
+    ]);
+    assert!(svc.addr.ip().is_unspecified(), "{}", svc.addr);
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, svc.addr.port()));
+    let mut header = jsonwebtoken::Header::new(Algorithm::ES256);
+    header.kid = Some("idp-1".into());
+    let token = mint_with_header(&header, &claims("read:reports"));
+    assert_eq!(get(addr, "/reports", &[&bearer(&token)]).status, 200);
+    // Next to a real issuer there is no dev token endpoint, whatever the address.
+    let r = request(
+        addr,
+        "POST",
+        "/oauth/token",
+        &["Content-Type: application/x-www-form-urlencoded"],
+        b"grant_type=client_credentials&scope=admin:reports",
+    );
+    assert_eq!(r.status, 404);
 }
 
 /// Where the embedded default keeps its signing key, and what it refuses to trust there.
