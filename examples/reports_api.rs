@@ -665,7 +665,13 @@ async fn dev_token(dev: web::Data<DevIssuer>, form: web::Form<TokenRequest>) -> 
             "only client_credentials is supported here",
         );
     }
-    let scopes: Vec<&str> = form.scope.split_ascii_whitespace().collect();
+    // RFC 6749 §3.3: scope-tokens are separated by single spaces (%x20) and nothing else; a
+    // TAB or a second space is not a separator, so such a request names no declared scope.
+    let scopes: Vec<&str> = if form.scope.is_empty() {
+        Vec::new()
+    } else {
+        form.scope.split(' ').collect()
+    };
     if scopes
         .iter()
         .any(|s| !SCOPES.iter().any(|d| d.scope() == *s))

@@ -383,6 +383,33 @@ fn non_loopback_bind_is_allowed_with_a_real_issuer() {
     assert_eq!(r.status, 404);
 }
 
+#[test]
+fn token_endpoint_separates_scopes_by_single_spaces_only() {
+    let svc = start(&[]);
+    let ask = |scope: &str| {
+        request(
+            svc.addr,
+            "POST",
+            "/oauth/token",
+            &["Content-Type: application/x-www-form-urlencoded"],
+            format!("grant_type=client_credentials&scope={scope}").as_bytes(),
+        )
+    };
+    let r = ask("read:reports%20write:reports");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["scope"], "read:reports write:reports");
+    // RFC 6749 §3.3: %x20 only. Anything else would hand out scopes nobody asked for by name.
+    for separator in ["%09", "%0A", "%0C", "%0D", "%20%20"] {
+        let r = ask(&format!("read:reports{separator}write:reports"));
+        assert_eq!(r.status, 400, "separated by {separator}");
+        assert_eq!(
+            r.json()["error"],
+            "invalid_scope",
+            "separated by {separator}"
+        );
+    }
+}
+
 /// Where the embedded default keeps its signing key, and what it refuses to trust there.
 #[cfg(unix)]
 mod dev_key {
