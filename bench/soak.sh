@@ -18,6 +18,11 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 export BIND="127.0.0.1:$port"
 unset AUTH_ISSUER AUTH_JWKS_URL
 export RUST_LOG=warn
+# The embedded default's signing key, in a private directory of this run (the forged tokens
+# below are signed with it).
+keys=$(mktemp -d)
+trap 'rm -rf "$keys"' EXIT
+export REPORTS_API_DEV_KEY_DIR="$keys/endpoint-auth"
 
 # Tokens from the embedded default (same BIND, so the same issuer as the server).
 read_token=$("$bin" mint read:reports)
@@ -29,7 +34,7 @@ export SOAK_TREE="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git
 
 "$bin" >/dev/null 2>&1 &
 server=$!
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$keys"' EXIT
 for _ in $(seq 1 200); do
     curl -fs "http://$BIND/health" >/dev/null 2>&1 && break
     sleep 0.05
@@ -37,7 +42,7 @@ done
 curl -fs "http://$BIND/health" >/dev/null
 
 python3 - "$server" "$port" "$duration" "$clients" "$read_token" "$rw_token" "$noscope_token" <<'PY'
-import base64, collections, http.client, json, os, random, re, sys, tempfile, threading, time
+import base64, collections, http.client, json, os, random, re, sys, threading, time
 
 pid, port, duration, clients = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 read_token, rw_token, noscope_token = sys.argv[5:8]
@@ -52,9 +57,9 @@ def b64(data):
 def unb64(text):
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
-# The embedded default keeps its ES256 key here (examples/reports_api.rs, DevKey::path).
+# The embedded default keeps its ES256 key here (examples/reports_api.rs, DevKey::dir).
 key = serialization.load_der_private_key(
-    open(os.path.join(tempfile.gettempdir(), "endpoint-auth-reports_api-dev-key.p8"), "rb").read(), None)
+    open(os.path.join(os.environ["REPORTS_API_DEV_KEY_DIR"], "reports_api-dev-key.p8"), "rb").read(), None)
 
 def sign(header, claims):
     message = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"

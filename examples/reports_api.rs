@@ -1,9 +1,13 @@
 //! reports_api: the flagship example.
 //!
 //! `cargo run --example reports_api` starts it on an embedded default — no identity provider
-//! needed: it creates an ES256 signing key, publishes its JWKS at `/.well-known/jwks.json`,
-//! and prints ready-to-paste `curl` commands with freshly minted tokens.
-//! `cargo run --example reports_api -- mint read:reports write:reports` prints a dev token.
+//! needed: it creates an ES256 signing key (private to this user, in
+//! `$XDG_STATE_HOME/endpoint-auth/` or `~/.local/state/endpoint-auth/`, or in
+//! `$REPORTS_API_DEV_KEY_DIR`), publishes its JWKS at `/.well-known/jwks.json`, serves a
+//! development token endpoint at `/oauth/token`, and prints ready-to-paste `curl` commands with
+//! freshly minted tokens. `cargo run --example reports_api -- mint read:reports write:reports`
+//! prints a dev token. Anyone who reaches it can get any token, so the embedded default only
+//! binds to loopback.
 //!
 //! Against a real provider, set `AUTH_ISSUER` (keys by OIDC discovery) and optionally
 //! `AUTH_JWKS_URL`; `AUTH_AUDIENCE` defaults to `reports-api`, `BIND` to `127.0.0.1:8080`.
@@ -128,47 +132,72 @@ fn csv(field: &str) -> String {
     format!("\"{}\"", field.replace('"', "\"\""))
 }
 
-/// The embedded default's signing key: ES256, kept in the temp dir so that `mint` and the
-/// server agree; created on first use.
+/// The embedded default's signing key: ES256, created on first use and kept in a private
+/// per-user directory (see [`DevKey::dir`]) so that `mint` and the server agree across runs.
+/// Whoever can read it can mint admin tokens, and whoever can replace it decides which tokens
+/// the service accepts: so it is created for this user alone, and refused when it is not.
 struct DevKey {
     pkcs8: Vec<u8>,
     jwk: serde_json::Value,
+    path: PathBuf,
 }
 
 const DEV_KID: &str = "reports-api-dev";
+const DEV_KEY_FILE: &str = "reports_api-dev-key.p8";
+const DEV_KEY_DIR_VAR: &str = "REPORTS_API_DEV_KEY_DIR";
 
 impl DevKey {
-    fn path() -> PathBuf {
-        std::env::temp_dir().join("endpoint-auth-reports_api-dev-key.p8")
+    /// `$REPORTS_API_DEV_KEY_DIR`, else the XDG state directory: `$XDG_STATE_HOME/endpoint-auth`,
+    /// else `$HOME/.local/state/endpoint-auth` (on Windows `%LOCALAPPDATA%\endpoint-auth`).
+    /// State, not cache (deleting it invalidates every token minted so far) nor configuration
+    /// (nobody edits it), and unlike the temp dir it belongs to this user.
+    fn dir() -> Result<PathBuf, String> {
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        if let Some(dir) = var(DEV_KEY_DIR_VAR) {
+            return Ok(PathBuf::from(dir));
+        }
+        #[cfg(unix)]
+        let base = var("XDG_STATE_HOME")
+            .map(PathBuf::from)
+            // The XDG spec: a relative path in these variables is invalid and ignored.
+            .filter(|p| p.is_absolute())
+            .or_else(|| var("HOME").map(|home| PathBuf::from(home).join(".local/state")));
+        #[cfg(not(unix))]
+        let base = var("LOCALAPPDATA").map(PathBuf::from);
+        base.map(|b| b.join("endpoint-auth")).ok_or_else(|| {
+            format!("no place for the dev signing key: set {DEV_KEY_DIR_VAR} to a directory of your own")
+        })
     }
 
     fn load_or_create() -> Result<DevKey, String> {
         use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING as ALG};
-        let path = Self::path();
-        let pkcs8 = match std::fs::read(&path) {
-            Ok(bytes) if EcdsaKeyPair::from_pkcs8(&ALG, &bytes).is_ok() => bytes,
-            _ => {
+        let dir = Self::dir()?;
+        private::ensure_dir(&dir)?;
+        let path = dir.join(DEV_KEY_FILE);
+        let pkcs8 = match private::read(&path)? {
+            Some(bytes) => bytes,
+            None => {
                 let pair = EcdsaKeyPair::generate(&ALG)
                     .map_err(|e| format!("key generation failed: {e}"))?;
                 let doc = pair
                     .to_pkcs8v1()
                     .map_err(|e| format!("key encoding failed: {e}"))?;
-                let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-                std::fs::write(&tmp, doc.as_ref())
-                    .and_then(|_| std::fs::rename(&tmp, &path))
-                    .map_err(|e| format!("cannot store the dev key at {}: {e}", path.display()))?;
-                doc.as_ref().to_vec()
+                private::create(&path, doc.as_ref())?
             }
         };
-        let pair = EcdsaKeyPair::from_pkcs8(&ALG, &pkcs8)
-            .map_err(|e| format!("dev key unreadable: {e}"))?;
+        let pair = EcdsaKeyPair::from_pkcs8(&ALG, &pkcs8).map_err(|e| {
+            format!(
+                "the dev signing key {} is not an ES256 PKCS#8 key ({e}); delete it to create a new one",
+                path.display()
+            )
+        })?;
         let point = pair.public_key().as_ref();
         let jwk = serde_json::json!({
             "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": DEV_KID,
             "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
             "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
         });
-        Ok(DevKey { pkcs8, jwk })
+        Ok(DevKey { pkcs8, jwk, path })
     }
 
     fn mint(&self, issuer: &str, audience: &str, subject: &str, scopes: &[&str]) -> String {
@@ -193,6 +222,155 @@ impl DevKey {
     }
 }
 
+/// Files only this user may use. On unix: the directory is created 0700 and the key file 0600
+/// (both at creation, so there is no moment when they are open to others); an existing one is
+/// refused unless it is owned by this user, gives group and others no access, and is not a
+/// symlink. Elsewhere std offers no owner or mode: the file is created exclusively in the
+/// per-user profile, whose access control is what keeps it private.
+mod private {
+    use std::fs::{File, Metadata, OpenOptions};
+    use std::io::{ErrorKind, Read as _, Write as _};
+    use std::path::Path;
+
+    #[cfg(unix)]
+    fn euid() -> u32 {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        unsafe { libc::geteuid() }
+    }
+
+    /// The same one-line refusal for the directory and the file: what is wrong, and what to do.
+    fn check(path: &Path, meta: &Metadata, what: &str) -> Result<(), String> {
+        let refuse = |why: String| {
+            Err(format!(
+                "refusing the dev signing key {what} {}: {why}; remove it to have a new one created, or set {} to a private directory",
+                path.display(),
+                super::DEV_KEY_DIR_VAR
+            ))
+        };
+        if meta.file_type().is_symlink() {
+            return refuse("it is a symlink".into());
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt as _;
+            if meta.uid() != euid() {
+                return refuse(format!(
+                    "it is owned by uid {}, not by this user (uid {})",
+                    meta.uid(),
+                    euid()
+                ));
+            }
+            if meta.mode() & 0o077 != 0 {
+                return refuse(format!(
+                    "its mode {:04o} gives group or others access",
+                    meta.mode() & 0o7777
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates `dir` (0700) if missing; its parents get the usual modes, as any XDG directory.
+    pub fn ensure_dir(dir: &Path) -> Result<(), String> {
+        let cannot = |e: std::io::Error| {
+            format!(
+                "cannot create the dev signing key directory {}: {e}",
+                dir.display()
+            )
+        };
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(cannot)?;
+        }
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        match builder.create(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(cannot(e)),
+        }
+        // lstat: a symlink is judged as itself, not by what it points at.
+        let meta = std::fs::symlink_metadata(dir).map_err(cannot)?;
+        check(dir, &meta, "directory")?;
+        if !meta.is_dir() {
+            return Err(format!(
+                "the dev signing key directory {} is not a directory",
+                dir.display()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The key file's bytes, or None if there is none yet.
+    pub fn read(path: &Path) -> Result<Option<Vec<u8>>, String> {
+        let cannot =
+            |e: std::io::Error| format!("cannot read the dev signing key {}: {e}", path.display());
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) => check(path, &meta, "file")?,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(cannot(e)),
+        }
+        let mut options = OpenOptions::new();
+        options.read(true);
+        // Should the file be swapped for a symlink after the check above, opening fails.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+        let mut file = options.open(path).map_err(cannot)?;
+        // Judge what was opened, not the name checked before.
+        let meta = file.metadata().map_err(cannot)?;
+        check(path, &meta, "file")?;
+        if !meta.is_file() {
+            return Err(format!(
+                "the dev signing key {} is not a regular file",
+                path.display()
+            ));
+        }
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(cannot)?;
+        Ok(Some(bytes))
+    }
+
+    /// Stores `key` at `path` unless another process got there first; returns the key in place.
+    /// The key is written to a fresh file of this process (created exclusively, 0600) and then
+    /// hard-linked to `path`: link(2) never replaces an existing name, and the name appears
+    /// only once the key is complete, so a concurrent reader never sees a half-written key.
+    pub fn create(path: &Path, key: &[u8]) -> Result<Vec<u8>, String> {
+        let cannot = |e: std::io::Error| {
+            format!(
+                "cannot store the dev signing key at {}: {e}",
+                path.display()
+            )
+        };
+        let tmp = path.with_file_name(format!(
+            ".{}.{}.tmp",
+            super::DEV_KEY_FILE,
+            std::process::id()
+        ));
+        // Left over by a process of the same pid that died mid-write; the directory is ours.
+        let _ = std::fs::remove_file(&tmp);
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let written = options
+            .open(&tmp)
+            .and_then(|mut file: File| file.write_all(key).and_then(|()| file.sync_all()));
+        let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(key.to_vec()),
+            // Another process stored its key first: use that one, so both agree.
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => read(path)?.ok_or_else(|| {
+                format!(
+                    "the dev signing key {} vanished while being created",
+                    path.display()
+                )
+            }),
+            Err(e) => Err(cannot(e)),
+        }
+    }
+}
+
 struct Settings {
     bind: SocketAddr,
     issuer: Option<String>,
@@ -205,10 +383,18 @@ struct Settings {
 fn settings() -> Result<Settings, String> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let bind = var("BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
-    let bind = bind
+    let bind: SocketAddr = bind
         .parse()
         .map_err(|_| format!("BIND={bind:?} is not an address like 127.0.0.1:8080"))?;
     let issuer = var("AUTH_ISSUER");
+    // The embedded default hands out tokens with any scope to whoever asks (`/oauth/token`,
+    // `mint`): only this machine may ask. `to_canonical`: ::ffff:127.0.0.1 is loopback too.
+    if issuer.is_none() && !bind.ip().to_canonical().is_loopback() {
+        return Err(format!(
+            "BIND={bind} is not a loopback address, and the embedded default issues tokens with any scope to anyone who can reach it; \
+             bind to 127.0.0.1 or [::1], or point the service at a real issuer with AUTH_ISSUER=https://your-issuer.example (and AUTH_JWKS_URL if it has no OIDC discovery)"
+        ));
+    }
     let jwks_url = var("AUTH_JWKS_URL");
     if jwks_url.is_some() && issuer.is_none() {
         return Err("AUTH_JWKS_URL is set but AUTH_ISSUER is not: tokens are only accepted from a named issuer".into());
@@ -479,7 +665,13 @@ async fn dev_token(dev: web::Data<DevIssuer>, form: web::Form<TokenRequest>) -> 
             "only client_credentials is supported here",
         );
     }
-    let scopes: Vec<&str> = form.scope.split_ascii_whitespace().collect();
+    // RFC 6749 §3.3: scope-tokens are separated by single spaces (%x20) and nothing else; a
+    // TAB or a second space is not a separator, so such a request names no declared scope.
+    let scopes: Vec<&str> = if form.scope.is_empty() {
+        Vec::new()
+    } else {
+        form.scope.split(' ').collect()
+    };
     if scopes
         .iter()
         .any(|s| !SCOPES.iter().any(|d| d.scope() == *s))
@@ -538,7 +730,11 @@ fn print_quickstart(addr: SocketAddr, key: &DevKey, issuer: &str, audience: &str
         &["read:reports", "write:reports", "admin:reports"],
     );
     let base = format!("http://{addr}");
-    println!("\nEmbedded default: no identity provider needed. Tokens are valid for 1 hour.\n");
+    println!("\nEmbedded default: no identity provider needed. Tokens are valid for 1 hour.");
+    println!(
+        "Signing key: {} (this user only; delete it to rotate)\n",
+        key.path.display()
+    );
     println!("# read-only: list reports");
     println!("curl -i {base}/reports -H 'Authorization: Bearer {read}'");
     println!("# read+write: create a report");

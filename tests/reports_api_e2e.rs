@@ -2,11 +2,12 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::process::Command;
+use std::io::Read as _;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::example::{example_binary, start};
+use common::example::{command, example_binary, start, Scratch};
 use common::keyserver::{jwk, jwks, KeyServer, Reply};
 use common::*;
 use endpoint_auth::Algorithm;
@@ -173,10 +174,9 @@ fn embedded_default_serves_every_route_and_its_printed_tokens_work() {
         token_from_curl(curls[1]),
         token_from_curl(curls[2]),
     );
-    let mint = Command::new(example_binary())
+    let mint = command(&svc.key_dir)
         .args(["mint", "export:reports"])
         .env("BIND", svc.addr.to_string())
-        .env_remove("AUTH_ISSUER")
         .output()
         .unwrap();
     assert!(mint.status.success());
@@ -298,5 +298,311 @@ fn ctrl_c_shuts_down_cleanly() {
         }
         assert!(Instant::now() < deadline, "did not stop after SIGINT");
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs the example to its exit and returns its one line on stderr. Fails if it is still running
+/// after 15 s (it started instead of refusing), exits with success, or says more than one line.
+fn refusal(mut cmd: Command) -> String {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running after 15 s: it started instead of refusing");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(!status.success(), "exited with success; stderr: {err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "one line on stderr, not: {err}");
+    assert!(lines[0].starts_with("reports_api: "), "{err}");
+    lines[0].to_owned()
+}
+
+#[test]
+fn non_loopback_bind_on_the_embedded_default_refuses_to_start_with_one_line() {
+    let scratch = Scratch::new();
+    for bind in ["0.0.0.0:0", "[::]:0", "192.0.2.1:8080"] {
+        for args in [&[][..], &["mint", "read:reports"][..]] {
+            let mut cmd = command(&scratch.key_dir());
+            cmd.args(args).env("BIND", bind);
+            let line = refusal(cmd);
+            assert!(
+                line.contains(&format!("BIND={bind} is not a loopback address"))
+                    && line.contains("AUTH_ISSUER="),
+                "{bind} {args:?}: {line}"
+            );
+        }
+    }
+    // Refused before anything else: not even the dev key was created.
+    assert!(!scratch.key_dir().exists());
+}
+
+#[test]
+fn non_loopback_bind_is_allowed_with_a_real_issuer() {
+    let ks = KeyServer::start();
+    ks.set(
+        "/jwks",
+        Reply::Json(jwks(&[jwk(Algorithm::ES256, "idp-1")]), None),
+    );
+    let svc = start(&[
+        ("AUTH_ISSUER", ISSUER),
+        ("AUTH_JWKS_URL", &ks.url("/jwks")),
+        ("BIND", "0.0.0.0:0"),
+    ]);
+    assert!(svc.addr.ip().is_unspecified(), "{}", svc.addr);
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, svc.addr.port()));
+    let mut header = jsonwebtoken::Header::new(Algorithm::ES256);
+    header.kid = Some("idp-1".into());
+    let token = mint_with_header(&header, &claims("read:reports"));
+    assert_eq!(get(addr, "/reports", &[&bearer(&token)]).status, 200);
+    // Next to a real issuer there is no dev token endpoint, whatever the address.
+    let r = request(
+        addr,
+        "POST",
+        "/oauth/token",
+        &["Content-Type: application/x-www-form-urlencoded"],
+        b"grant_type=client_credentials&scope=admin:reports",
+    );
+    assert_eq!(r.status, 404);
+}
+
+#[test]
+fn token_endpoint_separates_scopes_by_single_spaces_only() {
+    let svc = start(&[]);
+    let ask = |scope: &str| {
+        request(
+            svc.addr,
+            "POST",
+            "/oauth/token",
+            &["Content-Type: application/x-www-form-urlencoded"],
+            format!("grant_type=client_credentials&scope={scope}").as_bytes(),
+        )
+    };
+    let r = ask("read:reports%20write:reports");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["scope"], "read:reports write:reports");
+    // RFC 6749 §3.3: %x20 only. Anything else would hand out scopes nobody asked for by name.
+    for separator in ["%09", "%0A", "%0C", "%0D", "%20%20"] {
+        let r = ask(&format!("read:reports{separator}write:reports"));
+        assert_eq!(r.status, 400, "separated by {separator}");
+        assert_eq!(
+            r.json()["error"],
+            "invalid_scope",
+            "separated by {separator}"
+        );
+    }
+}
+
+/// Where the embedded default keeps its signing key, and what it refuses to trust there.
+#[cfg(unix)]
+mod dev_key {
+    use std::fs::Permissions;
+    use std::io::Write as _;
+    use std::os::unix::fs::{chown, symlink, MetadataExt as _, PermissionsExt as _};
+    use std::path::{Path, PathBuf};
+    use std::process::Child;
+
+    use super::*;
+
+    const KEY_FILE: &str = "reports_api-dev-key.p8";
+
+    fn euid() -> u32 {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        unsafe { libc::geteuid() }
+    }
+
+    /// Creates the key in `key_dir` as a user would first do: with `mint`.
+    fn create_key(key_dir: &Path) -> PathBuf {
+        let out = command(key_dir).arg("mint").output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        key_dir.join(KEY_FILE)
+    }
+
+    fn chmod(path: &Path, mode: u32) {
+        std::fs::set_permissions(path, Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// Says why a test did not run. Straight to stderr: libtest would swallow `eprintln!` of a
+    /// test that passes, and a skip must never look like a pass.
+    fn skip(test: &str, why: &str) {
+        let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+    }
+
+    #[test]
+    fn first_start_creates_the_key_for_this_user_alone_and_says_where() {
+        let svc = start(&[]);
+        let dir = std::fs::symlink_metadata(&svc.key_dir).unwrap();
+        assert!(dir.is_dir());
+        assert_eq!(dir.mode() & 0o7777, 0o700, "directory mode");
+        assert_eq!(dir.uid(), euid());
+        let path = svc.key_dir.join(KEY_FILE);
+        let file = std::fs::symlink_metadata(&path).unwrap();
+        assert!(file.is_file());
+        assert_eq!(file.mode() & 0o7777, 0o600, "key file mode");
+        assert_eq!(file.uid(), euid());
+        let announced = format!("Signing key: {} ", path.display());
+        assert!(
+            svc.stdout.iter().any(|l| l.starts_with(&announced)),
+            "{announced:?} is not in the startup output"
+        );
+    }
+
+    #[test]
+    fn key_file_open_to_group_or_others_is_refused_at_startup() {
+        for mode in [0o640, 0o620, 0o604, 0o602] {
+            let scratch = Scratch::new();
+            let key = create_key(&scratch.key_dir());
+            chmod(&key, mode);
+            let line = refusal(command(&scratch.key_dir()));
+            assert!(
+                line.contains(&format!("{}: ", key.display()))
+                    && line.contains(&format!("mode {mode:04o} gives group or others access")),
+                "{mode:o}: {line}"
+            );
+        }
+    }
+
+    #[test]
+    fn key_directory_open_to_group_or_others_is_refused_at_startup() {
+        let scratch = Scratch::new();
+        create_key(&scratch.key_dir());
+        chmod(&scratch.key_dir(), 0o755);
+        let line = refusal(command(&scratch.key_dir()));
+        assert!(
+            line.contains(&format!("directory {}: ", scratch.key_dir().display()))
+                && line.contains("mode 0755 gives group or others access"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn key_file_or_directory_owned_by_another_user_is_refused_at_startup() {
+        const TEST: &str = "key_file_or_directory_owned_by_another_user_is_refused_at_startup";
+        if euid() != 0 {
+            return skip(TEST, "only root can give a file to another user (chown)");
+        }
+        let nobody = 65534;
+        let scratch = Scratch::new();
+        let key = create_key(&scratch.key_dir());
+        chown(&key, Some(nobody), None).unwrap();
+        let line = refusal(command(&scratch.key_dir()));
+        assert!(
+            line.contains(&format!("file {}: ", key.display()))
+                && line.contains("owned by uid 65534, not by this user"),
+            "{line}"
+        );
+
+        let scratch = Scratch::new();
+        create_key(&scratch.key_dir());
+        chown(scratch.key_dir(), Some(nobody), None).unwrap();
+        let line = refusal(command(&scratch.key_dir()));
+        assert!(
+            line.contains(&format!("directory {}: ", scratch.key_dir().display()))
+                && line.contains("owned by uid 65534, not by this user"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn symlinked_key_file_or_directory_is_refused_at_startup() {
+        let scratch = Scratch::new();
+        let key = create_key(&scratch.key_dir());
+        // The link leads to this user's own good key: only the link itself is wrong.
+        let elsewhere = scratch.key_dir().join("elsewhere.p8");
+        std::fs::rename(&key, &elsewhere).unwrap();
+        symlink(&elsewhere, &key).unwrap();
+        let line = refusal(command(&scratch.key_dir()));
+        assert!(
+            line.contains(&format!("file {}: it is a symlink", key.display())),
+            "{line}"
+        );
+
+        std::fs::remove_file(&key).unwrap();
+        std::fs::rename(&elsewhere, &key).unwrap();
+        let linked = scratch.path().join("linked");
+        symlink(scratch.key_dir(), &linked).unwrap();
+        let line = refusal(command(&linked));
+        assert!(
+            line.contains(&format!("directory {}: it is a symlink", linked.display())),
+            "{line}"
+        );
+        // The same directory and key, not through a link, are fine.
+        create_key(&scratch.key_dir());
+    }
+
+    #[test]
+    fn concurrent_first_runs_agree_on_one_key() {
+        let scratch = Scratch::new();
+        // Tokens name their issuer by address: the server must later listen where they say.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let bind = format!("127.0.0.1:{port}");
+        // Eight first runs at once: several are likely to find no key and create one. Whoever
+        // loses the race must sign with the winner's key, not its own.
+        let minting: Vec<Child> = (0..8)
+            .map(|_| {
+                command(&scratch.key_dir())
+                    .args(["mint", "read:reports"])
+                    .env("BIND", &bind)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let tokens: Vec<String> = minting
+            .into_iter()
+            .map(|child| {
+                let out = child.wait_with_output().unwrap();
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                String::from_utf8(out.stdout).unwrap().trim().to_owned()
+            })
+            .collect();
+        let key_dir = scratch.key_dir();
+        let svc = start(&[
+            ("BIND", &bind),
+            ("REPORTS_API_DEV_KEY_DIR", key_dir.to_str().unwrap()),
+        ]);
+        for (i, token) in tokens.iter().enumerate() {
+            assert_eq!(
+                get(svc.addr, "/me", &[&bearer(token)]).status,
+                200,
+                "the token of mint #{i}"
+            );
+        }
+        // No temporary file of any of them is left behind.
+        let names: Vec<_> = std::fs::read_dir(&key_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [KEY_FILE], "{names:?}");
     }
 }
