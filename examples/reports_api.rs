@@ -42,7 +42,15 @@ const REALM: &str = "reports-api";
         title = "reports_api",
         description = "The endpoint-auth flagship example"
     ),
-    paths(health, me, list_reports, create_report, delete_report, export_report)
+    paths(
+        health,
+        ready,
+        me,
+        list_reports,
+        create_report,
+        delete_report,
+        export_report
+    )
 )]
 struct ApiDoc;
 
@@ -65,6 +73,23 @@ struct Store {
 #[get("/health")]
 async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Readiness, apart from liveness: the service runs (and `/health` answers) while the identity
+/// provider is unreachable, but protected routes answer 503 until signing keys are usable.
+#[utoipa::path(get, path = "/ready", responses(
+    (status = 200, description = "Signing keys are usable: protected routes can be served"),
+    (status = 503, description = "No usable signing keys yet; fetched and retried in the background")))]
+#[get("/ready")]
+async fn ready(auth: web::Data<AuthConfig>) -> HttpResponse {
+    if auth.keys_ready() {
+        HttpResponse::Ok().json(serde_json::json!({ "status": "ready" }))
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .insert_header(("retry-after", "1"))
+            .insert_header(("cache-control", "no-store"))
+            .json(serde_json::json!({ "status": "waiting for signing keys" }))
+    }
 }
 
 /// Any valid token: who am I, what may I do.
@@ -510,14 +535,11 @@ async fn serve(
                 Some(url) => builder.jwks_url(url),
                 None => builder.oidc_discovery(),
             };
+            // No prefetch: the service starts even while the provider is down (keys are
+            // fetched, and retried, in the background; /ready tells when they are usable).
             let auth = builder.build().map_err(|e| e.to_string())?;
-            let keys = auth.prefetch_keys().await.map_err(|e| e.to_string())?;
-            tracing::info!(issuer, keys, "signing keys loaded");
-            let discovered = auth
-                .remote_keys()
-                .map(|r| r.discovered_endpoints())
-                .unwrap_or_default();
-            (auth, None, settings.token_url.clone().or(discovered.token))
+            tracing::info!(issuer, "signing keys are fetched in the background");
+            (auth, None, settings.token_url.clone())
         }
         None => {
             let key = DevKey::load_or_create()?;
@@ -532,22 +554,13 @@ async fn serve(
     };
     let metadata = metadata.bearer_methods(auth.bearer_methods());
 
-    // The OpenAPI document: utoipa's paths, completed with what #[requires] declared.
-    let mut security = SecurityDoc::new(SCOPES).realm(REALM);
-    if let Some(url) = &token_url {
-        security = security.client_credentials(url);
-    }
-    let (openapi, applied) = security
-        .apply_utoipa(ApiDoc::openapi())
-        .map_err(|e| e.to_string())?;
-    // Enforcement and documentation come from one declaration; refuse to start if they drift.
-    if !applied.undocumented.is_empty() || !applied.unenforced.is_empty() {
-        return Err(format!(
-            "OpenAPI drift: protected but undocumented {:?}, documented but unprotected {:?}",
-            applied.undocumented, applied.unenforced
-        ));
-    }
-    let openapi = web::Bytes::from(serde_json::to_vec(&openapi).map_err(|e| e.to_string())?);
+    // Built (and checked for drift) now; with discovery and no AUTH_TOKEN_URL, built again
+    // once discovery has found the token endpoint.
+    let openapi = web::Data::new(OpenApiDoc {
+        startup: openapi_document(token_url.as_deref())?,
+        discovered: std::sync::OnceLock::new(),
+        discovery: (token_url.is_none() && settings.jwks_url.is_none()).then(|| auth.clone()),
+    });
 
     let dev = dev.map(|key| {
         web::Data::new(DevIssuer {
@@ -568,11 +581,13 @@ async fn serve(
     let server = HttpServer::new({
         let dev = dev.clone();
         move || {
-            let openapi = openapi.clone();
             let mut app = App::new()
                 .wrap(auth.clone())
                 .app_data(store.clone())
+                .app_data(web::Data::new(auth.clone()))
+                .app_data(openapi.clone())
                 .service(health)
+                .service(ready)
                 .service(me)
                 .service(list_reports)
                 .service(create_report)
@@ -581,17 +596,7 @@ async fn serve(
                 .service(endpoint_auth::actix::metadata_service(&metadata))
                 .app_data(web::Data::new(prometheus.clone()))
                 .route("/metrics", web::get().to(metrics_text))
-                .route(
-                    "/openapi.json",
-                    web::get().to(move || {
-                        let openapi = openapi.clone();
-                        async move {
-                            HttpResponse::Ok()
-                                .content_type("application/json")
-                                .body(openapi)
-                        }
-                    }),
-                );
+                .route("/openapi.json", web::get().to(openapi_json));
             if let Some(dev) = &dev {
                 app = app
                     .app_data(dev.clone())
@@ -620,6 +625,54 @@ async fn serve(
         print_quickstart(addr, &dev.key, &dev.issuer, &dev.audience);
     }
     server.await.map_err(|e| e.to_string())
+}
+
+/// The OpenAPI document: utoipa's paths, completed with what `#[requires]` declared, with the
+/// client-credentials flow at `token_url` when there is one. Enforcement and documentation come
+/// from one declaration: drift between them is an error.
+fn openapi_document(token_url: Option<&str>) -> Result<web::Bytes, String> {
+    let mut security = SecurityDoc::new(SCOPES).realm(REALM);
+    if let Some(url) = token_url {
+        security = security.client_credentials(url);
+    }
+    let (openapi, applied) = security
+        .apply_utoipa(ApiDoc::openapi())
+        .map_err(|e| e.to_string())?;
+    if !applied.undocumented.is_empty() || !applied.unenforced.is_empty() {
+        return Err(format!(
+            "OpenAPI drift: protected but undocumented {:?}, documented but unprotected {:?}",
+            applied.undocumented, applied.unenforced
+        ));
+    }
+    serde_json::to_vec(&openapi)
+        .map(web::Bytes::from)
+        .map_err(|e| e.to_string())
+}
+
+struct OpenApiDoc {
+    startup: web::Bytes,
+    /// The document with the token endpoint that discovery found.
+    discovered: std::sync::OnceLock<web::Bytes>,
+    /// Set while the token endpoint is still to be learnt from discovery.
+    discovery: Option<AuthConfig>,
+}
+
+async fn openapi_json(doc: web::Data<OpenApiDoc>) -> HttpResponse {
+    let token_url = doc
+        .discovery
+        .as_ref()
+        .and_then(AuthConfig::remote_keys)
+        .and_then(|remote| remote.discovered_endpoints().token);
+    let body = match token_url {
+        Some(url) if doc.discovered.get().is_none() => match openapi_document(Some(&url)) {
+            Ok(bytes) => doc.discovered.get_or_init(|| bytes).clone(),
+            Err(_) => doc.startup.clone(),
+        },
+        _ => doc.discovered.get().unwrap_or(&doc.startup).clone(),
+    };
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body)
 }
 
 /// Prometheus text format. Public here for the example's sake; a real service would keep it

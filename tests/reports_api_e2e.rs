@@ -199,6 +199,8 @@ fn embedded_default_serves_every_route_and_its_printed_tokens_work() {
     // The published JWKS holds the key that signs the dev tokens.
     let r = get(svc.addr, "/.well-known/jwks.json", &[]);
     assert_eq!(r.json()["keys"][0]["kid"], "reports-api-dev");
+    // Embedded keys are usable from the start.
+    assert_eq!(get(svc.addr, "/ready", &[]).status, 200);
 }
 
 #[test]
@@ -240,8 +242,8 @@ fn bad_configuration_fails_fast_with_one_clear_line() {
     for (env, expect) in [
         (vec![("BIND", "nonsense")], "BIND"),
         (
-            vec![("AUTH_ISSUER", "http://127.0.0.1:9/unreachable")],
-            "discovery",
+            vec![("AUTH_ISSUER", "ftp://idp.example/")],
+            "not an acceptable key URL",
         ),
         (
             vec![("AUTH_ISSUER", ISSUER), ("AUTH_JWKS_URL", "not a url")],
@@ -279,6 +281,56 @@ fn bad_configuration_fails_fast_with_one_clear_line() {
             started.elapsed()
         );
     }
+}
+
+/// A restart during an identity-provider outage must not take the service down: it starts,
+/// stays live, is not ready, answers 503 on protected routes, and recovers on its own.
+#[test]
+fn starts_while_the_issuer_is_unreachable_and_recovers_without_a_restart() {
+    let mut ks = KeyServer::start();
+    let addr = ks.addr;
+    ks.stop(); // connections to the provider are refused
+    let svc = start(&[("AUTH_ISSUER", ISSUER), ("AUTH_JWKS_URL", &ks.url("/jwks"))]);
+    let token = {
+        let mut h = jsonwebtoken::Header::new(Algorithm::ES256);
+        h.kid = Some("idp-1".into());
+        mint_with_header(&h, &claims("read:reports"))
+    };
+    assert_eq!(get(svc.addr, "/health", &[]).status, 200);
+    let r = get(svc.addr, "/ready", &[]);
+    assert_eq!(r.status, 503);
+    assert!(r.header("retry-after").is_some());
+    let r = get(svc.addr, "/reports", &[&bearer(&token)]);
+    assert_eq!(r.status, 503, "{r:?}");
+    assert!(r.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert!(r.header("www-authenticate").is_none());
+    // No token: still the 401 challenge, keys or not.
+    assert_eq!(get(svc.addr, "/reports", &[]).status, 401);
+
+    // The provider comes back on the same address.
+    let ks = KeyServer::start_on(addr);
+    ks.set(
+        "/jwks",
+        Reply::Json(jwks(&[jwk(Algorithm::ES256, "idp-1")]), None),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while get(svc.addr, "/ready", &[]).status != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "not ready after the provider came back"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(get(svc.addr, "/reports", &[&bearer(&token)]).status, 200);
+}
+
+#[test]
+fn starts_while_discovery_is_unreachable() {
+    let svc = start(&[("AUTH_ISSUER", "http://127.0.0.1:9/unreachable")]);
+    assert_eq!(get(svc.addr, "/health", &[]).status, 200);
+    assert_eq!(get(svc.addr, "/ready", &[]).status, 503);
+    assert_eq!(get(svc.addr, "/openapi.json", &[]).status, 200);
 }
 
 #[test]
