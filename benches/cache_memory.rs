@@ -9,8 +9,8 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use endpoint_auth::cache::{TokenCache, TokenCacheSettings};
 use endpoint_auth::Algorithm;
+use endpoint_auth_runtime::cache::{TokenCache, TokenCacheSettings};
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::json;
 

@@ -13,10 +13,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use common::*;
 use criterion::{criterion_group, criterion_main, Criterion};
-use endpoint_auth::challenge::Challenge;
-use endpoint_auth::credentials::parse_authorization_value;
-use endpoint_auth::error::ChallengeContext;
 use endpoint_auth::{Algorithm, AuthError, Requirement};
+use endpoint_auth_runtime::challenge::Challenge;
+use endpoint_auth_runtime::credentials::parse_authorization_value;
+use endpoint_auth_runtime::error::ChallengeContext;
 use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::{Map, Value};
 
@@ -149,7 +149,7 @@ fn verification(c: &mut Criterion) {
 
 /// A repeated token with the verified-token cache: the lookup that replaces verification.
 fn token_cache(c: &mut Criterion) {
-    use endpoint_auth::cache::{TokenCache, TokenCacheSettings};
+    use endpoint_auth_runtime::cache::{TokenCache, TokenCacheSettings};
     use std::sync::Arc;
     let config = builder().build().unwrap();
     let token = mint(Algorithm::RS256, &claims("read:reports write:reports"));

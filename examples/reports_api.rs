@@ -452,10 +452,7 @@ fn main() {
         }
         let key = DevKey::load_or_create().unwrap_or_else(|e| fail(e));
         let scopes: Vec<&str> = args[1..].iter().map(String::as_str).collect();
-        if let Some(bad) = scopes
-            .iter()
-            .find(|s| !endpoint_auth::policy::is_scope_token(s))
-        {
+        if let Some(bad) = scopes.iter().find(|s| !endpoint_auth::is_scope_token(s)) {
             fail(format!("{bad:?} is not a valid scope"));
         }
         println!(

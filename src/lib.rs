@@ -33,7 +33,7 @@
 //!         .audience("reports-api")
 //!         .key(Key::rsa_pem(Algorithm::RS256, &std::fs::read("keys/rsa-public.pem")?)?)
 //!         .build()?;
-//!     HttpServer::new(move || App::new().app_data(auth.clone()).service(create_report))
+//!     HttpServer::new(move || App::new().wrap(auth.clone()).service(create_report))
 //!         .bind(("127.0.0.1", 8080))?
 //!         .run()
 //!         .await?;
@@ -50,10 +50,30 @@
 //!   what `#[requires]` does, written by hand with a [`RequirementSpec`].
 //!
 //! The wire behaviour (which status and `WWW-Authenticate` challenge for which request) is
-//! specified in the project's CONFORMANCE.md.
+//! specified in [`conformance`] (the repository's `docs/CONFORMANCE.md`) and proven over real
+//! HTTP by the repository's tests.
 #![forbid(unsafe_code)]
 
-pub use endpoint_auth_runtime::*;
+/// The wire contract: what a protected endpoint answers, case by case (`docs/CONFORMANCE.md`).
+#[doc = include_str!("../docs/CONFORMANCE.md")]
+pub mod conformance {}
+
+// The public API, item by item: what a service needs to declare, configure, register and
+// document its protection. The runtime's internals stay in the runtime crate.
+pub use endpoint_auth_runtime::{
+    is_scope_token, Algorithm, AnyValidToken, AuthConfig, AuthConfigBuilder, AuthError,
+    AuthRejection, Authorized, BearerMethods, ConfigError, ErrorCode, Key, KeyError, KeySet,
+    NoExtraClaims, Principal, Reason, Rejection, RequestView, Requirement, RequirementSpec,
+    ScopeInfo, ScopeSource, TokenCacheSettings, TypPolicy, Verified,
+};
+#[cfg(feature = "remote")]
+pub use endpoint_auth_runtime::{Endpoints, FetchError, RemoteKeys, RemoteSettings};
+
+#[cfg(feature = "actix")]
+pub use endpoint_auth_runtime::actix;
+#[cfg(feature = "openapi")]
+pub use endpoint_auth_runtime::openapi;
+pub use endpoint_auth_runtime::{metadata, metrics};
 
 /// Declares what a handler requires of the caller's bearer token.
 ///
@@ -337,6 +357,7 @@ pub use endpoint_auth_macros::scopes;
 
 /// `#[requires]`'s registration of a handler for documentation: the proc macro emits this
 /// short call and the compiler's own macro expander writes out the rest.
+#[cfg(feature = "openapi")]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __endpoint_auth_register {
@@ -353,15 +374,19 @@ macro_rules! __endpoint_auth_register {
     };
 }
 
+/// Without the `openapi` feature there is no registry to submit to.
+#[cfg(not(feature = "openapi"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __endpoint_auth_register {
+    ($name:literal, [$($method:literal),*], $path:expr, $requirement:expr) => {};
+}
+
 // The only names generated code uses; nothing else is reachable from it.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__endpoint_auth_register as register;
     pub use endpoint_auth_macros::unknown_scope;
-    pub use endpoint_auth_runtime::inventory;
-    pub use endpoint_auth_runtime::openapi::ProtectedHandler;
-    pub use endpoint_auth_runtime::{
-        AllOf, AnyOf, AnyValidToken, Authorized, Guard, NoExtraClaims, Requirement,
-        RequirementSpec, ScopeInfo, UnknownScope,
-    };
+    pub use endpoint_auth_runtime::__private::*;
+    pub use endpoint_auth_runtime::{AnyValidToken, Requirement, RequirementSpec, ScopeInfo};
 }

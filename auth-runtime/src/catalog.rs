@@ -27,8 +27,3 @@ impl ScopeInfo {
         self.description
     }
 }
-
-/// Looks up a scope in a catalog.
-pub fn find(catalog: &[ScopeInfo], scope: &str) -> Option<ScopeInfo> {
-    catalog.iter().find(|info| info.scope == scope).copied()
-}

@@ -55,7 +55,7 @@ fn push_param(out: &mut String, name: &str, value: &str, comma: bool) {
 
 /// Appends `value` as an RFC 9110 quoted-string. `"` and `\` are escaped; bytes that a
 /// quoted-string may not carry (controls, DEL, non-ASCII) become `?`.
-pub fn push_quoted(out: &mut String, value: &str) {
+pub(crate) fn push_quoted(out: &mut String, value: &str) {
     out.push('"');
     for c in value.chars() {
         match c {
@@ -95,14 +95,14 @@ pub fn nqschar(text: &str) -> String {
 
 /// Whether `value` can be used as-is inside a quoted-string without escaping or replacement:
 /// visible ASCII and spaces, no `"` or `\`.
-pub fn is_plain_quotable(value: &str) -> bool {
+pub(crate) fn is_plain_quotable(value: &str) -> bool {
     value
         .bytes()
         .all(|b| b == b' ' || (b.is_ascii_graphic() && b != b'"' && b != b'\\'))
 }
 
 /// Joins scope tokens into the space-delimited form used by `scope` parameters.
-pub fn join_scopes<'a>(scopes: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn join_scopes<'a>(scopes: impl IntoIterator<Item = &'a str>) -> String {
     let mut out = String::new();
     for (i, s) in scopes.into_iter().enumerate() {
         if i > 0 {

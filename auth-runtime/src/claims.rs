@@ -4,6 +4,7 @@
 //! Neither type has a public constructor: the only way to obtain one is to verify a token.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
@@ -11,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::{AuthError, Reason};
+use crate::policy::{Requirement, RequirementSpec};
 use crate::verify::{unique, MemberName, Names, NoDuplicates};
 
 /// Where a token's scopes are read from.
@@ -428,4 +430,66 @@ impl<C> fmt::Debug for Principal<C> {
 /// claims read), so this cannot fail on a verified token.
 fn parse_payload(payload: &[u8]) -> Map<String, Value> {
     serde_json::from_slice(payload).unwrap_or_default()
+}
+
+/// A caller whose token satisfies the requirement `R`: 401 without a valid token, 403 when
+/// the scopes fall short. `#[requires]` adds one of these as the handler's first argument;
+/// it can also be written by hand with any [`RequirementSpec`].
+///
+/// ```
+/// use endpoint_auth_runtime::{Authorized, Requirement, RequirementSpec};
+///
+/// struct WriteReports;
+/// impl RequirementSpec for WriteReports {
+///     const REQUIREMENT: Requirement = Requirement::Scope("write:reports");
+/// }
+///
+/// async fn create(auth: Authorized<WriteReports>) -> String {
+///     format!("created by {}", auth.subject().unwrap_or("?"))
+/// }
+/// ```
+pub struct Authorized<R: RequirementSpec, C = NoExtraClaims> {
+    principal: Principal<C>,
+    _requirement: PhantomData<fn() -> R>,
+}
+
+impl<R: RequirementSpec, C> Authorized<R, C> {
+    /// The authenticated caller.
+    pub fn principal(&self) -> &Principal<C> {
+        &self.principal
+    }
+    /// Takes the authenticated caller.
+    pub fn into_principal(self) -> Principal<C> {
+        self.principal
+    }
+    /// The requirement that was checked.
+    pub fn requirement() -> Requirement {
+        R::REQUIREMENT
+    }
+}
+
+impl<R: RequirementSpec, C> std::ops::Deref for Authorized<R, C> {
+    type Target = Principal<C>;
+    fn deref(&self) -> &Principal<C> {
+        &self.principal
+    }
+}
+
+impl<R: RequirementSpec, C> fmt::Debug for Authorized<R, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authorized")
+            .field("requirement", &R::REQUIREMENT.to_string())
+            .field("principal", &self.principal)
+            .finish()
+    }
+}
+
+impl<R: RequirementSpec, C> Authorized<R, C> {
+    /// A caller whose token was checked against `R`.
+    pub(crate) fn new(principal: Principal<C>) -> Self {
+        Authorized {
+            principal,
+            _requirement: PhantomData,
+        }
+    }
 }

@@ -240,9 +240,10 @@ fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
         match input[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = input.get(i + 1..i + 3)?;
-                let hex = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
+                // Exactly two hex digits (`from_str_radix` alone would take `%+F`).
+                let digit = |at: usize| input.get(at).and_then(|&b| (b as char).to_digit(16));
+                let (high, low) = (digit(i + 1)?, digit(i + 2)?);
+                out.push((high * 16 + low) as u8);
                 i += 2;
             }
             b => out.push(b),
@@ -253,7 +254,7 @@ fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Combines the tokens found by each method: at most one method may carry a token.
-pub fn single_token<'a>(
+pub(crate) fn single_token<'a>(
     header: Option<&'a str>,
     query: Option<String>,
     body: Option<String>,
@@ -270,6 +271,19 @@ pub fn single_token<'a>(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn percent_escapes_take_exactly_two_hex_digits() {
+        assert_eq!(percent_decode(b"a%2Bb%2f+c"), Some(b"a+b/ c".to_vec()));
+        for bad in [&b"%+F"[..], b"%-1", b"%G0", b"%0", b"%", b"% F"] {
+            assert_eq!(
+                percent_decode(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
     use super::*;
     use crate::error::ErrorCode;
 

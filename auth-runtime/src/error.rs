@@ -10,6 +10,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::challenge::{nqschar, Challenge};
+use crate::metrics;
 
 /// The RFC 6750 §3.1 error code carried in the challenge (or the absence of one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -328,6 +329,79 @@ fn status_title(status: u16) -> &'static str {
         _ => "Internal Server Error",
     }
 }
+
+/// A refused request: the [`AuthError`] and its response, rendered in the configured
+/// protection space (with actix-web, it is the extractors' `ResponseError`).
+pub struct AuthRejection(Box<RejectionParts>);
+
+struct RejectionParts {
+    error: AuthError,
+    rendered: Rejection,
+}
+
+impl AuthRejection {
+    pub(crate) fn new(error: AuthError, ctx: &ChallengeContext<'_>) -> Self {
+        log_rejection(&error);
+        let rendered = error.render(ctx);
+        AuthRejection(Box::new(RejectionParts { error, rendered }))
+    }
+
+    pub(crate) fn misconfigured() -> Self {
+        tracing::error!(
+            target: "endpoint_auth",
+            reason = Reason::NotConfigured.code(),
+            "no endpoint_auth::AuthConfig is registered on this App: add `.wrap(auth_config.clone())` \
+             (built with AuthConfig::builder()) to the App that serves this route"
+        );
+        let error = AuthError::misconfigured("authentication is not configured for this service");
+        let rendered = error.render(&ChallengeContext::default());
+        AuthRejection(Box::new(RejectionParts { error, rendered }))
+    }
+
+    /// What went wrong.
+    pub fn error(&self) -> &AuthError {
+        &self.0.error
+    }
+    /// The rendered status, headers and body.
+    pub fn rendered(&self) -> &Rejection {
+        &self.0.rendered
+    }
+}
+
+fn log_rejection(e: &AuthError) {
+    // Every other outcome was counted when authentication settled; this one is decided later.
+    if e.code() == ErrorCode::InsufficientScope {
+        metrics::authorization_refused();
+    }
+    let (reason, status) = (e.reason().code(), e.status());
+    match e.code() {
+        ErrorCode::MissingCredentials => {
+            tracing::debug!(target: "endpoint_auth", reason, status, "request rejected")
+        }
+        ErrorCode::Unavailable | ErrorCode::Misconfigured => {
+            tracing::warn!(target: "endpoint_auth", reason, status, "request rejected")
+        }
+        _ => {
+            tracing::info!(target: "endpoint_auth", reason, status, description = e.description(), "request rejected")
+        }
+    }
+}
+
+impl fmt::Debug for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthRejection")
+            .field("error", self.error())
+            .finish()
+    }
+}
+
+impl fmt::Display for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.error(), f)
+    }
+}
+
+impl std::error::Error for AuthRejection {}
 
 #[cfg(test)]
 mod tests {

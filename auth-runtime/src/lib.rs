@@ -2,45 +2,62 @@
 //! needs at request time.
 //!
 //! Users depend on the `endpoint-auth` facade, which re-exports this crate's public API.
-//! The core (credentials, challenge, error, policy, claims, verify, keys) works on plain
-//! data; [`actix`] is the only module that knows actix-web.
+//! The core knows no web framework: [`credentials`] finds the token, [`verify`] checks it
+//! against [`keys`], [`claims`] reads it, [`policy`] decides, [`error`] renders refusals with
+//! [`challenge`], [`config`] holds the settings and [`authenticate`] is the pipeline on a
+//! framework-neutral request view. [`actix`] (feature `actix`) is the only module that knows
+//! actix-web. Optional parts: `remote` (JWKS / discovery over HTTP), `openapi` (utoipa),
+//! `metrics` (the `metrics` facade). See `docs/ARCHITECTURE.md` in the repository.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Crate-internal helpers that serve only an optional part are unused without it.
+#![cfg_attr(
+    not(all(feature = "actix", feature = "remote", feature = "metrics")),
+    allow(dead_code)
+)]
 
+#[cfg(feature = "actix")]
 pub mod actix;
+pub mod authenticate;
 pub mod cache;
 pub mod catalog;
 pub mod challenge;
 pub mod claims;
+pub mod config;
 pub mod credentials;
 pub mod error;
 pub mod keys;
 pub mod metadata;
 pub mod metrics;
+#[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod policy;
 pub mod verify;
 
-/// The extractor `#[requires]` generates (see [`Authorized`] for the one to write by hand).
+/// What `#[requires]` generates and the facade's `__private` door re-exports.
 #[doc(hidden)]
-pub use actix::{AllOf, AnyOf, Guard};
-pub use actix::{
-    AuthConfig, AuthConfigBuilder, AuthMiddleware, AuthRejection, Authorized, ConfigError,
-};
+pub mod __private {
+    #[cfg(feature = "actix")]
+    pub use crate::actix::Guard;
+    #[cfg(feature = "openapi")]
+    pub use crate::openapi::ProtectedHandler;
+    pub use crate::policy::{AllOf, AnyOf, UnknownScope};
+    #[cfg(feature = "openapi")]
+    pub use inventory;
+}
+
+pub use authenticate::RequestView;
+pub use cache::TokenCacheSettings;
 pub use catalog::ScopeInfo;
-pub use claims::{NoExtraClaims, Principal, ScopeSource, Verified};
+pub use claims::{Authorized, NoExtraClaims, Principal, ScopeSource, Verified};
+pub use config::{AuthConfig, AuthConfigBuilder, ConfigError};
 pub use credentials::BearerMethods;
-pub use error::{AuthError, ErrorCode, Reason, Rejection};
-pub use keys::remote::{Endpoints, FetchError, KeyLocation, RemoteKeys, RemoteSettings};
+pub use error::{AuthError, AuthRejection, ErrorCode, Reason, Rejection};
+#[cfg(feature = "remote")]
+pub use keys::remote::{Endpoints, FetchError, RemoteKeys, RemoteSettings};
 pub use keys::{Key, KeyError, KeySet};
-#[doc(hidden)]
-pub use policy::UnknownScope;
-pub use policy::{AnyValidToken, Requirement, RequirementSpec};
-pub use verify::{TypPolicy, Verifier};
+pub use policy::{is_scope_token, AnyValidToken, Requirement, RequirementSpec};
+pub use verify::TypPolicy;
 
 /// The signature algorithms a key can be bound to (re-exported from `jsonwebtoken`).
 pub use jsonwebtoken::Algorithm;
-
-/// The handler registry's crate, for the code `#[requires]` generates.
-#[doc(hidden)]
-pub use inventory;

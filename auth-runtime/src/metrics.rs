@@ -67,7 +67,7 @@
 //!     HttpServer::new(move || {
 //!         let prometheus = prometheus.clone();
 //!         App::new()
-//!             .app_data(auth.clone())
+//!             .wrap(auth.clone())
 //!             // Keep /metrics off the public listener, or protect it.
 //!             .route("/metrics", web::get().to(move || {
 //!                 let body = prometheus.render();
@@ -97,7 +97,9 @@
 
 use std::time::Duration;
 
-use crate::error::{AuthError, ErrorCode};
+use crate::error::AuthError;
+#[cfg(feature = "metrics")]
+use crate::error::ErrorCode;
 
 /// Counter of requests that asked for authentication, labelled by `outcome` (and `reason`).
 pub const REQUESTS_TOTAL: &str = "endpoint_auth_requests_total";
@@ -106,6 +108,7 @@ pub const VERIFICATION_SECONDS: &str = "endpoint_auth_verification_seconds";
 
 /// Registers the descriptions and units of this crate's metrics with the installed recorder
 /// (the `# HELP` lines). Call it once, after installing the recorder; metrics work without it.
+#[cfg(feature = "metrics")]
 pub fn describe() {
     metrics::describe_counter!(
         REQUESTS_TOTAL,
@@ -120,6 +123,7 @@ pub fn describe() {
 }
 
 /// The authentication outcome of one request (called once per request).
+#[cfg(feature = "metrics")]
 pub(crate) fn authentication<T>(outcome: &Result<T, AuthError>) {
     let error = match outcome {
         Ok(_) => return metrics::counter!(REQUESTS_TOTAL, "outcome" => "ok").increment(1),
@@ -148,11 +152,21 @@ pub(crate) fn authentication<T>(outcome: &Result<T, AuthError>) {
 }
 
 /// A verified token whose scopes fall short of a requirement.
+#[cfg(feature = "metrics")]
 pub(crate) fn authorization_refused() {
     metrics::counter!(REQUESTS_TOTAL, "outcome" => "insufficient_scope").increment(1);
 }
 
 /// The time one verification took.
+#[cfg(feature = "metrics")]
 pub(crate) fn verification(elapsed: Duration) {
     metrics::histogram!(VERIFICATION_SECONDS).record(elapsed.as_secs_f64());
 }
+
+// Without the `metrics` feature nothing is recorded (and nothing is paid for).
+#[cfg(not(feature = "metrics"))]
+pub(crate) fn authentication<T>(_: &Result<T, AuthError>) {}
+#[cfg(not(feature = "metrics"))]
+pub(crate) fn authorization_refused() {}
+#[cfg(not(feature = "metrics"))]
+pub(crate) fn verification(_: Duration) {}

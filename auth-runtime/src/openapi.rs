@@ -391,17 +391,19 @@ fn find(
 /// actix `{id:\d+}` → OpenAPI `{id}`.
 fn openapi_path(actix: &str) -> String {
     let mut out = String::with_capacity(actix.len());
-    let mut in_param = false;
-    let mut skipping = false;
+    // Inside `{name:regex}`: whether the regex is being skipped, and the depth of its own
+    // braces (`{id:\d{2}}`), so that only the parameter's closing brace ends it.
+    let (mut in_param, mut skipping, mut depth) = (false, false, 0usize);
     for c in actix.chars() {
         match c {
+            '{' if skipping => depth += 1,
+            '}' if skipping && depth > 0 => depth -= 1,
             '{' => {
                 in_param = true;
                 out.push(c);
             }
             '}' if in_param => {
-                in_param = false;
-                skipping = false;
+                (in_param, skipping) = (false, false);
                 out.push(c);
             }
             ':' if in_param => skipping = true,
@@ -414,6 +416,14 @@ fn openapi_path(actix: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn actix_patterns_become_openapi_paths() {
+        assert_eq!(openapi_path("/reports/{id}"), "/reports/{id}");
+        assert_eq!(openapi_path("/reports/{id:\\d+}/x"), "/reports/{id}/x");
+        assert_eq!(openapi_path("/r/{id:\\d{2}}/{y:[a-z]{1,3}}"), "/r/{id}/{y}");
+        assert_eq!(openapi_path("/files/{tail:.*}"), "/files/{tail}");
+    }
+
     use super::*;
 
     #[test]

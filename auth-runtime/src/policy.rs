@@ -7,6 +7,7 @@
 //! the token, ties broken by declaration order.
 
 use std::fmt;
+use std::marker::PhantomData;
 
 /// What an endpoint requires of the caller's token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -24,8 +25,9 @@ pub enum Requirement {
 /// A type that names a requirement, the parameter of [`Authorized`](crate::Authorized).
 ///
 /// `#[requires]` uses [`AnyValidToken`] for `authenticated`, one type per scope that the
-/// `scopes!` catalog generates for `scope = "…"`, and a type of its own for `any`/`all`, so
-/// handlers with the same single requirement share one extractor type.
+/// `scopes!` catalog generates for `scope = "…"`, and for `any`/`all` the structural types
+/// `AnyOf<(…)>` / `AllOf<(…)>` of their members (up to 8 per level; only a longer list gets
+/// a type of its own), so handlers that declare the same requirement share one extractor type.
 pub trait RequirementSpec: 'static {
     /// The requirement.
     const REQUIREMENT: Requirement;
@@ -180,6 +182,52 @@ pub fn is_scope_token(s: &str) -> bool {
         && s.bytes()
             .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
 }
+
+/// What `#[requires]`'s extractor accepts: every [`RequirementSpec`], and `()`, which is what rustc puts in
+/// place of a catalog lookup that failed to resolve (a crate without `scopes!`). That error
+/// is then the only one reported; `()` requires what no token has.
+#[doc(hidden)]
+pub trait GuardSpec: 'static {
+    const REQUIREMENT: Requirement;
+}
+
+impl<R: RequirementSpec> GuardSpec for R {
+    const REQUIREMENT: Requirement = R::REQUIREMENT;
+}
+
+impl GuardSpec for () {
+    const REQUIREMENT: Requirement = Requirement::Any(&[]);
+}
+
+/// `any(…)` of `#[requires]`, as a type built from its members' types: handlers that
+/// declare the same combination share one type, so one instantiation of the extraction code.
+#[doc(hidden)]
+pub struct AnyOf<T>(PhantomData<fn() -> T>);
+
+/// `all(…)` of `#[requires]`; see [`AnyOf`].
+#[doc(hidden)]
+pub struct AllOf<T>(PhantomData<fn() -> T>);
+
+macro_rules! combinations {
+    ($($member:ident),+) => {
+        impl<$($member: GuardSpec),+> GuardSpec for AnyOf<($($member,)+)> {
+            const REQUIREMENT: Requirement = Requirement::Any(&[$($member::REQUIREMENT),+]);
+        }
+        impl<$($member: GuardSpec),+> GuardSpec for AllOf<($($member,)+)> {
+            const REQUIREMENT: Requirement = Requirement::All(&[$($member::REQUIREMENT),+]);
+        }
+    };
+}
+
+// Up to eight members per level; `#[requires]` gives a longer list a type of its own.
+combinations!(A);
+combinations!(A, B);
+combinations!(A, B, C);
+combinations!(A, B, C, D);
+combinations!(A, B, C, D, E);
+combinations!(A, B, C, D, E, F);
+combinations!(A, B, C, D, E, F, G);
+combinations!(A, B, C, D, E, F, G, H);
 
 #[cfg(test)]
 mod tests {

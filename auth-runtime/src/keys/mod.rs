@@ -4,6 +4,7 @@
 //! is never checked against it. Keys come from configuration only; `jku`, `x5u` and `jwk`
 //! token headers are ignored.
 
+#[cfg(feature = "remote")]
 pub mod remote;
 
 use std::fmt;
@@ -540,10 +541,7 @@ mod tests {
     fn rsa_keys_under_2048_bits_are_refused_in_every_form() {
         for pem in [RSA_1024_SPKI, RSA_1024_PKCS1] {
             let err = Key::rsa_pem(Algorithm::RS256, pem.as_bytes()).unwrap_err();
-            assert!(
-                err.to_string().contains("1024-bit modulus"),
-                "{err}"
-            );
+            assert!(err.to_string().contains("1024-bit modulus"), "{err}");
         }
         assert!(Key::rsa_pem(Algorithm::PS256, RSA_2048_SPKI).is_ok());
         let modulus = |bits: usize| {
@@ -568,7 +566,10 @@ mod tests {
         assert_eq!(unsigned_bits(&[0, 1]), 1);
         assert_eq!(unsigned_bits(&[0x80, 0]), 16);
         assert_eq!(unsigned_bits(&[0, 0x7f, 0xff]), 15);
-        assert_eq!(rsa_modulus_from_der(&[0x30, 0x03, 0x02, 0x01, 0x05]), Some(&[5u8][..]));
+        assert_eq!(
+            rsa_modulus_from_der(&[0x30, 0x03, 0x02, 0x01, 0x05]),
+            Some(&[5u8][..])
+        );
         assert_eq!(rsa_modulus_from_der(&[0x30, 0x05, 0x02, 0x01]), None);
         assert_eq!(rsa_modulus_from_der(&[0x31, 0x03, 0x02, 0x01, 0x05]), None);
     }
@@ -587,8 +588,7 @@ mod tests {
     #[test]
     fn key_sets_compare_by_their_keys_in_any_order() {
         let set = |jwks: &[serde_json::Value]| {
-            KeySet::from_remote_jwks_json(&serde_json::json!({ "keys": jwks }).to_string())
-                .unwrap()
+            KeySet::from_remote_jwks_json(&serde_json::json!({ "keys": jwks }).to_string()).unwrap()
         };
         let a = set(&[ec_jwk(Some("a")), ec_jwk(Some("b"))]);
         assert!(a.same_keys(&set(&[ec_jwk(Some("b")), ec_jwk(Some("a"))])));

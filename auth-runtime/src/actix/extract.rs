@@ -1,0 +1,240 @@
+//! The extractors: each runs the pipeline once per request (the outcome is kept in the
+//! request's extensions), then checks its own requirement.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use serde::de::DeserializeOwned;
+
+use super::body::{gated, read_body, wants_form_body, Passed};
+use crate::authenticate::{begin, complete, RequestView, Step};
+use crate::claims::{Authorized, Principal, Verified};
+use crate::config::AuthConfig;
+use crate::credentials::find_access_token;
+use crate::error::{AuthError, AuthRejection};
+use crate::metrics;
+use crate::policy::{GuardSpec, Requirement, RequirementSpec};
+
+/// Authentication outcome kept in the request extensions, so that a request is verified
+/// once however many extractors ask.
+#[derive(Clone)]
+struct Authenticated(Result<Arc<Verified>, AuthError>);
+
+/// Marks a request for which the middleware already waited on a key refresh.
+#[derive(Clone, Copy)]
+pub(super) struct KeysRefreshed;
+
+fn cached(req: &HttpRequest) -> Option<Result<Arc<Verified>, AuthError>> {
+    req.extensions().get::<Authenticated>().map(|a| a.0.clone())
+}
+
+/// Records the request's outcome (counted once per request) and returns it.
+fn settle(
+    req: &HttpRequest,
+    outcome: Result<Arc<Verified>, AuthError>,
+) -> Result<Arc<Verified>, AuthError> {
+    if outcome.is_ok() {
+        tracing::trace!(target: "endpoint_auth", "access token verified");
+    }
+    // Two extractors that awaited the same key fetch both settle; the request is counted once.
+    if req.extensions().get::<Authenticated>().is_none() {
+        metrics::authentication(&outcome);
+    }
+    req.extensions_mut().insert(Authenticated(outcome.clone()));
+    outcome
+}
+
+/// The pipeline's view of an actix-web request.
+pub(super) fn view(req: &HttpRequest, body_token: Option<String>) -> RequestView<'_> {
+    RequestView {
+        authorization: req
+            .headers()
+            .get_all(header::AUTHORIZATION)
+            .map(|v| v.as_bytes())
+            .collect(),
+        query: req.query_string(),
+        body_token,
+        keys_refreshed: req.extensions().get::<KeysRefreshed>().is_some(),
+    }
+}
+
+/// The configuration registered on the App: by `wrap` (request extensions) or by `app_data`
+/// (plain or `web::Data`).
+pub(super) fn config_of(req: &HttpRequest) -> Option<AuthConfig> {
+    let from_middleware = req.extensions().get::<AuthConfig>().cloned();
+    from_middleware
+        .or_else(|| req.app_data::<AuthConfig>().cloned())
+        .or_else(|| {
+            req.app_data::<actix_web::web::Data<AuthConfig>>()
+                .map(|d| d.get_ref().clone())
+        })
+}
+
+/// The future of the extractors: ready at once unless a form body must be read or keys
+/// fetched.
+///
+/// Everything up to an authorized [`Verified`] is one non-generic future shared by every
+/// extractor type; only the last step (building `T`) is generic, so each requirement type
+/// (`Authorized<R>`, the `#[requires]` guard) adds little code.
+pub struct AuthFuture<T> {
+    core: Core,
+    finish: fn(Arc<Verified>) -> Result<T, AuthError>,
+}
+
+/// The shared part of [`AuthFuture`].
+enum Core {
+    Ready(Option<Outcome>),
+    Pending(Pin<Box<dyn Future<Output = Outcome>>>),
+}
+
+/// An authorized token, with what is needed to reject it if `finish` fails; or the rejection.
+type Outcome = Result<(Arc<Verified>, AuthConfig, Option<Requirement>), AuthRejection>;
+
+impl Core {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Outcome> {
+        match self {
+            Core::Ready(out) => {
+                Poll::Ready(out.take().expect("AuthFuture polled after completion"))
+            }
+            Core::Pending(fut) => fut.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<T> Future for AuthFuture<T> {
+    type Output = Result<T, AuthRejection>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let finish = self.finish;
+        self.core.poll(cx).map(|outcome| {
+            outcome.and_then(|(verified, config, requirement)| {
+                finish(verified).map_err(|e| config.reject(e, requirement.as_ref()))
+            })
+        })
+    }
+}
+
+fn extract<T>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    requirement: Option<Requirement>,
+    finish: fn(Arc<Verified>) -> Result<T, AuthError>,
+) -> AuthFuture<T> {
+    AuthFuture {
+        core: authorize_request(req, payload, requirement),
+        finish,
+    }
+}
+
+/// Authenticates the request and checks `requirement`.
+fn authorize_request(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    requirement: Option<Requirement>,
+) -> Core {
+    let Some(config) = config_of(req) else {
+        return Core::Ready(Some(Err(AuthRejection::misconfigured())));
+    };
+    let authorize = move |config: AuthConfig, outcome: Result<Arc<Verified>, AuthError>| {
+        let verified = config.authorize(outcome, requirement.as_ref())?;
+        Ok((verified, config, requirement))
+    };
+    let step = match cached(req) {
+        Some(outcome) => Some(Step::Done(outcome)),
+        None if wants_form_body(req, &config) => None,
+        None => match begin(&config, view(req, None)) {
+            Step::Done(outcome) => Some(Step::Done(settle(req, outcome))),
+            #[cfg(feature = "remote")]
+            pending => Some(pending),
+        },
+    };
+    if let Some(Step::Done(outcome)) = step {
+        return Core::Ready(Some(authorize(config, outcome)));
+    }
+    // From here on the answer needs I/O (reading a form body, fetching keys). Later extractors
+    // get a gated payload that yields the body only once we are done, so a body extractor
+    // cannot answer before authentication does.
+    let (original, gate) = gated(payload);
+    let req = req.clone();
+    Core::Pending(Box::pin(async move {
+        let (step, passed) = match step {
+            Some(step) => (step, Passed::Stream(original)),
+            None => {
+                // RFC 6750 §2.2: the token may be in the form body; hand the body on unchanged.
+                let body = read_body(original).await;
+                let step = match &body {
+                    Ok(bytes) => match find_access_token(bytes) {
+                        Ok(token) => begin(&config, view(&req, token)),
+                        Err(e) => Step::Done(Err(e)),
+                    },
+                    Err(e) => Step::Done(Err(e.clone())),
+                };
+                (step, Passed::Body(body.unwrap_or_default()))
+            }
+        };
+        let outcome = settle(&req, complete(&config, step).await);
+        let result = authorize(config, outcome);
+        gate.borrow_mut().open(passed);
+        result
+    }))
+}
+
+/// Extracts the authenticated caller; answers 401 when there is no valid token.
+///
+/// `C` is the application's own claims type (default [`NoExtraClaims`](crate::NoExtraClaims)).
+impl<C: DeserializeOwned + Unpin + 'static> FromRequest for Principal<C> {
+    type Error = AuthRejection;
+    type Future = AuthFuture<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        extract(req, payload, None, Principal::from_verified)
+    }
+}
+
+impl<R: RequirementSpec, C: DeserializeOwned + Unpin + 'static> FromRequest for Authorized<R, C> {
+    type Error = AuthRejection;
+    type Future = AuthFuture<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        extract(req, payload, Some(R::REQUIREMENT), |verified| {
+            Ok(Authorized::new(Principal::from_verified(verified)?))
+        })
+    }
+}
+
+/// The extractor `#[requires]` adds: the checks of [`Authorized`]`<R>` (401, then 403), and
+/// nothing handed to the handler, which takes a [`Principal`] if it wants the caller.
+///
+/// Its future and its drop are trivial; all the work is in code shared by every handler, so
+/// the per-handler cost of the attribute stays small at compile time.
+#[doc(hidden)]
+pub struct Guard<R: GuardSpec>(PhantomData<fn() -> R>);
+
+#[doc(hidden)]
+pub struct GuardFuture<R>(Core, PhantomData<fn() -> R>);
+
+impl<R: GuardSpec> Future for GuardFuture<R> {
+    type Output = Result<Guard<R>, AuthRejection>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.0
+            .poll(cx)
+            .map(|outcome| outcome.map(|_| Guard(PhantomData)))
+    }
+}
+
+impl<R: GuardSpec> FromRequest for Guard<R> {
+    type Error = AuthRejection;
+    type Future = GuardFuture<R>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        GuardFuture(
+            authorize_request(req, payload, Some(R::REQUIREMENT)),
+            PhantomData,
+        )
+    }
+}

@@ -1,0 +1,241 @@
+//! The authentication pipeline, on a framework-neutral view of a request: find the token,
+//! serve it from the verified-token cache, or verify it (fetching remote keys first when
+//! they are needed and the token could be ours), then check the endpoint's requirement.
+//!
+//! An adapter builds a [`RequestView`] and calls [`AuthConfig::authenticate`]; the actix-web
+//! adapter uses the two halves, [`begin`] (no I/O) and [`complete`] (awaits a key fetch), so
+//! that the common case answers without a future of its own.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use smallvec::SmallVec;
+
+use crate::challenge::join_scopes;
+use crate::claims::Verified;
+use crate::config::AuthConfig;
+use crate::credentials::{
+    check_token, find_access_token, parse_authorization_unchecked, single_token,
+};
+use crate::error::{AuthError, AuthRejection};
+#[cfg(feature = "remote")]
+use crate::keys::remote::{Cause, Lookup, RemoteKeys};
+use crate::policy::Requirement;
+
+/// What the pipeline reads of a request, whatever the web framework.
+#[derive(Debug, Default)]
+pub struct RequestView<'r> {
+    /// Every `Authorization` field value of the request, in order.
+    pub authorization: SmallVec<[&'r [u8]; 2]>,
+    /// The raw query string (only searched when the query method is enabled).
+    pub query: &'r str,
+    /// The `access_token` of a form body, when the adapter read one (form-body method).
+    pub body_token: Option<String>,
+    /// The adapter already waited on a key refresh for this request (its middleware did):
+    /// use the keys at hand, never ask for another fetch.
+    pub keys_refreshed: bool,
+}
+
+impl AuthConfig {
+    /// Authenticates a request: the verified token, or why not (400/401/503). Verification
+    /// needs no network unless remote keys must be fetched first.
+    pub async fn authenticate(&self, request: RequestView<'_>) -> Result<Arc<Verified>, AuthError> {
+        let step = begin(self, request);
+        complete(self, step).await
+    }
+
+    /// Checks `requirement` (if any) against an authentication outcome; renders a refusal in
+    /// this configuration's protection space.
+    pub fn authorize(
+        &self,
+        outcome: Result<Arc<Verified>, AuthError>,
+        requirement: Option<&Requirement>,
+    ) -> Result<Arc<Verified>, AuthRejection> {
+        let verified = outcome.map_err(|e| self.reject(e, requirement))?;
+        if let Some(r) = requirement {
+            if let Err(unsatisfied) = r.evaluate(verified.scopes()) {
+                return Err(self.reject(
+                    AuthError::insufficient_scope(join_scopes(unsatisfied.hint)),
+                    Some(r),
+                ));
+            }
+        }
+        Ok(verified)
+    }
+}
+
+/// Where authentication stands after the synchronous part.
+pub(crate) enum Step {
+    Done(Result<Arc<Verified>, AuthError>),
+    /// Remote keys must be fetched first.
+    #[cfg(feature = "remote")]
+    Fetch {
+        token: String,
+        remote: Arc<RemoteKeys>,
+        /// The single-flight generation the lookup saw.
+        generation: u64,
+        cause: Cause,
+        /// The key-set generation before the lookup, for the token cache.
+        key_generation: u64,
+    },
+}
+
+/// A fresh verification's outcome; successes are remembered by the token cache under the
+/// key-set generation that was current before the keys were looked up.
+fn verified(
+    config: &AuthConfig,
+    token: &str,
+    key_generation: u64,
+    outcome: Result<Verified, AuthError>,
+) -> Result<Arc<Verified>, AuthError> {
+    let outcome = outcome.map(Arc::new);
+    if let (Ok(v), Some(cache)) = (&outcome, &config.inner.cache) {
+        cache.insert(token, v, key_generation);
+    }
+    outcome
+}
+
+/// Finds the token and verifies it if that needs no network.
+pub(crate) fn begin(config: &AuthConfig, request: RequestView<'_>) -> Step {
+    let key_generation = config.key_generation();
+    let keys_refreshed = request.keys_refreshed;
+    let token = match find_token(config, request, key_generation) {
+        Ok(Found::Verified(hit)) => return Step::Done(Ok(hit)),
+        Ok(Found::NotCached(token)) => token,
+        Err(e) => return Step::Done(Err(e)),
+    };
+    let verifier = &config.inner.verifier;
+    #[cfg(feature = "remote")]
+    if let Some(remote) = &config.inner.remote {
+        return begin_remote(config, remote, token, key_generation, keys_refreshed);
+    }
+    let _ = keys_refreshed;
+    Step::Done(verified(
+        config,
+        &token,
+        key_generation,
+        verifier.verify(&token),
+    ))
+}
+
+#[cfg(feature = "remote")]
+fn begin_remote(
+    config: &AuthConfig,
+    remote: &Arc<RemoteKeys>,
+    token: Cow<'_, str>,
+    key_generation: u64,
+    keys_refreshed: bool,
+) -> Step {
+    let verifier = &config.inner.verifier;
+    let pre = match verifier.prechecked(&token) {
+        Ok(pre) => pre,
+        Err(e) => return Step::Done(Err(e)),
+    };
+    let lookup = if keys_refreshed {
+        remote.lookup_after_refresh()
+    } else {
+        remote.lookup(pre.kid())
+    };
+    if !matches!(lookup, Lookup::Ready(_)) {
+        // No keys at hand: what needs none decides first, so a token that could never be
+        // ours neither waits for nor causes a fetch, and is 401 rather than 503.
+        if let Err(e) = verifier.check_unverified_claims(&token) {
+            return Step::Done(Err(e));
+        }
+    }
+    match lookup {
+        Lookup::Ready(keys) => Step::Done(verified(
+            config,
+            &token,
+            key_generation,
+            verifier.verify_prechecked(&token, pre, &keys),
+        )),
+        Lookup::Unavailable { retry_after_secs } => {
+            Step::Done(Err(AuthError::unavailable(retry_after_secs)))
+        }
+        Lookup::Fetch { generation, cause } => Step::Fetch {
+            token: token.into_owned(),
+            remote: remote.clone(),
+            generation,
+            cause,
+            key_generation,
+        },
+    }
+}
+
+/// The network part: wait for the (shared) refresh, then verify with what is there.
+pub(crate) async fn complete(config: &AuthConfig, step: Step) -> Result<Arc<Verified>, AuthError> {
+    let _ = config; // only read when keys may be fetched
+    match step {
+        Step::Done(outcome) => outcome,
+        #[cfg(feature = "remote")]
+        Step::Fetch {
+            token,
+            remote,
+            generation,
+            cause,
+            key_generation,
+        } => {
+            remote.refresh(generation, cause).await;
+            let outcome = match remote.lookup_after_refresh() {
+                Lookup::Ready(keys) => config.inner.verifier.verify_with(&token, &keys),
+                Lookup::Unavailable { retry_after_secs } => {
+                    Err(AuthError::unavailable(retry_after_secs))
+                }
+                Lookup::Fetch { .. } => unreachable!("lookup_after_refresh never asks to fetch"),
+            };
+            verified(config, &token, key_generation, outcome)
+        }
+    }
+}
+
+/// What [`find_token`] found.
+enum Found<'r> {
+    /// A token verified before and still cached.
+    Verified(Arc<Verified>),
+    /// A token to verify: not cached.
+    NotCached(Cow<'r, str>),
+}
+
+fn find_token<'r>(
+    config: &AuthConfig,
+    request: RequestView<'r>,
+    key_generation: u64,
+) -> Result<Found<'r>, AuthError> {
+    let header = parse_authorization_unchecked(request.authorization.iter().copied())?;
+    let query_method = config.inner.methods.query;
+    // The common case, the header as the only method: a token that is, byte for byte, one
+    // verified before passed the b64token check then, so a cache hit skips the check.
+    if let (Some(raw), false, None) = (header, query_method, &request.body_token) {
+        if let Some(hit) = std::str::from_utf8(raw)
+            .ok()
+            .and_then(|token| cache_hit(config, token, key_generation))
+        {
+            return Ok(Found::Verified(hit));
+        }
+        return Ok(Found::NotCached(Cow::Borrowed(check_token(raw)?)));
+    }
+    let header = header.map(check_token).transpose()?;
+    let query = if query_method {
+        find_access_token(request.query.as_bytes())?
+    } else {
+        None
+    };
+    let token = single_token(header, query, request.body_token)?.ok_or_else(AuthError::missing)?;
+    Ok(match cache_hit(config, &token, key_generation) {
+        Some(hit) => Found::Verified(hit),
+        None => Found::NotCached(token),
+    })
+}
+
+/// The cached verification of `token`, if it may be used.
+fn cache_hit(config: &AuthConfig, token: &str, key_generation: u64) -> Option<Arc<Verified>> {
+    let hit = config.inner.cache.as_ref()?.get(token, key_generation)?;
+    // With remote keys, a hit also needs usable keys: past their stale limit the normal path
+    // answers 503, and a key removed upstream changes the generation.
+    #[cfg(feature = "remote")]
+    if let Some(remote) = &config.inner.remote {
+        return remote.ready().then_some(hit);
+    }
+    Some(hit)
+}
