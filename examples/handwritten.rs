@@ -42,7 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     HttpServer::new(move || {
         App::new()
-            .app_data(auth.clone())
+            .wrap(auth.clone())
             .route("/me", web::get().to(me))
             .route("/reports", web::get().to(reports))
     })

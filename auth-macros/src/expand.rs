@@ -27,7 +27,10 @@ pub fn requires(args: TokenStream, item: TokenStream) -> TokenStream {
     // parsed in full, to say what it is.
     let parsed = syn::parse2::<Handler>(item.clone());
     let handler = match &parsed {
-        Ok(handler) => valid::handler(handler, &mut errors),
+        Ok(handler) => {
+            valid::handler(handler, &mut errors);
+            Some(handler)
+        }
         Err(_) => {
             valid::not_a_handler(syn::parse2::<Item>(item.clone()).ok(), &mut errors);
             None

@@ -295,8 +295,8 @@ pub fn scope_token_problem(s: &str) -> Option<String> {
     ))
 }
 
-/// Problems with the function `#[requires]` is placed on. Returns it when it is one.
-pub fn handler<'a>(func: &'a Handler, errors: &mut Errors) -> Option<&'a Handler> {
+/// Problems with the function `#[requires]` is placed on.
+pub fn handler(func: &Handler, errors: &mut Errors) {
     if func.sig.asyncness.is_none() {
         errors.at(
             func.sig.fn_token.span,
@@ -325,7 +325,6 @@ pub fn handler<'a>(func: &'a Handler, errors: &mut Errors) -> Option<&'a Handler
              `#[requires(all(scope = \"a\", scope = \"b\"))]`",
         ));
     }
-    Some(func)
 }
 
 fn is_authorized(ty: &Type) -> bool {
