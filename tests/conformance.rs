@@ -937,6 +937,28 @@ fn scopes_are_read_from_scope_arrays_and_scp() {
     );
 }
 
+/// The scope delimiter is %x20 alone: a TAB, LF, CR or FF is part of a (foreign) scope, so
+/// "x<TAB>read:reports" never grants read:reports.
+#[test]
+fn a_control_character_inside_scope_never_splits_it() {
+    let s = server();
+    for sep in ['\t', '\n', '\r', '\x0c'] {
+        for name in ["scope", "scp"] {
+            let mut c = claims("");
+            c.as_object_mut().unwrap().remove("scope");
+            c[name] = json!(format!("x{sep}read:reports"));
+            let r = get(s.addr, "/read", &[&bearer(&mint(Algorithm::RS256, &c))]);
+            assert_eq!(r.status, 403, "{name} with {sep:?}: {}", r.text());
+            assert_eq!(r.json()["error"], "insufficient_scope");
+        }
+    }
+    // Spaces, repeated or not, do separate.
+    for scope in ["a read:reports", "a  read:reports ", " read:reports"] {
+        let r = get(s.addr, "/read", &[&bearer(&token(scope))]);
+        assert_eq!(r.status, 200, "{scope:?}");
+    }
+}
+
 #[test]
 fn scopes_can_come_from_a_configured_claim_path() {
     for (path, claim) in [

@@ -55,7 +55,13 @@ impl ScopeSource {
         };
         match value {
             None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::String(s)) => Ok(s.split_ascii_whitespace().map(str::to_owned).collect()),
+            // RFC 6749 §3.3: scope-tokens are delimited by %x20 only. TAB, CR, LF or FF stay
+            // inside the piece, so no separator the issuer did not mean can widen the grant.
+            Some(Value::String(s)) => Ok(s
+                .split(' ')
+                .filter(|piece| !piece.is_empty())
+                .map(str::to_owned)
+                .collect()),
             Some(Value::Array(items)) => items
                 .iter()
                 .map(|v| v.as_str().map(str::to_owned).ok_or_else(malformed_scope))
@@ -428,4 +434,46 @@ impl<C> fmt::Debug for Principal<C> {
 /// claims read), so this cannot fail on a verified token.
 fn parse_payload(payload: &[u8]) -> Map<String, Value> {
     serde_json::from_slice(payload).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn standard(payload: &Value) -> StandardClaims {
+        let mut claims = StandardClaims::default();
+        claims.fill(payload.to_string().as_bytes()).unwrap();
+        claims
+    }
+
+    fn scopes(source: &ScopeSource, payload: Value) -> Vec<String> {
+        let full = payload.as_object().unwrap().clone();
+        source.extract(&standard(&payload), &full).unwrap()
+    }
+
+    #[test]
+    fn control_characters_inside_a_scope_string_never_split_it() {
+        let path = ScopeSource::claim_path("permissions");
+        for sep in ['\t', '\n', '\r', '\x0b', '\x0c'] {
+            let scope = format!("x{sep}read:reports");
+            for (source, payload) in [
+                (&ScopeSource::Standard, json!({ "scope": scope })),
+                (&ScopeSource::Standard, json!({ "scp": scope })),
+                (&path, json!({ "permissions": scope })),
+            ] {
+                assert_eq!(scopes(source, payload), [scope.clone()], "{sep:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn repeated_spaces_leave_no_empty_scopes() {
+        let read = |scope: &str| scopes(&ScopeSource::Standard, json!({ "scope": scope }));
+        assert_eq!(read("  a   read:reports "), ["a", "read:reports"]);
+        assert_eq!(read("a read:reports"), ["a", "read:reports"]);
+        assert!(read("").is_empty());
+        assert!(read("   ").is_empty());
+    }
 }
