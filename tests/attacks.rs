@@ -853,6 +853,18 @@ fn hostile_time_claims() {
                 rs(payload(json!({"iat": -5}))),
                 Expect::InvalidToken("the iat claim must be a non-negative number"),
             ),
+            // Read as exp and nbf are: refused, never saturated to u64::MAX.
+            row(
+                "iat 1e308",
+                rs(payload_with_raw("iat", "1e308")),
+                Expect::InvalidToken("the iat claim must be a non-negative number"),
+            ),
+            // Refused as a null nbf is, never taken for an absent claim.
+            row(
+                "iat null",
+                rs(payload_with_raw("iat", "null")),
+                Expect::InvalidToken("the iat claim must be a non-negative number"),
+            ),
             row(
                 "iat as a string",
                 rs(payload(json!({"iat": "yesterday"}))),
