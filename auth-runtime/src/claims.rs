@@ -485,7 +485,7 @@ mod tests {
                 (&ScopeSource::Standard, json!({ "scp": scope })),
                 (&path, json!({ "permissions": scope })),
             ] {
-                assert_eq!(scopes(source, payload), [scope.clone()], "{sep:?}");
+                assert_eq!(scopes(source, payload), [scope.as_str()], "{sep:?}");
             }
         }
     }
