@@ -10,13 +10,17 @@
 
 mod common;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
+
+use common::keyserver::{self, jwks_config, KeyServer, Reply};
 
 use actix_web::{web, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use common::*;
-use endpoint_auth::{Algorithm, AuthConfig, Authorized, Requirement, RequirementSpec};
+use endpoint_auth::{
+    Algorithm, AuthConfig, Authorized, RemoteSettings, Requirement, RequirementSpec,
+};
 use jsonwebtoken::EncodingKey;
 use serde_json::{json, Value};
 
@@ -399,15 +403,32 @@ fn attacker_key() -> (EncodingKey, Value) {
     (EncodingKey::from_ec_der(pkcs8.as_ref()), jwk)
 }
 
+/// With remote keys the service has an HTTP client, so a token naming a key URL (`jku`,
+/// `x5u`) could make it fetch one. The trap serves the attacker's JWKS at that URL (loopback
+/// http, which the URL rule allows) and counts every request it gets: it must get none, while
+/// the configured JWKS server is asked and its key verifies a genuine token.
 #[test]
 fn keys_named_by_the_token_are_never_fetched_or_used() {
-    // jku and x5u point at a listener that counts connections: it must see none.
-    let trap = TcpListener::bind("127.0.0.1:0").unwrap();
-    trap.set_nonblocking(true).unwrap();
-    let trap_url = format!("http://{}", trap.local_addr().unwrap());
-
-    let s = serve(Some(builder().build().unwrap()), routes);
     let (attacker, jwk) = attacker_key();
+    let trap = KeyServer::start();
+    trap.set(
+        "/jwks.json",
+        Reply::Json(json!({ "keys": [jwk.clone()] }).to_string(), None),
+    );
+    trap.set("/cert.pem", Reply::Status(200));
+    let keys = KeyServer::start();
+    keys.set(
+        "/jwks",
+        Reply::Json(
+            keyserver::jwks(&[keyserver::jwk(Algorithm::ES256, "es256")]),
+            None,
+        ),
+    );
+    let s = serve(
+        Some(jwks_config(&keys.url("/jwks"), RemoteSettings::default())),
+        routes,
+    );
+
     let body = b64(claims("read:reports").to_string());
     let forged = |extra: Value| {
         let mut header = json!({"alg": "ES256", "typ": "at+jwt", "kid": "es256"});
@@ -416,20 +437,27 @@ fn keys_named_by_the_token_are_never_fetched_or_used() {
         }
         sign_segments(Algorithm::ES256, &attacker, &b64(header.to_string()), &body)
     };
-    let jku = json!({"jku": format!("{trap_url}/jwks.json")});
-    let x5u = json!({"x5u": format!("{trap_url}/cert.pem")});
+    let jku = json!({"jku": trap.url("/jwks.json")});
+    let x5u = json!({"x5u": trap.url("/cert.pem")});
     let embedded = json!({"jwk": jwk});
     let x5c = json!({"x5c": ["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"]});
     let all = json!({
-        "jku": format!("{trap_url}/jwks.json"),
-        "x5u": format!("{trap_url}/cert.pem"),
+        "jku": trap.url("/jwks.json"),
+        "x5u": trap.url("/cert.pem"),
         "jwk": jwk,
     });
     let mut no_kid = json!({"jwk": jwk});
     no_kid["kid"] = Value::Null;
+    // A kid the JWKS lacks makes the service refresh its keys: from its JWKS, not the jku.
+    let unknown_kid = json!({"jku": trap.url("/jwks.json"), "kid": "attacker"});
     run(
         s.addr,
         &[
+            row(
+                "a genuine ES256 token (keys from the JWKS)",
+                mint(Algorithm::ES256, &claims("read:reports")),
+                Expect::Ok,
+            ),
             row(
                 "jku at the attacker's JWKS",
                 forged(jku),
@@ -460,12 +488,27 @@ fn keys_named_by_the_token_are_never_fetched_or_used() {
                 forged(no_kid),
                 Expect::InvalidToken(BAD_SIGNATURE),
             ),
+            row(
+                "jku, and a kid the configured JWKS lacks",
+                forged(unknown_kid),
+                Expect::InvalidToken(UNKNOWN_KID),
+            ),
         ],
     );
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    // Fetches run on the service's own tasks: give a stray one time to arrive.
+    std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(
-        matches!(trap.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
-        "the service connected to a URL named by a token"
+        keys.hits("/jwks") >= 1,
+        "the configured JWKS was never fetched"
+    );
+    assert_eq!(
+        (
+            trap.hits("/jwks.json"),
+            trap.hits("/cert.pem"),
+            trap.total_hits()
+        ),
+        (0, 0, 0),
+        "the service fetched a URL named by a token"
     );
 }
 
@@ -851,6 +894,18 @@ fn hostile_time_claims() {
             row(
                 "iat negative",
                 rs(payload(json!({"iat": -5}))),
+                Expect::InvalidToken("the iat claim must be a non-negative number"),
+            ),
+            // Read as exp and nbf are: refused, never saturated to u64::MAX.
+            row(
+                "iat 1e308",
+                rs(payload_with_raw("iat", "1e308")),
+                Expect::InvalidToken("the iat claim must be a non-negative number"),
+            ),
+            // Refused as a null nbf is, never taken for an absent claim.
+            row(
+                "iat null",
+                rs(payload_with_raw("iat", "null")),
                 Expect::InvalidToken("the iat claim must be a non-negative number"),
             ),
             row(

@@ -1,13 +1,16 @@
 //! CONFORMANCE.md, row by row, over real HTTP with real signed tokens (issue 2).
-//! Remote key sets and step-up are covered elsewhere.
+//! Remote key sets (beyond the 503 row) and step-up are covered elsewhere.
 
 mod common;
 
 use actix_web::{web, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use common::keyserver::{jwks_config, KeyServer};
 use common::*;
-use endpoint_auth::{Algorithm, AuthConfig, Authorized, Principal, Requirement, RequirementSpec};
+use endpoint_auth::{
+    Algorithm, AuthConfig, Authorized, Principal, RemoteSettings, Requirement, RequirementSpec,
+};
 use jsonwebtoken::Header;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -108,6 +111,16 @@ fn invalid_request(description: &str) -> String {
 
 fn assert_no_store(r: &Response) {
     assert_eq!(r.header("cache-control"), Some("no-store"), "{r:?}");
+}
+
+/// Rejection bodies are RFC 9457 problem details, and say so.
+fn assert_problem_json(r: &Response) {
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/problem+json"),
+        "{r:?}"
+    );
+    assert_eq!(r.json()["status"], r.status, "{r:?}");
 }
 
 // ---- acceptance 1: every algorithm, real keys ---------------------------------------
@@ -264,6 +277,7 @@ fn no_authorization_header_is_401_with_bare_challenge() {
     assert_eq!(r.status, 401);
     assert_eq!(r.challenge(), BARE);
     assert_no_store(&r);
+    assert_problem_json(&r);
     let body = r.json();
     assert_eq!(body["status"], 401);
     assert!(body.get("error").is_none(), "{body}");
@@ -307,6 +321,7 @@ fn bearer_without_token_is_400() {
         invalid_request("the Bearer scheme must be followed by a token")
     );
     assert_no_store(&r);
+    assert_problem_json(&r);
     let body = r.json();
     assert_eq!(body["error"], "invalid_request");
     assert_eq!(
@@ -518,6 +533,7 @@ fn expect_invalid(s: &TestServer, token: &str, description: &str) {
     assert_eq!(r.status, 401, "{description}: {}", r.text());
     assert_eq!(r.challenge(), invalid_token(description));
     assert_no_store(&r);
+    assert_problem_json(&r);
     let body = r.json();
     assert_eq!(body["error"], "invalid_token");
     assert_eq!(body["error_description"], description);
@@ -638,6 +654,28 @@ fn leeway_is_configurable() {
         &s,
         &mint(Algorithm::ES256, &c),
         "the access token has expired",
+    );
+}
+
+/// The default leeway is 30 s, each way: 20 s past `exp` (or before `nbf`) passes, 40 s does
+/// not. The 10 s margins keep a clock tick between minting and checking harmless.
+#[test]
+fn default_leeway_is_thirty_seconds_for_exp_and_nbf() {
+    let s = server();
+    let with = |name: &str, at: i64| {
+        let mut c = claims("read:reports");
+        c[name] = json!(at);
+        mint(Algorithm::ES256, &c)
+    };
+    for token in [with("exp", now() - 20), with("nbf", now() + 20)] {
+        let r = get(s.addr, "/read", &[&bearer(&token)]);
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    expect_invalid(&s, &with("exp", now() - 40), "the access token has expired");
+    expect_invalid(
+        &s,
+        &with("nbf", now() + 40),
+        "the access token is not valid yet",
     );
 }
 
@@ -832,6 +870,24 @@ fn malformed_claim_types_are_invalid_token() {
     }
 }
 
+// ---- keys unavailable: 503 -----------------------------------------------------------
+
+/// The key source cannot be reached and no keys are cached: 503 with `Retry-After`, no
+/// challenge (the token may be fine), and a problem+json body like every other rejection.
+#[test]
+fn unreachable_key_source_is_503_problem_json_without_challenge() {
+    let mut keys = KeyServer::start();
+    let url = keys.url("/jwks");
+    keys.stop();
+    let s = serve(Some(jwks_config(&url, RemoteSettings::default())), routes);
+    let r = get(s.addr, "/read", &[&bearer(&token("read:reports"))]);
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(r.header("retry-after").is_some(), "{r:?}");
+    assert!(r.header("www-authenticate").is_none(), "{r:?}");
+    assert_no_store(&r);
+    assert_problem_json(&r);
+}
+
 // ---- authorization: 403 insufficient_scope with the contract's hint -------------------
 
 #[test]
@@ -844,6 +900,7 @@ fn missing_scope_is_403_with_hint_and_body() {
         "Bearer realm=\"test-api\", error=\"insufficient_scope\", error_description=\"the access token does not grant the scope this endpoint requires\", scope=\"read:reports\""
     );
     assert_no_store(&r);
+    assert_problem_json(&r);
     let body = r.json();
     assert_eq!(body["error"], "insufficient_scope");
     assert_eq!(
@@ -935,6 +992,28 @@ fn scopes_are_read_from_scope_arrays_and_scp() {
         get(s.addr, "/read", &[&bearer(&mint(Algorithm::RS256, &c))]).status,
         403
     );
+}
+
+/// The scope delimiter is %x20 alone: a TAB, LF, CR or FF is part of a (foreign) scope, so
+/// "x<TAB>read:reports" never grants read:reports.
+#[test]
+fn a_control_character_inside_scope_never_splits_it() {
+    let s = server();
+    for sep in ['\t', '\n', '\r', '\x0c'] {
+        for name in ["scope", "scp"] {
+            let mut c = claims("");
+            c.as_object_mut().unwrap().remove("scope");
+            c[name] = json!(format!("x{sep}read:reports"));
+            let r = get(s.addr, "/read", &[&bearer(&mint(Algorithm::RS256, &c))]);
+            assert_eq!(r.status, 403, "{name} with {sep:?}: {}", r.text());
+            assert_eq!(r.json()["error"], "insufficient_scope");
+        }
+    }
+    // Spaces, repeated or not, do separate.
+    for scope in ["a read:reports", "a  read:reports ", " read:reports"] {
+        let r = get(s.addr, "/read", &[&bearer(&token(scope))]);
+        assert_eq!(r.status, 200, "{scope:?}");
+    }
 }
 
 #[test]

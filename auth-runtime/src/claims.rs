@@ -57,7 +57,13 @@ impl ScopeSource {
         };
         match value {
             None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::String(s)) => Ok(s.split_ascii_whitespace().map(str::to_owned).collect()),
+            // RFC 6749 §3.3: scope-tokens are delimited by %x20 only. TAB, CR, LF or FF stay
+            // inside the piece, so no separator the issuer did not mean can widen the grant.
+            Some(Value::String(s)) => Ok(s
+                .split(' ')
+                .filter(|piece| !piece.is_empty())
+                .map(str::to_owned)
+                .collect()),
             Some(Value::Array(items)) => items
                 .iter()
                 .map(|v| v.as_str().map(str::to_owned).ok_or_else(malformed_scope))
@@ -190,6 +196,23 @@ impl StandardClaims {
     }
 }
 
+/// An RFC 7519 NumericDate (`exp`, `nbf`, `iat`: every time claim is read here, by one rule):
+/// a non-negative integer below 2^64, or a finite non-negative number below 2^64 rounded to
+/// the nearest second (halves away from zero), as jsonwebtoken reads it. Anything else,
+/// `null` included, is `None`. One rule matters: a claim read twice, truncated once and
+/// rounded once, would be checked against one time and reported as another.
+pub(crate) fn numeric_date(value: &Value) -> Option<u64> {
+    value
+        .as_u64()
+        .or_else(|| value.as_f64().and_then(rounded_seconds))
+}
+
+/// A fractional NumericDate as whole seconds. serde_json holds no NaN or infinity today; the
+/// check keeps `as u64` from saturating them into a time should that ever change.
+fn rounded_seconds(f: f64) -> Option<u64> {
+    (f.is_finite() && f >= 0.0 && f < u64::MAX as f64).then(|| f.round() as u64)
+}
+
 fn malformed_scope() -> AuthError {
     AuthError::invalid_token(
         Reason::InvalidClaims,
@@ -285,19 +308,17 @@ impl Verified {
                 )),
             }
         }
-        fn number(value: Option<&Value>, name: &str) -> Result<Option<u64>, AuthError> {
+        // `nbf`, `iat`: present but not a NumericDate (null included) is refused, as verify.rs
+        // refuses such an `nbf`.
+        fn time(value: Option<&Value>, name: &str) -> Result<Option<u64>, AuthError> {
             match value {
-                None | Some(Value::Null) => Ok(None),
-                Some(v) => v
-                    .as_u64()
-                    .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
-                    .map(Some)
-                    .ok_or_else(|| {
-                        AuthError::invalid_token(
-                            Reason::InvalidClaims,
-                            format!("the {name} claim must be a non-negative number"),
-                        )
-                    }),
+                None => Ok(None),
+                Some(v) => numeric_date(v).map(Some).ok_or_else(|| {
+                    AuthError::invalid_token(
+                        Reason::InvalidClaims,
+                        format!("the {name} claim must be a non-negative number"),
+                    )
+                }),
             }
         }
         let aud_type = || {
@@ -319,7 +340,8 @@ impl Verified {
                 .ok_or_else(aud_type)?,
             Some(_) => return Err(aud_type()),
         };
-        let expires_at = number(claims.exp.as_ref(), "exp")?.ok_or_else(|| {
+        // As in verify.rs (and jsonwebtoken): an `exp` that is no NumericDate counts as absent.
+        let expires_at = claims.exp.as_ref().and_then(numeric_date).ok_or_else(|| {
             AuthError::invalid_token(Reason::MissingExpiry, "the token has no exp claim")
         })?;
         Ok(Verified {
@@ -327,8 +349,8 @@ impl Verified {
             issuer: string(claims.iss.take(), "iss")?,
             audiences,
             expires_at,
-            issued_at: number(claims.iat.as_ref(), "iat")?,
-            not_before: number(claims.nbf.as_ref(), "nbf")?,
+            issued_at: time(claims.iat.as_ref(), "iat")?,
+            not_before: time(claims.nbf.as_ref(), "nbf")?,
             client_id: match string(claims.client_id.take(), "client_id")? {
                 Some(c) => Some(c),
                 None => string(claims.azp.take(), "azp")?,
@@ -425,7 +447,6 @@ impl<C> fmt::Debug for Principal<C> {
     }
 }
 
-/// Deserializes from a borrowed claims map without cloning it into a `Value`.
 /// The payload as a JSON object. It was parsed once already (duplicates checked, standard
 /// claims read), so this cannot fail on a verified token.
 fn parse_payload(payload: &[u8]) -> Map<String, Value> {
@@ -490,6 +511,117 @@ impl<R: RequirementSpec, C> Authorized<R, C> {
         Authorized {
             principal,
             _requirement: PhantomData,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn standard(payload: &Value) -> StandardClaims {
+        let mut claims = StandardClaims::default();
+        claims.fill(payload.to_string().as_bytes()).unwrap();
+        claims
+    }
+
+    fn scopes(source: &ScopeSource, payload: Value) -> Vec<String> {
+        let full = payload.as_object().unwrap().clone();
+        source.extract(&standard(&payload), &full).unwrap()
+    }
+
+    fn verified(payload: Value) -> Result<Verified, AuthError> {
+        let mut claims = standard(&payload);
+        let bytes = payload.to_string().into_bytes();
+        Verified::from_claims(&mut claims, bytes, &ScopeSource::Standard)
+    }
+
+    #[test]
+    fn control_characters_inside_a_scope_string_never_split_it() {
+        let path = ScopeSource::claim_path("permissions");
+        for sep in ['\t', '\n', '\r', '\x0b', '\x0c'] {
+            let scope = format!("x{sep}read:reports");
+            for (source, payload) in [
+                (&ScopeSource::Standard, json!({ "scope": scope })),
+                (&ScopeSource::Standard, json!({ "scp": scope })),
+                (&path, json!({ "permissions": scope })),
+            ] {
+                assert_eq!(scopes(source, payload), [scope.as_str()], "{sep:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn repeated_spaces_leave_no_empty_scopes() {
+        let read = |scope: &str| scopes(&ScopeSource::Standard, json!({ "scope": scope }));
+        assert_eq!(read("  a   read:reports "), ["a", "read:reports"]);
+        assert_eq!(read("a read:reports"), ["a", "read:reports"]);
+        assert!(read("").is_empty());
+        assert!(read("   ").is_empty());
+    }
+
+    #[test]
+    fn numeric_dates_are_whole_or_rounded_seconds() {
+        let date = |v: Value| numeric_date(&v);
+        assert_eq!(date(json!(0)), Some(0));
+        assert_eq!(date(json!(1_700_000_000)), Some(1_700_000_000));
+        assert_eq!(date(json!(u64::MAX)), Some(u64::MAX));
+        assert_eq!(date(json!(1000.4)), Some(1000));
+        assert_eq!(date(json!(1000.5)), Some(1001));
+        assert_eq!(date(json!(1000.6)), Some(1001));
+        assert_eq!(date(json!(-0.0)), Some(0));
+    }
+
+    #[test]
+    fn numeric_dates_refuse_negative_huge_and_non_numbers() {
+        for bad in [
+            json!(-1),
+            json!(-0.4),
+            json!(2e19),
+            json!(1e308),
+            json!(-1e308),
+            json!("1700000000"),
+            json!([1_700_000_000]),
+            json!(true),
+            json!(null),
+        ] {
+            assert_eq!(numeric_date(&bad), None, "{bad}");
+        }
+        // Not representable in a serde_json Value; refused rather than saturated.
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, u64::MAX as f64] {
+            assert_eq!(rounded_seconds(bad), None, "{bad}");
+        }
+    }
+
+    /// Verification checks `exp`, `nbf` and `iat` with `numeric_date`; the values a
+    /// [`Verified`] reports are read by the same rule, never truncated instead.
+    #[test]
+    fn fractional_time_claims_are_reported_as_verification_read_them() {
+        let v = verified(json!({ "exp": 2000.6, "nbf": 1000.5, "iat": 999.4 })).unwrap();
+        assert_eq!(v.expires_at(), 2001);
+        assert_eq!(v.not_before(), Some(1001));
+        assert_eq!(v.issued_at(), Some(999));
+    }
+
+    #[test]
+    fn time_claims_out_of_range_or_null_are_refused_not_saturated_or_dropped() {
+        for bad in [
+            json!(2e19),
+            json!(1e308),
+            json!(-5),
+            json!(null),
+            json!("0"),
+        ] {
+            let err = verified(json!({ "exp": 2000, "iat": bad })).unwrap_err();
+            assert_eq!(err.reason(), Reason::InvalidClaims, "iat {bad}");
+            let err = verified(json!({ "exp": 2000, "nbf": bad })).unwrap_err();
+            assert_eq!(err.reason(), Reason::InvalidClaims, "nbf {bad}");
+        }
+        for bad in [json!(2e19), json!(-1), json!(null), json!("2000")] {
+            let err = verified(json!({ "exp": bad })).unwrap_err();
+            assert_eq!(err.reason(), Reason::MissingExpiry, "exp {bad}");
         }
     }
 }

@@ -25,7 +25,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use smallvec::SmallVec;
 
-use crate::claims::{ScopeSource, StandardClaims, Verified};
+use crate::claims::{numeric_date, ScopeSource, StandardClaims, Verified};
 use crate::error::{AuthError, Reason};
 use crate::keys::{Key, KeySet};
 use crate::metrics;
@@ -663,17 +663,6 @@ fn algorithm(name: &str) -> Option<Algorithm> {
         ("EdDSA", EdDSA),
     ];
     NAMES.iter().find(|(n, _)| *n == name).map(|&(_, alg)| alg)
-}
-
-/// RFC 7519 NumericDate as jsonwebtoken reads it: a non-negative integer, or a finite
-/// non-negative number below 2^64 (rounded).
-fn numeric_date(value: &Value) -> Option<u64> {
-    value.as_u64().or_else(|| {
-        value
-            .as_f64()
-            .filter(|f| f.is_finite() && *f >= 0.0 && *f < u64::MAX as f64)
-            .map(|f| f.round() as u64)
-    })
 }
 
 #[cfg(test)]

@@ -94,6 +94,11 @@ impl KeyServer {
             .unwrap_or(0)
     }
 
+    /// Requests received on any path.
+    pub fn total_hits(&self) -> usize {
+        self.state.lock().unwrap().hits.values().sum()
+    }
+
     /// Stops listening: later connections are refused.
     pub fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
