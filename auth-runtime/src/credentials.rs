@@ -65,7 +65,7 @@ where
         return Ok(None);
     };
     if values.next().is_some() {
-        return Err(AuthError::invalid_request(
+        return Err(AuthError::new(
             Reason::MultipleHeaders,
             "more than one Authorization header was sent",
         ));
@@ -181,7 +181,7 @@ fn is_token_byte(b: u8) -> bool {
 }
 
 fn malformed(description: &'static str) -> AuthError {
-    AuthError::invalid_request(Reason::MalformedHeader, description)
+    AuthError::new(Reason::MalformedHeader, description)
 }
 
 fn trim_ows(mut v: &[u8]) -> &[u8] {
@@ -213,7 +213,7 @@ pub fn find_access_token(form: &[u8]) -> Result<Option<String>, AuthError> {
             continue;
         }
         if found.is_some() {
-            return Err(AuthError::invalid_request(
+            return Err(AuthError::new(
                 Reason::MalformedParameter,
                 "access_token was sent more than once",
             ));
@@ -222,10 +222,7 @@ pub fn find_access_token(form: &[u8]) -> Result<Option<String>, AuthError> {
             .and_then(|v| String::from_utf8(v).ok())
             .filter(|t| is_b64token(t))
             .ok_or_else(|| {
-                AuthError::invalid_request(
-                    Reason::MalformedParameter,
-                    "access_token is not a b64token",
-                )
+                AuthError::new(Reason::MalformedParameter, "access_token is not a b64token")
             })?;
         found = Some(token);
     }
@@ -261,7 +258,7 @@ pub(crate) fn single_token<'a>(
 ) -> Result<Option<Cow<'a, str>>, AuthError> {
     let count = header.is_some() as u8 + query.is_some() as u8 + body.is_some() as u8;
     if count > 1 {
-        return Err(AuthError::invalid_request(
+        return Err(AuthError::new(
             Reason::MultipleMethods,
             "the access token was sent by more than one method",
         ));

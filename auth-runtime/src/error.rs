@@ -105,6 +105,26 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// The RFC 6750 outcome a rejection for this reason carries: every reason has exactly
+    /// one, so an [`AuthError`] cannot pair a reason with the wrong status.
+    pub fn error_code(self) -> ErrorCode {
+        use Reason::*;
+        match self {
+            Missing => ErrorCode::MissingCredentials,
+            MalformedHeader | MultipleHeaders | MultipleMethods | MalformedParameter => {
+                ErrorCode::InvalidRequest
+            }
+            TokenTooLarge | Malformed | Encrypted | AlgorithmNotAllowed | UnknownKeyId
+            | BadSignature | UnsupportedCritical | RejectedType | Expired | NotYetValid
+            | MissingExpiry | WrongIssuer | WrongAudience | InvalidClaims => {
+                ErrorCode::InvalidToken
+            }
+            InsufficientScope => ErrorCode::InsufficientScope,
+            KeysUnavailable => ErrorCode::Unavailable,
+            NotConfigured => ErrorCode::Misconfigured,
+        }
+    }
+
     /// The stable reason code (`snake_case`), as used in log fields and metric labels.
     pub fn code(self) -> &'static str {
         match self {
@@ -144,7 +164,6 @@ impl fmt::Display for Reason {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}: {description}")]
 pub struct AuthError {
-    code: ErrorCode,
     reason: Reason,
     description: Cow<'static, str>,
     scope: Option<String>,
@@ -152,9 +171,10 @@ pub struct AuthError {
 }
 
 impl AuthError {
-    fn new(code: ErrorCode, reason: Reason, description: impl Into<Cow<'static, str>>) -> Self {
+    /// A rejection for `reason` (which decides the status and error code), with a
+    /// human-readable description that never holds token material.
+    pub fn new(reason: Reason, description: impl Into<Cow<'static, str>>) -> Self {
         AuthError {
-            code,
             reason,
             description: description.into(),
             scope: None,
@@ -164,27 +184,12 @@ impl AuthError {
 
     /// No credentials were presented.
     pub fn missing() -> Self {
-        Self::new(
-            ErrorCode::MissingCredentials,
-            Reason::Missing,
-            "no access token was presented",
-        )
-    }
-
-    /// `invalid_request` (400).
-    pub fn invalid_request(reason: Reason, description: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(ErrorCode::InvalidRequest, reason, description)
-    }
-
-    /// `invalid_token` (401).
-    pub fn invalid_token(reason: Reason, description: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(ErrorCode::InvalidToken, reason, description)
+        Self::new(Reason::Missing, "no access token was presented")
     }
 
     /// `insufficient_scope` (403) with the scope hint (space-delimited).
     pub fn insufficient_scope(hint: impl Into<String>) -> Self {
         let mut e = Self::new(
-            ErrorCode::InsufficientScope,
             Reason::InsufficientScope,
             "the access token does not grant the scope this endpoint requires",
         );
@@ -196,7 +201,6 @@ impl AuthError {
     /// Keys unavailable (503) with a `Retry-After` in seconds.
     pub fn unavailable(retry_after_secs: u64) -> Self {
         let mut e = Self::new(
-            ErrorCode::Unavailable,
             Reason::KeysUnavailable,
             "the signing keys cannot be fetched right now; retry later",
         );
@@ -206,12 +210,12 @@ impl AuthError {
 
     /// The service has no authentication configuration (500).
     pub fn misconfigured(description: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(ErrorCode::Misconfigured, Reason::NotConfigured, description)
+        Self::new(Reason::NotConfigured, description)
     }
 
     /// The error code.
     pub fn code(&self) -> ErrorCode {
-        self.code
+        self.reason.error_code()
     }
     /// The stable reason.
     pub fn reason(&self) -> Reason {
@@ -227,7 +231,7 @@ impl AuthError {
     }
     /// The HTTP status.
     pub fn status(&self) -> u16 {
-        self.code.status()
+        self.code().status()
     }
 
     /// Renders the response for this error in a protection space.
@@ -238,7 +242,7 @@ impl AuthError {
         let status = self.status();
         let description = nqschar(&self.description);
         let mut headers = Vec::with_capacity(4);
-        let challenge = match self.code {
+        let challenge = match self.code() {
             ErrorCode::MissingCredentials => Some(Challenge {
                 realm: ctx.realm,
                 scope: ctx.missing_scope_hint,
@@ -248,7 +252,7 @@ impl AuthError {
             ErrorCode::InvalidRequest | ErrorCode::InvalidToken | ErrorCode::InsufficientScope => {
                 Some(Challenge {
                     realm: ctx.realm,
-                    error: self.code.as_error_param(),
+                    error: self.code().as_error_param(),
                     error_description: Some(&description),
                     scope: self.scope.as_deref(),
                     resource_metadata: ctx.resource_metadata.filter(|_| status == 401),
@@ -270,8 +274,8 @@ impl AuthError {
             title: status_title(status),
             status,
             detail: &description,
-            error: self.code.as_error_param(),
-            error_description: self.code.as_error_param().map(|_| description.as_str()),
+            error: self.code().as_error_param(),
+            error_description: self.code().as_error_param().map(|_| description.as_str()),
             scope: self.scope.as_deref(),
         };
         let body = serde_json::to_vec(&body).unwrap_or_default();

@@ -26,6 +26,7 @@ pub mod claims;
 pub mod config;
 pub mod credentials;
 pub mod error;
+pub(crate) mod json;
 pub mod keys;
 pub mod metadata;
 pub mod metrics;

@@ -20,13 +20,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::DecodeSliceError;
 use base64::Engine as _;
 use jsonwebtoken::Algorithm;
-use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
-use smallvec::SmallVec;
 
-use crate::claims::{numeric_date, ScopeSource, StandardClaims, Verified};
+use crate::claims::{ScopeSource, StandardClaims, Verified};
 use crate::error::{AuthError, Reason};
+use crate::json::{has_duplicate_members, numeric_date, unique, MemberName, Names, NoDuplicates};
 use crate::keys::{Key, KeySet};
 use crate::metrics;
 
@@ -181,7 +181,7 @@ impl Verifier {
         then: impl FnOnce(Option<&str>, Algorithm) -> Result<R, AuthError>,
     ) -> Result<R, AuthError> {
         if token.len() > self.max_token_bytes {
-            return Err(AuthError::invalid_token(
+            return Err(AuthError::new(
                 Reason::TokenTooLarge,
                 "the access token is too large",
             ));
@@ -195,7 +195,7 @@ impl Verifier {
     /// touching the network. Never a reason to accept: the signature is checked later.
     pub(crate) fn check_unverified_claims(&self, token: &str) -> Result<(), AuthError> {
         let malformed = || {
-            AuthError::invalid_token(
+            AuthError::new(
                 Reason::Malformed,
                 "the access token is not a well-formed JWT",
             )
@@ -238,7 +238,7 @@ impl Verifier {
         keys: &KeySet,
     ) -> Result<Verified, AuthError> {
         if !keys.keys.iter().any(|k| k.alg == alg) {
-            return Err(AuthError::invalid_token(
+            return Err(AuthError::new(
                 Reason::AlgorithmNotAllowed,
                 "no key accepts the token's signing algorithm",
             ));
@@ -248,7 +248,7 @@ impl Verifier {
         };
         let mut candidates = keys.keys.iter().filter(candidate).peekable();
         if candidates.peek().is_none() {
-            return Err(AuthError::invalid_token(
+            return Err(AuthError::new(
                 Reason::UnknownKeyId,
                 "no known key has the token's key id",
             ));
@@ -256,7 +256,7 @@ impl Verifier {
 
         // The signature, decoded once and checked against each candidate's prepared key.
         let malformed = || {
-            AuthError::invalid_token(
+            AuthError::new(
                 Reason::Malformed,
                 "the access token is not a well-formed JWT",
             )
@@ -267,7 +267,7 @@ impl Verifier {
         let signature = decode_segment(signature, &mut buf).ok_or_else(malformed)?;
         let signed = candidates.any(|key| key.prepared.verify(message.as_bytes(), &signature));
         if !signed {
-            return Err(AuthError::invalid_token(
+            return Err(AuthError::new(
                 Reason::BadSignature,
                 "the token signature is invalid",
             ));
@@ -294,7 +294,7 @@ impl Verifier {
     /// `exp` (required), `iss` and `aud` (required when configured), then `nbf`, expiry,
     /// issuer and audience values, in this order, with the configured leeway.
     fn check_time_and_audience(&self, claims: &StandardClaims, now: u64) -> Result<(), AuthError> {
-        let e = AuthError::invalid_token;
+        let e = AuthError::new;
         let exp = match claims.get("exp").map(numeric_date) {
             Some(Some(exp)) => exp,
             _ => return Err(e(Reason::MissingExpiry, "the token has no exp claim")),
@@ -365,7 +365,7 @@ impl Verifier {
         then: impl FnOnce(Option<&str>, Algorithm) -> Result<R, AuthError>,
     ) -> Result<R, AuthError> {
         let malformed = || {
-            AuthError::invalid_token(
+            AuthError::new(
                 Reason::Malformed,
                 "the access token is not a well-formed JWT",
             )
@@ -379,7 +379,7 @@ impl Verifier {
         let encoded = match (first, second, third) {
             (Some(first), Some(_), None) => &token[..first],
             _ if token.bytes().filter(|&b| b == b'.').count() == 4 => {
-                return Err(AuthError::invalid_token(
+                return Err(AuthError::new(
                     Reason::Encrypted,
                     "encrypted (JWE) access tokens are not accepted",
                 ))
@@ -404,7 +404,7 @@ impl Verifier {
         let raw = decode_segment(encoded, &mut buf).ok_or_else(malformed)?;
         let header: JoseHeader = serde_json::from_slice(&raw).map_err(|_| malformed())?;
         if header.crit {
-            return Err(AuthError::invalid_token(
+            return Err(AuthError::new(
                 Reason::UnsupportedCritical,
                 "the token header marks extensions as critical that this service does not understand",
             ));
@@ -413,7 +413,7 @@ impl Verifier {
             .typ
             .accepts(header.typ.as_ref().map(MemberName::as_str))
         {
-            return Err(AuthError::invalid_token(
+            return Err(AuthError::new(
                 Reason::RejectedType,
                 "the token's typ header is not accepted for access tokens",
             ));
@@ -421,7 +421,7 @@ impl Verifier {
         let alg = algorithm(header.alg.as_str())
             .filter(|a| self.algorithms.contains(a))
             .ok_or_else(|| {
-                AuthError::invalid_token(
+                AuthError::new(
                     Reason::AlgorithmNotAllowed,
                     "the token's signing algorithm is not accepted",
                 )
@@ -446,7 +446,7 @@ impl Verifier {
             .issued_at
             .is_some_and(|iat| iat > now.saturating_add(self.leeway))
         {
-            return Err(AuthError::invalid_token(
+            return Err(AuthError::new(
                 Reason::NotYetValid,
                 "the token was issued in the future",
             ));
@@ -527,120 +527,6 @@ fn decode_segment<'b>(encoded: &str, buf: &'b mut [u8]) -> Option<Cow<'b, [u8]>>
             URL_SAFE_NO_PAD.decode(encoded).ok().map(Cow::Owned)
         }
         Err(DecodeSliceError::DecodeError(_)) => None,
-    }
-}
-
-/// Whether a JSON document names a member twice in one object, at any depth. RFC 7515 §4 and
-/// RFC 7519 §4 let parsers either refuse duplicates or keep the last one; refusing leaves no
-/// room for a gateway that reads the first `scope` and this service the last one to disagree.
-/// A separate pass (not a custom `Value` builder) so that serde_json features such as
-/// `arbitrary_precision` cannot change what the claims look like; serde_json's recursion
-/// limit bounds the depth.
-fn has_duplicate_members(json: &[u8]) -> bool {
-    serde_json::from_slice::<NoDuplicates>(json).is_err()
-}
-
-/// Any JSON value in which no object names a member twice.
-pub(crate) struct NoDuplicates;
-
-impl<'de> Deserialize<'de> for NoDuplicates {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(NoDuplicatesVisitor)
-    }
-}
-
-struct NoDuplicatesVisitor;
-
-impl<'de> Visitor<'de> for NoDuplicatesVisitor {
-    type Value = NoDuplicates;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("JSON without duplicate member names")
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NoDuplicates, A::Error> {
-        while seq.next_element::<NoDuplicates>()?.is_some() {}
-        Ok(NoDuplicates)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NoDuplicates, A::Error> {
-        // Names are borrowed from the input unless they contain escapes. Objects are small:
-        // comparing or sorting their names costs less than hashing each one.
-        let mut names = Names::new();
-        while let Some(name) = map.next_key::<MemberName<'de>>()? {
-            names.push(name);
-            map.next_value::<NoDuplicates>()?;
-        }
-        unique(&mut names)?;
-        Ok(NoDuplicates)
-    }
-}
-
-/// Refuses a repeated member name.
-pub(crate) fn unique<E: de::Error>(names: &mut [MemberName<'_>]) -> Result<(), E> {
-    // A token names a dozen members or so: comparing each with those before it is cheaper
-    // than sorting them; longer lists are sorted.
-    let duplicate = if names.len() <= NAMES_INLINE {
-        (1..names.len()).any(|i| names[..i].contains(&names[i]))
-    } else {
-        names.sort_unstable();
-        names.windows(2).any(|pair| pair[0] == pair[1])
-    };
-    if duplicate {
-        return Err(E::custom("duplicate member name"));
-    }
-    Ok(())
-}
-
-/// Member names collected before [`unique`] sorts instead of comparing pairwise; also how
-/// many [`Names`] holds on the stack, so that a typical header or claim set allocates nothing.
-pub(crate) const NAMES_INLINE: usize = 16;
-
-/// The member names of one JSON object, on the stack up to [`NAMES_INLINE`].
-pub(crate) type Names<'de> = SmallVec<[MemberName<'de>; NAMES_INLINE]>;
-
-/// A member name as the JSON text spells it after unescaping, borrowed when it has no escapes.
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct MemberName<'de>(Cow<'de, str>);
-
-impl MemberName<'_> {
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de> Deserialize<'de> for MemberName<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct NameVisitor;
-        impl<'de> Visitor<'de> for NameVisitor {
-            type Value = MemberName<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a member name")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(MemberName(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(MemberName(Cow::Owned(v.to_owned())))
-            }
-        }
-        deserializer.deserialize_str(NameVisitor)
     }
 }
 

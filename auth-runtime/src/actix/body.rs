@@ -43,7 +43,7 @@ pub(super) async fn read_body(mut payload: Payload) -> Result<Bytes, AuthError> 
             None => return Ok(buf.freeze()),
             Some(Ok(chunk)) => {
                 if buf.len() + chunk.len() > MAX_FORM_BODY_BYTES {
-                    return Err(AuthError::invalid_request(
+                    return Err(AuthError::new(
                         Reason::MalformedParameter,
                         "the form body is too large to carry an access token",
                     ));
@@ -51,7 +51,7 @@ pub(super) async fn read_body(mut payload: Payload) -> Result<Bytes, AuthError> 
                 buf.extend_from_slice(&chunk);
             }
             Some(Err(_)) => {
-                return Err(AuthError::invalid_request(
+                return Err(AuthError::new(
                     Reason::MalformedParameter,
                     "the form body could not be read",
                 ))
