@@ -170,3 +170,107 @@ impl Parse for UnknownScope {
         })
     }
 }
+
+const ROUTE_MACROS: [&str; 9] = [
+    "get", "post", "put", "delete", "patch", "head", "options", "trace", "connect",
+];
+
+/// The HTTP methods and path of the handler, when a route attribute still stands on it:
+/// actix's `#[get("/p")]`-style and `#[route("/p", method = "GET", …)]`, or
+/// `#[utoipa::path(get, path = "/p")]`. Attributes that expanded before ours are gone; then
+/// documentation matches the handler by name (utoipa's default operationId).
+pub fn route_of(attrs: &[syn::Attribute]) -> (Vec<String>, Option<String>) {
+    use syn::parse::Parser;
+    let mut methods = Vec::new();
+    let mut path = None;
+    for attr in attrs {
+        let segments: Vec<String> = attr
+            .path()
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        let last = segments.last().map(String::as_str).unwrap_or_default();
+        let Ok(tokens) = attr.meta.require_list().map(|l| l.tokens.clone()) else {
+            continue;
+        };
+        if ROUTE_MACROS.contains(&last) && segments.len() <= 2 {
+            let first = (|input: syn::parse::ParseStream| {
+                let lit: LitStr = input.parse()?;
+                input.parse::<proc_macro2::TokenStream>()?;
+                Ok(lit)
+            })
+            .parse2(tokens);
+            if let Ok(lit) = first {
+                methods.push(last.to_ascii_uppercase());
+                path = Some(lit.value());
+            }
+        } else if last == "route" && segments.len() <= 2 {
+            let parsed = (|input: syn::parse::ParseStream| {
+                let lit: LitStr = input.parse()?;
+                let mut found = Vec::new();
+                while !input.is_empty() {
+                    input.parse::<syn::Token![,]>()?;
+                    if input.is_empty() {
+                        break;
+                    }
+                    let meta: syn::Meta = input.parse()?;
+                    if let syn::Meta::NameValue(nv) = meta {
+                        if nv.path.is_ident("method") {
+                            if let syn::Expr::Lit(syn::ExprLit {
+                                lit: Lit::Str(m), ..
+                            }) = nv.value
+                            {
+                                found.push(m.value().to_ascii_uppercase());
+                            }
+                        }
+                    }
+                }
+                Ok((lit, found))
+            })
+            .parse2(tokens);
+            if let Ok((lit, found)) = parsed {
+                methods.extend(found);
+                path = Some(lit.value());
+            }
+        } else if segments == ["utoipa", "path"] && path.is_none() {
+            let parsed = (|input: syn::parse::ParseStream| {
+                let mut found = Vec::new();
+                let mut p = None;
+                while !input.is_empty() {
+                    if input.peek(syn::Ident) && input.peek2(syn::Token![=]) {
+                        let name: Ident = input.parse()?;
+                        input.parse::<syn::Token![=]>()?;
+                        if name == "path" && input.peek(LitStr) {
+                            p = Some(input.parse::<LitStr>()?.value());
+                        } else {
+                            input.parse::<syn::Expr>()?;
+                        }
+                    } else if input.peek(syn::Ident) {
+                        let name: Ident = input.parse()?;
+                        let name = name.to_string();
+                        if ROUTE_MACROS.contains(&name.as_str()) {
+                            found.push(name.to_ascii_uppercase());
+                        } else if input.peek(syn::token::Paren) {
+                            input.parse::<proc_macro2::Group>()?;
+                        }
+                    } else {
+                        input.parse::<proc_macro2::TokenTree>()?;
+                    }
+                    if input.peek(syn::Token![,]) {
+                        input.parse::<syn::Token![,]>()?;
+                    }
+                }
+                Ok((found, p))
+            })
+            .parse2(tokens);
+            if let Ok((found, Some(p))) = parsed {
+                if methods.is_empty() {
+                    methods = found;
+                }
+                path = Some(p);
+            }
+        }
+    }
+    (methods, path)
+}
