@@ -140,7 +140,83 @@ impl<'de> serde::de::Visitor<'de> for Fill<'_> {
     }
 }
 
+/// What the standard claims are checked against: the verifier's settings.
+pub(crate) struct ClaimRules<'a> {
+    /// The exact `iss` required, if any.
+    pub(crate) issuer: Option<&'a str>,
+    /// The accepted audiences (empty: any).
+    pub(crate) audiences: &'a [String],
+    /// Clock leeway in seconds.
+    pub(crate) leeway: u64,
+}
+
 impl StandardClaims {
+    /// `exp` (required), `iss` and `aud` (required when configured), then `nbf`, expiry,
+    /// issuer and audience values, in this order, with the configured leeway.
+    pub(crate) fn check(&self, rules: &ClaimRules<'_>, now: u64) -> Result<(), AuthError> {
+        let e = AuthError::new;
+        let exp = match self.get("exp").map(numeric_date) {
+            Some(Some(exp)) => exp,
+            _ => return Err(e(Reason::MissingExpiry, "the token has no exp claim")),
+        };
+        let issuer = match (&rules.issuer, self.get("iss")) {
+            (None, _) => None,
+            (Some(_), Some(Value::String(iss))) => Some(iss.as_str()),
+            (Some(_), _) => return Err(e(Reason::WrongIssuer, "the token has no valid iss claim")),
+        };
+        // The token's audiences: one string, or an array of strings.
+        let audiences = if rules.audiences.is_empty() {
+            None
+        } else {
+            match self.get("aud") {
+                Some(aud @ Value::String(_)) => Some(std::slice::from_ref(aud)),
+                Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+                    Some(items.as_slice())
+                }
+                _ => return Err(e(Reason::WrongAudience, "the token has no valid aud claim")),
+            }
+        };
+        let nbf = match self.get("nbf") {
+            None => None,
+            Some(v) => match numeric_date(v) {
+                Some(nbf) => Some(nbf),
+                None => {
+                    return Err(e(
+                        Reason::InvalidClaims,
+                        "a time claim is not a valid number",
+                    ))
+                }
+            },
+        };
+        if exp < now.saturating_sub(rules.leeway) {
+            return Err(e(Reason::Expired, "the access token has expired"));
+        }
+        if nbf.is_some_and(|nbf| nbf > now.saturating_add(rules.leeway)) {
+            return Err(e(Reason::NotYetValid, "the access token is not valid yet"));
+        }
+        if let (Some(expected), Some(iss)) = (rules.issuer, issuer) {
+            if iss != expected {
+                return Err(e(
+                    Reason::WrongIssuer,
+                    "the token was not issued by the expected issuer",
+                ));
+            }
+        }
+        if let Some(audiences) = audiences {
+            if !audiences
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|a| rules.audiences.iter().any(|c| c == a))
+            {
+                return Err(e(
+                    Reason::WrongAudience,
+                    "the token is not meant for this audience",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Reads a claim set (a JSON object without repeated member names at its top level) into
     /// `self`, which is default.
     pub(crate) fn fill(&mut self, payload: &[u8]) -> serde_json::Result<()> {
@@ -276,6 +352,8 @@ impl Verified {
         claims: &mut StandardClaims,
         payload: Vec<u8>,
         scopes: &ScopeSource,
+        rules: &ClaimRules<'_>,
+        now: u64,
     ) -> Result<Self, AuthError> {
         let full = OnceLock::new();
         if scopes.needs_payload() {
@@ -328,7 +406,7 @@ impl Verified {
             claims.exp.as_ref().and_then(numeric_date).ok_or_else(|| {
                 AuthError::new(Reason::MissingExpiry, "the token has no exp claim")
             })?;
-        Ok(Verified {
+        let verified = Verified {
             subject: string(claims.sub.take(), "sub")?,
             issuer: string(claims.iss.take(), "iss")?,
             audiences,
@@ -343,7 +421,18 @@ impl Verified {
             scopes: scopes.extract(claims, full.get().unwrap_or(&Map::new()))?,
             payload,
             claims: full,
-        })
+        };
+        // Checked last, as jsonwebtoken does: `iat` in the future.
+        if verified
+            .issued_at
+            .is_some_and(|iat| iat > now.saturating_add(rules.leeway))
+        {
+            return Err(AuthError::new(
+                Reason::NotYetValid,
+                "the token was issued in the future",
+            ));
+        }
+        Ok(verified)
     }
 }
 
@@ -519,7 +608,13 @@ mod tests {
     fn verified(payload: Value) -> Result<Verified, AuthError> {
         let mut claims = standard(&payload);
         let bytes = payload.to_string().into_bytes();
-        Verified::from_claims(&mut claims, bytes, &ScopeSource::Standard)
+        let rules = ClaimRules {
+            issuer: None,
+            audiences: &[],
+            leeway: 0,
+        };
+        // `iat` far in the past: these tests are about reading, not about the clock.
+        Verified::from_claims(&mut claims, bytes, &ScopeSource::Standard, &rules, u64::MAX)
     }
 
     #[test]

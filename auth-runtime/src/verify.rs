@@ -22,11 +22,10 @@ use base64::Engine as _;
 use jsonwebtoken::Algorithm;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
-use serde_json::Value;
 
-use crate::claims::{ScopeSource, StandardClaims, Verified};
+use crate::claims::{ClaimRules, ScopeSource, StandardClaims, Verified};
 use crate::error::{AuthError, Reason};
-use crate::json::{has_duplicate_members, numeric_date, unique, MemberName, Names, NoDuplicates};
+use crate::json::{has_duplicate_members, unique, MemberName, Names, NoDuplicates};
 use crate::keys::{Key, KeySet};
 use crate::metrics;
 
@@ -204,7 +203,7 @@ impl Verifier {
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| malformed())?;
         let mut claims = StandardClaims::default();
         claims.fill(&payload).map_err(|_| malformed())?;
-        self.check_time_and_audience(&claims, jsonwebtoken::get_current_timestamp())
+        claims.check(&self.rules(), jsonwebtoken::get_current_timestamp())
     }
 
     /// Verifies a token against `keys`.
@@ -287,74 +286,18 @@ impl Verifier {
             return Err(malformed());
         }
         let now = jsonwebtoken::get_current_timestamp();
-        self.check_time_and_audience(&claims, now)?;
-        self.finish(&mut claims, payload, now)
+        let rules = self.rules();
+        claims.check(&rules, now)?;
+        Verified::from_claims(&mut claims, payload, &self.scopes, &rules, now)
     }
 
-    /// `exp` (required), `iss` and `aud` (required when configured), then `nbf`, expiry,
-    /// issuer and audience values, in this order, with the configured leeway.
-    fn check_time_and_audience(&self, claims: &StandardClaims, now: u64) -> Result<(), AuthError> {
-        let e = AuthError::new;
-        let exp = match claims.get("exp").map(numeric_date) {
-            Some(Some(exp)) => exp,
-            _ => return Err(e(Reason::MissingExpiry, "the token has no exp claim")),
-        };
-        let issuer = match (&self.issuer, claims.get("iss")) {
-            (None, _) => None,
-            (Some(_), Some(Value::String(iss))) => Some(iss.as_str()),
-            (Some(_), _) => return Err(e(Reason::WrongIssuer, "the token has no valid iss claim")),
-        };
-        // The token's audiences: one string, or an array of strings.
-        let audiences = if self.audiences.is_empty() {
-            None
-        } else {
-            match claims.get("aud") {
-                Some(aud @ Value::String(_)) => Some(std::slice::from_ref(aud)),
-                Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
-                    Some(items.as_slice())
-                }
-                _ => return Err(e(Reason::WrongAudience, "the token has no valid aud claim")),
-            }
-        };
-        let nbf = match claims.get("nbf") {
-            None => None,
-            Some(v) => match numeric_date(v) {
-                Some(nbf) => Some(nbf),
-                None => {
-                    return Err(e(
-                        Reason::InvalidClaims,
-                        "a time claim is not a valid number",
-                    ))
-                }
-            },
-        };
-        if exp < now.saturating_sub(self.leeway) {
-            return Err(e(Reason::Expired, "the access token has expired"));
+    /// What the claims are checked against.
+    fn rules(&self) -> ClaimRules<'_> {
+        ClaimRules {
+            issuer: self.issuer.as_deref(),
+            audiences: &self.audiences,
+            leeway: self.leeway,
         }
-        if nbf.is_some_and(|nbf| nbf > now.saturating_add(self.leeway)) {
-            return Err(e(Reason::NotYetValid, "the access token is not valid yet"));
-        }
-        if let (Some(expected), Some(iss)) = (&self.issuer, issuer) {
-            if iss != expected {
-                return Err(e(
-                    Reason::WrongIssuer,
-                    "the token was not issued by the expected issuer",
-                ));
-            }
-        }
-        if let Some(audiences) = audiences {
-            if !audiences
-                .iter()
-                .filter_map(Value::as_str)
-                .any(|a| self.audiences.iter().any(|c| c == a))
-            {
-                return Err(e(
-                    Reason::WrongAudience,
-                    "the token is not meant for this audience",
-                ));
-            }
-        }
-        Ok(())
     }
 
     /// The compact form and the JOSE header (`alg` allowlist, `crit`, `typ`); hands the
@@ -433,25 +376,6 @@ impl Verifier {
             }
         });
         then(kid, alg)
-    }
-
-    fn finish(
-        &self,
-        claims: &mut StandardClaims,
-        payload: Vec<u8>,
-        now: u64,
-    ) -> Result<Verified, AuthError> {
-        let verified = Verified::from_claims(claims, payload, &self.scopes)?;
-        if verified
-            .issued_at
-            .is_some_and(|iat| iat > now.saturating_add(self.leeway))
-        {
-            return Err(AuthError::new(
-                Reason::NotYetValid,
-                "the token was issued in the future",
-            ));
-        }
-        Ok(verified)
     }
 }
 
