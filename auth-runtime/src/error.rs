@@ -234,10 +234,9 @@ impl AuthError {
         self.code().status()
     }
 
-    /// Renders the response for this error in a protection space.
-    ///
-    /// `missing_scope_hint` is the scope to advertise on a bare 401 (when configured);
-    /// `resource_metadata` is the RFC 9728 metadata URL, advertised on every 401.
+    /// Renders the response for this error in the protection space `ctx` describes (its
+    /// realm, the scope hint for a bare 401 when configured, and the RFC 9728 metadata URL
+    /// advertised on every 401).
     pub fn render(&self, ctx: &ChallengeContext<'_>) -> Rejection {
         let status = self.status();
         let description = nqschar(&self.description);
