@@ -3,7 +3,7 @@
 //! they are needed and the token could be ours), then check the endpoint's requirement.
 //!
 //! An adapter builds a [`RequestView`] and calls [`AuthConfig::authenticate`]; the actix-web
-//! adapter uses the two halves, [`begin`] (no I/O) and [`complete`] (awaits a key fetch), so
+//! adapter uses the two halves, `begin` (no I/O) and `complete` (awaits a key fetch), so
 //! that the common case answers without a future of its own.
 
 use std::borrow::Cow;

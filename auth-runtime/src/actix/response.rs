@@ -26,7 +26,7 @@ impl ResponseError for AuthRejection {
 
 /// Serves an RFC 9728 metadata document at its well-known path (200, `application/json`):
 /// `App::new().service(endpoint_auth::actix::metadata_service(&meta))`. Set the same URL with
-/// [`AuthConfigBuilder::resource_metadata`] so 401 challenges point at it.
+/// [`AuthConfigBuilder::resource_metadata`](crate::AuthConfigBuilder::resource_metadata) so 401 challenges point at it.
 pub fn metadata_service(meta: &crate::metadata::ResourceMetadata) -> actix_web::Resource {
     let body = Bytes::from(meta.to_json());
     actix_web::web::resource(meta.well_known_path()).route(actix_web::web::get().to(move || {
