@@ -140,6 +140,19 @@ impl<'de> serde::de::Visitor<'de> for Fill<'_> {
     }
 }
 
+/// What a claim that is absent or not a string was, for the debug log (never its value).
+fn json_kind(value: Option<&Value>) -> &'static str {
+    match value {
+        None => "(absent)",
+        Some(Value::Null) => "(null)",
+        Some(Value::Bool(_)) => "(a boolean)",
+        Some(Value::Number(_)) => "(a number)",
+        Some(Value::String(_)) => "(a string)",
+        Some(Value::Array(_)) => "(an array that is not all strings)",
+        Some(Value::Object(_)) => "(an object)",
+    }
+}
+
 /// What the standard claims are checked against: the verifier's settings.
 pub(crate) struct ClaimRules<'a> {
     /// The exact `iss` required, if any.
@@ -162,7 +175,10 @@ impl StandardClaims {
         let issuer = match (&rules.issuer, self.get("iss")) {
             (None, _) => None,
             (Some(_), Some(Value::String(iss))) => Some(iss.as_str()),
-            (Some(_), _) => return Err(e(Reason::WrongIssuer, "the token has no valid iss claim")),
+            (Some(expected), other) => {
+                return Err(e(Reason::WrongIssuer, "the token has no valid iss claim")
+                    .with_mismatch("iss", expected, json_kind(other)))
+            }
         };
         // The token's audiences: one string, or an array of strings.
         let audiences = if rules.audiences.is_empty() {
@@ -173,7 +189,10 @@ impl StandardClaims {
                 Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
                     Some(items.as_slice())
                 }
-                _ => return Err(e(Reason::WrongAudience, "the token has no valid aud claim")),
+                other => {
+                    return Err(e(Reason::WrongAudience, "the token has no valid aud claim")
+                        .with_mismatch("aud", &rules.audiences.join(" "), json_kind(other)))
+                }
             }
         };
         let nbf = match self.get("nbf") {
@@ -199,7 +218,8 @@ impl StandardClaims {
                 return Err(e(
                     Reason::WrongIssuer,
                     "the token was not issued by the expected issuer",
-                ));
+                )
+                .with_mismatch("iss", expected, iss));
             }
         }
         if let Some(audiences) = audiences {
@@ -208,9 +228,15 @@ impl StandardClaims {
                 .filter_map(Value::as_str)
                 .any(|a| rules.audiences.iter().any(|c| c == a))
             {
+                let presented: Vec<&str> = audiences.iter().filter_map(Value::as_str).collect();
                 return Err(e(
                     Reason::WrongAudience,
                     "the token is not meant for this audience",
+                )
+                .with_mismatch(
+                    "aud",
+                    &rules.audiences.join(" "),
+                    &presented.join(" "),
                 ));
             }
         }

@@ -160,11 +160,40 @@ impl fmt::Display for Reason {
     }
 }
 
+/// What a claim check compared (see [`AuthError::mismatch`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Mismatch {
+    claim: &'static str,
+    expected: String,
+    presented: String,
+}
+
+/// A value that may come from a request or a token, as it may appear in a log line: control,
+/// quote, backslash and non-ASCII characters escaped, at most 64 characters kept (then `…`).
+pub fn loggable(value: &str) -> String {
+    const KEEP: usize = 64;
+    let mut out = String::with_capacity(value.len().min(KEEP) + 3);
+    for (i, c) in value.chars().enumerate() {
+        if i == KEEP {
+            out.push('…');
+            break;
+        }
+        if (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ' {
+            out.push(c);
+        } else {
+            out.extend(c.escape_default());
+        }
+    }
+    out
+}
+
 /// Why a request was refused. Carries no token material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}: {description}")]
 pub struct AuthError {
     reason: Reason,
+    /// What a claim check compared, for the debug log only.
+    mismatch: Option<Box<Mismatch>>,
     description: Cow<'static, str>,
     scope: Option<String>,
     retry_after: Option<u64>,
@@ -176,10 +205,36 @@ impl AuthError {
     pub fn new(reason: Reason, description: impl Into<Cow<'static, str>>) -> Self {
         AuthError {
             reason,
+            mismatch: None,
             description: description.into(),
             scope: None,
             retry_after: None,
         }
+    }
+
+    /// Records what a claim check compared (`iss`, `aud`): the configured value and what the
+    /// token presented, for the debug log. The presented value is attacker-supplied: it is
+    /// kept escaped and truncated ([`loggable`]), and never reaches a response.
+    pub(crate) fn with_mismatch(
+        mut self,
+        claim: &'static str,
+        expected: &str,
+        presented: &str,
+    ) -> Self {
+        self.mismatch = Some(Box::new(Mismatch {
+            claim,
+            expected: loggable(expected),
+            presented: loggable(presented),
+        }));
+        self
+    }
+
+    /// For the debug log: the claim a check compared, the configured value and what the
+    /// token presented (escaped, truncated); `None` for rejections that compare no claim.
+    pub fn mismatch(&self) -> Option<(&str, &str, &str)> {
+        self.mismatch
+            .as_deref()
+            .map(|m| (m.claim, m.expected.as_str(), m.presented.as_str()))
     }
 
     /// No credentials were presented.

@@ -140,10 +140,16 @@ fn authorize_request(
     let Some(config) = config_of(req) else {
         return Core::Ready(Some(Err(AuthRejection::misconfigured())));
     };
-    let authorize = move |config: AuthConfig, outcome: Result<Arc<Verified>, AuthError>| {
-        let verified = config.authorize(outcome, requirement.as_ref())?;
-        Ok((verified, config, requirement))
-    };
+    let authorize =
+        move |req: &HttpRequest, config: AuthConfig, outcome: Result<Arc<Verified>, AuthError>| {
+            let granted = outcome.as_ref().ok().cloned();
+            let verified = config
+                .authorize(outcome, requirement.as_ref())
+                .inspect_err(|rejection| {
+                    explain(req, rejection, requirement.as_ref(), granted.as_deref())
+                })?;
+            Ok((verified, config, requirement))
+        };
     let step = match cached(req) {
         Some(outcome) => Some(Step::Done(outcome)),
         None if wants_form_body(req, &config) => None,
@@ -154,7 +160,7 @@ fn authorize_request(
         },
     };
     if let Some(Step::Done(outcome)) = step {
-        return Core::Ready(Some(authorize(config, outcome)));
+        return Core::Ready(Some(authorize(req, config, outcome)));
     }
     // From here on the answer needs I/O (reading a form body, fetching keys). Later extractors
     // get a gated payload that yields the body only once we are done, so a body extractor
@@ -178,10 +184,50 @@ fn authorize_request(
             }
         };
         let outcome = settle(&req, complete(&config, step).await);
-        let result = authorize(config, outcome);
+        let result = authorize(&req, config, outcome);
         gate.borrow_mut().open(passed);
         result
     }))
+}
+
+/// "Why was this request rejected?", at debug level: the route, the reason, what a claim
+/// check compared (configured vs presented, escaped and truncated), the required and the
+/// granted scopes. Never the token. The response itself stays terse.
+fn explain(
+    req: &HttpRequest,
+    rejection: &AuthRejection,
+    requirement: Option<&Requirement>,
+    granted: Option<&Verified>,
+) {
+    if !tracing::enabled!(target: "endpoint_auth", tracing::Level::DEBUG) {
+        return;
+    }
+    let error = rejection.error();
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| crate::error::loggable(req.path()));
+    let mismatch = error.mismatch();
+    let granted = granted.map(|v| {
+        let scopes: Vec<String> = v
+            .scopes()
+            .iter()
+            .map(|s| crate::error::loggable(s))
+            .collect();
+        scopes.join(" ")
+    });
+    tracing::debug!(
+        target: "endpoint_auth",
+        method = %req.method(),
+        route = %route,
+        reason = error.reason().code(),
+        status = error.status(),
+        claim = mismatch.map(|m| m.0),
+        expected = mismatch.map(|m| m.1),
+        presented = mismatch.map(|m| m.2),
+        required = requirement.map(|r| r.to_string()),
+        granted,
+        "why the request was rejected"
+    );
 }
 
 /// Extracts the authenticated caller; answers 401 when there is no valid token.
