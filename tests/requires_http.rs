@@ -292,3 +292,38 @@ fn route_attribute_in_both_orders_enforces_on_every_method() {
         (&["PUT", "PATCH"][..], Some("/routed-above"))
     );
 }
+
+/// A rejected request whose body was never read ends its connection (`connection: close`):
+/// authentication answered before the handler's body extractor ran, so the unread body is
+/// still on the wire and the connection cannot carry another request. A request that had no
+/// body keeps its connection. Documented in the README ("What clients get").
+#[test]
+fn a_rejected_request_with_an_unread_body_closes_its_connection() {
+    use std::io::{Read, Write};
+    let s = server();
+    let exchange = |request: &[u8]| {
+        let mut stream = std::net::TcpStream::connect(s.addr).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        stream.write_all(request).unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            assert_eq!(stream.read(&mut byte).unwrap(), 1, "connection ended early");
+            head.push(byte[0]);
+        }
+        String::from_utf8(head).unwrap().to_ascii_lowercase()
+    };
+    let body = "{\"title\": \"q3\"}";
+    let with_body = format!(
+        "POST /above HTTP/1.1\r\nHost: x\r\n{JSON}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let head = exchange(with_body.as_bytes());
+    assert!(head.starts_with("http/1.1 401"), "{head}");
+    assert!(head.contains("\r\nconnection: close\r\n"), "{head}");
+    let head = exchange(b"GET /me HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(head.starts_with("http/1.1 401"), "{head}");
+    assert!(!head.contains("connection: close"), "{head}");
+}
