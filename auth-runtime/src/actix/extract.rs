@@ -142,11 +142,16 @@ fn authorize_request(
     };
     let authorize =
         move |req: &HttpRequest, config: AuthConfig, outcome: Result<Arc<Verified>, AuthError>| {
-            let granted = outcome.as_ref().ok().cloned();
+            // The granted scopes are kept for the explanation only when it will be logged:
+            // no extra reference count on the common path.
+            let explaining = tracing::enabled!(target: "endpoint_auth", tracing::Level::DEBUG);
+            let granted = explaining.then(|| outcome.as_ref().ok().cloned()).flatten();
             let verified = config
                 .authorize(outcome, requirement.as_ref())
                 .inspect_err(|rejection| {
-                    explain(req, rejection, requirement.as_ref(), granted.as_deref())
+                    if explaining {
+                        explain(req, rejection, requirement.as_ref(), granted.as_deref());
+                    }
                 })?;
             Ok((verified, config, requirement))
         };
@@ -199,9 +204,6 @@ fn explain(
     requirement: Option<&Requirement>,
     granted: Option<&Verified>,
 ) {
-    if !tracing::enabled!(target: "endpoint_auth", tracing::Level::DEBUG) {
-        return;
-    }
     let error = rejection.error();
     let route = req
         .match_pattern()
