@@ -39,6 +39,20 @@ fn signed(alg: Algorithm, kid: &str) -> String {
     signed_with(alg, kid, &claims("read:reports"))
 }
 
+/// Serves `routes` with the JWKS at `ks`'s `/jwks` and the default settings, registered with
+/// `app_data` (nothing is fetched before a request needs keys).
+fn serve_jwks(ks: &KeyServer) -> TestServer {
+    serve(
+        Some(jwks_config(&ks.url("/jwks"), RemoteSettings::default())),
+        routes,
+    )
+}
+
+/// The status of `GET /me` with `token`.
+fn status(srv: &TestServer, token: &str) -> u16 {
+    get(srv.addr, "/me", &[&bearer(token)]).status
+}
+
 fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !done() {
@@ -186,10 +200,7 @@ fn a_flood_of_unknown_kids_stays_throttled_to_one_fetch_per_cooldown() {
         Some(jwks_config(&ks.url("/jwks"), settings.clone())),
         routes,
     );
-    assert_eq!(
-        get(srv.addr, "/me", &[&bearer(&signed(Algorithm::RS256, "k1"))]).status,
-        200
-    );
+    assert_eq!(status(&srv, &signed(Algorithm::RS256, "k1")), 200);
     let started = Instant::now();
     let mut i = 0;
     while started.elapsed() < Duration::from_secs(2) {
@@ -215,30 +226,16 @@ fn a_key_without_kid_does_not_make_every_kid_known() {
     let mut anonymous = jwk(Algorithm::ES256, "x");
     anonymous.as_object_mut().unwrap().remove("kid");
     ks.set("/jwks", Reply::Json(jwks(&[anonymous.clone()]), None));
-    let srv = serve(
-        Some(jwks_config(&ks.url("/jwks"), RemoteSettings::default())),
-        routes,
-    );
+    let srv = serve_jwks(&ks);
     // A token with a kid verifies against a key without one.
-    assert_eq!(
-        get(
-            srv.addr,
-            "/me",
-            &[&bearer(&signed(Algorithm::ES256, "any"))]
-        )
-        .status,
-        200
-    );
+    assert_eq!(status(&srv, &signed(Algorithm::ES256, "any")), 200);
     let fetched = ks.hits("/jwks");
     // The provider publishes a key with a kid and signs with it: accepted at once.
     ks.set(
         "/jwks",
         Reply::Json(jwks(&[anonymous, jwk(Algorithm::EdDSA, "k2")]), None),
     );
-    assert_eq!(
-        get(srv.addr, "/me", &[&bearer(&signed(Algorithm::EdDSA, "k2"))]).status,
-        200
-    );
+    assert_eq!(status(&srv, &signed(Algorithm::EdDSA, "k2")), 200);
     assert_eq!(ks.hits("/jwks"), fetched + 1);
 }
 
@@ -258,10 +255,7 @@ fn a_redirect_to_plain_http_on_another_host_is_refused() {
             ks.addr.port()
         )),
     );
-    let srv = serve(
-        Some(jwks_config(&ks.url("/jwks"), RemoteSettings::default())),
-        routes,
-    );
+    let srv = serve_jwks(&ks);
     let r = get(srv.addr, "/me", &[&bearer(&signed(Algorithm::RS256, "k1"))]);
     assert_eq!(r.status, 503);
     assert_eq!(ks.hits("/keys"), 0);
@@ -274,14 +268,8 @@ fn a_redirect_to_plain_http_on_another_host_is_refused() {
     // A redirect that obeys the rule (loopback http) is followed.
     let ks2 = KeyServer::start();
     ks2.set("/jwks", Reply::Redirect(ks.url("/keys")));
-    let srv = serve(
-        Some(jwks_config(&ks2.url("/jwks"), RemoteSettings::default())),
-        routes,
-    );
-    assert_eq!(
-        get(srv.addr, "/me", &[&bearer(&signed(Algorithm::RS256, "k1"))]).status,
-        200
-    );
+    let srv = serve_jwks(&ks2);
+    assert_eq!(status(&srv, &signed(Algorithm::RS256, "k1")), 200);
     assert_eq!(ks.hits("/keys"), 1);
 }
 
@@ -305,19 +293,8 @@ fn weak_symmetric_and_non_verify_keys_in_a_remote_set_are_skipped_and_never_know
             None,
         ),
     );
-    let srv = serve(
-        Some(jwks_config(&ks.url("/jwks"), RemoteSettings::default())),
-        routes,
-    );
-    assert_eq!(
-        get(
-            srv.addr,
-            "/me",
-            &[&bearer(&signed(Algorithm::ES256, "good"))]
-        )
-        .status,
-        200
-    );
+    let srv = serve_jwks(&ks);
+    assert_eq!(status(&srv, &signed(Algorithm::ES256, "good")), 200);
     // The skipped keys' kids are this test's own.
     let log = logs.peek();
     for needle in [
@@ -346,10 +323,7 @@ fn tokens_that_could_not_be_ours_never_cause_a_fetch() {
         Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), None),
     );
     // Registered with app_data: nothing fetches until a request needs keys.
-    let srv = serve(
-        Some(jwks_config(&ks.url("/jwks"), RemoteSettings::default())),
-        routes,
-    );
+    let srv = serve_jwks(&ks);
     let foreign = |edit: &dyn Fn(&mut serde_json::Value), kid: &str| {
         let mut c = claims("read:reports");
         edit(&mut c);
@@ -371,15 +345,12 @@ fn tokens_that_could_not_be_ours_never_cause_a_fetch() {
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(ks.hits("/jwks"), 0);
     // With keys, made-up kids on such tokens cause none either.
-    assert_eq!(
-        get(srv.addr, "/me", &[&bearer(&signed(Algorithm::RS256, "k1"))]).status,
-        200
-    );
+    assert_eq!(status(&srv, &signed(Algorithm::RS256, "k1")), 200);
     assert_eq!(ks.hits("/jwks"), 1);
     for i in 0..20 {
         let kid = format!("made-up-{i}");
         let t = foreign(&|c| c["iss"] = json!("https://evil.example"), &kid);
-        assert_eq!(get(srv.addr, "/me", &[&bearer(&t)]).status, 401);
+        assert_eq!(status(&srv, &t), 401);
     }
     assert_eq!(ks.hits("/jwks"), 1);
 
@@ -399,7 +370,7 @@ fn tokens_that_could_not_be_ours_never_cause_a_fetch() {
             &|c| c["iss"] = json!("https://evil.example"),
             &format!("x-{i}"),
         );
-        assert_eq!(get(srv.addr, "/me", &[&bearer(&t)]).status, 401);
+        assert_eq!(status(&srv, &t), 401);
     }
     assert_eq!(ks.hits("/jwks"), 1);
 }
