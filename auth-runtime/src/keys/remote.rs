@@ -98,6 +98,15 @@ pub enum KeyLocation {
     Discovery(String),
 }
 
+impl KeyLocation {
+    /// The configured JWKS URL, or the issuer keys are discovered from.
+    fn url(&self) -> &str {
+        match self {
+            KeyLocation::Jwks(url) | KeyLocation::Discovery(url) => url,
+        }
+    }
+}
+
 /// Why a fetch failed. Shown in logs and returned by [`prefetch`](RemoteKeys::prefetch).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -256,9 +265,7 @@ impl RemoteKeys {
     /// A source for `location`; nothing is fetched until a request needs keys, a worker
     /// starts, or [`prefetch`](Self::prefetch) is called.
     pub fn new(location: KeyLocation, settings: RemoteSettings) -> Result<Self, FetchError> {
-        let url = match &location {
-            KeyLocation::Jwks(u) | KeyLocation::Discovery(u) => u,
-        };
+        let url = location.url();
         let allow_http = settings.allow_insecure_http;
         check_url(url, allow_http)?;
         // Every hop obeys the rule of the configured URL: a redirect to plain http on
@@ -281,7 +288,7 @@ impl RemoteKeys {
             .user_agent(concat!("endpoint-auth/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| FetchError::Http {
-                url: url.clone(),
+                url: url.to_owned(),
                 detail: e.to_string(),
             })?;
         let now = Instant::now();
@@ -308,13 +315,6 @@ impl RemoteKeys {
             fetches: AtomicU64::new(0),
             keys_generation: AtomicU64::new(0),
         })
-    }
-
-    /// The configured JWKS URL, or the issuer keys are discovered from.
-    fn location_url(&self) -> &str {
-        match &self.location {
-            KeyLocation::Jwks(url) | KeyLocation::Discovery(url) => url,
-        }
     }
 
     /// The settings.
@@ -527,7 +527,7 @@ impl RemoteKeys {
                     self.keys_generation.fetch_add(1, Ordering::SeqCst);
                 }
                 if st.failures > 0 {
-                    tracing::info!(target: "endpoint_auth", keys = count, after_failures = st.failures, from = self.location_url(), "signing keys fetched again");
+                    tracing::info!(target: "endpoint_auth", keys = count, after_failures = st.failures, from = self.location.url(), "signing keys fetched again");
                 }
                 st.failures = 0;
                 st.retry_at = now;
