@@ -27,9 +27,25 @@
 //!   other issuers never cause one.
 //! - **Every hop.** The configured URL, the discovered `jwks_uri` and every redirect obey
 //!   one rule: https, or http to a loopback host (unless `allow_insecure_http`).
+//!
+//! # Reading the keys
+//!
+//! Every worker reads the keys on every request that is not served from the token cache, and
+//! asks whether they are usable on every request that is. Those reads write nothing that
+//! another worker reads: what requests need (the key set, its lifetimes, the failure count)
+//! is an immutable `Snapshot` behind an [`ArcSwap`], which a reader loads without a lock and
+//! without touching the snapshot's reference count (arc-swap records the borrow in a slot of
+//! the reading thread); the key set is borrowed from the loaded snapshot, never cloned. The
+//! background flag and the key-set generation are atomics that requests only load. Writers
+//! (a fetch completing, an unknown-`kid` refresh drawing from its budget) are rare; they take
+//! the state mutex, which also orders the snapshots they publish. So the cost of a request
+//! does not depend on how many cores read the same keys: no cache line that requests write
+//! moves between cores, at 2 workers or at 32.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -151,7 +167,7 @@ pub enum FetchError {
 /// What a request may do with the keys right now.
 pub(crate) enum Lookup {
     /// Use these keys.
-    Ready(Arc<KeySet>),
+    Ready(Keys),
     /// Wait for a refresh (single-flight: skipped if another attempt completed since
     /// `generation`), then look again with [`RemoteKeys::lookup_after_refresh`].
     Fetch { generation: u64, cause: Cause },
@@ -168,27 +184,21 @@ pub(crate) enum Cause {
     UnknownKid,
 }
 
-struct State {
+/// What requests read of the key source, published whole and read without a lock: see the
+/// module docs ("Reading the keys").
+#[derive(Clone)]
+struct Snapshot {
     keys: Option<Arc<KeySet>>,
     fresh_until: Instant,
     stale_until: Instant,
     refresh_ahead_from: Instant,
-    /// Completed attempts; the single-flight token.
-    generation: u64,
     /// Consecutive failed attempts (0 after a success).
     failures: u32,
     /// The earliest time of the next attempt after a failure.
     retry_at: Instant,
-    /// The unknown-`kid` budget: whole refreshes available, and when it was last refilled.
-    kid_budget: u32,
-    kid_refilled_at: Instant,
-    jwks_uri: Option<String>,
-    endpoints: Endpoints,
-    /// A background task is refreshing (or waiting to retry).
-    background: bool,
 }
 
-impl State {
+impl Snapshot {
     fn usable(&self, now: Instant) -> Option<&Arc<KeySet>> {
         self.keys.as_ref().filter(|_| now < self.stale_until)
     }
@@ -197,7 +207,21 @@ impl State {
         let wait = self.retry_at.saturating_duration_since(now);
         (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
     }
+}
 
+/// What only writers (fetches, unknown-`kid` refreshes) touch, under the mutex; they also
+/// publish every new [`Snapshot`] while holding it, so snapshots are stored in order.
+struct State {
+    /// Completed attempts; the single-flight token.
+    generation: u64,
+    /// The unknown-`kid` budget: whole refreshes available, and when it was last refilled.
+    kid_budget: u32,
+    kid_refilled_at: Instant,
+    jwks_uri: Option<String>,
+    endpoints: Endpoints,
+}
+
+impl State {
     /// Refills the unknown-`kid` budget for the time passed; whether a unit is available.
     fn kid_budget_available(&mut self, settings: &RemoteSettings, now: Instant) -> bool {
         let cap = settings.unknown_kid_burst;
@@ -233,6 +257,18 @@ impl State {
     }
 }
 
+/// The key set of a [`Lookup::Ready`]: borrowed from the snapshot it was read in, so that
+/// reading it costs no reference-count increment on memory every worker shares.
+pub(crate) struct Keys(arc_swap::Guard<Arc<Snapshot>>);
+
+impl std::ops::Deref for Keys {
+    type Target = KeySet;
+    fn deref(&self) -> &KeySet {
+        // Only built from a snapshot with usable keys.
+        self.0.keys.as_deref().expect("a ready lookup has keys")
+    }
+}
+
 /// OAuth endpoints found by discovery, for documentation (OpenAPI flows).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Endpoints {
@@ -247,7 +283,10 @@ pub struct RemoteKeys {
     location: KeyLocation,
     settings: RemoteSettings,
     client: reqwest::Client,
+    snapshot: ArcSwap<Snapshot>,
     state: Mutex<State>,
+    /// A background task is refreshing (or waiting to retry).
+    background: AtomicBool,
     flight: tokio::sync::Mutex<()>,
     fetches: AtomicU64,
     keys_generation: AtomicU64,
@@ -297,20 +336,22 @@ impl RemoteKeys {
             location,
             settings,
             client,
-            state: Mutex::new(State {
+            snapshot: ArcSwap::from_pointee(Snapshot {
                 keys: None,
                 fresh_until: now,
                 stale_until: now,
                 refresh_ahead_from: now,
-                generation: 0,
                 failures: 0,
                 retry_at: now,
+            }),
+            state: Mutex::new(State {
+                generation: 0,
                 kid_budget,
                 kid_refilled_at: now,
                 jwks_uri: None,
                 endpoints: Endpoints::default(),
-                background: false,
             }),
+            background: AtomicBool::new(false),
             flight: tokio::sync::Mutex::new(()),
             fetches: AtomicU64::new(0),
             keys_generation: AtomicU64::new(0),
@@ -356,31 +397,37 @@ impl RemoteKeys {
     /// (and a background refresh when one is due).
     pub(crate) fn ready(self: &Arc<Self>) -> bool {
         let now = Instant::now();
-        let st = self.state();
-        let usable = st.usable(now).is_some();
-        self.schedule(st, now);
-        usable
+        let snapshot = self.snapshot.load();
+        self.schedule_if_due(&snapshot, now);
+        snapshot.usable(now).is_some()
     }
 
     /// Starts the background task unless it runs: always with `refresh_ahead`, otherwise
-    /// when the keys need it (none yet, expired, or a failed attempt to retry). Consumes
-    /// the guard.
-    fn schedule(self: &Arc<Self>, mut st: std::sync::MutexGuard<'_, State>, now: Instant) {
-        if st.background || !(self.settings.refresh_ahead || self.needs_refresh(&st, now)) {
+    /// when the keys need it (none yet, expired, or a failed attempt to retry). When the task
+    /// runs or nothing is due, this only reads.
+    fn schedule_if_due(self: &Arc<Self>, snapshot: &Snapshot, now: Instant) {
+        if self.background.load(Ordering::Acquire)
+            || !(self.settings.refresh_ahead || self.needs_refresh(snapshot, now))
+        {
             return;
         }
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        st.background = true;
-        drop(st);
+        if self
+            .background
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return;
+        }
         let this = self.clone();
         rt.spawn(async move {
             // Clears the flag however the task ends (its runtime may shut down mid-wait).
             struct Running(Arc<RemoteKeys>);
             impl Drop for Running {
                 fn drop(&mut self) {
-                    self.0.state().background = false;
+                    self.0.background.store(false, Ordering::Release);
                 }
             }
             let running = Running(this);
@@ -388,11 +435,11 @@ impl RemoteKeys {
         });
     }
 
-    fn needs_refresh(&self, st: &State, now: Instant) -> bool {
-        st.keys.is_none()
-            || st.failures > 0
-            || now >= st.fresh_until
-            || (self.settings.refresh_ahead && now >= st.refresh_ahead_from)
+    fn needs_refresh(&self, snapshot: &Snapshot, now: Instant) -> bool {
+        snapshot.keys.is_none()
+            || snapshot.failures > 0
+            || now >= snapshot.fresh_until
+            || (self.settings.refresh_ahead && now >= snapshot.refresh_ahead_from)
     }
 
     /// The background task: fetches until there are fresh keys, waiting out the backoff
@@ -404,10 +451,11 @@ impl RemoteKeys {
             let (wait, generation) = {
                 let now = Instant::now();
                 let st = self.state();
-                let wait = if self.needs_refresh(&st, now) {
-                    st.retry_at.saturating_duration_since(now)
+                let snapshot = self.snapshot.load();
+                let wait = if self.needs_refresh(&snapshot, now) {
+                    snapshot.retry_at.saturating_duration_since(now)
                 } else if self.settings.refresh_ahead {
-                    st.refresh_ahead_from.saturating_duration_since(now)
+                    snapshot.refresh_ahead_from.saturating_duration_since(now)
                 } else {
                     return;
                 };
@@ -424,48 +472,61 @@ impl RemoteKeys {
         }
     }
 
-    /// Decides, without waiting, what a request carrying `kid` should do.
+    /// Decides, without waiting, what a request carrying `kid` should do. The common case
+    /// (usable keys that know the `kid`) reads the current snapshot and writes nothing.
     pub(crate) fn lookup(self: &Arc<Self>, kid: Option<&str>) -> Lookup {
         let now = Instant::now();
+        let snapshot = self.snapshot.load();
+        if let Some(keys) = snapshot.usable(now) {
+            if kid.is_none_or(|kid| keys.has_kid(kid)) {
+                self.schedule_if_due(&snapshot, now);
+                return Lookup::Ready(Keys(snapshot));
+            }
+        }
+        drop(snapshot);
         let mut st = self.state();
-        let lookup = match st.usable(now).cloned() {
+        // Writers publish under the lock: this snapshot is the one the state goes with.
+        let snapshot = self.snapshot.load();
+        let lookup = match snapshot.usable(now) {
             Some(keys) => {
-                let unknown = kid.filter(|kid| !keys.has_kid(kid));
-                match unknown {
-                    None => Lookup::Ready(keys),
+                let known = kid.is_none_or(|kid| keys.has_kid(kid));
+                if known {
+                    Lookup::Ready(Keys(snapshot))
+                } else if snapshot.failures > 0 {
                     // The provider is failing: waiting would only add the timeout to the
                     // answer; the background task recovers the keys.
-                    Some(_) if st.failures > 0 => {
-                        if keys.keys.iter().any(|k| k.kid.is_none()) {
-                            Lookup::Ready(keys)
-                        } else {
-                            Lookup::Unavailable {
-                                retry_after_secs: st.retry_after_secs(now),
-                            }
+                    if keys.keys.iter().any(|k| k.kid.is_none()) {
+                        Lookup::Ready(Keys(snapshot))
+                    } else {
+                        Lookup::Unavailable {
+                            retry_after_secs: snapshot.retry_after_secs(now),
                         }
                     }
-                    Some(_) if st.kid_budget_available(&self.settings, now) => Lookup::Fetch {
+                } else if st.kid_budget_available(&self.settings, now) {
+                    Lookup::Fetch {
                         generation: st.generation,
                         cause: Cause::UnknownKid,
-                    },
+                    }
+                } else {
                     // Budget spent: decided with the keys at hand (401 unknown kid).
-                    Some(_) => Lookup::Ready(keys),
+                    Lookup::Ready(Keys(snapshot))
                 }
             }
-            None if st.failures == 0 => Lookup::Fetch {
+            None if snapshot.failures == 0 => Lookup::Fetch {
                 generation: st.generation,
                 cause: Cause::NoKeys,
             },
             None => Lookup::Unavailable {
-                retry_after_secs: st.retry_after_secs(now),
+                retry_after_secs: snapshot.retry_after_secs(now),
             },
         };
+        drop(st);
         // Only a token verified against the keys at hand may start the background task: a
         // token that waits or is refused may be garbage or another issuer's, and must cause
         // no network traffic before the caller's claim checks (a request's own fetch starts
         // the task when it is done).
-        if matches!(lookup, Lookup::Ready(_)) {
-            self.schedule(st, now);
+        if let Lookup::Ready(keys) = &lookup {
+            self.schedule_if_due(&keys.0, now);
         }
         lookup
     }
@@ -473,12 +534,13 @@ impl RemoteKeys {
     /// After [`refresh`](Self::refresh): use what is there, never fetch again.
     pub(crate) fn lookup_after_refresh(&self) -> Lookup {
         let now = Instant::now();
-        let st = self.state();
-        match st.usable(now) {
-            Some(keys) => Lookup::Ready(keys.clone()),
-            None => Lookup::Unavailable {
-                retry_after_secs: st.retry_after_secs(now),
-            },
+        let snapshot = self.snapshot.load();
+        if snapshot.usable(now).is_some() {
+            Lookup::Ready(Keys(snapshot))
+        } else {
+            Lookup::Unavailable {
+                retry_after_secs: snapshot.retry_after_secs(now),
+            }
         }
     }
 
@@ -491,12 +553,12 @@ impl RemoteKeys {
             {
                 let now = Instant::now();
                 let mut st = self.state();
+                let failing = self.snapshot.load().failures > 0;
                 let go = st.generation == generation
+                    && !failing
                     && match cause {
-                        Cause::NoKeys => st.failures == 0,
-                        Cause::UnknownKid => {
-                            st.failures == 0 && st.take_kid_budget(&self.settings, now)
-                        }
+                        Cause::NoKeys => true,
+                        Cause::UnknownKid => st.take_kid_budget(&self.settings, now),
                     };
                 if !go {
                     return;
@@ -505,7 +567,7 @@ impl RemoteKeys {
             let _ = self.fetch_and_store().await;
         }
         // Retries after a failure, and refresh-ahead, are the background task's.
-        self.schedule(self.state(), Instant::now());
+        self.schedule_if_due(&self.snapshot.load(), Instant::now());
     }
 
     /// One attempt; the caller holds the flight lock. Returns the number of usable keys.
@@ -515,44 +577,53 @@ impl RemoteKeys {
         let now = Instant::now();
         let mut st = self.state();
         st.generation += 1;
-        match result {
+        let mut next = Snapshot::clone(&self.snapshot.load());
+        let outcome = match result {
             Ok((keys, ttl, jwks_uri)) => {
                 let count = keys.keys.len();
-                let same = st.keys.as_ref().is_some_and(|old| old.same_keys(&keys));
+                let same = next.keys.as_ref().is_some_and(|old| old.same_keys(&keys));
                 if !same {
-                    st.keys = Some(Arc::new(keys));
-                    // Bumped while the state lock is held: a reader that sees the new keys
-                    // sees the new generation too (token-cache entries of older key sets then
-                    // miss). The same keys again keep their entries valid.
-                    self.keys_generation.fetch_add(1, Ordering::SeqCst);
+                    next.keys = Some(Arc::new(keys));
                 }
-                if st.failures > 0 {
-                    tracing::info!(target: "endpoint_auth", keys = count, after_failures = st.failures, from = self.location.url(), "signing keys fetched again");
+                if next.failures > 0 {
+                    tracing::info!(target: "endpoint_auth", keys = count, after_failures = next.failures, from = self.location.url(), "signing keys fetched again");
                 }
-                st.failures = 0;
-                st.retry_at = now;
-                st.fresh_until = now + ttl;
-                st.stale_until = now + ttl + self.settings.max_stale;
-                st.refresh_ahead_from = now + ttl.mul_f64(0.8);
+                next.failures = 0;
+                next.retry_at = now;
+                next.fresh_until = now + ttl;
+                next.stale_until = now + ttl + self.settings.max_stale;
+                next.refresh_ahead_from = now + ttl.mul_f64(0.8);
                 st.jwks_uri = jwks_uri;
                 tracing::debug!(target: "endpoint_auth", keys = count, ttl_secs = ttl.as_secs(), changed = !same, "signing keys refreshed");
-                Ok(count)
+                Ok((count, !same))
             }
             Err(e) => {
-                st.failures = st.failures.saturating_add(1);
-                let backoff = backoff(&self.settings, st.failures);
-                st.retry_at = now + backoff;
+                next.failures = next.failures.saturating_add(1);
+                let backoff = backoff(&self.settings, next.failures);
+                next.retry_at = now + backoff;
                 tracing::warn!(
                     target: "endpoint_auth",
                     error = %e,
-                    attempt = st.failures,
+                    attempt = next.failures,
                     retry_in_ms = backoff.as_millis() as u64,
-                    cached_keys = st.usable(now).is_some(),
+                    cached_keys = next.usable(now).is_some(),
                     "signing key refresh failed"
                 );
                 Err(e)
             }
-        }
+        };
+        self.snapshot.store(Arc::new(next));
+        outcome.map(|(count, changed)| {
+            if changed {
+                // Bumped after the new keys are published (and before the state lock is
+                // released): a reader reads the generation first and the keys after, so one
+                // that sees the new generation sees the new keys, and an entry the token cache
+                // records under an older generation only ever misses. The same keys again keep
+                // their entries valid.
+                self.keys_generation.fetch_add(1, Ordering::SeqCst);
+            }
+            count
+        })
     }
 
     async fn fetch(&self) -> Result<(KeySet, Duration, Option<String>), FetchError> {
