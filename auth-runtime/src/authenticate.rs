@@ -80,7 +80,7 @@ pub(crate) enum Step {
     },
 }
 
-/// A fresh verification's outcome; successes are remembered by the token cache under the
+/// A fresh verification's outcome; successes are offered to the token cache under the
 /// key-set generation that was current before the keys were looked up.
 fn verified(
     config: &AuthConfig,
@@ -90,7 +90,7 @@ fn verified(
 ) -> Result<Arc<Verified>, AuthError> {
     let outcome = outcome.map(Arc::new);
     if let (Ok(v), Some(cache)) = (&outcome, &config.inner.cache) {
-        cache.insert(token, v, key_generation);
+        cache.offer(token, v, key_generation);
     }
     outcome
 }

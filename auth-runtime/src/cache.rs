@@ -24,30 +24,55 @@
 //! What a cache cannot do is notice revocation; neither can a JWT verifier without one:
 //! self-contained access tokens are valid until `exp` by design (RFC 9068 §5).
 //!
-//! The cache is on by default (10,000 entries, 16 MiB);
+//! # Why a hit costs nothing shared
+//!
+//! Each thread that verifies tokens (an actix-web worker is one thread) keeps a cache of its
+//! own, found through [`thread_local::ThreadLocal`] (a read of the thread's id and of a slot
+//! array). A hit reads and writes only that thread's cache (the eviction policy's "used"
+//! mark, an expired entry's removal) and clones an `Arc` that the same thread created when it
+//! verified the token: no lock, no atomic on memory another worker writes, so hits do not
+//! slow each other down however many cores serve requests. The price: a token verified on
+//! one worker is verified again the first times it reaches another, and the bounds are per
+//! thread (a service with `n` workers holds at most `n ×` [`TokenCacheSettings`]).
+//!
+//! # Admission on the second sighting
+//!
+//! Most tokens seen once are never seen again (a batch job's one call, a scanner's garbage
+//! that happens to verify); storing each costs an allocation, a copy of the token and an
+//! eviction. So a verified token is remembered at first only as a 64-bit hash in a small
+//! per-thread table; it enters the cache when it is verified again while its hash is still
+//! there. A token used repeatedly pays two verifications instead of one; a stream of distinct
+//! tokens pays a hash per token instead of an insertion. The hash only decides admission:
+//! a hit still compares the whole token.
+//!
+//! The cache is on by default (4,096 entries and 4 MiB per thread);
 //! [`AuthConfigBuilder::token_cache`](crate::AuthConfigBuilder::token_cache) changes or disables it.
 
+use std::cell::RefCell;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use quick_cache::sync::Cache;
+use quick_cache::unsync::Cache;
 use quick_cache::Weighter;
+use thread_local::ThreadLocal;
 
 use crate::claims::Verified;
 
-/// Bounds of the verified-token cache.
+/// Bounds of the verified-token cache, per thread (see the [module docs](self)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenCacheSettings {
-    /// Most entries kept (default 10,000).
+    /// Most entries each thread keeps (default 4,096).
     pub max_entries: usize,
-    /// About how many bytes entries may take (default 16 MiB).
+    /// About how many bytes each thread's entries may take (default 4 MiB).
     pub max_bytes: u64,
 }
 
 impl Default for TokenCacheSettings {
     fn default() -> Self {
         TokenCacheSettings {
-            max_entries: 10_000,
-            max_bytes: 16 * 1024 * 1024,
+            max_entries: 4_096,
+            max_bytes: 4 * 1024 * 1024,
         }
     }
 }
@@ -72,53 +97,127 @@ impl Weighter<Box<str>, Entry> for TokenWeighter {
     }
 }
 
-/// A bounded cache of verified tokens.
+/// A bounded cache of verified tokens, one per thread.
 pub struct TokenCache {
-    cache: Cache<Box<str>, Entry, TokenWeighter>,
+    local: ThreadLocal<RefCell<Local>>,
+    /// Each thread's entry count and weight, written by that thread only, read by
+    /// [`len`](Self::len) and [`weight`](Self::weight).
+    sizes: ThreadLocal<Sizes>,
+    settings: TokenCacheSettings,
     leeway: u64,
+    hasher: foldhash::fast::RandomState,
+}
+
+/// One thread's cache and admission table.
+struct Local {
+    cache: Cache<Box<str>, Entry, TokenWeighter>,
+    /// Hashes of tokens verified once and not cached (0: empty slot); allocated at the first
+    /// offer.
+    seen: Box<[u64]>,
+}
+
+#[derive(Default)]
+struct Sizes {
+    entries: AtomicUsize,
+    weight: AtomicU64,
 }
 
 impl std::fmt::Debug for TokenCache {
     // Keys are tokens: never printed.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenCache")
-            .field("entries", &self.cache.len())
+            .field("entries", &self.len())
             .finish_non_exhaustive()
     }
 }
 
 impl TokenCache {
-    /// A cache with these bounds; `leeway` (seconds) extends `exp` as the verifier does.
+    /// Most admission-table slots per thread (512 KiB).
+    const MAX_SEEN: usize = 1 << 16;
+
+    /// A cache with these bounds per thread; `leeway` (seconds) extends `exp` as the verifier
+    /// does.
     pub fn new(settings: TokenCacheSettings, leeway: u64) -> Self {
-        let entries = settings.max_entries.max(1);
-        let floor = (settings.max_bytes / entries as u64).max(1);
         TokenCache {
-            cache: Cache::with_weighter(
-                entries,
-                settings.max_bytes.max(1),
-                TokenWeighter { floor },
-            ),
+            local: ThreadLocal::new(),
+            sizes: ThreadLocal::new(),
+            settings,
             leeway,
+            hasher: foldhash::fast::RandomState::default(),
         }
     }
 
-    /// The verified token, if `token` was verified under key-set `generation` and has not
-    /// expired (leeway included).
+    fn local(&self) -> &RefCell<Local> {
+        self.local.get_or(|| {
+            let entries = self.settings.max_entries.max(1);
+            let floor = (self.settings.max_bytes / entries as u64).max(1);
+            RefCell::new(Local {
+                cache: Cache::with_weighter(
+                    entries,
+                    self.settings.max_bytes.max(1),
+                    TokenWeighter { floor },
+                ),
+                seen: Box::new([]),
+            })
+        })
+    }
+
+    /// The verified token, if this thread verified `token` under key-set `generation`, cached
+    /// it, and it has not expired (leeway included).
     pub fn get(&self, token: &str, generation: u64) -> Option<Arc<Verified>> {
-        let entry = self.cache.get(token)?;
+        let local = self.local();
         let now = jsonwebtoken::get_current_timestamp();
-        if entry.generation != generation || now > entry.valid_until {
-            self.cache.remove(token);
-            return None;
+        let fresh = {
+            let local = local.borrow();
+            let entry = local.cache.get(token)?;
+            (entry.generation == generation && now <= entry.valid_until)
+                .then(|| entry.verified.clone())
+        };
+        if fresh.is_none() {
+            let mut local = local.borrow_mut();
+            local.cache.remove(token);
+            self.record_sizes(&local);
         }
-        Some(entry.verified)
+        fresh
     }
 
     /// Remembers a token that was just verified under key-set `generation` (read before the
-    /// keys were looked up, so that a concurrent key change can only make the entry miss).
+    /// keys were looked up, so that a concurrent key change can only make the entry miss) if
+    /// it was verified on this thread before: the first sighting only records its hash.
+    /// Returns whether it was stored.
+    pub fn offer(&self, token: &str, verified: &Arc<Verified>, generation: u64) -> bool {
+        let hash = self.hasher.hash_one(token) | 1;
+        let admitted = {
+            let mut local = self.local().borrow_mut();
+            if local.seen.is_empty() {
+                let slots = self
+                    .settings
+                    .max_entries
+                    .clamp(1, Self::MAX_SEEN)
+                    .next_power_of_two();
+                local.seen = vec![0; slots].into_boxed_slice();
+            }
+            let slot = (hash >> 32) as usize & (local.seen.len() - 1);
+            if local.seen[slot] == hash {
+                local.seen[slot] = 0;
+                true
+            } else {
+                local.seen[slot] = hash;
+                false
+            }
+        };
+        if admitted {
+            self.insert(token, verified, generation);
+        }
+        admitted
+    }
+
+    /// Stores a token that was just verified under key-set `generation`, whether or not it
+    /// was seen before.
     pub fn insert(&self, token: &str, verified: &Arc<Verified>, generation: u64) {
         let valid_until = verified.expires_at().saturating_add(self.leeway);
-        self.cache.insert(
+        let mut local = self.local().borrow_mut();
+        local.cache.insert(
             token.into(),
             Entry {
                 verified: verified.clone(),
@@ -126,20 +225,33 @@ impl TokenCache {
                 generation,
             },
         );
+        self.record_sizes(&local);
     }
 
-    /// How many entries the cache holds.
+    fn record_sizes(&self, local: &Local) {
+        let sizes = self.sizes.get_or_default();
+        sizes.entries.store(local.cache.len(), Ordering::Relaxed);
+        sizes.weight.store(local.cache.weight(), Ordering::Relaxed);
+    }
+
+    /// How many entries the caches of all threads hold.
     pub fn len(&self) -> usize {
-        self.cache.len()
+        self.sizes
+            .iter()
+            .map(|s| s.entries.load(Ordering::Relaxed))
+            .sum()
     }
 
-    /// Whether the cache is empty.
+    /// Whether every thread's cache is empty.
     pub fn is_empty(&self) -> bool {
-        self.cache.is_empty()
+        self.len() == 0
     }
 
-    /// The total weight (≈ bytes) of the entries.
+    /// The total weight (≈ bytes) of the entries of all threads.
     pub fn weight(&self) -> u64 {
-        self.cache.weight()
+        self.sizes
+            .iter()
+            .map(|s| s.weight.load(Ordering::Relaxed))
+            .sum()
     }
 }

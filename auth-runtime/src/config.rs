@@ -134,7 +134,8 @@ impl AuthConfigBuilder {
         self
     }
     /// The verified-token cache: `Some(settings)` to size it, `None` to turn it off. On by
-    /// default (10,000 entries, 16 MiB); the security argument is in [`crate::cache`].
+    /// default (4,096 entries and 4 MiB per worker thread); the security and design arguments
+    /// are in [`crate::cache`].
     pub fn token_cache(mut self, settings: Option<TokenCacheSettings>) -> Self {
         self.token_cache = settings;
         self

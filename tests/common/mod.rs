@@ -163,15 +163,18 @@ impl Drop for TestServer {
 }
 
 /// Runs the App built by `$make` (a `Fn() -> App` expression) on 127.0.0.1:0 in its own
-/// actix system thread.
+/// actix system thread, with 2 workers (or `$workers`).
 macro_rules! spawn_server {
-    ($make:expr) => {{
+    ($make:expr) => {
+        spawn_server!($make, 2)
+    };
+    ($make:expr, $workers:expr) => {{
         let (tx, rx) = mpsc::channel();
         let make = $make;
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
                 let server = HttpServer::new(make)
-                    .workers(2)
+                    .workers($workers)
                     .disable_signals()
                     .bind(("127.0.0.1", 0))
                     .expect("bind 127.0.0.1:0");
@@ -202,6 +205,14 @@ pub fn serve(auth: Option<AuthConfig>, routes: fn(&mut web::ServiceConfig)) -> T
         };
         app.configure(routes)
     })
+}
+
+/// [`serve`] with one worker: every request meets the same per-thread token cache.
+pub fn serve_one_worker(auth: AuthConfig, routes: fn(&mut web::ServiceConfig)) -> TestServer {
+    spawn_server!(
+        move || App::new().app_data(auth.clone()).configure(routes),
+        1
+    )
 }
 
 /// Serves `routes` with `auth` registered by `App::wrap` (the middleware form).
