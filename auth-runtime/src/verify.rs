@@ -174,7 +174,7 @@ impl Verifier {
 
     /// Hands the token's `kid` and algorithm to `then`, the `kid` borrowed from the decoded
     /// header.
-    fn checked_header<R>(
+    pub(crate) fn checked_header<R>(
         &self,
         token: &str,
         then: impl FnOnce(Option<&str>, Algorithm) -> Result<R, AuthError>,

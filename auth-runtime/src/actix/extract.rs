@@ -64,58 +64,59 @@ pub(super) fn view(req: &HttpRequest, body_token: Option<String>) -> RequestView
     }
 }
 
-/// The configuration registered on the App: by `wrap` (request extensions) or by `app_data`
-/// (plain or `web::Data`).
-pub(super) fn config_of(req: &HttpRequest) -> Option<AuthConfig> {
-    let from_middleware = req.extensions().get::<AuthConfig>().cloned();
-    from_middleware
-        .or_else(|| req.app_data::<AuthConfig>().cloned())
-        .or_else(|| {
-            req.app_data::<actix_web::web::Data<AuthConfig>>()
-                .map(|d| d.get_ref().clone())
-        })
+/// The configuration registered on the App: by `wrap` (the middleware's app-data container)
+/// or by `app_data` (plain or `web::Data`); the innermost registration wins.
+pub(super) fn config_of(req: &HttpRequest) -> Option<&AuthConfig> {
+    req.app_data::<AuthConfig>().or_else(|| {
+        req.app_data::<actix_web::web::Data<AuthConfig>>()
+            .map(|d| d.get_ref())
+    })
 }
 
 /// The future of the extractors: ready at once unless a form body must be read or keys
 /// fetched.
 ///
-/// Everything up to an authorized [`Verified`] is one non-generic future shared by every
-/// extractor type; only the last step (building `T`) is generic, so each requirement type
-/// (`Authorized<R>`, the `#[requires]` guard) adds little code.
-pub struct AuthFuture<T> {
-    core: Core,
-    finish: fn(Arc<Verified>) -> Result<T, AuthError>,
+/// Everything up to an authorized [`Verified`] is non-generic code shared by every extractor
+/// type; only the last step (building `T`) is generic, so each requirement type
+/// (`Authorized<R>`, the `#[requires]` guard) adds little code. On the common path the answer
+/// is computed before the future is returned: nothing is boxed and the configuration is
+/// borrowed, not cloned.
+pub struct AuthFuture<T>(Either<T>);
+
+// `T` is only ever moved out of an `Option`, never polled or pinned in place.
+impl<T> Unpin for AuthFuture<T> {}
+
+enum Either<T> {
+    Ready(Option<Result<T, AuthRejection>>),
+    Pending {
+        core: Pin<Box<dyn Future<Output = Outcome>>>,
+        finish: fn(Arc<Verified>) -> Result<T, AuthError>,
+    },
 }
 
-/// The shared part of [`AuthFuture`].
+/// What [`authorize_request`] decided: at once, or after I/O.
 enum Core {
-    Ready(Option<Outcome>),
+    Ready(Option<Result<Arc<Verified>, AuthRejection>>),
     Pending(Pin<Box<dyn Future<Output = Outcome>>>),
 }
 
 /// An authorized token, with what is needed to reject it if `finish` fails; or the rejection.
 type Outcome = Result<(Arc<Verified>, AuthConfig, Option<Requirement>), AuthRejection>;
 
-impl Core {
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Outcome> {
-        match self {
-            Core::Ready(out) => {
-                Poll::Ready(out.take().expect("AuthFuture polled after completion"))
-            }
-            Core::Pending(fut) => fut.as_mut().poll(cx),
-        }
-    }
-}
-
 impl<T> Future for AuthFuture<T> {
     type Output = Result<T, AuthRejection>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let finish = self.finish;
-        self.core.poll(cx).map(|outcome| {
-            outcome.and_then(|(verified, config, requirement)| {
-                finish(verified).map_err(|e| config.reject(e, requirement.as_ref()))
-            })
-        })
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Only boxed futures and plain values inside: nothing is pinned in place.
+        match &mut self.get_mut().0 {
+            Either::Ready(out) => {
+                Poll::Ready(out.take().expect("AuthFuture polled after completion"))
+            }
+            Either::Pending { core, finish } => core.as_mut().poll(cx).map(|outcome| {
+                outcome.and_then(|(verified, config, requirement)| {
+                    finish(verified).map_err(|e| config.reject(e, requirement.as_ref()))
+                })
+            }),
+        }
     }
 }
 
@@ -125,10 +126,17 @@ fn extract<T>(
     requirement: Option<Requirement>,
     finish: fn(Arc<Verified>) -> Result<T, AuthError>,
 ) -> AuthFuture<T> {
-    AuthFuture {
-        core: authorize_request(req, payload, requirement),
-        finish,
-    }
+    AuthFuture(match authorize_request(req, payload, requirement) {
+        Core::Ready(outcome) => Either::Ready(outcome.map(|outcome| {
+            outcome.and_then(|verified| {
+                finish(verified).map_err(|e| match config_of(req) {
+                    Some(config) => config.reject(e, requirement.as_ref()),
+                    None => AuthRejection::misconfigured(),
+                })
+            })
+        })),
+        Core::Pending(core) => Either::Pending { core, finish },
+    })
 }
 
 /// Authenticates the request and checks `requirement`.
@@ -140,38 +148,24 @@ fn authorize_request(
     let Some(config) = config_of(req) else {
         return Core::Ready(Some(Err(AuthRejection::misconfigured())));
     };
-    let authorize =
-        move |req: &HttpRequest, config: AuthConfig, outcome: Result<Arc<Verified>, AuthError>| {
-            // The granted scopes are kept for the explanation only when it will be logged:
-            // no extra reference count on the common path.
-            let explaining = tracing::enabled!(target: "endpoint_auth", tracing::Level::DEBUG);
-            let granted = explaining.then(|| outcome.as_ref().ok().cloned()).flatten();
-            let verified = config
-                .authorize(outcome, requirement.as_ref())
-                .inspect_err(|rejection| {
-                    if explaining {
-                        explain(req, rejection, requirement.as_ref(), granted.as_deref());
-                    }
-                })?;
-            Ok((verified, config, requirement))
-        };
     let step = match cached(req) {
         Some(outcome) => Some(Step::Done(outcome)),
-        None if wants_form_body(req, &config) => None,
-        None => match begin(&config, view(req, None)) {
+        None if wants_form_body(req, config) => None,
+        None => match begin(config, view(req, None)) {
             Step::Done(outcome) => Some(Step::Done(settle(req, outcome))),
             #[cfg(feature = "remote")]
             pending => Some(pending),
         },
     };
     if let Some(Step::Done(outcome)) = step {
-        return Core::Ready(Some(authorize(req, config, outcome)));
+        return Core::Ready(Some(authorize(req, config, outcome, requirement.as_ref())));
     }
     // From here on the answer needs I/O (reading a form body, fetching keys). Later extractors
     // get a gated payload that yields the body only once we are done, so a body extractor
     // cannot answer before authentication does.
     let (original, gate) = gated(payload);
     let req = req.clone();
+    let config = config.clone();
     Core::Pending(Box::pin(async move {
         let (step, passed) = match step {
             Some(step) => (step, Passed::Stream(original)),
@@ -189,10 +183,30 @@ fn authorize_request(
             }
         };
         let outcome = settle(&req, complete(&config, step).await);
-        let result = authorize(&req, config, outcome);
+        let result = authorize(&req, &config, outcome, requirement.as_ref());
         gate.borrow_mut().open(passed);
-        result
+        result.map(|verified| (verified, config, requirement))
     }))
+}
+
+/// Checks `requirement` against the outcome; explains a refusal when debug logging is on.
+fn authorize(
+    req: &HttpRequest,
+    config: &AuthConfig,
+    outcome: Result<Arc<Verified>, AuthError>,
+    requirement: Option<&Requirement>,
+) -> Result<Arc<Verified>, AuthRejection> {
+    // The granted scopes are kept for the explanation only when it will be logged: no extra
+    // reference count on the common path.
+    let explaining = tracing::enabled!(target: "endpoint_auth", tracing::Level::DEBUG);
+    let granted = explaining.then(|| outcome.as_ref().ok().cloned()).flatten();
+    config
+        .authorize(outcome, requirement)
+        .inspect_err(|rejection| {
+            if explaining {
+                explain(req, rejection, requirement, granted.as_deref());
+            }
+        })
 }
 
 /// "Why was this request rejected?", at debug level: the route, the reason, what a claim
@@ -268,10 +282,18 @@ pub struct GuardFuture<R>(Core, PhantomData<fn() -> R>);
 
 impl<R: GuardSpec> Future for GuardFuture<R> {
     type Output = Result<Guard<R>, AuthRejection>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.0
-            .poll(cx)
-            .map(|outcome| outcome.map(|_| Guard(PhantomData)))
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let outcome = match &mut self.get_mut().0 {
+            Core::Ready(outcome) => outcome
+                .take()
+                .expect("GuardFuture polled after completion")
+                .map(drop),
+            Core::Pending(core) => match core.as_mut().poll(cx) {
+                Poll::Ready(outcome) => outcome.map(drop),
+                Poll::Pending => return Poll::Pending,
+            },
+        };
+        Poll::Ready(outcome.map(|()| Guard(PhantomData)))
     }
 }
 

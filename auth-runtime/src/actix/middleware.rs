@@ -1,4 +1,14 @@
 //! `App::wrap(config)`: the configuration as the App's middleware.
+//!
+//! # What it costs a request
+//!
+//! Each worker builds its middleware once, with the configuration in an app-data container
+//! of its own (an `Rc`, local to the worker's thread). A request then pays: pushing that
+//! container onto the request's app-data list (a non-atomic count, no allocation), and, with
+//! remote keys and an `Authorization` header, the header's syntax check and a lock-free read
+//! of the current keys. No `AuthConfig` clone (a shared atomic count), no lock, no boxed
+//! future: the inner service's future is returned as is, and a future is boxed only for a
+//! request that must wait for a key fetch. A public route without a header pays the push.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -6,8 +16,10 @@ use std::rc::Rc;
 #[cfg(feature = "remote")]
 use std::sync::Arc;
 
+use actix_utils::future::Either;
 #[cfg(feature = "remote")]
 use actix_web::http::header;
+#[cfg(feature = "remote")]
 use actix_web::HttpMessage;
 
 #[cfg(feature = "remote")]
@@ -43,9 +55,15 @@ where
         // background then, so that they are usually there before the first request (the
         // service starts whether or not the provider answers).
         self.keys_ready();
+        // The extractors find the configuration as app data; handlers may take it as
+        // `web::Data<AuthConfig>` (e.g. a readiness route) without registering it again.
+        let mut data = actix_web::dev::Extensions::new();
+        data.insert(self.clone());
+        data.insert(actix_web::web::Data::new(self.clone()));
         std::future::ready(Ok(AuthMiddleware {
             service: Rc::new(service),
             config: self.clone(),
+            data: Rc::new(data),
         }))
     }
 }
@@ -54,7 +72,16 @@ where
 pub struct AuthMiddleware<S> {
     service: Rc<S>,
     config: AuthConfig,
+    /// This worker's app-data container holding `config`.
+    data: Rc<actix_web::dev::Extensions>,
 }
+
+/// The future of a request the middleware passed on: the inner service's own, or, when the
+/// request waits for a key fetch first, a boxed one.
+type Passed<F, B> = Either<
+    F,
+    Pin<Box<dyn Future<Output = Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>>>>,
+>;
 
 impl<S, B> actix_web::dev::Service<actix_web::dev::ServiceRequest> for AuthMiddleware<S>
 where
@@ -67,22 +94,22 @@ where
 {
     type Response = actix_web::dev::ServiceResponse<B>;
     type Error = actix_web::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>>>>;
+    type Future = Passed<S::Future, B>;
 
     actix_web::dev::forward_ready!(service);
 
-    fn call(&self, req: actix_web::dev::ServiceRequest) -> Self::Future {
-        req.extensions_mut().insert(self.config.clone());
+    fn call(&self, mut req: actix_web::dev::ServiceRequest) -> Self::Future {
+        req.add_data_container(self.data.clone());
         #[cfg(feature = "remote")]
         if let Some((remote, generation, cause)) = self.pending_fetch(&req) {
             let service = self.service.clone();
-            return Box::pin(async move {
+            return Either::right(Box::pin(async move {
                 remote.refresh(generation, cause).await;
                 req.extensions_mut().insert(KeysRefreshed);
                 service.call(req).await
-            });
+            }));
         }
-        Box::pin(self.service.call(req))
+        Either::left(self.service.call(req))
     }
 }
 
@@ -103,8 +130,10 @@ impl<S> AuthMiddleware<S> {
         .ok()
         .flatten()?;
         let verifier = &self.config.inner.verifier;
-        let kid = verifier.precheck(token).ok()?;
-        match remote.lookup(kid.as_deref()) {
+        let lookup = verifier
+            .checked_header(token, |kid, _| Ok(remote.lookup(kid)))
+            .ok()?;
+        match lookup {
             Lookup::Fetch { generation, cause } => {
                 // Only a token that could be ours is worth a fetch (the extractor answers
                 // the others with the claim check's 401).
