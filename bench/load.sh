@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
-# End-to-end load benchmark: one handler served three ways, driven by wrk at fixed
-# concurrency, all in one run:
-#   (a) plain: unprotected            (b) #[requires] (token cache on, then off)
-#   (c) actix-web-httpauth + actix-web-grants + jsonwebtoken, same token, key and validation
-#   (d) the floor: the token's signature checked (key parsed once), nothing else
-# All servers run side by side; ROUNDS rounds drive each in turn for DURATION, so that drift
-# on the machine (a shared VM) hits every variant alike. Prints, per variant, the median
-# req/s, p50 and p99 over the rounds, and the ratios b/a and b/c as medians of per-round
-# ratios; rewrites the load section of BENCHMARKS.md. Only 127.0.0.1 is used.
-# Usage: bench/load.sh            (env: ROUNDS=9 DURATION=3s CONNECTIONS=32 WORKERS=1)
+# End-to-end load benchmark, all in one run, only on 127.0.0.1, driven by wrk at fixed
+# concurrency. Three parts, each in interleaved rounds (every variant once per round, so
+# that drift on the machine, a shared VM, hits every variant alike):
+#
+# 1. One handler served five ways, one server each (1 worker; servers on CPU 0, wrk on CPU 1):
+#      (a) plain: unprotected        (b) #[requires] (token cache on, then off: b')
+#      (c) actix-web-httpauth + actix-web-grants + jsonwebtoken, same token, key, validation
+#      (d) the floor: the token's signature checked (key parsed once), nothing else
+#    with one token replayed.
+# 2. Same server, same handler: `/public` and `/reports` (#[requires]) served by one App
+#    behind `App::wrap(auth)`, with 1 pinned worker and with 2 workers (unpinned: wrk shares
+#    the 2 cores); a repeated valid token on both routes. Protected/public per worker count.
+# 3. Distinct tokens: every request carries a token from a pool of $TOKENS (far more than a
+#    worker's token cache keeps), to (b), (b') and (c).
+#
+# Then the allocation count (benches/allocations.rs). Prints every table and rewrites the
+# load and allocation sections of BENCHMARKS.md. Medians over the rounds; ratios are medians
+# of per-round ratios, with their range.
+# Usage: bench/load.sh   (env: ROUNDS=9 DURATION=3s CONNECTIONS=32 TOKENS=40000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-9}
 DURATION=${DURATION:-3s}
 CONNECTIONS=${CONNECTIONS:-32}
-export WORKERS=${WORKERS:-1}
+TOKENS=${TOKENS:-40000}
 
 if ! command -v wrk >/dev/null; then
   echo "installing wrk (Debian package)" >&2
@@ -23,62 +32,111 @@ fi
 cargo build --release --example bench_server >&2
 bin=target/release/examples/bench_server
 token=$("$bin" mint)
+echo "minting $TOKENS distinct tokens" >&2
+"$bin" mint "$TOKENS" > target/bench-tokens.txt
+cat > target/bench-distinct.lua <<'LUA'
+local tokens = {}
+for line in io.lines("target/bench-tokens.txt") do tokens[#tokens + 1] = line end
+local i = math.random(#tokens)
+request = function()
+  i = i % #tokens + 1
+  return wrk.format("GET", "/reports", { ["Authorization"] = "Bearer " .. tokens[i] })
+end
+LUA
 
-# With 2+ cores and one worker, the servers share CPU 0 and wrk gets CPU 1, so that the two
-# never compete for a core (the scheduler moving them around is most of the run-to-run noise).
-server_cpu="" client_cpu=""
-if [ "$WORKERS" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-  server_cpu="taskset -c 0" client_cpu="taskset -c 1"
+# With 2+ cores, one-worker servers share CPU 0 and wrk gets CPU 1, so that the two never
+# compete for a core (the scheduler moving them around is most of the run-to-run noise).
+pin_server="" pin_client=""
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+  pin_server="taskset -c 0" pin_client="taskset -c 1"
 fi
 
-variants=(plain floor requires requires-nocache alternative)
-declare -A port=([plain]=18101 [floor]=18105 [requires]=18102 [requires-nocache]=18103 [alternative]=18104)
+# name → "variant port workers pinned"
+declare -A servers=(
+  [plain]="plain 18101 1 yes" [floor]="floor 18105 1 yes" [requires]="requires 18102 1 yes"
+  [requires-nocache]="requires-nocache 18103 1 yes" [alternative]="alternative 18104 1 yes"
+  [same-1]="both 18110 1 yes" [same-2]="both 18111 2 no"
+)
 pids=()
-declare -A pid
+declare -A pid port
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-for v in "${variants[@]}"; do
-  if [ "$v" = requires-nocache ]; then
-    TOKEN_CACHE=off $server_cpu "$bin" "$v" "127.0.0.1:${port[$v]}" >/dev/null 2>&1 &
-  else
-    $server_cpu "$bin" "$v" "127.0.0.1:${port[$v]}" >/dev/null 2>&1 &
-  fi
+for name in "${!servers[@]}"; do
+  read -r variant p workers pinned <<<"${servers[$name]}"
+  port[$name]=$p
+  cpu=""
+  [ "$pinned" = yes ] && cpu=$pin_server
+  WORKERS=$workers $cpu "$bin" "$variant" "127.0.0.1:$p" >/dev/null 2>&1 &
   pids+=($!)
-  pid[$v]=$!
+  pid[$name]=$!
 done
-# Server CPU time (user + system, all threads) in clock ticks, read around every round: the
+# Server CPU time (user + system, all threads) in clock ticks, read around every run: the
 # server CPU each request costs, what protection adds in absolute terms.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-for v in "${variants[@]}"; do
-  url="http://127.0.0.1:${port[$v]}/reports"
-  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:${port[$v]}/" && break; sleep 0.05; done
-  # Sanity: the protected variants must refuse an anonymous request and accept the token.
-  anon=$(curl -s -o /dev/null -w '%{http_code}' "$url")
-  ok=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$url")
-  [ "$ok" = 200 ] || { echo "$v: token refused ($ok)" >&2; exit 1; }
-  [ "$v" = plain ] || [ "$anon" = 401 ] || { echo "$v: anonymous got $anon" >&2; exit 1; }
+for name in "${!servers[@]}"; do
+  base="http://127.0.0.1:${port[$name]}"
+  for _ in $(seq 100); do curl -s -o /dev/null "$base/" && break; sleep 0.05; done
+  # Sanity: the protected routes refuse an anonymous request and accept the token.
+  anon=$(curl -s -o /dev/null -w '%{http_code}' "$base/reports")
+  ok=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$base/reports")
+  [ "$ok" = 200 ] || { echo "$name: token refused ($ok)" >&2; exit 1; }
+  [ "$name" = plain ] || [ "$anon" = 401 ] || { echo "$name: anonymous got $anon" >&2; exit 1; }
+  distinct=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(tail -1 target/bench-tokens.txt)" "$base/reports")
+  [ "$distinct" = 200 ] || { echo "$name: minted token refused ($distinct)" >&2; exit 1; }
 done
-rm -f target/wrk-*.txt
+case "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${port[same-1]}/public")" in
+  200) ;; *) echo "same-1: /public is not public" >&2; exit 1 ;;
+esac
+
+# run <label> <server> <path> [lua]: one wrk run; output in target/wrk-<label>-<round>.txt
+run() {
+  local label=$1 name=$2 path=$3 script=${4:-} cpu="" before
+  [ "${servers[$name]##* }" = yes ] && cpu=$pin_client
+  before=$(cpu_ticks "${pid[$name]}")
+  local args=(-t1 -c"$CONNECTIONS" -d"$DURATION" --latency)
+  if [ -n "$script" ]; then args+=(-s "$script"); else args+=(-H "Authorization: Bearer $token"); fi
+  $cpu wrk "${args[@]}" "http://127.0.0.1:${port[$name]}$path" > "target/wrk-$label-$round.txt"
+  echo "$before $(cpu_ticks "${pid[$name]}") $(getconf CLK_TCK)" > "target/cpu-$label-$round.txt"
+}
+# label → "server path lua"
+labels=(plain floor requires requires-nocache alternative
+        same1-public same1-protected same2-public same2-protected
+        distinct-requires distinct-nocache distinct-alternative)
+declare -A what=(
+  [plain]="plain /reports" [floor]="floor /reports" [requires]="requires /reports"
+  [requires-nocache]="requires-nocache /reports" [alternative]="alternative /reports"
+  [same1-public]="same-1 /public" [same1-protected]="same-1 /reports"
+  [same2-public]="same-2 /public" [same2-protected]="same-2 /reports"
+  [distinct-requires]="requires /reports target/bench-distinct.lua"
+  [distinct-nocache]="requires-nocache /reports target/bench-distinct.lua"
+  [distinct-alternative]="alternative /reports target/bench-distinct.lua"
+)
+rm -f target/wrk-*.txt target/cpu-*.txt
 # Warm-up (discarded): connections, allocator and caches settle before the first round.
-for v in "${variants[@]}"; do
-  $client_cpu wrk -t1 -c"$CONNECTIONS" -d2s -H "Authorization: Bearer $token" \
-    "http://127.0.0.1:${port[$v]}/reports" >/dev/null
+round=0
+for label in "${labels[@]}"; do
+  read -r name path script <<<"${what[$label]}"
+  DURATION=1s run "$label" "$name" "$path" "$script"
 done
-for r in $(seq "$ROUNDS"); do
-  for v in "${variants[@]}"; do
-    echo "round $r/$ROUNDS: $v" >&2
-    before=$(cpu_ticks "${pid[$v]}")
-    $client_cpu wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $token" \
-      "http://127.0.0.1:${port[$v]}/reports" > "target/wrk-$v-$r.txt"
-    echo "$before $(cpu_ticks "${pid[$v]}") $(getconf CLK_TCK)" > "target/cpu-$v-$r.txt"
+for round in $(seq "$ROUNDS"); do
+  for label in "${labels[@]}"; do
+    echo "round $round/$ROUNDS: $label" >&2
+    read -r name path script <<<"${what[$label]}"
+    run "$label" "$name" "$path" "$script"
   done
 done
-if [ -n "$server_cpu" ]; then pinning="servers on CPU 0, wrk on CPU 1"; else pinning="not pinned"; fi
-python3 - "$ROUNDS" "$DURATION" "$CONNECTIONS" "$WORKERS" "$pinning" <<'PY'
-import re, statistics, subprocess, sys
-rounds, duration, conns, workers, pinning = int(sys.argv[1]), *sys.argv[2:6]
-variants = ["plain", "floor", "requires", "requires-nocache", "alternative"]
+kill "${pids[@]}" 2>/dev/null || true
 
-def parse(path):
+echo "counting allocations" >&2
+cargo bench --bench allocations 2>/dev/null | tee target/allocations.txt >&2
+
+pinning="not pinned"
+[ -n "$pin_server" ] && pinning="1-worker servers on CPU 0, wrk on CPU 1"
+python3 - "$ROUNDS" "$DURATION" "$CONNECTIONS" "$TOKENS" "$pinning" <<'PY'
+import re, statistics, subprocess, sys
+rounds, duration, conns, tokens, pinning = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+
+def parse(label, r):
+    path = f"target/wrk-{label}-{r}.txt"
     text = open(path).read()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
     def lat(p):
@@ -91,53 +149,96 @@ def parse(path):
     cpu_us = (after - before) / tck * 1e6 / requests
     return rps, lat(50), lat(99), int(bad.group(1)) if bad else 0, cpu_us
 
-runs = {v: [parse(f"target/wrk-{v}-{r}.txt") for r in range(1, rounds + 1)] for v in variants}
-med = {v: [statistics.median(x[i] for x in runs[v]) for i in (0, 1, 2, 4)] for v in variants}
-bad = {v: sum(x[3] for x in runs[v]) for v in variants}
+labels = ["plain", "floor", "requires", "requires-nocache", "alternative",
+          "same1-public", "same1-protected", "same2-public", "same2-protected",
+          "distinct-requires", "distinct-nocache", "distinct-alternative"]
+runs = {l: [parse(l, r) for r in range(1, rounds + 1)] for l in labels}
+med = {l: [statistics.median(x[i] for x in runs[l]) for i in (0, 1, 2, 4)] for l in labels}
+bad = {l: sum(x[3] for x in runs[l]) for l in labels}
 
 def ratio(a, b):
     per_round = [x[0] / y[0] for x, y in zip(runs[a], runs[b])]
     return f"{statistics.median(per_round):.3f} (rounds {min(per_round):.3f}–{max(per_round):.3f})"
 
-
 def cpu_diff(a, b):
     per_round = [x[4] - y[4] for x, y in zip(runs[a], runs[b])]
     return f"{statistics.median(per_round):.2f} (rounds {min(per_round):.2f}–{max(per_round):.2f})"
 
+def table(rows):
+    out = ["| variant | req/s | p50 (ms) | p99 (ms) | server CPU per request (µs) | non-2xx (all rounds) |",
+           "|---|---:|---:|---:|---:|---:|"]
+    for label, name in rows:
+        rps, p50, p99, cpu_us = med[label]
+        out.append(f"| {name} | {rps:.0f} | {p50:.3f} | {p99:.3f} | {cpu_us:.2f} | {bad[label]} |")
+    return out
 
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
                      capture_output=True, text=True).stdout.strip()
 cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-names = {"plain": "(a) unprotected",
-         "floor": "(d) signature check only (the floor: no header rules, no claims)",
-         "requires": "(b) #[requires], token cache on (default)",
-         "requires-nocache": "(b') #[requires], token cache off",
-         "alternative": "(c) httpauth + grants + jsonwebtoken"}
 lines = [
     "<!-- load:begin (bench/load.sh rewrites this section) -->",
-    f"wrk, 1 thread, {conns} connections; {rounds} interleaved rounds of {duration} per variant; "
-    f"server with {workers} worker; {cpu}, {cores} cores; {pinning}. Same RS256 token and key "
-    "everywhere. Medians over the rounds; ratios are medians of per-round ratios, with their range.",
+    f"wrk, 1 thread, {conns} connections; {rounds} interleaved rounds of {duration} per run; "
+    f"{cpu}, {cores} cores; {pinning}. Same RS256 key everywhere. Medians over the rounds; "
+    "ratios are medians of per-round ratios, with their range.",
     "",
-    "| variant | req/s | p50 (ms) | p99 (ms) | server CPU per request (µs) | non-2xx (all rounds) |",
-    "|---|---:|---:|---:|---:|---:|",
+    "**One token replayed**, one server per variant, 1 worker:",
+    "",
 ]
-for v in variants:
-    rps, p50, p99, cpu_us = med[v]
-    lines.append(f"| {names[v]} | {rps:.0f} | {p50:.3f} | {p99:.3f} | {cpu_us:.2f} | {bad[v]} |")
+lines += table([("plain", "(a) unprotected"),
+                ("floor", "(d) signature check only (the floor: no header rules, no claims)"),
+                ("requires", "(b) #[requires], token cache on (default)"),
+                ("requires-nocache", "(b') #[requires], token cache off"),
+                ("alternative", "(c) httpauth + grants + jsonwebtoken (no cache)")])
 lines += [
     "",
+    f"- like for like, both without a token cache: b'/c = {ratio('requires-nocache', 'alternative')}",
+    f"- our cache against no cache: b/c = {ratio('requires', 'alternative')}",
     f"- b/a = {ratio('requires', 'plain')} with the cache, {ratio('requires-nocache', 'plain')} without",
-    f"- b/c = {ratio('requires', 'alternative')} with the cache, {ratio('requires-nocache', 'alternative')} without",
     f"- server CPU per request, (b') − (d) = {cpu_diff('requires-nocache', 'floor')} µs: what "
     "`#[requires]` spends beyond the signature check, in the server (token cache off)",
     f"- server CPU per request, (b) − (a) = {cpu_diff('requires', 'plain')} µs: what a repeated "
     "token costs with the cache (the default)",
+    "",
+    "**Same server, same handler**: `/public` and `/reports` (`#[requires]`) in one App behind "
+    "`App::wrap(auth)`; a repeated valid token on both:",
+    "",
+]
+lines += table([("same1-public", "1 worker (pinned), public"),
+                ("same1-protected", "1 worker (pinned), #[requires]"),
+                ("same2-public", "2 workers, public"),
+                ("same2-protected", "2 workers, #[requires]")])
+lines += [
+    "",
+    f"- protected/public, 1 pinned worker = {ratio('same1-protected', 'same1-public')} (goal ≥ 0.97)",
+    f"- protected/public, 2 workers = {ratio('same2-protected', 'same2-public')} (goal ≥ 0.95)",
+    f"- scaling, 2 workers / 1 worker: public {ratio('same2-public', 'same1-public')}, "
+    f"protected {ratio('same2-protected', 'same1-protected')} (wrk takes one of the 2 cores)",
+    "",
+    f"**Distinct tokens**: each request's token comes from a pool of {tokens} (a worker's "
+    "token cache keeps 4,096 and admits a token on its second sighting), 1 worker:",
+    "",
+]
+lines += table([("distinct-requires", "(b) #[requires], token cache on (default)"),
+                ("distinct-nocache", "(b') #[requires], token cache off"),
+                ("distinct-alternative", "(c) httpauth + grants + jsonwebtoken (no cache)")])
+lines += [
+    "",
+    f"- our default (cache on) against the alternative: b/c = {ratio('distinct-requires', 'distinct-alternative')} (goal ≥ 1.10)",
+    f"- like for like, both without a cache: b'/c = {ratio('distinct-nocache', 'distinct-alternative')}",
+    f"- what the cache costs a stream of one-off tokens: b/b' = {ratio('distinct-requires', 'distinct-nocache')}",
     "<!-- load:end -->",
 ]
 section = "\n".join(lines)
 print(section)
+alloc_rows = [l for l in open("target/allocations.txt") if l.startswith("|")]
+alloc = "\n".join(["<!-- alloc:begin (bench/load.sh rewrites this section) -->",
+                   "Heap allocations per request (counting global allocator, benches/allocations.rs; "
+                   "the App of the same-server run through actix-web's service stack, requests built "
+                   "before counting; ES256 tokens):", ""] + [l.rstrip() for l in alloc_rows] +
+                  ["<!-- alloc:end -->"])
+print(alloc)
 text = open("BENCHMARKS.md").read()
 text = re.sub(r"<!-- load:begin.*?<!-- load:end -->", lambda _: section, text, flags=re.S)
+text = re.sub(r"<!-- alloc:begin.*?<!-- alloc:end -->", lambda _: alloc, text, flags=re.S)
 open("BENCHMARKS.md", "w").write(text)
 PY

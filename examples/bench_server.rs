@@ -3,7 +3,10 @@
 //!
 //! `bench_server <variant> <addr>` with variant:
 //! - `plain`: no protection (the floor);
-//! - `requires`: `#[requires(scope = "read:reports")]`;
+//! - `requires`: `#[requires(scope = "read:reports")]`, the configuration registered with
+//!   `App::wrap` (`requires-nocache`: the same with the token cache off);
+//! - `both`: `/public` unprotected and `/reports` behind `#[requires]`, the same handler body
+//!   in one App behind `App::wrap(auth)`: what a public route of a protected service pays;
 //! - `floor`: the signature check alone, no claims: the `Authorization` header's token, its
 //!   signature decoded and checked with the key parsed once (aws-lc-rs), 401 if it fails.
 //!   What any protection must spend; `requires` minus `floor` is what we add to it;
@@ -11,7 +14,8 @@
 //!   middleware + actix-web-grants' `#[protect]` + `jsonwebtoken::decode` with the same key
 //!   and the same validation (iss, aud, exp, nbf, 30 s leeway, RS256).
 //!
-//! `bench_server mint` prints a token (RS256, the repository's test key) for them all.
+//! `bench_server mint` prints a token (RS256, the repository's test key) for them all;
+//! `bench_server mint N` prints N distinct ones (one per line).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -44,6 +48,11 @@ async fn plain() -> HttpResponse {
 #[requires(scope = "read:reports")]
 #[get("/reports")]
 async fn protected() -> HttpResponse {
+    HttpResponse::Ok().body("[]")
+}
+
+#[get("/public")]
+async fn open_route() -> HttpResponse {
     HttpResponse::Ok().body("[]")
 }
 
@@ -111,7 +120,7 @@ async fn alternative_validator(
     }
 }
 
-fn mint() -> String {
+fn mint(jti: Option<usize>) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -119,12 +128,32 @@ fn mint() -> String {
     let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
     header.kid = Some("rs256".into());
     header.typ = Some("at+jwt".into());
-    let claims = serde_json::json!({
+    let mut claims = serde_json::json!({
         "iss": ISSUER, "aud": AUDIENCE, "sub": "bench", "iat": now, "exp": now + 3600,
         "scope": "openid read:reports",
     });
+    if let Some(jti) = jti {
+        claims["jti"] = format!("t{jti}").into();
+    }
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(&key_file("rsa-private.pem")).unwrap();
     jsonwebtoken::encode(&header, &claims, &key).unwrap()
+}
+
+/// `n` distinct tokens, one per line, signed on every core.
+fn mint_many(n: usize) {
+    let threads = std::thread::available_parallelism().map_or(1, |p| p.get());
+    let chunks: Vec<Vec<String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| s.spawn(move || (t..n).step_by(threads).map(|i| mint(Some(i))).collect()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut out = String::new();
+    for token in chunks.iter().flatten() {
+        out.push_str(token);
+        out.push('\n');
+    }
+    print!("{out}");
 }
 
 fn main() -> std::io::Result<()> {
@@ -135,7 +164,10 @@ fn main() -> std::io::Result<()> {
         .unwrap_or("requires")
         .to_owned();
     if variant == "mint" {
-        println!("{}", mint());
+        match args.get(1).and_then(|n| n.parse().ok()) {
+            Some(n) => mint_many(n),
+            None => println!("{}", mint(None)),
+        }
         return Ok(());
     }
     let addr = args
@@ -187,20 +219,29 @@ fn main() -> std::io::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         HttpServer::new(move || {
             let app = App::new()
-                .app_data(auth.clone())
                 .app_data(alt.clone())
                 .app_data(floor_key.clone());
             match variant.as_str() {
                 "plain" => app.service(web::scope("").service(plain)),
                 "floor" => app.service(web::scope("").service(floor)),
-                "requires" | "requires-nocache" => app.service(web::scope("").service(protected)),
+                "requires" | "requires-nocache" => app.service(
+                    web::scope("")
+                        .wrap(auth.clone())
+                        .service(protected),
+                ),
+                "both" => app.service(
+                    web::scope("")
+                        .wrap(auth.clone())
+                        .service(open_route)
+                        .service(protected),
+                ),
                 "alternative" => app.service(
                     web::scope("")
                         .wrap(HttpAuthentication::bearer(alternative_validator))
                         .service(alternative),
                 ),
                 other => {
-                    panic!("unknown variant {other}: plain | floor | requires | alternative | mint")
+                    panic!("unknown variant {other}: plain | floor | requires | requires-nocache | both | alternative | mint [N]")
                 }
             }
         })
