@@ -103,32 +103,43 @@ fn config(cache: bool) -> AuthConfig {
 }
 
 /// Allocations per request for `REQUESTS` requests to `path` with the tokens `token(i)` gives
-/// (none: no header), after as many unmeasured ones.
+/// (none: no header), after as many unmeasured ones; `auth: None` serves `/public` from an App
+/// without endpoint-auth (the framework's own allocations).
 async fn per_request(
-    auth: AuthConfig,
+    auth: Option<AuthConfig>,
     path: &str,
     token: impl Fn(u64) -> Option<String>,
     status: u16,
 ) -> f64 {
-    let app = test::init_service(App::new().wrap(auth).service(public).service(protected)).await;
-    let mut measured = 0;
-    for round in 0..2 {
-        for i in 0..REQUESTS {
-            let mut req = test::TestRequest::get().uri(path);
-            if let Some(t) = token(round * REQUESTS + i) {
-                req = req.insert_header(("authorization", format!("Bearer {t}")));
+    macro_rules! measure {
+        ($app:expr) => {{
+            let app = $app;
+            let mut measured = 0;
+            for round in 0..2 {
+                for i in 0..REQUESTS {
+                    let mut req = test::TestRequest::get().uri(path);
+                    if let Some(t) = token(round * REQUESTS + i) {
+                        req = req.insert_header(("authorization", format!("Bearer {t}")));
+                    }
+                    let req = req.to_request();
+                    let before = ALLOCATIONS.load(Ordering::Relaxed);
+                    COUNTING.store(round == 1, Ordering::Relaxed);
+                    let res = app.call(req).await.unwrap();
+                    assert_eq!(res.status().as_u16(), status, "{path}");
+                    drop(res);
+                    COUNTING.store(false, Ordering::Relaxed);
+                    measured += ALLOCATIONS.load(Ordering::Relaxed) - before;
+                }
             }
-            let req = req.to_request();
-            let before = ALLOCATIONS.load(Ordering::Relaxed);
-            COUNTING.store(round == 1, Ordering::Relaxed);
-            let res = app.call(req).await.unwrap();
-            assert_eq!(res.status().as_u16(), status, "{path}");
-            drop(res);
-            COUNTING.store(false, Ordering::Relaxed);
-            measured += ALLOCATIONS.load(Ordering::Relaxed) - before;
-        }
+            measured as f64 / REQUESTS as f64
+        }};
     }
-    measured as f64 / REQUESTS as f64
+    match auth {
+        Some(auth) => measure!(
+            test::init_service(App::new().wrap(auth).service(public).service(protected)).await
+        ),
+        None => measure!(test::init_service(App::new().service(public)).await),
+    }
 }
 
 #[actix_web::main]
@@ -138,25 +149,30 @@ async fn main() {
     let same = |_| Some(token.clone());
     let cases: Vec<(&str, &str, f64)> = vec![
         (
+            "bare",
+            "an App without endpoint-auth, same handler",
+            per_request(None, "/public", |_| None, 200).await,
+        ),
+        (
             "public",
             "public route, no header",
-            per_request(config(true), "/public", |_| None, 200).await,
+            per_request(Some(config(true)), "/public", |_| None, 200).await,
         ),
         (
             "public-header",
             "public route, with a bearer header",
-            per_request(config(true), "/public", same, 200).await,
+            per_request(Some(config(true)), "/public", same, 200).await,
         ),
         (
             "cached",
             "#[requires], repeated token (cache hit)",
-            per_request(config(true), "/reports", same, 200).await,
+            per_request(Some(config(true)), "/reports", same, 200).await,
         ),
         (
             "distinct",
             "#[requires], a new token each request (cache on)",
             per_request(
-                config(true),
+                Some(config(true)),
                 "/reports",
                 |i| Some(distinct[i as usize].clone()),
                 200,
@@ -166,12 +182,12 @@ async fn main() {
         (
             "nocache",
             "#[requires], token cache off",
-            per_request(config(false), "/reports", same, 200).await,
+            per_request(Some(config(false)), "/reports", same, 200).await,
         ),
         (
             "anonymous",
             "#[requires], no header (401)",
-            per_request(config(true), "/reports", |_| None, 401).await,
+            per_request(Some(config(true)), "/reports", |_| None, 401).await,
         ),
     ];
     println!("| request | allocations per request |");
