@@ -159,6 +159,9 @@ pub(crate) struct ClaimRules<'a> {
     pub(crate) issuer: Option<&'a str>,
     /// The accepted audiences (empty: any).
     pub(crate) audiences: &'a [String],
+    /// The claim the audiences are read from: `aud`, or `client_id` for providers whose access
+    /// tokens carry no `aud` (Amazon Cognito).
+    pub(crate) audience_claim: &'static str,
     /// Clock leeway in seconds.
     pub(crate) leeway: u64,
 }
@@ -180,18 +183,29 @@ impl StandardClaims {
                     .with_mismatch("iss", expected, json_kind(other)))
             }
         };
-        // The token's audiences: one string, or an array of strings.
+        // The token's audiences: one string, or an array of strings (`aud` only).
         let audiences = if rules.audiences.is_empty() {
             None
         } else {
-            match self.get("aud") {
+            let claim = rules.audience_claim;
+            match self.get(claim) {
                 Some(aud @ Value::String(_)) => Some(std::slice::from_ref(aud)),
-                Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+                Some(Value::Array(items))
+                    if claim == "aud" && items.iter().all(Value::is_string) =>
+                {
                     Some(items.as_slice())
                 }
                 other => {
-                    return Err(e(Reason::WrongAudience, "the token has no valid aud claim")
-                        .with_mismatch("aud", &rules.audiences.join(" "), json_kind(other)))
+                    let description = if claim == "aud" {
+                        "the token has no valid aud claim"
+                    } else {
+                        "the token has no valid client_id claim"
+                    };
+                    return Err(e(Reason::WrongAudience, description).with_mismatch(
+                        claim,
+                        &rules.audiences.join(" "),
+                        json_kind(other),
+                    ));
                 }
             }
         };
@@ -637,10 +651,39 @@ mod tests {
         let rules = ClaimRules {
             issuer: None,
             audiences: &[],
+            audience_claim: "aud",
             leeway: 0,
         };
         // `iat` far in the past: these tests are about reading, not about the clock.
         Verified::from_claims(&mut claims, bytes, &ScopeSource::Standard, &rules, u64::MAX)
+    }
+
+    /// `audience_from_client_id` (Cognito): the audiences are compared with `client_id`, one
+    /// string; `aud` is not read.
+    #[test]
+    fn the_audience_may_be_read_from_client_id() {
+        let audiences = ["app-client".to_owned()];
+        let check = |audience_claim, payload: Value| {
+            let rules = ClaimRules {
+                issuer: None,
+                audiences: &audiences,
+                audience_claim,
+                leeway: 0,
+            };
+            standard(&payload)
+                .check(&rules, 1000)
+                .map_err(|e| e.reason())
+        };
+        let access = json!({ "exp": 2000, "client_id": "app-client" });
+        assert_eq!(check("client_id", access.clone()), Ok(()));
+        assert_eq!(check("aud", access), Err(Reason::WrongAudience));
+        for refused in [
+            json!({ "exp": 2000, "aud": "app-client" }),
+            json!({ "exp": 2000, "client_id": "other" }),
+            json!({ "exp": 2000, "client_id": ["app-client"] }),
+        ] {
+            assert_eq!(check("client_id", refused), Err(Reason::WrongAudience));
+        }
     }
 
     #[test]

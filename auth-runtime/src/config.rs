@@ -92,6 +92,7 @@ pub struct AuthConfigBuilder {
     any_issuer: bool,
     audiences: Vec<String>,
     any_audience: bool,
+    audience_claim: &'static str,
     keys: KeySet,
     key_errors: Vec<KeyError>,
     algorithms: Option<Vec<Algorithm>>,
@@ -164,6 +165,28 @@ impl AuthConfigBuilder {
     /// An accepted audience; may be called several times (one match in `aud` suffices).
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audiences.push(audience.into());
+        self
+    }
+    /// Compare the configured audiences with the `client_id` claim instead of `aud`: for
+    /// providers whose access tokens carry no `aud`, such as Amazon Cognito (configure the app
+    /// client id as the audience). `client_id` must be one string; `aud` is then not read, and
+    /// a token without `client_id` (a Cognito ID token, for one) is refused as
+    /// `wrong_audience`.
+    ///
+    /// ```
+    /// # use endpoint_auth_runtime::{Algorithm, AuthConfig, Key};
+    /// # let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/keys/rsa-public.pem")).unwrap();
+    /// let auth = AuthConfig::builder()
+    ///     .realm("orders")
+    ///     .issuer("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example")
+    ///     .audience("3n4b5urk1ft4fl3mg5e62d9ado") // the app client id
+    ///     .audience_from_client_id()
+    ///     .key(Key::rsa_pem(Algorithm::RS256, &pem)?)
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn audience_from_client_id(mut self) -> Self {
+        self.audience_claim = "client_id";
         self
     }
     /// Opt out of the `aud` check; tokens for other resource servers are then accepted.
@@ -314,6 +337,7 @@ impl AuthConfigBuilder {
         let verifier = Verifier {
             issuer: self.issuer,
             audiences: self.audiences,
+            audience_claim: self.audience_claim,
             keys: self.keys,
             algorithms,
             leeway: self.leeway.as_secs(),
@@ -393,6 +417,7 @@ impl AuthConfig {
             any_issuer: false,
             audiences: Vec::new(),
             any_audience: false,
+            audience_claim: "aud",
             keys: KeySet::new(),
             key_errors: Vec::new(),
             algorithms: None,

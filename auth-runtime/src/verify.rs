@@ -57,6 +57,8 @@ impl TypPolicy {
 pub struct Verifier {
     pub(crate) issuer: Option<String>,
     pub(crate) audiences: Vec<String>,
+    /// `aud`, or `client_id` ([`AuthConfigBuilder::audience_from_client_id`](crate::AuthConfigBuilder::audience_from_client_id)).
+    pub(crate) audience_claim: &'static str,
     pub(crate) keys: KeySet,
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) leeway: u64,
@@ -296,6 +298,7 @@ impl Verifier {
         ClaimRules {
             issuer: self.issuer.as_deref(),
             audiences: &self.audiences,
+            audience_claim: self.audience_claim,
             leeway: self.leeway,
         }
     }
