@@ -711,6 +711,14 @@ impl fmt::Debug for TestToken {
     }
 }
 
+// A token is a string to every API that takes one (`&token` where a `&str` is expected).
+impl std::ops::Deref for TestToken {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 impl AsRef<str> for TestToken {
     fn as_ref(&self) -> &str {
         &self.0
