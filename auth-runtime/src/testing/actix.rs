@@ -17,7 +17,8 @@ use super::assert::{AuthResponse, RawResponse};
 /// let issuer = TestIssuer::new(&[]);
 /// let token = issuer.token().subject("u1").sign();
 /// let req = TestRequest::get().uri("/me").bearer(&token).to_http_request();
-/// assert_eq!(req.headers()["authorization"], format!("Bearer {token}"));
+/// let sent = req.headers().get("authorization").unwrap().to_str().unwrap();
+/// assert_eq!(sent, format!("Bearer {token}"));
 /// ```
 pub trait TestRequestExt {
     /// Sets `Authorization: Bearer <token>` (a kit token or any string).

@@ -21,8 +21,8 @@
 //! the signing key.
 //!
 //! - [`TestIssuer`]: an in-process key (ES256 by default; RS256, PS256, EdDSA, HS256 on
-//!   request) and its configuration; [`TestIssuer::serve`] publishes its JWKS and discovery
-//!   document on a loopback HTTP server (rotation, outages and hangs on command).
+//!   request) and its configuration; `TestIssuer::serve` (feature `remote`) publishes its JWKS
+//!   and discovery document on a loopback HTTP server (rotation, outages and hangs on command).
 //! - [`TokenBuilder`]: claims and the defects a negative test needs. Only an issuer hands one
 //!   out, so a token can never be built without the key and catalog it belongs to.
 //! - [`assert_unauthorized`], [`assert_invalid_request`], [`assert_invalid_token`],
@@ -91,6 +91,7 @@ pub struct TestIssuer {
     realm: String,
     // Behind a lock so that rotate() works on an issuer shared with a running service.
     keys: Mutex<Keys>,
+    #[cfg(feature = "remote")]
     server: Option<Arc<server::KeyServer>>,
 }
 
@@ -139,6 +140,7 @@ impl TestIssuer {
                 impostor: OnceLock::new(),
                 generation: 1,
             }),
+            #[cfg(feature = "remote")]
             server: None,
         }
     }
@@ -146,8 +148,9 @@ impl TestIssuer {
     /// The `iss` of its tokens and of the configuration (default [`DEFAULT_ISSUER`]).
     ///
     /// # Panics
-    /// On an issuer that [`serve`](Self::serve)s its keys: its issuer is the server's URL.
+    /// On an issuer that serves its keys (`serve()`): its issuer is the key server's URL.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        #[cfg(feature = "remote")]
         assert!(
             self.server.is_none(),
             "TestIssuer::issuer: this issuer serves its keys, so its issuer is the key server's URL ({}); set the issuer before serve()",
@@ -169,6 +172,7 @@ impl TestIssuer {
         self
     }
 
+    #[cfg(feature = "remote")]
     /// Publishes the keys on a real HTTP server on 127.0.0.1: an OpenID discovery document
     /// at `/.well-known/openid-configuration` and the JWKS at `/jwks.json`. The issuer
     /// becomes the server's URL and [`config`](Self::config) finds the keys by discovery,
@@ -192,6 +196,7 @@ impl TestIssuer {
         self
     }
 
+    #[cfg(feature = "remote")]
     /// The loopback key server of an issuer that [`serve`](Self::serve)s its keys.
     ///
     /// # Panics
@@ -204,6 +209,8 @@ impl TestIssuer {
 
     /// Makes a new signing key current (a new `kid`); the previous one stays published next
     /// to it, as providers do during a rotation. Tokens signed from now on use the new key.
+    /// An issuer that serves its keys publishes the new set at once; otherwise configurations
+    /// built from now on trust both keys (one built earlier knows only the old key).
     pub fn rotate(&self) {
         {
             let mut keys = self.lock_keys();
@@ -216,11 +223,13 @@ impl TestIssuer {
             keys.previous.insert(0, old);
             keys.impostor = OnceLock::new();
         }
+        #[cfg(feature = "remote")]
         if self.server.is_some() {
             self.publish();
         }
     }
 
+    #[cfg(feature = "remote")]
     /// The key server answers every request with `status` and an empty body (an outage).
     pub fn fail_with(&self, status: u16) {
         for path in [DISCOVERY_PATH, JWKS_PATH] {
@@ -228,6 +237,7 @@ impl TestIssuer {
         }
     }
 
+    #[cfg(feature = "remote")]
     /// The key server accepts requests and never answers them.
     pub fn hang(&self) {
         for path in [DISCOVERY_PATH, JWKS_PATH] {
@@ -235,6 +245,7 @@ impl TestIssuer {
         }
     }
 
+    #[cfg(feature = "remote")]
     /// The key server publishes the current keys again after [`fail_with`](Self::fail_with)
     /// or [`hang`](Self::hang).
     pub fn recover(&self) {
@@ -242,6 +253,7 @@ impl TestIssuer {
         self.publish();
     }
 
+    #[cfg(feature = "remote")]
     fn publish(&self) {
         let server = self.server();
         let discovery = json!({
@@ -299,14 +311,14 @@ impl TestIssuer {
             .realm(self.realm.clone())
             .issuer(self.issuer.clone())
             .audience(self.audience.clone());
+        #[cfg(feature = "remote")]
         if self.server.is_some() {
-            builder.oidc_discovery()
-        } else {
-            let keys = self.lock_keys();
-            std::iter::once(&keys.current)
-                .chain(&keys.previous)
-                .fold(builder, |b, s| b.key(s.key.clone()))
+            return builder.oidc_discovery();
         }
+        let keys = self.lock_keys();
+        std::iter::once(&keys.current)
+            .chain(&keys.previous)
+            .fold(builder, |b, s| b.key(s.key.clone()))
     }
 
     /// [`config`](Self::config), built.
@@ -373,7 +385,9 @@ impl TestIssuer {
     }
 }
 
+#[cfg(feature = "remote")]
 const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+#[cfg(feature = "remote")]
 const JWKS_PATH: &str = "/jwks.json";
 
 fn kid_for(alg: Algorithm, generation: u32) -> String {
