@@ -246,6 +246,22 @@ async fn a_provider_that_is_down_gives_503_until_it_recovers() {
     }
 }
 
+#[actix_web::test]
+async fn a_provider_that_hangs_gives_503_after_the_fetch_timeout() {
+    let issuer = TestIssuer::new(SCOPES).serve();
+    issuer.hang();
+    let mut settings = endpoint_auth::RemoteSettings::default();
+    settings.timeout = std::time::Duration::from_millis(300);
+    let auth = issuer.config().remote_settings(settings).build().unwrap();
+    let app = test::init_service(App::new().wrap(auth).configure(routes)).await;
+    let writer = issuer.token().scopes(["write:reports"]).sign();
+    let req = test::TestRequest::post()
+        .uri("/reports")
+        .bearer(&writer)
+        .to_request();
+    assert_unavailable(test::call_service(&app, req).await);
+}
+
 // ---- misuse: each fails the test with one message saying what is wrong ----------------
 
 #[actix_web::test]
