@@ -49,7 +49,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(tenant_reports);
 }
 
-// The README's "Testing your handlers" example, as written there.
+// The README's "Testing your handlers" test (its handler there is a shorter create_report),
+// then the other half: the writer gets through.
 #[actix_web::test]
 async fn create_report_needs_write_reports() {
     let issuer = TestIssuer::new(SCOPES);
