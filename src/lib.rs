@@ -73,6 +73,8 @@ pub use endpoint_auth_runtime::{Endpoints, FetchError, RemoteKeys, RemoteSetting
 pub use endpoint_auth_runtime::actix;
 #[cfg(feature = "openapi")]
 pub use endpoint_auth_runtime::openapi;
+#[cfg(feature = "testing")]
+pub use endpoint_auth_runtime::testing;
 pub use endpoint_auth_runtime::{metadata, metrics};
 
 /// Declares what a handler requires of the caller's bearer token.

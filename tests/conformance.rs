@@ -876,7 +876,7 @@ fn malformed_claim_types_are_invalid_token() {
 /// challenge (the token may be fine), and a problem+json body like every other rejection.
 #[test]
 fn unreachable_key_source_is_503_problem_json_without_challenge() {
-    let mut keys = KeyServer::start();
+    let keys = KeyServer::start();
     let url = keys.url("/jwks");
     keys.stop();
     let s = serve(Some(jwks_config(&url, RemoteSettings::default())), routes);

@@ -199,7 +199,7 @@ fn a_hundred_concurrent_first_requests_cause_exactly_one_fetch() {
 
 #[test]
 fn key_server_down_before_the_first_fetch_is_503_with_retry_after() {
-    let mut ks = KeyServer::start();
+    let ks = KeyServer::start();
     let url = ks.url("/jwks");
     ks.stop();
     let srv = serve(Some(jwks_config(&url, settings())), routes);
@@ -214,7 +214,7 @@ fn key_server_down_before_the_first_fetch_is_503_with_retry_after() {
 
 #[test]
 fn key_server_down_after_a_fetch_keeps_serving_cached_keys_until_max_stale() {
-    let mut ks = KeyServer::start();
+    let ks = KeyServer::start();
     ks.set(
         "/jwks",
         Reply::Json(jwks(&[jwk(Algorithm::EdDSA, "k1")]), Some(1)),

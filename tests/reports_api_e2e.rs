@@ -287,8 +287,8 @@ fn bad_configuration_fails_fast_with_one_clear_line() {
 /// stays live, is not ready, answers 503 on protected routes, and recovers on its own.
 #[test]
 fn starts_while_the_issuer_is_unreachable_and_recovers_without_a_restart() {
-    let mut ks = KeyServer::start();
-    let addr = ks.addr;
+    let ks = KeyServer::start();
+    let addr = ks.addr();
     ks.stop(); // connections to the provider are refused
     let svc = start(&[("AUTH_ISSUER", ISSUER), ("AUTH_JWKS_URL", &ks.url("/jwks"))]);
     let token = {

@@ -1,11 +1,17 @@
-//! `#[requires]` over real HTTP: a real actix-web server on 127.0.0.1, real RS256 tokens.
+//! `#[requires]` over real HTTP: a real actix-web server on 127.0.0.1, real tokens from the
+//! testing kit's issuer (scopes checked against this file's catalog as they are minted).
 //! The attribute's extractor runs before the handler's own, so authentication and
 //! authorization answer before any path or body is parsed (CONFORMANCE.md, "Order of checks").
 
 mod common;
 
 use actix_web::{delete, get, post, web, HttpResponse};
-use common::{bearer, get, request, serve, token, TestServer};
+use std::sync::OnceLock;
+
+use common::{bearer, get, request, serve, TestServer};
+use endpoint_auth::testing::{
+    assert_insufficient_scope, assert_unauthorized, TestIssuer, TestToken,
+};
 use endpoint_auth::{requires, Principal};
 
 endpoint_auth::scopes! {
@@ -112,8 +118,23 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(me);
 }
 
+/// One issuer for the binary: every test's server trusts it.
+fn issuer() -> &'static TestIssuer {
+    static ISSUER: OnceLock<TestIssuer> = OnceLock::new();
+    ISSUER.get_or_init(|| TestIssuer::new(SCOPES))
+}
+
+/// A token of user-1 with these space-separated scopes, each declared in `SCOPES`.
+fn token(scopes: &str) -> TestToken {
+    issuer()
+        .token()
+        .scopes(scopes.split(' '))
+        .subject("user-1")
+        .sign()
+}
+
 fn server() -> TestServer {
-    serve(Some(common::builder().build().unwrap()), routes)
+    serve(Some(issuer().auth_config()), routes)
 }
 
 const JSON: &str = "Content-Type: application/json";
@@ -134,6 +155,7 @@ fn anonymous_post_with_broken_json_is_401() {
         let res = request(server.addr, "POST", path, &[JSON], BROKEN_JSON);
         assert_eq!(res.status, 401, "{path}: {}", res.text());
         assert_eq!(res.challenge(), "Bearer realm=\"test-api\"", "{path}");
+        assert_unauthorized(res.raw());
     }
 }
 
@@ -153,6 +175,7 @@ fn token_without_scope_posting_broken_json_is_403() {
         let res = request(server.addr, "POST", path, &[&auth, JSON], BROKEN_JSON);
         assert_eq!(res.status, 403, "{path}: {}", res.text());
         assert_eq!(res.challenge(), insufficient("write:reports"), "{path}");
+        assert_insufficient_scope(res.raw(), "write:reports");
     }
 }
 
@@ -194,6 +217,7 @@ fn any_hints_the_alternative_with_fewest_scopes_missing() {
     let res = request(server.addr, "DELETE", "/reports/7", &[&auth], b"");
     assert_eq!(res.status, 403);
     assert_eq!(res.challenge(), insufficient("reports:delete reports:own"));
+    assert_insufficient_scope(res.raw(), "reports:delete reports:own");
 }
 
 #[test]

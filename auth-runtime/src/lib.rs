@@ -33,6 +33,8 @@ pub mod metrics;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod policy;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod verify;
 
 /// What `#[requires]` generates and the facade's `__private` door re-exports.

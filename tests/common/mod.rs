@@ -303,6 +303,14 @@ impl Response {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
+    /// For the testing kit's assertions.
+    pub fn raw(&self) -> endpoint_auth::testing::RawResponse {
+        endpoint_auth::testing::RawResponse::new(
+            self.status,
+            self.headers.iter().map(|(n, v)| (n, v)),
+            self.body.clone(),
+        )
+    }
 }
 
 /// Sends raw bytes (a full HTTP/1.1 request) and reads the response until the server closes.
