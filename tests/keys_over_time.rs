@@ -321,8 +321,6 @@ fn tokens_that_could_not_be_ours_never_cause_a_fetch() {
         "/jwks",
         Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), None),
     );
-    // Registered with app_data: nothing fetches until a request needs keys.
-    let srv = serve_jwks(&ks);
     let foreign = |edit: &dyn Fn(&mut serde_json::Value), kid: &str| {
         let mut c = claims("read:reports");
         edit(&mut c);
@@ -335,14 +333,31 @@ fn tokens_that_could_not_be_ours_never_cause_a_fetch() {
         foreign(&|c| c["nbf"] = json!(now() + 3600), "k1"),
         foreign(&|c| drop(c.as_object_mut().unwrap().remove("iss")), "k1"),
     ];
-    // Before any keys are there: 401, not 503, and no fetch.
+    // The startup fetch (the workers start one) takes 1.5 s: meanwhile there are no keys.
+    ks.set(
+        "/jwks",
+        Reply::Slow(
+            Duration::from_millis(1500),
+            Box::new(Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), None)),
+        ),
+    );
+    let srv = serve_jwks(&ks);
+    wait_until("the startup fetch", Duration::from_secs(5), || {
+        ks.hits("/jwks") == 1
+    });
+    // Before any keys are there: 401 at once (neither 503 nor a wait for the fetch), and no
+    // fetch beyond the one under way.
+    let started = Instant::now();
     for t in &cases {
         let r = get(srv.addr, "/me", &[&bearer(t)]);
         assert_eq!(r.status, 401);
         assert!(r.challenge().contains("error=\"invalid_token\""));
     }
-    std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(ks.hits("/jwks"), 0);
+    assert!(
+        started.elapsed() < Duration::from_millis(1000),
+        "the refusals waited for the key fetch"
+    );
+    assert_eq!(ks.hits("/jwks"), 1, "only the startup fetch");
     // With keys, made-up kids on such tokens cause none either.
     assert_eq!(status(&srv, &signed(Algorithm::RS256, "k1")), 200);
     assert_eq!(ks.hits("/jwks"), 1);

@@ -52,52 +52,38 @@ fn status(s: &TestServer, token: &str) -> u16 {
 
 #[test]
 fn rotation_with_default_settings_accepts_each_new_kid_on_its_first_request() {
-    for wrapped in [false, true] {
-        let ks = KeyServer::start();
-        ks.set(
-            "/jwks",
-            Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), None),
-        );
-        let config = jwks_config(&ks.url("/jwks"), settings());
-        let srv = if wrapped {
-            serve_wrapped(config, routes)
-        } else {
-            serve(Some(config), routes)
-        };
-        assert_eq!(status(&srv, &signed(Algorithm::RS256, "k1")), 200);
-        let fetched = ks.hits("/jwks");
-        // The provider publishes k2 and signs with it at once: right after a fetch, the
-        // first k2 token is accepted (one refresh), and so is the first k3 token after that.
-        ks.set(
-            "/jwks",
-            Reply::Json(
-                jwks(&[jwk(Algorithm::RS256, "k1"), jwk(Algorithm::ES256, "k2")]),
-                None,
-            ),
-        );
-        assert_eq!(
-            status(&srv, &signed(Algorithm::ES256, "k2")),
-            200,
-            "wrapped: {wrapped}"
-        );
-        assert_eq!(ks.hits("/jwks"), fetched + 1);
-        ks.set(
-            "/jwks",
-            Reply::Json(
-                jwks(&[jwk(Algorithm::ES256, "k2"), jwk(Algorithm::EdDSA, "k3")]),
-                None,
-            ),
-        );
-        assert_eq!(
-            status(&srv, &signed(Algorithm::EdDSA, "k3")),
-            200,
-            "wrapped: {wrapped}"
-        );
-        assert_eq!(ks.hits("/jwks"), fetched + 2);
-        // Known kids cost nothing more.
-        assert_eq!(status(&srv, &signed(Algorithm::ES256, "k2")), 200);
-        assert_eq!(ks.hits("/jwks"), fetched + 2);
-    }
+    let ks = KeyServer::start();
+    ks.set(
+        "/jwks",
+        Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), None),
+    );
+    let config = jwks_config(&ks.url("/jwks"), settings());
+    let srv = serve(Some(config), routes);
+    assert_eq!(status(&srv, &signed(Algorithm::RS256, "k1")), 200);
+    let fetched = ks.hits("/jwks");
+    // The provider publishes k2 and signs with it at once: right after a fetch, the
+    // first k2 token is accepted (one refresh), and so is the first k3 token after that.
+    ks.set(
+        "/jwks",
+        Reply::Json(
+            jwks(&[jwk(Algorithm::RS256, "k1"), jwk(Algorithm::ES256, "k2")]),
+            None,
+        ),
+    );
+    assert_eq!(status(&srv, &signed(Algorithm::ES256, "k2")), 200);
+    assert_eq!(ks.hits("/jwks"), fetched + 1);
+    ks.set(
+        "/jwks",
+        Reply::Json(
+            jwks(&[jwk(Algorithm::ES256, "k2"), jwk(Algorithm::EdDSA, "k3")]),
+            None,
+        ),
+    );
+    assert_eq!(status(&srv, &signed(Algorithm::EdDSA, "k3")), 200);
+    assert_eq!(ks.hits("/jwks"), fetched + 2);
+    // Known kids cost nothing more.
+    assert_eq!(status(&srv, &signed(Algorithm::ES256, "k2")), 200);
+    assert_eq!(ks.hits("/jwks"), fetched + 2);
 }
 
 #[test]
@@ -317,6 +303,12 @@ fn garbage_tokens_never_cause_a_fetch() {
         Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), None),
     );
     let srv = serve(Some(jwks_config(&ks.url("/jwks"), settings())), routes);
+    // The workers' startup fetch, then nothing more.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while ks.hits("/jwks") == 0 {
+        assert!(Instant::now() < deadline, "no startup fetch");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     for t in [
         "abc",
         "a.b.c",
@@ -325,7 +317,8 @@ fn garbage_tokens_never_cause_a_fetch() {
     ] {
         assert_eq!(status(&srv, t), 401, "{t}");
     }
-    assert_eq!(ks.hits("/jwks"), 0);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(ks.hits("/jwks"), 1);
 }
 
 #[test]
@@ -412,35 +405,71 @@ fn with_the_middleware_other_extractors_never_answer_before_authentication_durin
     assert_eq!(r.status, 403, "{}", r.text());
 }
 
+/// Registered with `app_data` alone, a request waiting for keys would let `Path` or `Json`
+/// errors answer first; a configuration with remote keys is refused there instead: 500 on
+/// every protected route, never 404/400/401, and the log names the fix.
 #[test]
-fn without_the_middleware_body_extractors_still_wait_for_authentication_during_a_fetch() {
+fn remote_keys_registered_with_app_data_only_are_refused_with_the_fix_in_the_log() {
+    let logs = capture_logs();
     let ks = KeyServer::start();
     ks.set(
         "/jwks",
-        Reply::Slow(
-            Duration::from_millis(300),
-            Box::new(Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), None)),
-        ),
+        Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), None),
     );
-    let srv = serve(Some(jwks_config(&ks.url("/jwks"), settings())), routes);
+    let srv = serve_app_data(jwks_config(&ks.url("/jwks"), settings()), routes);
     let mut h = Header::new(Algorithm::RS256);
     h.kid = Some("k1".into());
-    let no_scope = mint_with_header(&h, &claims("other"));
-    let r = request(
-        srv.addr,
-        "POST",
-        "/create",
-        &["Content-Type: application/json", &bearer(&no_scope)],
-        b"{broken",
-    );
-    assert_eq!(r.status, 403);
     let ok = mint_with_header(&h, &claims("read:reports"));
-    let r = request(
-        srv.addr,
-        "POST",
-        "/create",
-        &["Content-Type: application/json", &bearer(&ok)],
-        b"{\"a\":1}",
+    for (method, path, body) in [
+        ("GET", "/me", &b""[..]),
+        ("GET", "/items/not-a-number", b""),
+        ("POST", "/create", b"{broken"),
+    ] {
+        for token in [None, Some(&ok)] {
+            let auth = token.map(|t| bearer(t));
+            let mut headers = vec!["Content-Type: application/json"];
+            headers.extend(auth.as_deref());
+            let r = request(srv.addr, method, path, &headers, body);
+            assert_eq!(
+                r.status,
+                500,
+                "{method} {path} with token {}",
+                token.is_some()
+            );
+        }
+    }
+    assert!(
+        !logs
+            .lines_with("registered with `app_data` only: register it with `App::wrap(auth_config.clone())`")
+            .is_empty(),
+        "{}",
+        logs.peek()
     );
-    assert_eq!(r.status, 201);
+    assert_eq!(
+        ks.hits("/jwks"),
+        0,
+        "a refused configuration fetches nothing"
+    );
+}
+
+/// With static keys nothing is fetched, so `app_data` alone gives the same order as `wrap`:
+/// 401 before any `Path` or `Json` error, and the valid token passes.
+#[test]
+fn static_keys_registered_with_app_data_answer_as_with_wrap() {
+    for srv in [
+        serve_app_data(builder().build().unwrap(), routes),
+        serve(Some(builder().build().unwrap()), routes),
+    ] {
+        assert_eq!(get(srv.addr, "/items/not-a-number", &[]).status, 401);
+        let r = request(
+            srv.addr,
+            "POST",
+            "/create",
+            &["Content-Type: application/json"],
+            b"{broken",
+        );
+        assert_eq!(r.status, 401);
+        let t = token("read:reports");
+        assert_eq!(get(srv.addr, "/items/7", &[&bearer(&t)]).text(), "7");
+    }
 }

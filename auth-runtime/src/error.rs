@@ -405,11 +405,18 @@ impl AuthRejection {
     }
 
     pub(crate) fn misconfigured() -> Self {
+        Self::misconfigured_because(
+            "no endpoint_auth::AuthConfig is registered on this App: add `.wrap(auth_config.clone())` \
+             (built with AuthConfig::builder()) to the App that serves this route",
+        )
+    }
+
+    /// A 500 for a service whose configuration cannot serve this route, logged with `why`.
+    pub(crate) fn misconfigured_because(why: &'static str) -> Self {
         tracing::error!(
             target: "endpoint_auth",
             reason = Reason::NotConfigured.code(),
-            "no endpoint_auth::AuthConfig is registered on this App: add `.wrap(auth_config.clone())` \
-             (built with AuthConfig::builder()) to the App that serves this route"
+            "{why}"
         );
         let error = AuthError::misconfigured("authentication is not configured for this service");
         let rendered = error.render(&ChallengeContext::default());

@@ -195,24 +195,24 @@ macro_rules! spawn_server {
     }};
 }
 
-/// Serves `routes` with `auth` registered by `App::app_data` (or nothing registered when `None`).
+/// Serves `routes` with `auth` registered as users do, by `App::wrap` (or nothing registered
+/// when `None`).
 pub fn serve(auth: Option<AuthConfig>, routes: fn(&mut web::ServiceConfig)) -> TestServer {
-    spawn_server!(move || {
-        let app = App::new();
-        let app = match &auth {
-            Some(a) => app.app_data(a.clone()),
-            None => app,
-        };
-        app.configure(routes)
-    })
+    match auth {
+        Some(auth) => serve_wrapped(auth, routes),
+        None => spawn_server!(move || App::new().configure(routes)),
+    }
+}
+
+/// Serves `routes` with `auth` registered by `App::app_data` only (the spelling that is
+/// refused for remote keys).
+pub fn serve_app_data(auth: AuthConfig, routes: fn(&mut web::ServiceConfig)) -> TestServer {
+    spawn_server!(move || App::new().app_data(auth.clone()).configure(routes))
 }
 
 /// [`serve`] with one worker: every request meets the same per-thread token cache.
 pub fn serve_one_worker(auth: AuthConfig, routes: fn(&mut web::ServiceConfig)) -> TestServer {
-    spawn_server!(
-        move || App::new().app_data(auth.clone()).configure(routes),
-        1
-    )
+    spawn_server!(move || App::new().wrap(auth.clone()).configure(routes), 1)
 }
 
 /// Serves `routes` with `auth` registered by `App::wrap` (the middleware form).

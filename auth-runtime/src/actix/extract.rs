@@ -73,6 +73,27 @@ pub(super) fn config_of(req: &HttpRequest) -> Option<&AuthConfig> {
     })
 }
 
+/// Why `config` cannot serve this request, if it cannot: one with remote keys must be the
+/// one whose middleware the request went through. Registered only as app data, a request
+/// that waits for keys would let the handler's other extractors (`Path`, `Query`, …) answer
+/// 404/400 before authentication does; that weaker order is refused instead.
+fn unusable(req: &HttpRequest, config: &AuthConfig) -> Option<&'static str> {
+    #[cfg(feature = "remote")]
+    if config.inner.remote.is_some()
+        && !req
+            .app_data::<super::middleware::Wrapped>()
+            .is_some_and(|w| Arc::ptr_eq(&w.0.inner, &config.inner))
+    {
+        return Some(
+            "this route's endpoint_auth::AuthConfig has remote keys but is registered with \
+             `app_data` only: register it with `App::wrap(auth_config.clone())` (or `.wrap` on \
+             the scope), so that a key fetch completes before any other extractor can answer",
+        );
+    }
+    let _ = (req, config);
+    None
+}
+
 /// The future of the extractors: ready at once unless a form body must be read or keys
 /// fetched.
 ///
@@ -148,6 +169,9 @@ fn authorize_request(
     let Some(config) = config_of(req) else {
         return Core::Ready(Some(Err(AuthRejection::misconfigured())));
     };
+    if let Some(why) = unusable(req, config) {
+        return Core::Ready(Some(Err(AuthRejection::misconfigured_because(why))));
+    }
     let step = match cached(req) {
         Some(outcome) => Some(Step::Done(outcome)),
         None if wants_form_body(req, config) => None,

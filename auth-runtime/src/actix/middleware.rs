@@ -34,7 +34,8 @@ use crate::keys::remote::{Cause, Lookup, RemoteKeys};
 /// with remote keys, finishes any key fetch a request's token needs *before* routing. Every
 /// extractor then runs with the keys at hand, so no `Path`, `Query` or `Json` error can answer
 /// ahead of authentication, even on the first requests while keys are fetched. With static
-/// keys both registrations behave the same.
+/// keys both registrations behave the same; a configuration with remote keys registered with
+/// `app_data` alone is refused (500, and the log says to use `wrap`).
 impl<S, B> actix_web::dev::Transform<S, actix_web::dev::ServiceRequest> for AuthConfig
 where
     S: actix_web::dev::Service<
@@ -59,6 +60,7 @@ where
         // `web::Data<AuthConfig>` (e.g. a readiness route) without registering it again.
         let mut data = actix_web::dev::Extensions::new();
         data.insert(self.clone());
+        data.insert(Wrapped(self.clone()));
         data.insert(actix_web::web::Data::new(self.clone()));
         std::future::ready(Ok(AuthMiddleware {
             service: Rc::new(service),
@@ -67,6 +69,10 @@ where
         }))
     }
 }
+
+/// The configuration whose middleware this request went through (see
+/// [`config_of`](super::extract::config_of)).
+pub(super) struct Wrapped(pub(super) AuthConfig);
 
 /// The middleware created by registering [`AuthConfig`] with `App::wrap`.
 pub struct AuthMiddleware<S> {
