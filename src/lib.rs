@@ -19,8 +19,8 @@
 //!
 //! // Without a valid token: 401. With a token lacking `write:reports`: 403. Only then is the
 //! // JSON body read, so an anonymous client never learns how the body is validated.
-//! #[post("/reports")]
 //! #[requires(scope = "write:reports")]
+//! #[post("/reports")]
 //! async fn create_report(caller: Principal, report: web::Json<NewReport>) -> HttpResponse {
 //!     HttpResponse::Created().body(format!("{} by {}", report.title, caller.subject().unwrap_or("?")))
 //! }
@@ -92,6 +92,10 @@ pub use endpoint_auth_runtime::{metadata, metrics};
 /// The attribute may be written above or below actix-web's `#[get]`/`#[post]`/`#[route]`,
 /// or on a handler registered by hand (`web::post().to(handler)`). It goes on a free
 /// `async fn` (not a method), once per handler; generics and `where` clauses are kept.
+/// Above the route attribute (the order of every example here) it also reads the route, so
+/// that [`openapi::SecurityDoc`] matches the handler's operation by method and path;
+/// otherwise the operation is found by `operationId` equal to the function name (utoipa's
+/// default), which a custom utoipa `operation_id` defeats.
 ///
 /// # `scope = "…"`
 ///
@@ -105,8 +109,8 @@ pub use endpoint_auth_runtime::{metadata, metrics};
 ///     "write:reports" => "Create and edit reports",
 /// }
 ///
-/// #[post("/reports")]
 /// #[requires(scope = "write:reports")]
+/// #[post("/reports")]
 /// async fn create_report(body: web::Bytes) -> HttpResponse {
 ///     HttpResponse::Created().body(body)
 /// }
@@ -187,8 +191,8 @@ pub use endpoint_auth_runtime::{metadata, metrics};
 ///     "reports:own" => "Act on one's own reports",
 /// }
 ///
-/// #[delete("/reports/{id}")]
 /// #[requires(any(scope = "admin", all(scope = "reports:delete", scope = "reports:own")))]
+/// #[delete("/reports/{id}")]
 /// async fn delete_report(id: web::Path<u32>) -> HttpResponse {
 ///     HttpResponse::NoContent().finish()
 /// }
@@ -225,8 +229,8 @@ pub use endpoint_auth_runtime::{metadata, metrics};
 /// use actix_web::{get, HttpResponse};
 /// use endpoint_auth::{requires, Principal};
 ///
-/// #[get("/me")]
 /// #[requires(authenticated)]
+/// #[get("/me")]
 /// async fn me(caller: Principal) -> HttpResponse {
 ///     HttpResponse::Ok().body(caller.subject().unwrap_or("?").to_owned())
 /// }

@@ -4,8 +4,8 @@ use endpoint_auth::testing::{assert_insufficient_scope, TestIssuer, TestRequestE
 
 endpoint_auth::scopes! { "read:reports" => "Read reports", "write:reports" => "Create reports" }
 
-#[post("/reports")]
 #[requires(scope = "write:reports")]
+#[post("/reports")]
 async fn create_report() -> HttpResponse {
     HttpResponse::Created().finish()
 }

@@ -20,21 +20,21 @@ struct Tenant {
     tenant: String,
 }
 
-#[post("/reports")]
 #[requires(scope = "write:reports")]
+#[post("/reports")]
 async fn create_report(caller: Principal) -> HttpResponse {
     HttpResponse::Created().body(caller.subject().unwrap_or("?").to_owned())
 }
 
-#[delete("/reports/{id}")]
 #[requires(all(scope = "write:reports", scope = "admin:reports"))]
+#[delete("/reports/{id}")]
 async fn delete_report(id: web::Path<u32>) -> HttpResponse {
     HttpResponse::Ok().body(format!("deleted {id}"))
 }
 
 /// An ownership rule: a caller only sees its own tenant's reports.
-#[get("/tenants/{tenant}/reports")]
 #[requires(scope = "read:reports")]
+#[get("/tenants/{tenant}/reports")]
 async fn tenant_reports(caller: Principal<Tenant>, tenant: web::Path<String>) -> HttpResponse {
     if caller.extra().tenant == *tenant {
         HttpResponse::Ok().body(format!("reports of {tenant}"))
