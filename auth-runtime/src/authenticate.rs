@@ -207,10 +207,7 @@ fn find_token<'r>(
     // The common case, the header as the only method: a token that is, byte for byte, one
     // verified before passed the b64token check then, so a cache hit skips the check.
     if let (Some(raw), false, None) = (header, query_method, &request.body_token) {
-        if let Some(hit) = std::str::from_utf8(raw)
-            .ok()
-            .and_then(|token| cache_hit(config, token, key_generation))
-        {
+        if let Some(hit) = cache_hit(config, raw, key_generation) {
             return Ok(Found::Verified(hit));
         }
         return Ok(Found::NotCached(Cow::Borrowed(check_token(raw)?)));
@@ -222,14 +219,14 @@ fn find_token<'r>(
         None
     };
     let token = single_token(header, query, request.body_token)?.ok_or_else(AuthError::missing)?;
-    Ok(match cache_hit(config, &token, key_generation) {
+    Ok(match cache_hit(config, token.as_bytes(), key_generation) {
         Some(hit) => Found::Verified(hit),
         None => Found::NotCached(token),
     })
 }
 
 /// The cached verification of `token`, if it may be used.
-fn cache_hit(config: &AuthConfig, token: &str, key_generation: u64) -> Option<Arc<Verified>> {
+fn cache_hit(config: &AuthConfig, token: &[u8], key_generation: u64) -> Option<Arc<Verified>> {
     let hit = config.inner.cache.as_ref()?.get(token, key_generation)?;
     // With remote keys, a hit also needs usable keys: past their stale limit the normal path
     // answers 503, and a key removed upstream changes the generation.

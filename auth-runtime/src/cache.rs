@@ -91,8 +91,8 @@ struct TokenWeighter {
     floor: u64,
 }
 
-impl Weighter<Box<str>, Entry> for TokenWeighter {
-    fn weight(&self, key: &Box<str>, _: &Entry) -> u64 {
+impl Weighter<Box<[u8]>, Entry> for TokenWeighter {
+    fn weight(&self, key: &Box<[u8]>, _: &Entry) -> u64 {
         (key.len() as u64 * 5 + 256).max(self.floor)
     }
 }
@@ -110,7 +110,8 @@ pub struct TokenCache {
 
 /// One thread's cache and admission table.
 struct Local {
-    cache: Cache<Box<str>, Entry, TokenWeighter>,
+    /// Keyed by the token's bytes: a lookup needs no UTF-8 check of the header value.
+    cache: Cache<Box<[u8]>, Entry, TokenWeighter>,
     /// Hashes of tokens verified once and not cached (0: empty slot); allocated at the first
     /// offer.
     seen: Box<[u64]>,
@@ -164,7 +165,7 @@ impl TokenCache {
 
     /// The verified token, if this thread verified `token` under key-set `generation`, cached
     /// it, and it has not expired (leeway included).
-    pub fn get(&self, token: &str, generation: u64) -> Option<Arc<Verified>> {
+    pub fn get(&self, token: &[u8], generation: u64) -> Option<Arc<Verified>> {
         let local = self.local();
         let now = jsonwebtoken::get_current_timestamp();
         let fresh = {
@@ -186,7 +187,7 @@ impl TokenCache {
     /// it was verified on this thread before: the first sighting only records its hash.
     /// Returns whether it was stored.
     pub fn offer(&self, token: &str, verified: &Arc<Verified>, generation: u64) -> bool {
-        let hash = self.hasher.hash_one(token) | 1;
+        let hash = self.hasher.hash_one(token.as_bytes()) | 1;
         let admitted = {
             let mut local = self.local().borrow_mut();
             if local.seen.is_empty() {
@@ -218,7 +219,7 @@ impl TokenCache {
         let valid_until = verified.expires_at().saturating_add(self.leeway);
         let mut local = self.local().borrow_mut();
         local.cache.insert(
-            token.into(),
+            token.as_bytes().into(),
             Entry {
                 verified: verified.clone(),
                 valid_until,
