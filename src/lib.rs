@@ -361,6 +361,32 @@ pub use endpoint_auth_macros::requires;
 #[doc(inline)]
 pub use endpoint_auth_macros::scopes;
 
+/// Declares a handler deliberately open: no token is asked for.
+///
+/// It changes nothing at run time; it is a declaration that the handler is meant to be
+/// public, so that documentation and route audits can tell it from a handler someone forgot
+/// to protect. With the `openapi` feature it is registered like `#[requires]`, and
+/// [`openapi::SecurityDoc`] documents its operation with `security: []` (explicitly open,
+/// whatever the document's top-level security says). An optional `reason` says why.
+///
+/// ```
+/// use actix_web::{get, HttpResponse};
+/// use endpoint_auth::public;
+///
+/// #[public(reason = "load balancer probe")]
+/// #[get("/health")]
+/// async fn health() -> HttpResponse {
+///     HttpResponse::Ok().finish()
+/// }
+/// ```
+///
+/// A handler is either `#[public]` or `#[requires(…)]`: both on one handler is a compile
+/// error, and so is a `#[public]` handler that takes a [`Principal`] or an [`Authorized`]
+/// (reading the caller makes it a protected handler: declare `#[requires(authenticated)]`).
+/// Like `#[requires]`, write it above the route attribute so that it reads the route.
+#[doc(inline)]
+pub use endpoint_auth_macros::public;
+
 /// `#[requires]`'s registration of a handler for documentation: the proc macro emits this
 /// short call and the compiler's own macro expander writes out the rest.
 #[cfg(feature = "openapi")]
@@ -380,6 +406,32 @@ macro_rules! __endpoint_auth_register {
     };
 }
 
+/// `#[public]`'s registration of a handler, like [`__endpoint_auth_register`].
+#[cfg(feature = "openapi")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __endpoint_auth_register_public {
+    ($name:literal, [$($method:literal),*], $path:expr, $reason:expr) => {
+        $crate::__private::inventory::submit! {
+            $crate::__private::PublicHandler::new(
+                $name,
+                ::core::module_path!(),
+                &[$($method),*],
+                $path,
+                $reason,
+            )
+        }
+    };
+}
+
+/// Without the `openapi` feature there is no registry to submit to.
+#[cfg(not(feature = "openapi"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __endpoint_auth_register_public {
+    ($name:literal, [$($method:literal),*], $path:expr, $reason:expr) => {};
+}
+
 /// Without the `openapi` feature there is no registry to submit to.
 #[cfg(not(feature = "openapi"))]
 #[doc(hidden)]
@@ -392,6 +444,7 @@ macro_rules! __endpoint_auth_register {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__endpoint_auth_register as register;
+    pub use crate::__endpoint_auth_register_public as register_public;
     pub use endpoint_auth_macros::unknown_scope;
     pub use endpoint_auth_runtime::__private::*;
     pub use endpoint_auth_runtime::{AnyValidToken, Requirement, RequirementSpec, ScopeInfo};

@@ -11,7 +11,7 @@ use common::example::start;
 use common::*;
 use endpoint_auth::metadata::ResourceMetadata;
 use endpoint_auth::openapi::{protected_handlers, SecurityDoc};
-use endpoint_auth::requires;
+use endpoint_auth::{public, requires};
 use serde_json::{json, Value};
 
 endpoint_auth::scopes! {
@@ -51,8 +51,21 @@ async fn left_out() -> HttpResponse {
     HttpResponse::Ok().finish()
 }
 
+/// Open on purpose: documented with `security: []`, whatever the document's default.
+#[public(reason = "load balancer probe")]
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "ok")))]
+#[get("/health")]
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(requires_above_utoipa, requires_below_utoipa, registered_by_hand))]
+#[openapi(paths(
+    requires_above_utoipa,
+    requires_below_utoipa,
+    registered_by_hand,
+    health
+))]
 struct Doc;
 
 fn oas_validator() -> jsonschema::Validator {
@@ -132,6 +145,9 @@ fn declarations_become_dnf_security_in_either_attribute_order() {
         ]
     );
     assert!(applied.unenforced.is_empty());
+    // The #[public] handler's operation is explicitly open.
+    assert_eq!(doc["paths"]["/health"]["get"]["security"], json!([]));
+    assert_eq!(applied.public, vec!["GET /health".to_owned()]);
     let scopes =
         &doc["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]["scopes"];
     assert_eq!(
@@ -171,6 +187,32 @@ fn the_registry_knows_every_protected_handler_with_its_route_when_visible() {
     assert!(names.contains(&("left_out", None)), "{names:?}");
 }
 
+/// `#[public]` changes nothing at run time: the handler answers without a token, behind the
+/// same middleware as protected ones; the registry knows it with its reason.
+#[actix_web::test]
+async fn a_public_handler_answers_without_a_token_and_is_registered_with_its_reason() {
+    use actix_web::test;
+    let app = test::init_service(
+        actix_web::App::new()
+            .wrap(builder().build().unwrap())
+            .service(health)
+            .service(requires_above_utoipa),
+    )
+    .await;
+    let open = test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
+    assert_eq!(open.status(), 200);
+    let closed = test::call_service(&app, test::TestRequest::get().uri("/a").to_request()).await;
+    assert_eq!(closed.status(), 401);
+    let registered: Vec<_> = endpoint_auth::openapi::public_handlers()
+        .iter()
+        .map(|h| (h.handler(), h.path(), h.reason()))
+        .collect();
+    assert_eq!(
+        registered,
+        vec![("health", Some("/health"), Some("load balancer probe"))]
+    );
+}
+
 #[test]
 fn services_without_utoipa_get_a_document_from_the_registry() {
     let doc = SecurityDoc::new(SCOPES)
@@ -181,6 +223,7 @@ fn services_without_utoipa_get_a_document_from_the_registry() {
         Some(vec![vec!["read:reports".to_owned()]])
     );
     assert!(doc["paths"]["/b/{id}"]["get"]["security"].is_array());
+    assert_eq!(doc["paths"]["/health"]["get"]["security"], json!([]));
     assert_valid_openapi(&doc);
     // Without any OAuth 2.0 flow the bearer scheme carries the scopes as role names.
     let doc = SecurityDoc::new(SCOPES).document("svc", "1.0");

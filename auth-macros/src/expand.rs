@@ -29,6 +29,7 @@ pub fn requires(args: TokenStream, item: TokenStream) -> TokenStream {
     let handler = match &parsed {
         Ok(handler) => {
             valid::handler(handler, &mut errors);
+            valid::not_also_public(handler, &mut errors);
             Some(handler)
         }
         Err(_) => {
@@ -117,6 +118,55 @@ pub fn requires(args: TokenStream, item: TokenStream) -> TokenStream {
             let checks = requires.as_ref().map(checks).unwrap_or_default();
             let checks = (!checks.is_empty()).then(|| quote!(const _: () = { #checks };));
             quote!(#errors #checks #item)
+        }
+    }
+}
+
+/// `#[public(args)] item`: the handler unchanged, registered as deliberately open.
+pub fn public(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let public = match syn::parse2::<Args>(args) {
+        Ok(args) => Some(valid::public(args, &mut errors)),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let handler = match syn::parse2::<Handler>(item.clone()) {
+        Ok(handler) => {
+            valid::public_handler(&handler, &mut errors);
+            Some(handler)
+        }
+        Err(_) => {
+            errors.at(
+                Span::call_site(),
+                "#[public] goes on a handler function (`async fn`)",
+            );
+            None
+        }
+    };
+    match (errors.finish(), public, handler) {
+        (None, Some(public), Some(handler)) => {
+            let krate = &public.krate;
+            let name = handler.sig.ident.to_string();
+            let (methods, path) = ast::route_of(&handler.attrs);
+            let path = match path {
+                Some(p) => quote!(::core::option::Option::Some(#p)),
+                None => quote!(::core::option::Option::None),
+            };
+            let reason = match &public.reason {
+                Some(r) => quote!(::core::option::Option::Some(#r)),
+                None => quote!(::core::option::Option::None),
+            };
+            quote! {
+                // Registered like a #[requires] handler: documented as deliberately open.
+                #krate::__private::register_public!(#name, [#(#methods),*], #path, #reason);
+                #handler
+            }
+        }
+        (errors, _, _) => {
+            let errors = errors.map(|e| e.to_compile_error());
+            quote!(#errors #item)
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Procedural macros of [endpoint-auth](https://docs.rs/endpoint-auth): `#[requires]` and the
-//! scope catalog (`scopes!`). Users depend on the `endpoint-auth` facade, which re-exports
+//! Procedural macros of [endpoint-auth](https://docs.rs/endpoint-auth): `#[requires]`, `#[public]`
+//! and the scope catalog (`scopes!`). Users depend on the `endpoint-auth` facade, which re-exports
 //! them with their documentation.
 //!
 //! Each entry point is a thin forwarder to `expand` on `proc_macro2` types, so that the
@@ -17,6 +17,12 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn requires(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::requires(args.into(), item.into()).into()
+}
+
+// Documented on the facade's re-export (`endpoint_auth::public`).
+#[proc_macro_attribute]
+pub fn public(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::public(args.into(), item.into()).into()
 }
 
 // Documented on the facade's re-export (`endpoint_auth::scopes`).

@@ -338,6 +338,114 @@ fn is_requires(attr: &Attribute) -> bool {
         .is_some_and(|s| s.ident == "requires")
 }
 
+fn is_public(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "public")
+}
+
+/// `#[requires]` on a handler that also says `#[public]` (written below it).
+pub fn not_also_public(func: &Handler, errors: &mut Errors) {
+    for attr in func.attrs.iter().filter(|a| is_public(a)) {
+        errors.push(syn::Error::new_spanned(
+            attr,
+            "a handler is either #[public] or #[requires(…)], not both",
+        ));
+    }
+}
+
+/// A checked `#[public(…)]`.
+pub struct Public {
+    /// Why the handler is open, if given.
+    pub reason: Option<LitStr>,
+    pub krate: Path,
+}
+
+pub fn public(args: Args, errors: &mut Errors) -> Public {
+    let mut reason = None;
+    let mut krate: Option<Path> = None;
+    for entry in &args.entries {
+        let key = entry.key.unraw().to_string();
+        match (key.as_str(), &entry.value) {
+            (
+                "reason",
+                Value::Eq(Expr::Lit(ExprLit {
+                    lit: Lit::Str(lit), ..
+                })),
+            ) => {
+                if lit.value().trim().is_empty() {
+                    errors.at(
+                        lit.span(),
+                        "the reason is empty; say why the handler is open, or leave it out",
+                    );
+                } else if reason.is_some() {
+                    errors.at(entry.key.span(), "`reason` is given twice");
+                } else {
+                    reason = Some(lit.clone());
+                }
+            }
+            ("reason", _) => errors.at(
+                entry.key.span(),
+                "`reason` takes a string: `#[public(reason = \"load balancer probe\")]`",
+            ),
+            ("crate", _) => {
+                let path = crate_path(entry, errors);
+                if krate.is_some() {
+                    errors.at(entry.key.span(), "`crate` is given twice");
+                } else {
+                    krate = path;
+                }
+            }
+            _ => errors.at(
+                entry.key.span(),
+                format!("unknown argument `{key}`; expected `reason` or `crate`"),
+            ),
+        }
+    }
+    Public {
+        reason,
+        krate: krate.unwrap_or_else(|| syn::parse_quote!(::endpoint_auth)),
+    }
+}
+
+/// What makes a handler unfit to be public: it also declares a requirement, or it reads the
+/// caller (`Principal`, `Authorized`), which only a protected handler can.
+pub fn public_handler(func: &Handler, errors: &mut Errors) {
+    for attr in func.attrs.iter().filter(|a| is_requires(a)) {
+        errors.push(syn::Error::new_spanned(
+            attr,
+            "a handler is either #[public] or #[requires(…)], not both",
+        ));
+    }
+    for input in &func.sig.inputs {
+        if let FnArg::Typed(arg) = input {
+            if let Some(name) = caller_type(&arg.ty) {
+                errors.push(syn::Error::new_spanned(
+                    &arg.ty,
+                    format!(
+                        "a #[public] handler cannot take `{name}`: reading the caller makes it a \
+                         protected handler; declare `#[requires(authenticated)]` (or a scope) instead"
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// `Principal`/`Authorized` (by the last segment of the type's path), whatever the generics.
+fn caller_type(ty: &Type) -> Option<&'static str> {
+    let Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident == "Principal" {
+        Some("Principal")
+    } else if last.ident == "Authorized" {
+        Some("Authorized")
+    } else {
+        None
+    }
+}
+
 /// What the item is, when it is not a function (`None`: not even an item).
 pub fn not_a_handler(item: Option<Item>, errors: &mut Errors) {
     match item {

@@ -43,7 +43,7 @@ pub mod __private {
     #[cfg(feature = "actix")]
     pub use crate::actix::Guard;
     #[cfg(feature = "openapi")]
-    pub use crate::openapi::ProtectedHandler;
+    pub use crate::openapi::{ProtectedHandler, PublicHandler};
     pub use crate::policy::{AllOf, AnyOf, UnknownScope};
     #[cfg(feature = "openapi")]
     pub use inventory;

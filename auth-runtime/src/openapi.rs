@@ -86,6 +86,94 @@ impl ProtectedHandler {
     }
 }
 
+/// A handler declared deliberately open with `#[public]`, as the attribute registers it.
+#[derive(Debug)]
+pub struct PublicHandler {
+    handler: &'static str,
+    module: &'static str,
+    methods: &'static [&'static str],
+    path: Option<&'static str>,
+    reason: Option<&'static str>,
+}
+
+inventory::collect!(PublicHandler);
+
+impl PublicHandler {
+    /// Used by the generated code.
+    #[doc(hidden)]
+    pub const fn new(
+        handler: &'static str,
+        module: &'static str,
+        methods: &'static [&'static str],
+        path: Option<&'static str>,
+        reason: Option<&'static str>,
+    ) -> Self {
+        PublicHandler {
+            handler,
+            module,
+            methods,
+            path,
+            reason,
+        }
+    }
+    /// The handler's function name (utoipa's default operationId).
+    pub fn handler(&self) -> &'static str {
+        self.handler
+    }
+    /// The module it is declared in.
+    pub fn module(&self) -> &'static str {
+        self.module
+    }
+    /// HTTP methods, when a route attribute was visible to `#[public]`.
+    pub fn methods(&self) -> &'static [&'static str] {
+        self.methods
+    }
+    /// The route path (actix syntax), when visible to `#[public]`.
+    pub fn path(&self) -> Option<&'static str> {
+        self.path
+    }
+    /// Why it is open, when the declaration says.
+    pub fn reason(&self) -> Option<&'static str> {
+        self.reason
+    }
+}
+
+/// Every `#[public]` handler linked into this program, sorted by module and name.
+pub fn public_handlers() -> Vec<&'static PublicHandler> {
+    let mut all: Vec<_> = inventory::iter::<PublicHandler>.into_iter().collect();
+    all.sort_by_key(|h| (h.module, h.handler));
+    all
+}
+
+/// What matching an operation needs of a declared handler.
+trait Declared {
+    fn name(&self) -> &'static str;
+    fn methods(&self) -> &'static [&'static str];
+    fn path(&self) -> Option<&'static str>;
+    fn label(&self) -> String;
+}
+
+macro_rules! declared {
+    ($ty:ty) => {
+        impl Declared for $ty {
+            fn name(&self) -> &'static str {
+                self.handler
+            }
+            fn methods(&self) -> &'static [&'static str] {
+                self.methods
+            }
+            fn path(&self) -> Option<&'static str> {
+                self.path
+            }
+            fn label(&self) -> String {
+                format!("{}::{}", self.module, self.handler)
+            }
+        }
+    };
+}
+declared!(ProtectedHandler);
+declared!(PublicHandler);
+
 /// Every protected handler linked into this program, sorted by module and name.
 pub fn protected_handlers() -> Vec<&'static ProtectedHandler> {
     let mut all: Vec<_> = inventory::iter::<ProtectedHandler>.into_iter().collect();
@@ -113,6 +201,8 @@ pub struct Applied {
     pub undocumented: Vec<String>,
     /// Operations that declare `security` no handler enforces (documented but unprotected).
     pub unenforced: Vec<String>,
+    /// Operations of `#[public]` handlers, documented as open (`security: []`).
+    pub public: Vec<String>,
 }
 
 /// Completes OpenAPI documents with the declared security.
@@ -207,7 +297,7 @@ impl SecurityDoc {
 
     /// Completes `doc` (OpenAPI 3.1 JSON) with the security of every registered handler.
     pub fn apply(&self, doc: &mut Value) -> Applied {
-        self.apply_with(doc, &protected_handlers())
+        self.apply_with(doc, &protected_handlers(), &public_handlers())
     }
 
     /// [`apply`](Self::apply) for a utoipa document.
@@ -220,16 +310,28 @@ impl SecurityDoc {
         Ok((serde_json::from_value(value)?, applied))
     }
 
-    /// A document of the registered handlers whose route `#[requires]` could see (it stood
-    /// above the route attribute), for services without an OpenAPI generator; merge its
-    /// `paths` and `components` into your own.
+    /// A document of the registered handlers (`#[requires]` and `#[public]`) whose route the
+    /// attribute could see (it stood above the route attribute), for services without an
+    /// OpenAPI generator; merge its `paths` and `components` into your own.
     pub fn document(&self, title: &str, version: &str) -> Value {
         let mut paths = Map::new();
-        for h in protected_handlers() {
-            let Some(path) = h.path else { continue };
+        // Protected operations get their 400/401/403 from `apply`; an open one needs a
+        // response of its own to be a valid operation, and its handler's is not known here.
+        let open = json!({ "default": { "description": "The handler's response." } });
+        let routes = protected_handlers()
+            .into_iter()
+            .map(|h| (h.path, h.methods, h.handler, json!({})))
+            .chain(
+                public_handlers()
+                    .into_iter()
+                    .map(|h| (h.path, h.methods, h.handler, open.clone())),
+            );
+        for (path, methods, handler, responses) in routes {
+            let Some(path) = path else { continue };
             let item = paths.entry(openapi_path(path)).or_insert_with(|| json!({}));
-            for m in h.methods {
-                item[m.to_ascii_lowercase()] = json!({ "operationId": h.handler, "responses": {} });
+            for m in methods {
+                item[m.to_ascii_lowercase()] =
+                    json!({ "operationId": handler, "responses": responses });
             }
         }
         let mut doc = json!({
@@ -241,9 +343,15 @@ impl SecurityDoc {
         doc
     }
 
-    fn apply_with(&self, doc: &mut Value, handlers: &[&'static ProtectedHandler]) -> Applied {
+    fn apply_with(
+        &self,
+        doc: &mut Value,
+        handlers: &[&'static ProtectedHandler],
+        open: &[&'static PublicHandler],
+    ) -> Applied {
         let mut applied = Applied::default();
         let mut matched = vec![false; handlers.len()];
+        let mut matched_open = vec![false; open.len()];
         let scheme = self.requirement_scheme().to_owned();
         if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
             for (path, item) in paths.iter_mut() {
@@ -256,9 +364,13 @@ impl SecurityDoc {
                         .and_then(Value::as_str)
                         .map(str::to_owned);
                     let found = find(handlers, method, path, op_id.as_deref());
+                    let found_open = match found {
+                        Some(_) => None,
+                        None => find(open, method, path, op_id.as_deref()),
+                    };
                     let label = format!("{} {path}", method.to_ascii_uppercase());
-                    match found {
-                        Some(i) => {
+                    match (found, found_open) {
+                        (Some(i), _) => {
                             matched[i] = true;
                             op.insert(
                                 "security".into(),
@@ -267,13 +379,21 @@ impl SecurityDoc {
                             self.add_responses(op);
                             applied.secured.push(label);
                         }
-                        None if op
-                            .get("security")
-                            .is_some_and(|s| s.as_array().is_some_and(|a| !a.is_empty())) =>
+                        (None, Some(i)) => {
+                            matched_open[i] = true;
+                            // OpenAPI 3.1 §4.8.10: an empty array removes any top-level
+                            // security: the operation is explicitly open.
+                            op.insert("security".into(), json!([]));
+                            applied.public.push(label);
+                        }
+                        (None, None)
+                            if op
+                                .get("security")
+                                .is_some_and(|s| s.as_array().is_some_and(|a| !a.is_empty())) =>
                         {
                             applied.unenforced.push(label)
                         }
-                        None => {}
+                        (None, None) => {}
                     }
                 }
             }
@@ -282,7 +402,13 @@ impl SecurityDoc {
             .iter()
             .zip(&matched)
             .filter(|(_, m)| !**m)
-            .map(|(h, _)| format!("{}::{}", h.module, h.handler))
+            .map(|(h, _)| h.label())
+            .chain(
+                open.iter()
+                    .zip(&matched_open)
+                    .filter(|(_, m)| !**m)
+                    .map(|(h, _)| h.label()),
+            )
             .collect();
         self.add_components(doc);
         applied
@@ -367,22 +493,22 @@ impl SecurityDoc {
 
 /// The registered handler for an operation: by method and path when the route is known,
 /// else by operationId (the handler name) when exactly one handler has that name.
-fn find(
-    handlers: &[&'static ProtectedHandler],
+fn find<H: Declared>(
+    handlers: &[&'static H],
     method: &str,
     path: &str,
     op_id: Option<&str>,
 ) -> Option<usize> {
     let by_route = handlers.iter().position(|h| {
-        h.path.is_some_and(|p| openapi_path(p) == path)
-            && h.methods.iter().any(|m| m.eq_ignore_ascii_case(method))
+        h.path().is_some_and(|p| openapi_path(p) == path)
+            && h.methods().iter().any(|m| m.eq_ignore_ascii_case(method))
     });
     by_route.or_else(|| {
         let id = op_id?;
         let mut named = handlers
             .iter()
             .enumerate()
-            .filter(|(_, h)| h.handler == id && h.path.is_none());
+            .filter(|(_, h)| h.name() == id && h.path().is_none());
         let first = named.next()?;
         named.next().is_none().then_some(first.0)
     })
