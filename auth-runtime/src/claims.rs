@@ -188,6 +188,16 @@ impl StandardClaims {
             None
         } else {
             let claim = rules.audience_claim;
+            // `client_id` stands for the audience only in tokens that have none: a token that
+            // names its audience was meant for an `aud` check, which this configuration
+            // cannot make (RFC 9068 §4), so it is refused rather than judged by its client.
+            if claim != "aud" && self.get("aud").is_some() {
+                return Err(e(
+                    Reason::WrongAudience,
+                    "the token has an aud claim; this service reads its audience from client_id",
+                )
+                .with_mismatch("aud", "absent", "present"));
+            }
             match self.get(claim) {
                 Some(aud @ Value::String(_)) => Some(std::slice::from_ref(aud)),
                 Some(Value::Array(items))
@@ -248,7 +258,7 @@ impl StandardClaims {
                     "the token is not meant for this audience",
                 )
                 .with_mismatch(
-                    "aud",
+                    rules.audience_claim,
                     &rules.audiences.join(" "),
                     &presented.join(" "),
                 ));
@@ -659,7 +669,7 @@ mod tests {
     }
 
     /// `audience_from_client_id` (Cognito): the audiences are compared with `client_id`, one
-    /// string; `aud` is not read.
+    /// string; a token that has an `aud` is refused.
     #[test]
     fn the_audience_may_be_read_from_client_id() {
         let audiences = ["app-client".to_owned()];
@@ -679,6 +689,8 @@ mod tests {
         assert_eq!(check("aud", access), Err(Reason::WrongAudience));
         for refused in [
             json!({ "exp": 2000, "aud": "app-client" }),
+            json!({ "exp": 2000, "aud": "another-api", "client_id": "app-client" }),
+            json!({ "exp": 2000, "aud": "app-client", "client_id": "app-client" }),
             json!({ "exp": 2000, "client_id": "other" }),
             json!({ "exp": 2000, "client_id": ["app-client"] }),
         ] {

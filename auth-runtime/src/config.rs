@@ -169,9 +169,10 @@ impl AuthConfigBuilder {
     }
     /// Compare the configured audiences with the `client_id` claim instead of `aud`: for
     /// providers whose access tokens carry no `aud`, such as Amazon Cognito (configure the app
-    /// client id as the audience). `client_id` must be one string; `aud` is then not read, and
-    /// a token without `client_id` (a Cognito ID token, for one) is refused as
-    /// `wrong_audience`.
+    /// client id as the audience). `client_id` must be one string. Only tokens without `aud`
+    /// are accepted: one that names an audience was meant for an `aud` check (RFC 9068), so a
+    /// provider that sets `aud` needs [`audience`](Self::audience) alone. A token without
+    /// `client_id` (a Cognito ID token, for one) is refused as `wrong_audience`.
     ///
     /// ```
     /// # use endpoint_auth_runtime::{Algorithm, AuthConfig, Key};
