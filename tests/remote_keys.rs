@@ -473,3 +473,28 @@ fn static_keys_registered_with_app_data_answer_as_with_wrap() {
         assert_eq!(get(srv.addr, "/items/7", &[&bearer(&t)]).text(), "7");
     }
 }
+
+/// A configuration registered by `wrap` is the one the extractors use, even when another one
+/// is registered with `app_data` (on the App or closer to the route).
+#[actix_web::test]
+async fn the_wrapped_configuration_wins_over_app_data() {
+    use actix_web::test;
+    let wrapped = builder().realm("wrapped").build().unwrap();
+    let other = || builder().realm("other").build().unwrap();
+    let app = test::init_service(
+        actix_web::App::new()
+            .app_data(other())
+            .wrap(wrapped)
+            .service(web::scope("/s").app_data(other()).configure(routes)),
+    )
+    .await;
+    let res = test::call_service(&app, test::TestRequest::get().uri("/s/me").to_request()).await;
+    assert_eq!(res.status(), 401);
+    let challenge = res
+        .headers()
+        .get("www-authenticate")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(challenge.contains("realm=\"wrapped\""), "{challenge}");
+}

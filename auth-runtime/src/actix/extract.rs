@@ -64,13 +64,16 @@ pub(super) fn view(req: &HttpRequest, body_token: Option<String>) -> RequestView
     }
 }
 
-/// The configuration registered on the App: by `wrap` (the middleware's app-data container)
-/// or by `app_data` (plain or `web::Data`); the innermost registration wins.
+/// The configuration registered on the App: the one whose middleware the request went
+/// through (`wrap`) wins; else one registered by `app_data` (plain, then `web::Data`).
 pub(super) fn config_of(req: &HttpRequest) -> Option<&AuthConfig> {
-    req.app_data::<AuthConfig>().or_else(|| {
-        req.app_data::<actix_web::web::Data<AuthConfig>>()
-            .map(|d| d.get_ref())
-    })
+    req.app_data::<super::middleware::Wrapped>()
+        .map(|w| &w.0)
+        .or_else(|| req.app_data::<AuthConfig>())
+        .or_else(|| {
+            req.app_data::<actix_web::web::Data<AuthConfig>>()
+                .map(|d| d.get_ref())
+        })
 }
 
 /// Why `config` cannot serve this request, if it cannot: one with remote keys must be the
@@ -79,11 +82,7 @@ pub(super) fn config_of(req: &HttpRequest) -> Option<&AuthConfig> {
 /// 404/400 before authentication does; that weaker order is refused instead.
 fn unusable(req: &HttpRequest, config: &AuthConfig) -> Option<&'static str> {
     #[cfg(feature = "remote")]
-    if config.inner.remote.is_some()
-        && !req
-            .app_data::<super::middleware::Wrapped>()
-            .is_some_and(|w| Arc::ptr_eq(&w.0.inner, &config.inner))
-    {
+    if config.inner.remote.is_some() && req.app_data::<super::middleware::Wrapped>().is_none() {
         return Some(
             "this route's endpoint_auth::AuthConfig has remote keys but is registered with \
              `app_data` only: register it with `App::wrap(auth_config.clone())` (or `.wrap` on \
