@@ -364,10 +364,18 @@ impl SecurityDoc {
                         .and_then(Value::as_str)
                         .map(str::to_owned);
                     let found = find(handlers, method, path, op_id.as_deref());
+                    // A public handler found by name only when no protected handler has that
+                    // name: a protected operation must never be documented as open.
                     let found_open = match found {
                         Some(_) => None,
-                        None => find(open, method, path, op_id.as_deref()),
+                        None => find(open, method, path, op_id.as_deref()).filter(|&i| {
+                            open[i].path.is_some()
+                                || !handlers.iter().any(|h| h.handler == open[i].handler)
+                        }),
                     };
+                    let claims_security = op
+                        .get("security")
+                        .is_some_and(|s| s.as_array().is_some_and(|a| !a.is_empty()));
                     let label = format!("{} {path}", method.to_ascii_uppercase());
                     match (found, found_open) {
                         (Some(i), _) => {
@@ -379,6 +387,12 @@ impl SecurityDoc {
                             self.add_responses(op);
                             applied.secured.push(label);
                         }
+                        // The document says this operation is protected, the handler is public:
+                        // left as written and reported, never silently opened.
+                        (None, Some(i)) if claims_security => {
+                            matched_open[i] = true;
+                            applied.unenforced.push(label);
+                        }
                         (None, Some(i)) => {
                             matched_open[i] = true;
                             // OpenAPI 3.1 §4.8.10: an empty array removes any top-level
@@ -386,13 +400,7 @@ impl SecurityDoc {
                             op.insert("security".into(), json!([]));
                             applied.public.push(label);
                         }
-                        (None, None)
-                            if op
-                                .get("security")
-                                .is_some_and(|s| s.as_array().is_some_and(|a| !a.is_empty())) =>
-                        {
-                            applied.unenforced.push(label)
-                        }
+                        (None, None) if claims_security => applied.unenforced.push(label),
                         (None, None) => {}
                     }
                 }
@@ -551,6 +559,43 @@ mod tests {
     }
 
     use super::*;
+
+    /// A protected handler whose route the document spells differently (a scope prefix)
+    /// and a public handler of the same name: the protected operation is never documented
+    /// as open.
+    #[test]
+    fn a_public_handler_never_opens_an_operation_that_a_protected_one_may_serve() {
+        static LIST: ProtectedHandler = ProtectedHandler::new(
+            "list",
+            "svc::reports",
+            &["GET"],
+            Some("/reports"),
+            Requirement::Scope("read:reports"),
+        );
+        static OPEN_LIST: PublicHandler =
+            PublicHandler::new("list", "svc::catalog", &[], None, None);
+        static HEALTH: PublicHandler = PublicHandler::new("health", "svc", &[], None, None);
+        let mut doc = json!({ "paths": {
+            "/api/reports": { "get": { "operationId": "list", "responses": {} } },
+            "/api/other": { "get": {
+                "operationId": "list",
+                "security": [{ "oauth2": ["read:reports"] }],
+                "responses": {}
+            } },
+            "/health": { "get": { "operationId": "health", "responses": {} } }
+        } });
+        let applied = SecurityDoc::new(&[]).apply_with(&mut doc, &[&LIST], &[&OPEN_LIST, &HEALTH]);
+        assert!(doc["paths"]["/api/reports"]["get"]
+            .get("security")
+            .is_none());
+        assert_eq!(
+            doc["paths"]["/api/other"]["get"]["security"],
+            json!([{ "oauth2": ["read:reports"] }])
+        );
+        assert_eq!(applied.unenforced, vec!["GET /api/other".to_owned()]);
+        assert_eq!(doc["paths"]["/health"]["get"]["security"], json!([]));
+        assert_eq!(applied.public, vec!["GET /health".to_owned()]);
+    }
 
     #[test]
     fn dnf_becomes_alternatives() {
