@@ -421,16 +421,16 @@ impl RemoteKeys {
         {
             return;
         }
-        let this = self.clone();
-        rt.spawn(async move {
-            // Clears the flag however the task ends (its runtime may shut down mid-wait).
-            struct Running(Arc<RemoteKeys>);
-            impl Drop for Running {
-                fn drop(&mut self) {
-                    self.0.background.store(false, Ordering::Release);
-                }
+        // Clears the flag however the task ends, including a task dropped before its first
+        // poll (its runtime shutting down): built here, moved into the task.
+        struct Running(Arc<RemoteKeys>);
+        impl Drop for Running {
+            fn drop(&mut self) {
+                self.0.background.store(false, Ordering::Release);
             }
-            let running = Running(this);
+        }
+        let running = Running(self.clone());
+        rt.spawn(async move {
             running.0.keep_fresh().await;
         });
     }
@@ -524,9 +524,13 @@ impl RemoteKeys {
         // Only a token verified against the keys at hand may start the background task: a
         // token that waits or is refused may be garbage or another issuer's, and must cause
         // no network traffic before the caller's claim checks (a request's own fetch starts
-        // the task when it is done).
-        if let Lookup::Ready(keys) = &lookup {
-            self.schedule_if_due(&keys.0, now);
+        // the task when it is done). One exception: after a failure the task must be retrying;
+        // if it is not (it ended between a check and a failed fetch), any request restarts it,
+        // paced by the backoff as always.
+        match &lookup {
+            Lookup::Ready(keys) => self.schedule_if_due(&keys.0, now),
+            Lookup::Unavailable { .. } => self.schedule_if_due(&self.snapshot.load(), now),
+            Lookup::Fetch { .. } => {}
         }
         lookup
     }
