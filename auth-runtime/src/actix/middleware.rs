@@ -36,6 +36,12 @@ use crate::keys::remote::{Cause, Lookup, RemoteKeys};
 /// ahead of authentication, even on the first requests while keys are fetched. With static
 /// keys both registrations behave the same; a configuration with remote keys registered with
 /// `app_data` alone is refused (500, and the log says to use `wrap`).
+///
+/// Register it on the `App` or on a `web::scope`. On a single `web::resource`, routing is
+/// over when the middleware runs: it adds its app data with actix-web's
+/// `ServiceRequest::add_data_container`, which requires that no other middleware of that
+/// resource still holds a clone of the request (actix-web's own routing requires the same
+/// of App- and scope-level middleware).
 impl<S, B> actix_web::dev::Transform<S, actix_web::dev::ServiceRequest> for AuthConfig
 where
     S: actix_web::dev::Service<
