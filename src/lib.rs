@@ -363,11 +363,12 @@ pub use endpoint_auth_macros::scopes;
 
 /// Declares a handler deliberately open: no token is asked for.
 ///
-/// It changes nothing at run time; it is a declaration that the handler is meant to be
-/// public, so that documentation and route audits can tell it from a handler someone forgot
-/// to protect. With the `openapi` feature it is registered like `#[requires]`, and
+/// A declaration that the handler is meant to be public, so that it can be told from a
+/// handler someone forgot to protect. It is registered like `#[requires]`:
 /// [`openapi::SecurityDoc`] documents its operation with `security: []` (explicitly open,
-/// whatever the document's top-level security says). An optional `reason` says why.
+/// whatever the document's top-level security says), and with
+/// [`AuthConfigBuilder::deny_by_default`] it is what keeps a route open while every
+/// undeclared route requires a valid token. An optional `reason` says why.
 ///
 /// ```
 /// use actix_web::{get, HttpResponse};
@@ -389,7 +390,7 @@ pub use endpoint_auth_macros::public;
 
 /// `#[requires]`'s registration of a handler for documentation: the proc macro emits this
 /// short call and the compiler's own macro expander writes out the rest.
-#[cfg(feature = "openapi")]
+#[cfg(feature = "actix")]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __endpoint_auth_register {
@@ -407,7 +408,7 @@ macro_rules! __endpoint_auth_register {
 }
 
 /// `#[public]`'s registration of a handler, like [`__endpoint_auth_register`].
-#[cfg(feature = "openapi")]
+#[cfg(feature = "actix")]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __endpoint_auth_register_public {
@@ -424,16 +425,16 @@ macro_rules! __endpoint_auth_register_public {
     };
 }
 
-/// Without the `openapi` feature there is no registry to submit to.
-#[cfg(not(feature = "openapi"))]
+/// Without the `actix` feature there is no registry to submit to.
+#[cfg(not(feature = "actix"))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __endpoint_auth_register_public {
     ($name:literal, [$($method:literal),*], $path:expr, $reason:expr) => {};
 }
 
-/// Without the `openapi` feature there is no registry to submit to.
-#[cfg(not(feature = "openapi"))]
+/// Without the `actix` feature there is no registry to submit to.
+#[cfg(not(feature = "actix"))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __endpoint_auth_register {

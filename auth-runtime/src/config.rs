@@ -81,6 +81,10 @@ pub enum ConfigError {
     /// A limit of zero.
     #[error("{0} must be greater than zero")]
     ZeroLimit(&'static str),
+    /// Deny-by-default with the form-body method: the middleware that enforces it cannot
+    /// read a form body without taking it from the handler.
+    #[error("deny_by_default() cannot be combined with allow_form_body_token(): the middleware authenticates before the body is read")]
+    DenyByDefaultWithFormBody,
 }
 
 /// Builder for [`AuthConfig`]; every setting is checked by [`build`](Self::build).
@@ -103,6 +107,7 @@ pub struct AuthConfigBuilder {
     methods: BearerMethods,
     resource_metadata: Option<String>,
     scope_on_missing: bool,
+    deny_by_default: bool,
     #[cfg(feature = "remote")]
     remote: Option<RemoteSource>,
     #[cfg(feature = "remote")]
@@ -260,6 +265,35 @@ impl AuthConfigBuilder {
         self.resource_metadata = Some(url.into());
         self
     }
+    /// Deny by default: with the configuration registered by `App::wrap`, every route that is
+    /// not declared `#[public]` requires a valid token, whether or not its handler declares
+    /// `#[requires]`. A request to an undeclared route (a handler added without a declaration,
+    /// a default service, a path no route matches) is authenticated by the middleware before
+    /// routing: 401 with the challenge, the handler never runs. Routes declared `#[requires]`
+    /// keep their own requirement on top (403 without its scope).
+    ///
+    /// A `#[public]` handler is recognised by its route: the resource name that actix-web's
+    /// route attributes give it (the function's name), or the method and path `#[public]` read
+    /// when it stood above the route attribute. A `#[public]` handler registered by hand
+    /// (`.route("/x", web::get().to(h))`) is not recognised unless its resource is named
+    /// after it (`web::resource("/x").name("h")`).
+    ///
+    /// ```
+    /// # use endpoint_auth_runtime::{Algorithm, AuthConfig, Key};
+    /// # let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/keys/rsa-public.pem")).unwrap();
+    /// let auth = AuthConfig::builder()
+    ///     .realm("reports")
+    ///     .issuer("https://issuer.example")
+    ///     .audience("reports-api")
+    ///     .key(Key::rsa_pem(Algorithm::RS256, &pem)?)
+    ///     .deny_by_default()
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn deny_by_default(mut self) -> Self {
+        self.deny_by_default = true;
+        self
+    }
     /// Advertise the endpoint's required scope on 401s without credentials (RFC 6750 §3).
     pub fn scope_in_missing_challenge(mut self) -> Self {
         self.scope_on_missing = true;
@@ -313,6 +347,9 @@ impl AuthConfigBuilder {
         if self.max_token_bytes == 0 {
             return Err(ConfigError::ZeroLimit("max_token_bytes"));
         }
+        if self.deny_by_default && self.methods.form_body {
+            return Err(ConfigError::DenyByDefaultWithFormBody);
+        }
         if let Some(url) = &self.resource_metadata {
             if !is_header_safe_url(url) {
                 return Err(ConfigError::InvalidUrl("resource_metadata"));
@@ -359,6 +396,7 @@ impl AuthConfigBuilder {
                 methods: self.methods,
                 resource_metadata: self.resource_metadata,
                 scope_on_missing: self.scope_on_missing,
+                deny_by_default: self.deny_by_default,
             }),
         })
     }
@@ -396,6 +434,7 @@ pub(crate) struct Inner {
     pub(crate) methods: BearerMethods,
     pub(crate) resource_metadata: Option<String>,
     pub(crate) scope_on_missing: bool,
+    pub(crate) deny_by_default: bool,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -429,6 +468,7 @@ impl AuthConfig {
             methods: BearerMethods::default(),
             resource_metadata: None,
             scope_on_missing: false,
+            deny_by_default: false,
             #[cfg(feature = "remote")]
             remote: None,
             #[cfg(feature = "remote")]
@@ -503,6 +543,11 @@ impl AuthConfig {
             Some(remote) => remote.prefetch().await,
             None => Ok(self.inner.verifier.keys().keys().len()),
         }
+    }
+
+    /// Whether undeclared routes require a valid token ([`AuthConfigBuilder::deny_by_default`]).
+    pub fn denies_by_default(&self) -> bool {
+        self.inner.deny_by_default
     }
 
     /// The accepted token transport methods.

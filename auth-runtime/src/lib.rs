@@ -33,6 +33,8 @@ pub mod metrics;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod policy;
+#[cfg(feature = "actix")]
+pub mod registry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod verify;
@@ -42,10 +44,10 @@ pub mod verify;
 pub mod __private {
     #[cfg(feature = "actix")]
     pub use crate::actix::Guard;
-    #[cfg(feature = "openapi")]
-    pub use crate::openapi::{ProtectedHandler, PublicHandler};
     pub use crate::policy::{AllOf, AnyOf, UnknownScope};
-    #[cfg(feature = "openapi")]
+    #[cfg(feature = "actix")]
+    pub use crate::registry::{ProtectedHandler, PublicHandler};
+    #[cfg(feature = "actix")]
     pub use inventory;
 }
 

@@ -33,117 +33,7 @@ use serde_json::{json, Map, Value};
 
 use crate::catalog::ScopeInfo;
 use crate::policy::Requirement;
-
-/// A handler protected by `#[requires]`, as the attribute registers it.
-#[derive(Debug)]
-pub struct ProtectedHandler {
-    handler: &'static str,
-    module: &'static str,
-    methods: &'static [&'static str],
-    path: Option<&'static str>,
-    requirement: Requirement,
-}
-
-inventory::collect!(ProtectedHandler);
-
-impl ProtectedHandler {
-    /// Used by the generated code.
-    #[doc(hidden)]
-    pub const fn new(
-        handler: &'static str,
-        module: &'static str,
-        methods: &'static [&'static str],
-        path: Option<&'static str>,
-        requirement: Requirement,
-    ) -> Self {
-        ProtectedHandler {
-            handler,
-            module,
-            methods,
-            path,
-            requirement,
-        }
-    }
-    /// The handler's function name (utoipa's default operationId).
-    pub fn handler(&self) -> &'static str {
-        self.handler
-    }
-    /// The module it is declared in.
-    pub fn module(&self) -> &'static str {
-        self.module
-    }
-    /// HTTP methods, when a route attribute was visible to `#[requires]`.
-    pub fn methods(&self) -> &'static [&'static str] {
-        self.methods
-    }
-    /// The route path (actix syntax), when visible to `#[requires]`.
-    pub fn path(&self) -> Option<&'static str> {
-        self.path
-    }
-    /// What it requires.
-    pub fn requirement(&self) -> Requirement {
-        self.requirement
-    }
-}
-
-/// A handler declared deliberately open with `#[public]`, as the attribute registers it.
-#[derive(Debug)]
-pub struct PublicHandler {
-    handler: &'static str,
-    module: &'static str,
-    methods: &'static [&'static str],
-    path: Option<&'static str>,
-    reason: Option<&'static str>,
-}
-
-inventory::collect!(PublicHandler);
-
-impl PublicHandler {
-    /// Used by the generated code.
-    #[doc(hidden)]
-    pub const fn new(
-        handler: &'static str,
-        module: &'static str,
-        methods: &'static [&'static str],
-        path: Option<&'static str>,
-        reason: Option<&'static str>,
-    ) -> Self {
-        PublicHandler {
-            handler,
-            module,
-            methods,
-            path,
-            reason,
-        }
-    }
-    /// The handler's function name (utoipa's default operationId).
-    pub fn handler(&self) -> &'static str {
-        self.handler
-    }
-    /// The module it is declared in.
-    pub fn module(&self) -> &'static str {
-        self.module
-    }
-    /// HTTP methods, when a route attribute was visible to `#[public]`.
-    pub fn methods(&self) -> &'static [&'static str] {
-        self.methods
-    }
-    /// The route path (actix syntax), when visible to `#[public]`.
-    pub fn path(&self) -> Option<&'static str> {
-        self.path
-    }
-    /// Why it is open, when the declaration says.
-    pub fn reason(&self) -> Option<&'static str> {
-        self.reason
-    }
-}
-
-/// Every `#[public]` handler linked into this program, sorted by module and name.
-pub fn public_handlers() -> Vec<&'static PublicHandler> {
-    let mut all: Vec<_> = inventory::iter::<PublicHandler>.into_iter().collect();
-    all.sort_by_key(|h| (h.module, h.handler));
-    all
-}
+pub use crate::registry::{protected_handlers, public_handlers, ProtectedHandler, PublicHandler};
 
 /// What matching an operation needs of a declared handler.
 trait Declared {
@@ -157,29 +47,22 @@ macro_rules! declared {
     ($ty:ty) => {
         impl Declared for $ty {
             fn name(&self) -> &'static str {
-                self.handler
+                self.handler()
             }
             fn methods(&self) -> &'static [&'static str] {
-                self.methods
+                <$ty>::methods(self)
             }
             fn path(&self) -> Option<&'static str> {
-                self.path
+                <$ty>::path(self)
             }
             fn label(&self) -> String {
-                format!("{}::{}", self.module, self.handler)
+                format!("{}::{}", self.module(), self.handler())
             }
         }
     };
 }
 declared!(ProtectedHandler);
 declared!(PublicHandler);
-
-/// Every protected handler linked into this program, sorted by module and name.
-pub fn protected_handlers() -> Vec<&'static ProtectedHandler> {
-    let mut all: Vec<_> = inventory::iter::<ProtectedHandler>.into_iter().collect();
-    all.sort_by_key(|h| (h.module, h.handler));
-    all
-}
 
 /// The OpenAPI security requirement array for a requirement: one object per DNF alternative.
 pub fn security_requirements(requirement: &Requirement, scheme: &str) -> Value {
@@ -320,11 +203,11 @@ impl SecurityDoc {
         let open = json!({ "default": { "description": "The handler's response." } });
         let routes = protected_handlers()
             .into_iter()
-            .map(|h| (h.path, h.methods, h.handler, json!({})))
+            .map(|h| (h.path(), h.methods(), h.handler(), json!({})))
             .chain(
                 public_handlers()
                     .into_iter()
-                    .map(|h| (h.path, h.methods, h.handler, open.clone())),
+                    .map(|h| (h.path(), h.methods(), h.handler(), open.clone())),
             );
         for (path, methods, handler, responses) in routes {
             let Some(path) = path else { continue };
@@ -369,8 +252,8 @@ impl SecurityDoc {
                     let found_open = match found {
                         Some(_) => None,
                         None => find(open, method, path, op_id.as_deref()).filter(|&i| {
-                            open[i].path.is_some()
-                                || !handlers.iter().any(|h| h.handler == open[i].handler)
+                            open[i].path().is_some()
+                                || !handlers.iter().any(|h| h.handler() == open[i].handler())
                         }),
                     };
                     let claims_security = op
@@ -382,7 +265,7 @@ impl SecurityDoc {
                             matched[i] = true;
                             op.insert(
                                 "security".into(),
-                                security_requirements(&handlers[i].requirement, &scheme),
+                                security_requirements(&handlers[i].requirement(), &scheme),
                             );
                             self.add_responses(op);
                             applied.secured.push(label);

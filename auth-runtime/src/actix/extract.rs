@@ -35,7 +35,7 @@ fn cached(req: &HttpRequest) -> Option<Result<Arc<Verified>, AuthError>> {
 }
 
 /// Records the request's outcome (counted once per request) and returns it.
-fn settle(
+pub(super) fn settle(
     req: &HttpRequest,
     outcome: Result<Arc<Verified>, AuthError>,
 ) -> Result<Arc<Verified>, AuthError> {

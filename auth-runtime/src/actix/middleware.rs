@@ -17,6 +17,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use actix_utils::future::Either;
+use actix_web::body::{BoxBody, MessageBody};
 #[cfg(feature = "remote")]
 use actix_web::http::header;
 #[cfg(feature = "remote")]
@@ -24,6 +25,10 @@ use actix_web::HttpMessage;
 
 #[cfg(feature = "remote")]
 use super::extract::KeysRefreshed;
+use super::extract::{settle, view};
+#[cfg(feature = "remote")]
+use crate::authenticate::complete;
+use crate::authenticate::{begin, Step};
 use crate::config::AuthConfig;
 #[cfg(feature = "remote")]
 use crate::credentials::parse_authorization;
@@ -49,9 +54,9 @@ where
             Response = actix_web::dev::ServiceResponse<B>,
             Error = actix_web::Error,
         > + 'static,
-    B: 'static,
+    B: MessageBody + 'static,
 {
-    type Response = actix_web::dev::ServiceResponse<B>;
+    type Response = actix_web::dev::ServiceResponse<BoxBody>;
     type Error = actix_web::Error;
     type Transform = AuthMiddleware<S>;
     type InitError = ();
@@ -64,6 +69,10 @@ where
         self.keys_ready();
         // The extractors find the configuration as app data; handlers may take it as
         // `web::Data<AuthConfig>` (e.g. a readiness route) without registering it again.
+        let public = self
+            .inner
+            .deny_by_default
+            .then(|| Rc::new(PublicRoutes::registered()));
         let mut data = actix_web::dev::Extensions::new();
         data.insert(self.clone());
         data.insert(Wrapped(self.clone()));
@@ -72,6 +81,7 @@ where
             service: Rc::new(service),
             config: self.clone(),
             data: Rc::new(data),
+            public,
         }))
     }
 }
@@ -86,14 +96,82 @@ pub struct AuthMiddleware<S> {
     config: AuthConfig,
     /// This worker's app-data container holding `config`.
     data: Rc<actix_web::dev::Extensions>,
+    /// Deny-by-default: the routes declared `#[public]`; every other one is authenticated here.
+    public: Option<Rc<PublicRoutes>>,
+}
+
+/// The `#[public]` handlers, and how a request's route is recognised as one of theirs.
+struct PublicRoutes(Vec<&'static crate::registry::PublicHandler>);
+
+impl PublicRoutes {
+    fn registered() -> Self {
+        PublicRoutes(crate::registry::public_handlers())
+    }
+
+    /// Whether the route this request matches is a `#[public]` handler's: by the method and
+    /// path `#[public]` read (exactly, or as the end of the full pattern of a resource named
+    /// after the handler, under a scope), else by the resource name that actix-web's route
+    /// attributes give (the function's name).
+    fn serve(&self, req: &actix_web::dev::ServiceRequest) -> bool {
+        if self.0.is_empty() {
+            return false;
+        }
+        let http = req.request();
+        let name = http.match_name();
+        let pattern = http.match_pattern();
+        let method = req.method().as_str();
+        self.0.iter().any(|h| {
+            let named = name == Some(h.handler());
+            match h.path() {
+                Some(path) => {
+                    let route = pattern
+                        .as_deref()
+                        .is_some_and(|p| p == path || (named && p.ends_with(path)));
+                    route && h.methods().iter().any(|m| m.eq_ignore_ascii_case(method))
+                }
+                None => named,
+            }
+        })
+    }
 }
 
 /// The future of a request the middleware passed on: the inner service's own, or, when the
 /// request waits for a key fetch first, a boxed one.
-type Passed<F, B> = Either<
-    F,
-    Pin<Box<dyn Future<Output = Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>>>>,
+type Passed<F> = Either<
+    Boxed<F>,
+    Pin<
+        Box<
+            dyn Future<Output = Result<actix_web::dev::ServiceResponse<BoxBody>, actix_web::Error>>,
+        >,
+    >,
 >;
+
+pin_project_lite::pin_project! {
+    /// The inner service's future, its response body as a `BoxBody` (the type of an App's
+    /// responses unless a middleware changed it, so nothing is boxed again): the body type
+    /// of the rejections this middleware answers itself.
+    pub struct Boxed<F> {
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F, B> Future for Boxed<F>
+where
+    F: Future<Output = Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>>,
+    B: MessageBody + 'static,
+{
+    type Output = Result<actix_web::dev::ServiceResponse<BoxBody>, actix_web::Error>;
+    fn poll(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        self.project()
+            .inner
+            .poll(cx)
+            .map(|res| res.map(actix_web::dev::ServiceResponse::map_into_boxed_body))
+    }
+}
 
 impl<S, B> actix_web::dev::Service<actix_web::dev::ServiceRequest> for AuthMiddleware<S>
 where
@@ -102,26 +180,89 @@ where
             Response = actix_web::dev::ServiceResponse<B>,
             Error = actix_web::Error,
         > + 'static,
-    B: 'static,
+    B: MessageBody + 'static,
 {
-    type Response = actix_web::dev::ServiceResponse<B>;
+    type Response = actix_web::dev::ServiceResponse<BoxBody>;
     type Error = actix_web::Error;
-    type Future = Passed<S::Future, B>;
+    type Future = Passed<S::Future>;
 
     actix_web::dev::forward_ready!(service);
 
     fn call(&self, mut req: actix_web::dev::ServiceRequest) -> Self::Future {
         req.add_data_container(self.data.clone());
+        if let Some(public) = &self.public {
+            if !public.serve(&req) {
+                return self.authenticate_first(req);
+            }
+        }
         #[cfg(feature = "remote")]
         if let Some((remote, generation, cause)) = self.pending_fetch(&req) {
             let service = self.service.clone();
             return Either::right(Box::pin(async move {
                 remote.refresh(generation, cause).await;
                 req.extensions_mut().insert(KeysRefreshed);
-                service.call(req).await
+                service
+                    .call(req)
+                    .await
+                    .map(actix_web::dev::ServiceResponse::map_into_boxed_body)
             }));
         }
-        Either::left(self.service.call(req))
+        Either::left(Boxed {
+            inner: self.service.call(req),
+        })
+    }
+}
+
+impl<S, B> AuthMiddleware<S>
+where
+    S: actix_web::dev::Service<
+            actix_web::dev::ServiceRequest,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        > + 'static,
+    B: MessageBody + 'static,
+{
+    /// Deny-by-default on a route not declared `#[public]`: the request needs a valid token
+    /// before routing (401 otherwise, the handler never runs). The outcome is kept for the
+    /// extractors, which then check the route's own requirement without verifying again.
+    fn authenticate_first(&self, req: actix_web::dev::ServiceRequest) -> Passed<S::Future> {
+        // The rejection as this middleware's own response (outer middleware and test helpers
+        // see a response, as they do for a handler's rejection).
+        fn refused(
+            req: actix_web::dev::ServiceRequest,
+            config: &AuthConfig,
+            error: crate::error::AuthError,
+        ) -> actix_web::dev::ServiceResponse<BoxBody> {
+            use actix_web::ResponseError as _;
+            let response = config.reject(error, None).error_response();
+            req.into_response(response)
+        }
+        match begin(&self.config, view(req.request(), None)) {
+            Step::Done(outcome) => match settle(req.request(), outcome) {
+                Ok(_) => Either::left(Boxed {
+                    inner: self.service.call(req),
+                }),
+                Err(e) => {
+                    let response = refused(req, &self.config, e);
+                    Either::right(Box::pin(std::future::ready(Ok(response))))
+                }
+            },
+            #[cfg(feature = "remote")]
+            pending => {
+                let service = self.service.clone();
+                let config = self.config.clone();
+                Either::right(Box::pin(async move {
+                    let outcome = complete(&config, pending).await;
+                    match settle(req.request(), outcome) {
+                        Ok(_) => service
+                            .call(req)
+                            .await
+                            .map(actix_web::dev::ServiceResponse::map_into_boxed_body),
+                        Err(e) => Ok(refused(req, &config, e)),
+                    }
+                }))
+            }
+        }
     }
 }
 

@@ -1,0 +1,164 @@
+//! Deny by default (issue 18): with `deny_by_default()`, every route not declared `#[public]`
+//! needs a valid token before its handler runs, however it was registered (route macros,
+//! `.route`, nested scopes, the default service); `#[requires]` routes keep their own
+//! requirement; without the mode, undeclared routes stay open.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use actix_web::{get, test, web, App, HttpResponse};
+use endpoint_auth::testing::{
+    assert_insufficient_scope, assert_unauthorized, TestIssuer, TestRequestExt,
+};
+use endpoint_auth::{public, requires, ConfigError};
+
+endpoint_auth::scopes! {
+    "read:reports" => "Read reports",
+}
+
+/// How many times an undeclared handler of one App ran.
+type Runs = web::Data<AtomicUsize>;
+
+#[public(reason = "load balancer probe")]
+#[get("/health")]
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().body("up")
+}
+
+#[public]
+#[get("/open")]
+async fn open() -> HttpResponse {
+    HttpResponse::Ok().body("open")
+}
+
+#[requires(scope = "read:reports")]
+#[get("/reports")]
+async fn reports() -> HttpResponse {
+    HttpResponse::Ok().body("[]")
+}
+
+/// A handler someone added without a declaration.
+async fn undeclared(runs: Runs) -> HttpResponse {
+    runs.fetch_add(1, Ordering::SeqCst);
+    HttpResponse::Ok().body("undeclared")
+}
+
+#[get("/forgotten")]
+async fn forgotten(runs: Runs) -> HttpResponse {
+    runs.fetch_add(1, Ordering::SeqCst);
+    HttpResponse::Ok().body("forgotten")
+}
+
+async fn nothing_here(runs: Runs) -> HttpResponse {
+    runs.fetch_add(1, Ordering::SeqCst);
+    HttpResponse::NotFound().body("nothing here")
+}
+
+macro_rules! app {
+    ($auth:expr, $runs:expr) => {
+        test::init_service(
+            App::new()
+                .app_data($runs.clone())
+                .wrap($auth)
+                .service(health)
+                .service(reports)
+                .service(forgotten)
+                .route("/undeclared", web::get().to(undeclared))
+                .service(
+                    web::scope("/api")
+                        .service(open)
+                        .service(web::scope("/v1").route("/x", web::get().to(undeclared))),
+                )
+                .default_service(web::to(nothing_here)),
+        )
+        .await
+    };
+}
+
+async fn body(resp: actix_web::dev::ServiceResponse) -> String {
+    String::from_utf8(test::read_body(resp).await.to_vec()).unwrap()
+}
+
+#[actix_web::test]
+async fn undeclared_routes_need_a_token_and_their_handlers_never_run_without_one() {
+    let issuer = TestIssuer::new(SCOPES);
+    let runs = Runs::new(AtomicUsize::new(0));
+    let app = app!(issuer.config().deny_by_default().build().unwrap(), runs);
+    let get = |path: &str| test::TestRequest::get().uri(path);
+    for path in ["/undeclared", "/forgotten", "/api/v1/x", "/nowhere"] {
+        assert_unauthorized(test::call_service(&app, get(path).to_request()).await);
+        let bad = issuer.token().expired().sign();
+        let resp = test::call_service(&app, get(path).bearer(&bad).to_request()).await;
+        assert_eq!(resp.status(), 401, "{path} with an expired token");
+    }
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        0,
+        "an undeclared handler ran without a valid token"
+    );
+    // A valid token, whatever its scopes, opens them: the mode asks for authentication.
+    let token = issuer.token().sign();
+    for (path, status, text) in [
+        ("/undeclared", 200, "undeclared"),
+        ("/forgotten", 200, "forgotten"),
+        ("/api/v1/x", 200, "undeclared"),
+        ("/nowhere", 404, "nothing here"),
+    ] {
+        let resp = test::call_service(&app, get(path).bearer(&token).to_request()).await;
+        assert_eq!(resp.status(), status, "{path}");
+        assert_eq!(body(resp).await, text);
+    }
+}
+
+#[actix_web::test]
+async fn public_routes_stay_open_and_requires_keeps_its_scope_in_deny_mode() {
+    let issuer = TestIssuer::new(SCOPES);
+    let app = app!(
+        issuer.config().deny_by_default().build().unwrap(),
+        Runs::new(AtomicUsize::new(0))
+    );
+    let get = |path: &str| test::TestRequest::get().uri(path);
+    for (path, text) in [("/health", "up"), ("/api/open", "open")] {
+        let resp = test::call_service(&app, get(path).to_request()).await;
+        assert_eq!(resp.status(), 200, "{path}");
+        assert_eq!(body(resp).await, text);
+    }
+    // A #[public] handler answers the methods it declares only: a POST is not it.
+    let resp =
+        test::call_service(&app, test::TestRequest::post().uri("/health").to_request()).await;
+    assert_unauthorized(resp);
+    assert_unauthorized(test::call_service(&app, get("/reports").to_request()).await);
+    let reader = issuer.token().scopes(["read:reports"]).sign();
+    let nobody = issuer.token().sign();
+    let resp = test::call_service(&app, get("/reports").bearer(&nobody).to_request()).await;
+    assert_insufficient_scope(resp, "read:reports");
+    let resp = test::call_service(&app, get("/reports").bearer(&reader).to_request()).await;
+    assert_eq!(resp.status(), 200);
+}
+
+#[actix_web::test]
+async fn without_the_mode_undeclared_routes_stay_open() {
+    let issuer = TestIssuer::new(SCOPES);
+    let runs = Runs::new(AtomicUsize::new(0));
+    let app = app!(issuer.auth_config(), runs);
+    for path in ["/undeclared", "/forgotten", "/api/v1/x", "/health"] {
+        let resp = test::call_service(&app, test::TestRequest::get().uri(path).to_request()).await;
+        assert_eq!(resp.status(), 200, "{path}");
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 3);
+    assert_unauthorized(
+        test::call_service(&app, test::TestRequest::get().uri("/reports").to_request()).await,
+    );
+}
+
+// `test` is actix-web's here: the standard attribute by its full path.
+#[::core::prelude::v1::test]
+fn deny_by_default_refuses_the_form_body_method() {
+    let issuer = TestIssuer::new(SCOPES);
+    let err = issuer
+        .config()
+        .deny_by_default()
+        .allow_form_body_token()
+        .build()
+        .unwrap_err();
+    assert_eq!(err, ConfigError::DenyByDefaultWithFormBody);
+}
