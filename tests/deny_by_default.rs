@@ -162,3 +162,27 @@ fn deny_by_default_refuses_the_form_body_method() {
         .unwrap_err();
     assert_eq!(err, ConfigError::DenyByDefaultWithFormBody);
 }
+
+/// The RFC 9728 document is how a client learns where to get a token: open in deny mode too.
+#[actix_web::test]
+async fn the_protected_resource_metadata_stays_open_in_deny_mode() {
+    use endpoint_auth::metadata::ResourceMetadata;
+    let issuer = TestIssuer::new(SCOPES);
+    let meta = ResourceMetadata::new("https://api.test/tenant-a")
+        .authorization_server("https://idp.test/")
+        .scopes(SCOPES);
+    let app = test::init_service(
+        App::new()
+            .wrap(issuer.config().deny_by_default().build().unwrap())
+            .service(endpoint_auth::actix::metadata_service(&meta))
+            .route("/tenant-a/reports", web::get().to(HttpResponse::Ok)),
+    )
+    .await;
+    let path = meta.well_known_path();
+    let resp = test::call_service(&app, test::TestRequest::get().uri(&path).to_request()).await;
+    assert_eq!(resp.status(), 200, "{path}");
+    let request = test::TestRequest::get()
+        .uri("/tenant-a/reports")
+        .to_request();
+    assert_unauthorized(test::call_service(&app, request).await);
+}

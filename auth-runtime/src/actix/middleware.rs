@@ -108,16 +108,21 @@ impl PublicRoutes {
         PublicRoutes(crate::registry::public_handlers())
     }
 
-    /// Whether the route this request matches is a `#[public]` handler's: by the method and
+    /// Whether the route this request matches is open: the RFC 9728 metadata document
+    /// ([`metadata_service`](super::metadata_service)), or a `#[public]` handler's: by the method and
     /// path `#[public]` read (exactly, or as the end of the full pattern of a resource named
     /// after the handler, under a scope), else by the resource name that actix-web's route
     /// attributes give (the function's name).
     fn serve(&self, req: &actix_web::dev::ServiceRequest) -> bool {
+        let http = req.request();
+        let name = http.match_name();
+        // The RFC 9728 document is how a client learns where to get a token.
+        if name == Some(super::response::METADATA_RESOURCE) {
+            return true;
+        }
         if self.0.is_empty() {
             return false;
         }
-        let http = req.request();
-        let name = http.match_name();
         let pattern = http.match_pattern();
         let method = req.method().as_str();
         self.0.iter().any(|h| {

@@ -24,17 +24,24 @@ impl ResponseError for AuthRejection {
     }
 }
 
+/// The resource name of [`metadata_service`], which deny-by-default lets through.
+pub(crate) const METADATA_RESOURCE: &str = "endpoint_auth_protected_resource_metadata";
+
 /// Serves an RFC 9728 metadata document at its well-known path (200, `application/json`):
 /// `App::new().service(endpoint_auth::actix::metadata_service(&meta))`. Set the same URL with
 /// [`AuthConfigBuilder::resource_metadata`](crate::AuthConfigBuilder::resource_metadata) so 401 challenges point at it.
+/// It is public by nature (a client reads it to learn how to get a token), also under
+/// [`AuthConfigBuilder::deny_by_default`](crate::AuthConfigBuilder::deny_by_default).
 pub fn metadata_service(meta: &crate::metadata::ResourceMetadata) -> actix_web::Resource {
     let body = Bytes::from(meta.to_json());
-    actix_web::web::resource(meta.well_known_path()).route(actix_web::web::get().to(move || {
-        let body = body.clone();
-        async move {
-            HttpResponse::Ok()
-                .content_type("application/json")
-                .body(body)
-        }
-    }))
+    actix_web::web::resource(meta.well_known_path())
+        .name(METADATA_RESOURCE)
+        .route(actix_web::web::get().to(move || {
+            let body = body.clone();
+            async move {
+                HttpResponse::Ok()
+                    .content_type("application/json")
+                    .body(body)
+            }
+        }))
 }
