@@ -33,36 +33,8 @@ use serde_json::{json, Map, Value};
 
 use crate::catalog::ScopeInfo;
 use crate::policy::Requirement;
+use crate::registry::Declared;
 pub use crate::registry::{protected_handlers, public_handlers, ProtectedHandler, PublicHandler};
-
-/// What matching an operation needs of a declared handler.
-trait Declared {
-    fn name(&self) -> &'static str;
-    fn methods(&self) -> &'static [&'static str];
-    fn path(&self) -> Option<&'static str>;
-    fn label(&self) -> String;
-}
-
-macro_rules! declared {
-    ($ty:ty) => {
-        impl Declared for $ty {
-            fn name(&self) -> &'static str {
-                self.handler()
-            }
-            fn methods(&self) -> &'static [&'static str] {
-                <$ty>::methods(self)
-            }
-            fn path(&self) -> Option<&'static str> {
-                <$ty>::path(self)
-            }
-            fn label(&self) -> String {
-                format!("{}::{}", self.module(), self.handler())
-            }
-        }
-    };
-}
-declared!(ProtectedHandler);
-declared!(PublicHandler);
 
 /// The OpenAPI security requirement array for a requirement: one object per DNF alternative.
 pub fn security_requirements(requirement: &Requirement, scheme: &str) -> Value {
@@ -384,8 +356,8 @@ impl SecurityDoc {
 
 /// The registered handler for an operation: by method and path when the route is known,
 /// else by operationId (the handler name) when exactly one handler has that name.
-fn find<H: Declared>(
-    handlers: &[&'static H],
+fn find<D>(
+    handlers: &[&'static Declared<D>],
     method: &str,
     path: &str,
     op_id: Option<&str>,
@@ -399,7 +371,7 @@ fn find<H: Declared>(
         let mut named = handlers
             .iter()
             .enumerate()
-            .filter(|(_, h)| h.name() == id && h.path().is_none());
+            .filter(|(_, h)| h.handler() == id && h.path().is_none());
         let first = named.next()?;
         named.next().is_none().then_some(first.0)
     })

@@ -4,71 +4,28 @@
 
 use crate::policy::Requirement;
 
-/// A handler protected by `#[requires]`, as the attribute registers it.
+/// A handler as a declaration registers it: where it is and which route it serves (when the
+/// attribute stood above the route attribute and could read it), with what the declaration
+/// says of access (`D`).
 #[derive(Debug)]
-pub struct ProtectedHandler {
+pub struct Declared<D: 'static> {
     handler: &'static str,
     module: &'static str,
     methods: &'static [&'static str],
     path: Option<&'static str>,
-    requirement: Requirement,
+    declaration: D,
 }
+
+/// A handler protected by `#[requires]`: its requirement.
+pub type ProtectedHandler = Declared<Requirement>;
+
+/// A handler declared deliberately open with `#[public]`: the reason, when given.
+pub type PublicHandler = Declared<Option<&'static str>>;
 
 inventory::collect!(ProtectedHandler);
-
-impl ProtectedHandler {
-    /// Used by the generated code.
-    #[doc(hidden)]
-    pub const fn new(
-        handler: &'static str,
-        module: &'static str,
-        methods: &'static [&'static str],
-        path: Option<&'static str>,
-        requirement: Requirement,
-    ) -> Self {
-        ProtectedHandler {
-            handler,
-            module,
-            methods,
-            path,
-            requirement,
-        }
-    }
-    /// The handler's function name (utoipa's default operationId).
-    pub fn handler(&self) -> &'static str {
-        self.handler
-    }
-    /// The module it is declared in.
-    pub fn module(&self) -> &'static str {
-        self.module
-    }
-    /// HTTP methods, when a route attribute was visible to `#[requires]`.
-    pub fn methods(&self) -> &'static [&'static str] {
-        self.methods
-    }
-    /// The route path (actix syntax), when visible to `#[requires]`.
-    pub fn path(&self) -> Option<&'static str> {
-        self.path
-    }
-    /// What it requires.
-    pub fn requirement(&self) -> Requirement {
-        self.requirement
-    }
-}
-
-/// A handler declared deliberately open with `#[public]`, as the attribute registers it.
-#[derive(Debug)]
-pub struct PublicHandler {
-    handler: &'static str,
-    module: &'static str,
-    methods: &'static [&'static str],
-    path: Option<&'static str>,
-    reason: Option<&'static str>,
-}
-
 inventory::collect!(PublicHandler);
 
-impl PublicHandler {
+impl<D> Declared<D> {
     /// Used by the generated code.
     #[doc(hidden)]
     pub const fn new(
@@ -76,14 +33,14 @@ impl PublicHandler {
         module: &'static str,
         methods: &'static [&'static str],
         path: Option<&'static str>,
-        reason: Option<&'static str>,
+        declaration: D,
     ) -> Self {
-        PublicHandler {
+        Declared {
             handler,
             module,
             methods,
             path,
-            reason,
+            declaration,
         }
     }
     /// The handler's function name (utoipa's default operationId).
@@ -94,30 +51,50 @@ impl PublicHandler {
     pub fn module(&self) -> &'static str {
         self.module
     }
-    /// HTTP methods, when a route attribute was visible to `#[public]`.
+    /// HTTP methods, when a route attribute was visible to the declaration.
     pub fn methods(&self) -> &'static [&'static str] {
         self.methods
     }
-    /// The route path (actix syntax), when visible to `#[public]`.
+    /// The route path (actix syntax), when visible to the declaration.
     pub fn path(&self) -> Option<&'static str> {
         self.path
     }
+    /// `module::handler`, for reports.
+    pub(crate) fn label(&self) -> String {
+        format!("{}::{}", self.module, self.handler)
+    }
+}
+
+impl ProtectedHandler {
+    /// What it requires.
+    pub fn requirement(&self) -> Requirement {
+        self.declaration
+    }
+}
+
+impl PublicHandler {
     /// Why it is open, when the declaration says.
     pub fn reason(&self) -> Option<&'static str> {
-        self.reason
+        self.declaration
     }
+}
+
+/// Every registered handler of one kind linked into this program, sorted by module and name.
+fn all<D>() -> Vec<&'static Declared<D>>
+where
+    Declared<D>: inventory::Collect,
+{
+    let mut all: Vec<_> = inventory::iter::<Declared<D>>.into_iter().collect();
+    all.sort_by_key(|h| (h.module, h.handler));
+    all
 }
 
 /// Every `#[public]` handler linked into this program, sorted by module and name.
 pub fn public_handlers() -> Vec<&'static PublicHandler> {
-    let mut all: Vec<_> = inventory::iter::<PublicHandler>.into_iter().collect();
-    all.sort_by_key(|h| (h.module, h.handler));
-    all
+    all()
 }
 
 /// Every protected handler linked into this program, sorted by module and name.
 pub fn protected_handlers() -> Vec<&'static ProtectedHandler> {
-    let mut all: Vec<_> = inventory::iter::<ProtectedHandler>.into_iter().collect();
-    all.sort_by_key(|h| (h.module, h.handler));
-    all
+    all()
 }
