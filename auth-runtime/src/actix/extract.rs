@@ -65,31 +65,34 @@ pub(super) fn view(req: &HttpRequest, body_token: Option<String>) -> RequestView
 }
 
 /// The configuration registered on the App: the one whose middleware the request went
-/// through (`wrap`) wins; else one registered by `app_data` (plain, then `web::Data`).
-pub(super) fn config_of(req: &HttpRequest) -> Option<&AuthConfig> {
-    req.app_data::<super::middleware::Wrapped>()
-        .map(|w| &w.0)
-        .or_else(|| req.app_data::<AuthConfig>())
+/// through (`wrap`) wins; else one registered by `app_data` (plain, then `web::Data`). The
+/// flag says whether it came from the middleware.
+pub(super) fn config_of(req: &HttpRequest) -> Option<(&AuthConfig, bool)> {
+    if let Some(w) = req.app_data::<super::middleware::Wrapped>() {
+        return Some((&w.0, true));
+    }
+    req.app_data::<AuthConfig>()
         .or_else(|| {
             req.app_data::<actix_web::web::Data<AuthConfig>>()
                 .map(|d| d.get_ref())
         })
+        .map(|config| (config, false))
 }
 
 /// Why `config` cannot serve this request, if it cannot: one with remote keys must be the
 /// one whose middleware the request went through. Registered only as app data, a request
 /// that waits for keys would let the handler's other extractors (`Path`, `Query`, …) answer
 /// 404/400 before authentication does; that weaker order is refused instead.
-fn unusable(req: &HttpRequest, config: &AuthConfig) -> Option<&'static str> {
+fn unusable(config: &AuthConfig, wrapped: bool) -> Option<&'static str> {
     #[cfg(feature = "remote")]
-    if config.inner.remote.is_some() && req.app_data::<super::middleware::Wrapped>().is_none() {
+    if config.inner.remote.is_some() && !wrapped {
         return Some(
             "this route's endpoint_auth::AuthConfig has remote keys but is registered with \
              `app_data` only: register it with `App::wrap(auth_config.clone())` (or `.wrap` on \
              the scope), so that a key fetch completes before any other extractor can answer",
         );
     }
-    let _ = (req, config);
+    let _ = (config, wrapped);
     None
 }
 
@@ -150,7 +153,7 @@ fn extract<T>(
         Core::Ready(outcome) => Either::Ready(outcome.map(|outcome| {
             outcome.and_then(|verified| {
                 finish(verified).map_err(|e| match config_of(req) {
-                    Some(config) => config.reject(e, requirement.as_ref()),
+                    Some((config, _)) => config.reject(e, requirement.as_ref()),
                     None => AuthRejection::misconfigured(),
                 })
             })
@@ -165,10 +168,10 @@ fn authorize_request(
     payload: &mut Payload,
     requirement: Option<Requirement>,
 ) -> Core {
-    let Some(config) = config_of(req) else {
+    let Some((config, wrapped)) = config_of(req) else {
         return Core::Ready(Some(Err(AuthRejection::misconfigured())));
     };
-    if let Some(why) = unusable(req, config) {
+    if let Some(why) = unusable(config, wrapped) {
         return Core::Ready(Some(Err(AuthRejection::misconfigured_because(why))));
     }
     let step = match cached(req) {
