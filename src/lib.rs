@@ -92,10 +92,12 @@ pub use endpoint_auth_runtime::{metadata, metrics};
 /// The attribute may be written above or below actix-web's `#[get]`/`#[post]`/`#[route]`,
 /// or on a handler registered by hand (`web::post().to(handler)`). It goes on a free
 /// `async fn` (not a method), once per handler; generics and `where` clauses are kept.
-/// Above the route attribute (the order of every example here) it also reads the route, so
-/// that [`openapi::SecurityDoc`] matches the handler's operation by method and path;
-/// otherwise the operation is found by `operationId` equal to the function name (utoipa's
-/// default), which a custom utoipa `operation_id` defeats.
+/// It registers the handler's route (method and path) so that [`openapi::SecurityDoc`]
+/// matches the handler's operation whatever its `operationId`, in either order: above the
+/// route attribute (the order of every example here) it reads the route from it; below, the
+/// route attribute has already expanded, and the route is read from the source file. A
+/// handler with no route written on it (registered by hand without `#[utoipa::path]`) is
+/// matched by `operationId` equal to the function name (utoipa's default).
 ///
 /// # `scope = "…"`
 ///
@@ -384,7 +386,7 @@ pub use endpoint_auth_macros::scopes;
 /// A handler is either `#[public]` or `#[requires(…)]`: both on one handler is a compile
 /// error, and so is a `#[public]` handler that takes a [`Principal`] or an [`Authorized`]
 /// (reading the caller makes it a protected handler: declare `#[requires(authenticated)]`).
-/// Like `#[requires]`, write it above the route attribute so that it reads the route.
+/// Like `#[requires]`, it registers the route it is written with, in either order.
 #[doc(inline)]
 pub use endpoint_auth_macros::public;
 

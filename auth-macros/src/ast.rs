@@ -63,6 +63,9 @@ pub struct Entry {
     pub value: Value,
 }
 
+// A handful of values per attribute, matched by pattern (`Eq(Expr::Lit(…))`): boxing the
+// expression would cost more code than the bytes it saves.
+#[allow(clippy::large_enum_variant)]
 pub enum Value {
     /// `authenticated`
     Flag,
@@ -175,10 +178,10 @@ const ROUTE_MACROS: [&str; 9] = [
     "get", "post", "put", "delete", "patch", "head", "options", "trace", "connect",
 ];
 
-/// The HTTP methods and path of the handler, when a route attribute still stands on it:
+/// The HTTP methods and path of the handler, when a route attribute stands on it:
 /// actix's `#[get("/p")]`-style and `#[route("/p", method = "GET", …)]`, or
-/// `#[utoipa::path(get, path = "/p")]`. Attributes that expanded before ours are gone; then
-/// documentation matches the handler by name (utoipa's default operationId).
+/// `#[utoipa::path(get, path = "/p")]`. Attributes that expanded before ours are gone from
+/// what we receive; `source` reads them from the file.
 pub fn route_of(attrs: &[syn::Attribute]) -> (Vec<String>, Option<String>) {
     use syn::parse::Parser;
     let mut methods = Vec::new();
@@ -272,5 +275,12 @@ pub fn route_of(attrs: &[syn::Attribute]) -> (Vec<String>, Option<String>) {
             }
         }
     }
+    // `#[utoipa::path(get, …)]` beside `#[get(…)]` names the method twice.
+    let mut seen = Vec::with_capacity(methods.len());
+    methods.retain(|m| {
+        let new = !seen.contains(m);
+        seen.push(m.clone());
+        new
+    });
     (methods, path)
 }

@@ -9,6 +9,7 @@
 
 mod ast;
 mod expand;
+mod source;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -16,13 +17,13 @@ use proc_macro::TokenStream;
 // Documented where users read it: on the facade's re-export (`endpoint_auth::requires`).
 #[proc_macro_attribute]
 pub fn requires(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::requires(args.into(), item.into()).into()
+    expand::requires(args.into(), item.into(), source::Site::of_call()).into()
 }
 
 // Documented on the facade's re-export (`endpoint_auth::public`).
 #[proc_macro_attribute]
 pub fn public(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::public(args.into(), item.into()).into()
+    expand::public(args.into(), item.into(), source::Site::of_call()).into()
 }
 
 // Documented on the facade's re-export (`endpoint_auth::scopes`).

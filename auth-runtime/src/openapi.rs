@@ -165,8 +165,8 @@ impl SecurityDoc {
         Ok((serde_json::from_value(value)?, applied))
     }
 
-    /// A document of the registered handlers (`#[requires]` and `#[public]`) whose route the
-    /// attribute could see (it stood above the route attribute), for services without an
+    /// A document of the registered handlers (`#[requires]` and `#[public]`) whose route
+    /// is written on it (a route attribute or `#[utoipa::path]`), for services without an
     /// OpenAPI generator; merge its `paths` and `components` into your own.
     pub fn document(&self, title: &str, version: &str) -> Value {
         let mut paths = Map::new();

@@ -4,9 +4,9 @@
 
 use crate::policy::Requirement;
 
-/// A handler as a declaration registers it: where it is and which route it serves (when the
-/// attribute stood above the route attribute and could read it), with what the declaration
-/// says of access (`D`).
+/// A handler as a declaration registers it: where it is and which route it serves (when a
+/// route is written on it: actix's route attribute or `#[utoipa::path]`, above or below the
+/// declaration), with what the declaration says of access (`D`).
 #[derive(Debug)]
 pub struct Declared<D: 'static> {
     handler: &'static str,
@@ -55,7 +55,7 @@ impl<D> Declared<D> {
     pub fn methods(&self) -> &'static [&'static str] {
         self.methods
     }
-    /// The route path (actix syntax), when visible to the declaration.
+    /// The route path (actix syntax), when one is written on the handler.
     pub fn path(&self) -> Option<&'static str> {
         self.path
     }
