@@ -49,7 +49,8 @@ const REALM: &str = "reports-api";
         list_reports,
         create_report,
         delete_report,
-        export_report
+        export_report,
+        export_all
     )
 )]
 struct ApiDoc;
@@ -153,6 +154,26 @@ async fn export_report(store: web::Data<Store>, id: web::Path<u64>) -> HttpRespo
     }
 }
 
+/// Every report at once: a bulk export needs the export scope and, RFC 9470 step-up, a user
+/// who authenticated with MFA in the last 15 minutes. Otherwise 401
+/// `insufficient_user_authentication` with `acr_values` and `max_age`: the client sends the
+/// user through the authorization server again, asking for that, and retries.
+#[requires(scope = "export:reports", acr = "urn:example:mfa", max_age = 900)]
+#[utoipa::path(get, path = "/reports/export",
+    responses((status = 200, description = "CSV export of every report", content_type = "text/csv", body = String)))]
+#[get("/reports/export")]
+async fn export_all(store: web::Data<Store>) -> HttpResponse {
+    let mut out = String::from("id,title\n");
+    for r in store.reports.lock().unwrap().values() {
+        out.push_str(&format!("{},{}\n", r.id, csv(&r.title)));
+    }
+    HttpResponse::Ok().content_type("text/csv").body(out)
+}
+
+/// The authentication context class the embedded default's dev issuer stands in for
+/// (`acr_values` at its token endpoint, `mint --mfa`).
+const DEV_MFA: &str = "urn:example:mfa";
+
 fn csv(field: &str) -> String {
     format!("\"{}\"", field.replace('"', "\"\""))
 }
@@ -226,6 +247,19 @@ impl DevKey {
     }
 
     fn mint(&self, issuer: &str, audience: &str, subject: &str, scopes: &[&str]) -> String {
+        self.mint_as(issuer, audience, subject, scopes, None)
+    }
+
+    /// As `mint`, for a user who authenticated just now with the authentication context
+    /// class `acr` (RFC 9470: `acr` and `auth_time` claims).
+    fn mint_as(
+        &self,
+        issuer: &str,
+        audience: &str,
+        subject: &str,
+        scopes: &[&str],
+        acr: Option<&str>,
+    ) -> String {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
@@ -233,11 +267,15 @@ impl DevKey {
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
         header.kid = Some(DEV_KID.into());
         header.typ = Some("at+jwt".into());
-        let claims = serde_json::json!({
+        let mut claims = serde_json::json!({
             "iss": issuer, "aud": audience, "sub": subject, "client_id": "reports-api-dev",
             "iat": now, "exp": now + 3600, "jti": format!("{now}-{}", std::process::id()),
             "scope": scopes.join(" "),
         });
+        if let Some(acr) = acr {
+            claims["acr"] = acr.into();
+            claims["auth_time"] = now.into();
+        }
         jsonwebtoken::encode(
             &header,
             &claims,
@@ -451,17 +489,21 @@ fn main() {
             fail("`mint` only works on the embedded default; unset AUTH_ISSUER (a real issuer mints its own tokens)");
         }
         let key = DevKey::load_or_create().unwrap_or_else(|e| fail(e));
-        let scopes: Vec<&str> = args[1..].iter().map(String::as_str).collect();
+        // `mint --mfa …`: as if the user had just authenticated with MFA (RFC 9470 step-up).
+        let mfa = args.get(1).map(String::as_str) == Some("--mfa");
+        let first = if mfa { 2 } else { 1 };
+        let scopes: Vec<&str> = args[first..].iter().map(String::as_str).collect();
         if let Some(bad) = scopes.iter().find(|s| !endpoint_auth::is_scope_token(s)) {
             fail(format!("{bad:?} is not a valid scope"));
         }
         println!(
             "{}",
-            key.mint(
+            key.mint_as(
                 &embedded_issuer(settings.bind),
                 &settings.audience,
                 "dev-user",
-                &scopes
+                &scopes,
+                mfa.then_some(DEV_MFA),
             )
         );
         return;
@@ -589,6 +631,7 @@ async fn serve(
                 .service(list_reports)
                 .service(create_report)
                 .service(delete_report)
+                .service(export_all)
                 .service(export_report)
                 .service(endpoint_auth::actix::metadata_service(&metadata))
                 .app_data(web::Data::new(prometheus.clone()))
@@ -698,6 +741,10 @@ struct TokenRequest {
     grant_type: String,
     #[serde(default)]
     scope: String,
+    /// RFC 9470 step-up, as a client would ask the authorization endpoint: the dev issuer
+    /// stands in for an MFA login when asked for `urn:example:mfa`.
+    #[serde(default)]
+    acr_values: Option<String>,
 }
 
 /// A development-only RFC 6749 §4.4 client-credentials endpoint (no client authentication:
@@ -731,9 +778,19 @@ async fn dev_token(dev: web::Data<DevIssuer>, form: web::Form<TokenRequest>) -> 
             "a requested scope is not one this API declares",
         );
     }
+    let acr = match form.acr_values.as_deref() {
+        None => None,
+        Some(values) if values.split(' ').any(|v| v == DEV_MFA) => Some(DEV_MFA),
+        Some(_) => {
+            return error(
+                "invalid_request",
+                "the development issuer only performs acr urn:example:mfa",
+            )
+        }
+    };
     let token = dev
         .key
-        .mint(&dev.issuer, &dev.audience, "dev-client", &scopes);
+        .mint_as(&dev.issuer, &dev.audience, "dev-client", &scopes, acr);
     HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
         .json(serde_json::json!({

@@ -241,6 +241,17 @@ fn services_without_utoipa_get_a_document_from_the_registry() {
 // ---- reports_api: the document drives the service ------------------------------------
 
 fn token_via_documented_flow(addr: SocketAddr, doc: &Value, scopes: &[String]) -> String {
+    token_via_documented_flow_with(addr, doc, scopes, None)
+}
+
+/// As `token_via_documented_flow`, asking for an RFC 9470 authentication context as a client
+/// does after a step-up challenge (or after reading the operation's `x-step-up`).
+fn token_via_documented_flow_with(
+    addr: SocketAddr,
+    doc: &Value,
+    scopes: &[String],
+    acr_values: Option<&str>,
+) -> String {
     let url = doc["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]
         ["tokenUrl"]
         .as_str()
@@ -248,7 +259,10 @@ fn token_via_documented_flow(addr: SocketAddr, doc: &Value, scopes: &[String]) -
     let path = url
         .strip_prefix(&format!("http://{addr}"))
         .expect("token endpoint on the service");
-    let body = format!("grant_type=client_credentials&scope={}", scopes.join("+"));
+    let mut body = format!("grant_type=client_credentials&scope={}", scopes.join("+"));
+    if let Some(acr) = acr_values {
+        body.push_str(&format!("&acr_values={acr}"));
+    }
     let r = request(
         addr,
         "POST",
@@ -322,12 +336,25 @@ fn reports_api_document_and_enforcement_never_drift() {
                     assert!(alt_sets.contains(&hint), "{method} {path}: hint {hint:?} is not a documented alternative {alt_sets:?}");
                 }
             }
+            // An operation that documents a step-up (`x-step-up`) wants the authentication
+            // context as well: without it 401 insufficient_user_authentication.
+            let acr = op["x-step-up"]["acr_values"][0].as_str();
             for alt in &alts {
+                if acr.is_some() {
+                    let r = call(
+                        svc.addr,
+                        &method,
+                        &url,
+                        Some(&token_via_documented_flow(svc.addr, &doc, alt)),
+                    );
+                    assert_eq!(r.status, 401, "{method} {path} without step-up");
+                    assert_eq!(r.json()["error"], "insufficient_user_authentication");
+                }
                 let r = call(
                     svc.addr,
                     &method,
                     &url,
-                    Some(&token_via_documented_flow(svc.addr, &doc, alt)),
+                    Some(&token_via_documented_flow_with(svc.addr, &doc, alt, acr)),
                 );
                 assert!(
                     ![401, 403].contains(&r.status),
@@ -337,7 +364,7 @@ fn reports_api_document_and_enforcement_never_drift() {
             }
         }
     }
-    assert_eq!(visited, 5, "the five protected operations of reports_api");
+    assert_eq!(visited, 6, "the six protected operations of reports_api");
 }
 
 /// The security section of reports_api's document, as committed in

@@ -462,6 +462,86 @@ fn token_endpoint_separates_scopes_by_single_spaces_only() {
     }
 }
 
+/// RFC 9470 step-up on the flagship: exporting every report needs a user who authenticated
+/// with MFA in the last 15 minutes; the dev token endpoint performs that "login" when a
+/// client asks for `acr_values=urn:example:mfa`, as a client would ask its authorization
+/// server after the challenge.
+#[test]
+fn exporting_everything_asks_for_a_recent_mfa_login() {
+    let svc = start(&[]);
+    let ask = |extra: &str| {
+        let r = request(
+            svc.addr,
+            "POST",
+            "/oauth/token",
+            &["Content-Type: application/x-www-form-urlencoded"],
+            format!("grant_type=client_credentials&scope=export:reports{extra}").as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()["access_token"].as_str().unwrap().to_owned()
+    };
+
+    let plain = ask("");
+    let r = get(svc.addr, "/reports/export", &[&bearer(&plain)]);
+    let challenge = r.challenge().to_owned();
+    endpoint_auth::testing::assert_insufficient_user_authentication(
+        r.raw(),
+        Some("urn:example:mfa"),
+        Some(900),
+    );
+    assert!(
+        challenge.starts_with(
+            "Bearer realm=\"reports-api\", error=\"insufficient_user_authentication\""
+        ),
+        "{challenge}"
+    );
+
+    // The client does what the challenge says, and retries.
+    let stepped_up = ask("&acr_values=urn:example:mfa");
+    let r = get(svc.addr, "/reports/export", &[&bearer(&stepped_up)]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("text/csv"));
+    assert!(r.text().starts_with("id,title\n"), "{}", r.text());
+
+    // MFA does not stand in for the scope: 403 first.
+    let r = request(
+        svc.addr,
+        "POST",
+        "/oauth/token",
+        &["Content-Type: application/x-www-form-urlencoded"],
+        b"grant_type=client_credentials&scope=read:reports&acr_values=urn:example:mfa",
+    );
+    let reader = r.json()["access_token"].as_str().unwrap().to_owned();
+    endpoint_auth::testing::assert_insufficient_scope(
+        get(svc.addr, "/reports/export", &[&bearer(&reader)]).raw(),
+        "export:reports",
+    );
+
+    // `mint --mfa` gives the same kind of token from the command line.
+    let mint = command(&svc.key_dir)
+        .args(["mint", "--mfa", "export:reports"])
+        .env("BIND", svc.addr.to_string())
+        .output()
+        .unwrap();
+    assert!(mint.status.success());
+    let minted = String::from_utf8(mint.stdout).unwrap().trim().to_owned();
+    assert_eq!(
+        get(svc.addr, "/reports/export", &[&bearer(&minted)]).status,
+        200
+    );
+
+    // The dev issuer performs no other authentication context.
+    let r = request(
+        svc.addr,
+        "POST",
+        "/oauth/token",
+        &["Content-Type: application/x-www-form-urlencoded"],
+        b"grant_type=client_credentials&scope=export:reports&acr_values=urn:example:hwk",
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"], "invalid_request");
+}
+
 /// Where the embedded default keeps its signing key, and what it refuses to trust there.
 #[cfg(unix)]
 mod dev_key {

@@ -195,6 +195,13 @@ fn shared_type(node: &Node, krate: &Path) -> Option<TokenStream> {
     Some(match node {
         Node::Authenticated => quote!(#krate::__private::AnyValidToken),
         Node::Scope(lit) => quote!(crate::#catalog!(type #lit)),
+        Node::MaxAge(seconds) => {
+            let seconds = proc_macro2::Literal::u64_unsuffixed(*seconds);
+            quote!(#krate::__private::MaxAge<#seconds>)
+        }
+        // A string cannot be a const generic argument: a requirement naming an `acr` gets a
+        // type of its own.
+        Node::Acr(_) => return None,
         Node::All(members) | Node::Any(members) => {
             if members.len() > MAX_COMBINED {
                 return None;
@@ -218,6 +225,11 @@ fn requirement(node: &Node, krate: &Path) -> TokenStream {
     match node {
         Node::Authenticated => quote!(#ty::Authenticated),
         Node::Scope(lit) => quote!(#ty::Scope(#lit)),
+        Node::Acr(lit) => quote!(#ty::Acr(#lit)),
+        Node::MaxAge(seconds) => {
+            let seconds = proc_macro2::Literal::u64_unsuffixed(*seconds);
+            quote!(#ty::MaxAge(#seconds))
+        }
         Node::All(members) | Node::Any(members) => {
             let variant = if matches!(node, Node::All(_)) {
                 quote!(All)

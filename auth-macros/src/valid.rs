@@ -36,6 +36,10 @@ impl Errors {
 pub enum Node {
     Authenticated,
     Scope(LitStr),
+    /// RFC 9470 `acr = "…"`.
+    Acr(LitStr),
+    /// RFC 9470 `max_age = N` (seconds, at least 1).
+    MaxAge(u64),
     All(Vec<Node>),
     Any(Vec<Node>),
 }
@@ -48,8 +52,11 @@ pub struct Requires {
     pub scopes: Vec<LitStr>,
 }
 
-const TOP_KEYS: &str = "`scope`, `any`, `all`, `authenticated`, `crate`";
-const NESTED_KEYS: &str = "`scope`, `any`, `all`, `authenticated`";
+const TOP_KEYS: &str = "`scope`, `any`, `all`, `authenticated`, `acr`, `max_age`, `crate`";
+const NESTED_KEYS: &str = "`scope`, `any`, `all`, `authenticated`, `acr`, `max_age`";
+
+/// The largest `max_age`: a little over 136 years is more than any session lives.
+const MAX_AGE_LIMIT: u64 = u32::MAX as u64;
 
 pub fn requires(args: Args, errors: &mut Errors) -> Requires {
     let mut krate: Option<Path> = None;
@@ -143,6 +150,71 @@ fn node(
             );
             None
         }
+        ("acr", Value::Eq(expr)) => {
+            let Expr::Lit(ExprLit {
+                lit: Lit::Str(lit), ..
+            }) = expr
+            else {
+                errors.push(syn::Error::new_spanned(
+                    expr,
+                    "`acr` takes a string literal, e.g. `acr = \"urn:example:mfa\"`",
+                ));
+                return None;
+            };
+            let value = lit.value();
+            if let Some(problem) = acr_problem(&value) {
+                errors.at(lit.span(), problem);
+                return None;
+            }
+            Some(Node::Acr(LitStr::new(&value, lit.span())))
+        }
+        ("acr", _) => {
+            errors.at(
+                key.span(),
+                "`acr` takes one authentication context class: `acr = \"urn:example:mfa\"`; \
+                 for several write `any(acr = \"a\", acr = \"b\")`",
+            );
+            None
+        }
+        ("max_age", Value::Eq(expr)) => {
+            let problem = "`max_age` is the most seconds since the user authenticated, a whole \
+                           number greater than zero: `max_age = 300`";
+            match expr {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Int(int), ..
+                }) => match int.base10_parse::<u64>() {
+                    Ok(0) => {
+                        errors.at(
+                            int.span(),
+                            "`max_age = 0` can never be met: a token is always issued after \
+                             the authentication it carries; give the most seconds since the \
+                             user authenticated, e.g. `max_age = 300`",
+                        );
+                        None
+                    }
+                    Ok(n) if n > MAX_AGE_LIMIT => {
+                        errors.at(
+                            int.span(),
+                            format!("`max_age` is at most {MAX_AGE_LIMIT} seconds"),
+                        );
+                        None
+                    }
+                    Ok(n) => Some(Node::MaxAge(n)),
+                    Err(_) => {
+                        errors.at(int.span(), problem);
+                        None
+                    }
+                },
+                _ => {
+                    errors.push(syn::Error::new_spanned(expr, problem));
+                    None
+                }
+            }
+        }
+        ("max_age", _) => {
+            errors.at(key.span(), "`max_age` needs a value: `max_age = 300`");
+            None
+        }
         ("any" | "all", Value::List(list)) => {
             if list.is_empty() {
                 let why = if name == "any" {
@@ -205,11 +277,27 @@ fn node(
     }
 }
 
-/// Rules across the members of one list: no scope twice, `authenticated` only alone.
+/// Rules across the members of one list: no scope or `acr` twice, one `max_age`,
+/// `authenticated` only alone.
 fn check_members(list: &str, members: &[(&Entry, Option<Node>)], errors: &mut Errors) {
     let mut seen: Vec<String> = Vec::new();
+    let mut seen_acr: Vec<String> = Vec::new();
+    let mut max_age = false;
     for (entry, node) in members {
         match node {
+            Some(Node::Acr(lit)) => {
+                let value = lit.value();
+                if seen_acr.contains(&value) {
+                    errors.at(lit.span(), format!("acr `{value}` appears twice in {list}"));
+                } else {
+                    seen_acr.push(value);
+                }
+            }
+            Some(Node::MaxAge(_)) if max_age => errors.at(
+                entry.key.span(),
+                format!("`max_age` appears twice in {list}; keep the smaller one"),
+            ),
+            Some(Node::MaxAge(_)) => max_age = true,
             Some(Node::Scope(lit)) => {
                 let value = lit.value();
                 if seen.contains(&value) {
@@ -262,6 +350,28 @@ fn lit_path(lit: &LitStr, errors: &mut Errors) -> Option<Path> {
             None
         }
     }
+}
+
+/// Why `s` cannot be an `acr` value: RFC 9470's `acr_values` is a space-delimited list in
+/// a quoted-string, so one value is visible ASCII without spaces, `"` or `\`.
+fn acr_problem(s: &str) -> Option<String> {
+    if s.is_empty() {
+        return Some("an `acr` value cannot be empty".into());
+    }
+    if s.chars().any(char::is_whitespace) {
+        return Some(
+            "an `acr` value cannot contain whitespace (the challenge's `acr_values` is \
+             space-delimited); for several write `any(acr = \"a\", acr = \"b\")`"
+                .into(),
+        );
+    }
+    s.bytes()
+        .find(|&b| !matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
+        .map(|_| {
+            "an `acr` value is visible ASCII without `\"` or `\\` (it is sent in the \
+             challenge's `acr_values`)"
+                .into()
+        })
 }
 
 /// Why `s` is not an RFC 6749 §3.3 scope-token (`1*( %x21 / %x23-5B / %x5D-7E )`), if it is not.

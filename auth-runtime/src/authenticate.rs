@@ -20,7 +20,14 @@ use crate::credentials::{
 use crate::error::{AuthError, AuthRejection};
 #[cfg(feature = "remote")]
 use crate::keys::remote::{Cause, Lookup, RemoteKeys};
-use crate::policy::Requirement;
+use crate::policy::{Presented, Requirement, Unmet};
+
+/// Seconds since the epoch.
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
 
 /// What the pipeline reads of a request, whatever the web framework.
 #[derive(Debug, Default)]
@@ -52,15 +59,31 @@ impl AuthConfig {
         requirement: Option<&Requirement>,
     ) -> Result<Arc<Verified>, AuthRejection> {
         let verified = outcome.map_err(|e| self.reject(e, requirement))?;
-        if let Some(r) = requirement {
-            if let Err(unsatisfied) = r.evaluate(verified.scopes()) {
-                return Err(self.reject(
-                    AuthError::insufficient_scope(join_scopes(unsatisfied.hint)),
-                    Some(r),
-                ));
-            }
+        let Some(r) = requirement else {
+            return Ok(verified);
+        };
+        // Scopes alone need no clock; a requirement with an authentication context does.
+        let outcome = if r.has_step_up() {
+            r.check(&Presented {
+                scopes: verified.scopes(),
+                acr: verified.acr(),
+                auth_time: verified.auth_time(),
+                now: now(),
+            })
+        } else {
+            r.evaluate(verified.scopes()).map_err(Unmet::Scope)
+        };
+        match outcome {
+            Ok(()) => Ok(verified),
+            Err(Unmet::Scope(unsatisfied)) => Err(self.reject(
+                AuthError::insufficient_scope(join_scopes(unsatisfied.hint)),
+                Some(r),
+            )),
+            Err(Unmet::Authentication(step_up)) => Err(self.reject(
+                AuthError::insufficient_user_authentication(&step_up.acr_values, step_up.max_age),
+                Some(r),
+            )),
         }
-        Ok(verified)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Rendering `WWW-Authenticate: Bearer …` values (RFC 6750 §3, RFC 9110 §11.6.1).
 //!
 //! Parameters always come in one order: `realm`, `error`, `error_description`, `scope`,
-//! `resource_metadata`. Every value is a quoted-string with `"` and `\` escaped; anything that
+//! `acr_values`, `max_age` (RFC 9470), `resource_metadata`. Every value is a quoted-string with `"` and `\` escaped; anything that
 //! is not visible ASCII or a space is replaced, so no CR/LF or control byte can ever reach a
 //! header.
 
@@ -18,6 +18,11 @@ pub struct Challenge<'a> {
     pub error_description: Option<&'a str>,
     /// `scope`: space-delimited scope tokens that would satisfy the request.
     pub scope: Option<&'a str>,
+    /// `acr_values` (RFC 9470): space-delimited authentication context classes, any of which
+    /// would satisfy the request.
+    pub acr_values: Option<&'a str>,
+    /// `max_age` (RFC 9470): the largest acceptable time since the user authenticated.
+    pub max_age: Option<u64>,
     /// `resource_metadata`: the RFC 9728 metadata URL.
     pub resource_metadata: Option<&'a str>,
 }
@@ -36,6 +41,12 @@ impl Challenge<'_> {
         }
         if let Some(scope) = self.scope.filter(|s| !s.is_empty()) {
             push_param(&mut out, "scope", scope, true);
+        }
+        if let Some(acr) = self.acr_values.filter(|s| !s.is_empty()) {
+            push_param(&mut out, "acr_values", acr, true);
+        }
+        if let Some(max_age) = self.max_age {
+            push_param(&mut out, "max_age", &max_age.to_string(), true);
         }
         if let Some(url) = self.resource_metadata {
             push_param(&mut out, "resource_metadata", url, true);
@@ -125,11 +136,28 @@ mod tests {
             error_description: Some("needs more"),
             scope: Some("a b"),
             resource_metadata: Some("https://r/.well-known/oauth-protected-resource"),
+            ..Default::default()
         };
         assert_eq!(
             c.render(),
             "Bearer realm=\"api\", error=\"insufficient_scope\", error_description=\"needs more\", \
              scope=\"a b\", resource_metadata=\"https://r/.well-known/oauth-protected-resource\""
+        );
+        let step_up = Challenge {
+            realm: "api",
+            error: Some("insufficient_user_authentication"),
+            error_description: Some("a different or more recent authentication is required"),
+            acr_values: Some("urn:example:mfa urn:example:hwk"),
+            max_age: Some(300),
+            resource_metadata: Some("https://r/m"),
+            ..Default::default()
+        };
+        assert_eq!(
+            step_up.render(),
+            "Bearer realm=\"api\", error=\"insufficient_user_authentication\", \
+             error_description=\"a different or more recent authentication is required\", \
+             acr_values=\"urn:example:mfa urn:example:hwk\", max_age=\"300\", \
+             resource_metadata=\"https://r/m\""
         );
     }
 

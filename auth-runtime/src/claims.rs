@@ -92,6 +92,8 @@ pub(crate) struct StandardClaims {
     jti: Option<Value>,
     scope: Option<Value>,
     scp: Option<Value>,
+    acr: Option<Value>,
+    auth_time: Option<Value>,
 }
 
 /// Reads the claims into the slots of a [`StandardClaims`] in place: the struct is a few
@@ -127,6 +129,8 @@ impl<'de> serde::de::Visitor<'de> for Fill<'_> {
                 "jti" => &mut claims.jti,
                 "scope" => &mut claims.scope,
                 "scp" => &mut claims.scp,
+                "acr" => &mut claims.acr,
+                "auth_time" => &mut claims.auth_time,
                 _ => {
                     map.next_value::<NoDuplicates>()?;
                     names.push(name);
@@ -340,6 +344,8 @@ pub struct Verified {
     pub(crate) client_id: Option<String>,
     pub(crate) token_id: Option<String>,
     pub(crate) scopes: Vec<String>,
+    pub(crate) acr: Option<String>,
+    pub(crate) auth_time: Option<u64>,
     /// The decoded payload (JSON), parsed into `claims` on first use.
     payload: Vec<u8>,
     claims: OnceLock<Map<String, Value>>,
@@ -373,6 +379,15 @@ impl Verified {
     /// `client_id` (RFC 9068), else `azp`.
     pub fn client_id(&self) -> Option<&str> {
         self.client_id.as_deref()
+    }
+    /// `acr`: the authentication context class the user authenticated with (OIDC Core §2,
+    /// RFC 9470).
+    pub fn acr(&self) -> Option<&str> {
+        self.acr.as_deref()
+    }
+    /// `auth_time`: when the user authenticated, seconds since the epoch.
+    pub fn auth_time(&self) -> Option<u64> {
+        self.auth_time
     }
     /// `jti`.
     pub fn token_id(&self) -> Option<&str> {
@@ -468,6 +483,8 @@ impl Verified {
                 None => string(claims.azp.take(), "azp")?,
             },
             token_id: string(claims.jti.take(), "jti")?,
+            acr: string(claims.acr.take(), "acr")?,
+            auth_time: time(claims.auth_time.as_ref(), "auth_time")?,
             scopes: scopes.extract(claims, full.get().unwrap_or(&Map::new()))?,
             payload,
             claims: full,

@@ -24,6 +24,9 @@ pub enum ErrorCode {
     InvalidToken,
     /// `insufficient_scope`: valid token, not enough scope: 403.
     InsufficientScope,
+    /// `insufficient_user_authentication` (RFC 9470): valid token, but the user's
+    /// authentication is not strong or recent enough: 401.
+    InsufficientUserAuthentication,
     /// The key source cannot be reached and no usable keys are cached: 503, no challenge.
     Unavailable,
     /// The service is not set up (no configuration registered): 500, no challenge.
@@ -34,7 +37,9 @@ impl ErrorCode {
     /// The HTTP status code for this outcome.
     pub fn status(self) -> u16 {
         match self {
-            ErrorCode::MissingCredentials | ErrorCode::InvalidToken => 401,
+            ErrorCode::MissingCredentials
+            | ErrorCode::InvalidToken
+            | ErrorCode::InsufficientUserAuthentication => 401,
             ErrorCode::InvalidRequest => 400,
             ErrorCode::InsufficientScope => 403,
             ErrorCode::Unavailable => 503,
@@ -48,6 +53,7 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => Some("invalid_request"),
             ErrorCode::InvalidToken => Some("invalid_token"),
             ErrorCode::InsufficientScope => Some("insufficient_scope"),
+            ErrorCode::InsufficientUserAuthentication => Some("insufficient_user_authentication"),
             _ => None,
         }
     }
@@ -98,6 +104,8 @@ pub enum Reason {
     InvalidClaims,
     /// The token's scopes do not satisfy the endpoint's requirement.
     InsufficientScope,
+    /// The token's `acr` or `auth_time` do not satisfy the endpoint's requirement (RFC 9470).
+    InsufficientUserAuthentication,
     /// Keys could not be fetched and none are cached.
     KeysUnavailable,
     /// No [`AuthConfig`](crate::AuthConfig) is registered on the application.
@@ -120,6 +128,7 @@ impl Reason {
                 ErrorCode::InvalidToken
             }
             InsufficientScope => ErrorCode::InsufficientScope,
+            InsufficientUserAuthentication => ErrorCode::InsufficientUserAuthentication,
             KeysUnavailable => ErrorCode::Unavailable,
             NotConfigured => ErrorCode::Misconfigured,
         }
@@ -148,6 +157,7 @@ impl Reason {
             Reason::WrongAudience => "wrong_audience",
             Reason::InvalidClaims => "invalid_claims",
             Reason::InsufficientScope => "insufficient_scope",
+            Reason::InsufficientUserAuthentication => "insufficient_user_authentication",
             Reason::KeysUnavailable => "keys_unavailable",
             Reason::NotConfigured => "not_configured",
         }
@@ -196,6 +206,9 @@ pub struct AuthError {
     mismatch: Option<Box<Mismatch>>,
     description: Cow<'static, str>,
     scope: Option<String>,
+    /// RFC 9470 `acr_values` (space-delimited) and `max_age`, for
+    /// `insufficient_user_authentication`.
+    step_up: Option<Box<(Option<String>, Option<u64>)>>,
     retry_after: Option<u64>,
 }
 
@@ -208,6 +221,7 @@ impl AuthError {
             mismatch: None,
             description: description.into(),
             scope: None,
+            step_up: None,
             retry_after: None,
         }
     }
@@ -253,6 +267,22 @@ impl AuthError {
         e
     }
 
+    /// `insufficient_user_authentication` (401, RFC 9470) with what a new authentication
+    /// must meet: acceptable `acr` values (in order of preference) and `max_age` in seconds.
+    pub fn insufficient_user_authentication(acr_values: &[&str], max_age: Option<u64>) -> Self {
+        let mut e = Self::new(
+            Reason::InsufficientUserAuthentication,
+            match (acr_values.is_empty(), max_age) {
+                (false, None) => "a different authentication level is required",
+                (true, Some(_)) => "a more recent authentication is required",
+                _ => "a different or more recent authentication is required",
+            },
+        );
+        let acr_values = (!acr_values.is_empty()).then(|| acr_values.join(" "));
+        e.step_up = Some(Box::new((acr_values, max_age)));
+        e
+    }
+
     /// Keys unavailable (503) with a `Retry-After` in seconds.
     pub fn unavailable(retry_after_secs: u64) -> Self {
         let mut e = Self::new(
@@ -284,6 +314,14 @@ impl AuthError {
     pub fn scope(&self) -> Option<&str> {
         self.scope.as_deref()
     }
+    /// The `acr_values` hint (space-delimited), for `insufficient_user_authentication`.
+    pub fn acr_values(&self) -> Option<&str> {
+        self.step_up.as_ref().and_then(|s| s.0.as_deref())
+    }
+    /// The `max_age` hint in seconds, for `insufficient_user_authentication`.
+    pub fn max_age(&self) -> Option<u64> {
+        self.step_up.as_ref().and_then(|s| s.1)
+    }
     /// The HTTP status.
     pub fn status(&self) -> u16 {
         self.code().status()
@@ -303,15 +341,18 @@ impl AuthError {
                 resource_metadata: ctx.resource_metadata,
                 ..Default::default()
             }),
-            ErrorCode::InvalidRequest | ErrorCode::InvalidToken | ErrorCode::InsufficientScope => {
-                Some(Challenge {
-                    realm: ctx.realm,
-                    error: self.code().as_error_param(),
-                    error_description: Some(&description),
-                    scope: self.scope.as_deref(),
-                    resource_metadata: ctx.resource_metadata.filter(|_| status == 401),
-                })
-            }
+            ErrorCode::InvalidRequest
+            | ErrorCode::InvalidToken
+            | ErrorCode::InsufficientScope
+            | ErrorCode::InsufficientUserAuthentication => Some(Challenge {
+                realm: ctx.realm,
+                error: self.code().as_error_param(),
+                error_description: Some(&description),
+                scope: self.scope.as_deref(),
+                acr_values: self.acr_values(),
+                max_age: self.max_age(),
+                resource_metadata: ctx.resource_metadata.filter(|_| status == 401),
+            }),
             ErrorCode::Unavailable | ErrorCode::Misconfigured => None,
         };
         if let Some(challenge) = challenge {
@@ -331,6 +372,8 @@ impl AuthError {
             error: self.code().as_error_param(),
             error_description: self.code().as_error_param().map(|_| description.as_str()),
             scope: self.scope.as_deref(),
+            acr_values: self.acr_values(),
+            max_age: self.max_age(),
         };
         let body = serde_json::to_vec(&body).unwrap_or_default();
         Rejection {
@@ -376,6 +419,10 @@ struct Problem<'a> {
     error_description: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     scope: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acr_values: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_age: Option<u64>,
 }
 
 fn status_title(status: u16) -> &'static str {
@@ -435,8 +482,11 @@ impl AuthRejection {
 
 fn log_rejection(e: &AuthError) {
     // Every other outcome was counted when authentication settled; this one is decided later.
-    if e.code() == ErrorCode::InsufficientScope {
-        metrics::authorization_refused();
+    if matches!(
+        e.code(),
+        ErrorCode::InsufficientScope | ErrorCode::InsufficientUserAuthentication
+    ) {
+        metrics::authorization_refused(e.code());
     }
     let (reason, status) = (e.reason().code(), e.status());
     match e.code() {

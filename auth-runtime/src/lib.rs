@@ -44,7 +44,7 @@ pub mod verify;
 pub mod __private {
     #[cfg(feature = "actix")]
     pub use crate::actix::Guard;
-    pub use crate::policy::{AllOf, AnyOf, UnknownScope};
+    pub use crate::policy::{AllOf, AnyOf, MaxAge, UnknownScope};
     #[cfg(feature = "actix")]
     pub use crate::registry::{ProtectedHandler, PublicHandler};
     #[cfg(feature = "actix")]
@@ -61,7 +61,10 @@ pub use error::{AuthError, AuthRejection, ErrorCode, Reason, Rejection};
 #[cfg(feature = "remote")]
 pub use keys::remote::{Endpoints, FetchError, RemoteKeys, RemoteSettings};
 pub use keys::{Key, KeyError, KeySet};
-pub use policy::{is_scope_token, AnyValidToken, Requirement, RequirementSpec};
+pub use policy::{
+    is_scope_token, AnyValidToken, Presented, Requirement, RequirementSpec, StepUp, Unmet,
+    Unsatisfied,
+};
 pub use verify::TypPolicy;
 
 /// The signature algorithms a key can be bound to (re-exported from `jsonwebtoken`).

@@ -153,14 +153,22 @@ pub(crate) fn authentication<T>(outcome: &Result<T, AuthError>) {
         }
         // Decided after authentication (see `authorization_refused`), or not an outcome of
         // authentication at all.
-        ErrorCode::InsufficientScope | ErrorCode::Misconfigured => {}
+        ErrorCode::InsufficientScope
+        | ErrorCode::InsufficientUserAuthentication
+        | ErrorCode::Misconfigured => {}
     }
 }
 
-/// A verified token whose scopes fall short of a requirement.
+/// A verified token that falls short of a requirement: its scopes, or (RFC 9470) the
+/// authentication behind it.
 #[cfg(feature = "metrics")]
-pub(crate) fn authorization_refused() {
-    metrics::counter!(REQUESTS_TOTAL, "outcome" => "insufficient_scope").increment(1);
+pub(crate) fn authorization_refused(code: ErrorCode) {
+    if code == ErrorCode::InsufficientUserAuthentication {
+        metrics::counter!(REQUESTS_TOTAL, "outcome" => "insufficient_user_authentication")
+            .increment(1);
+    } else {
+        metrics::counter!(REQUESTS_TOTAL, "outcome" => "insufficient_scope").increment(1);
+    }
 }
 
 /// The time one verification took.
@@ -173,6 +181,6 @@ pub(crate) fn verification(elapsed: Duration) {
 #[cfg(not(feature = "metrics"))]
 pub(crate) fn authentication<T>(_: &Result<T, AuthError>) {}
 #[cfg(not(feature = "metrics"))]
-pub(crate) fn authorization_refused() {}
+pub(crate) fn authorization_refused(_: crate::error::ErrorCode) {}
 #[cfg(not(feature = "metrics"))]
 pub(crate) fn verification(_: Duration) {}

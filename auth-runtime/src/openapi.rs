@@ -239,7 +239,11 @@ impl SecurityDoc {
                                 "security".into(),
                                 security_requirements(&handlers[i].requirement(), &scheme),
                             );
-                            self.add_responses(op);
+                            let requirement = handlers[i].requirement();
+                            self.add_responses(op, &requirement);
+                            if requirement.has_step_up() {
+                                op.insert("x-step-up".into(), step_up(&requirement));
+                            }
                             applied.secured.push(label);
                         }
                         // The document says this operation is protected, the handler is public:
@@ -277,16 +281,21 @@ impl SecurityDoc {
         applied
     }
 
-    fn add_responses(&self, op: &mut Map<String, Value>) {
+    fn add_responses(&self, op: &mut Map<String, Value>, requirement: &Requirement) {
         let responses = op.entry("responses").or_insert_with(|| json!({}));
         let Some(responses) = responses.as_object_mut() else {
             return;
         };
         let realm = self.realm.as_deref().unwrap_or("…");
+        let unauthorized = if requirement.has_step_up() {
+            "No access token, or one that is not acceptable (RFC 6750 §3.1 invalid_token); without credentials the challenge carries no error. Also when the user's authentication is not strong or recent enough for the operation (RFC 9470 insufficient_user_authentication, with `acr_values` and/or `max_age` as in `x-step-up`): authenticate again as asked and retry."
+        } else {
+            "No access token, or one that is not acceptable (RFC 6750 §3.1 invalid_token). Without credentials the challenge carries no error."
+        };
         for (status, description, example) in [
             ("400", "Malformed credentials (RFC 6750 §3.1 invalid_request).",
              format!("Bearer realm=\"{realm}\", error=\"invalid_request\", error_description=\"…\"")),
-            ("401", "No access token, or one that is not acceptable (RFC 6750 §3.1 invalid_token). Without credentials the challenge carries no error.",
+            ("401", unauthorized,
              format!("Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"…\"")),
             ("403", "The access token lacks the required scope (RFC 6750 §3.1 insufficient_scope); `scope` names a set that would satisfy the operation.",
              format!("Bearer realm=\"{realm}\", error=\"insufficient_scope\", error_description=\"…\", scope=\"…\"")),
@@ -375,6 +384,31 @@ fn find<D>(
         let first = named.next()?;
         named.next().is_none().then_some(first.0)
     })
+}
+
+/// `x-step-up` of an operation whose requirement names an RFC 9470 authentication context:
+/// the requirement as declared, every `acr` it accepts and its smallest `max_age`.
+fn step_up(requirement: &Requirement) -> Value {
+    fn walk(r: &Requirement, acr: &mut Vec<&'static str>, max_age: &mut Option<u64>) {
+        match r {
+            Requirement::Acr(a) if !acr.contains(a) => acr.push(a),
+            Requirement::MaxAge(m) => *max_age = Some(max_age.map_or(*m, |x| x.min(*m))),
+            Requirement::All(members) | Requirement::Any(members) => {
+                members.iter().for_each(|m| walk(m, acr, max_age))
+            }
+            _ => {}
+        }
+    }
+    let (mut acr, mut max_age) = (Vec::new(), None);
+    walk(requirement, &mut acr, &mut max_age);
+    let mut out = json!({ "requirement": requirement.to_string() });
+    if !acr.is_empty() {
+        out["acr_values"] = json!(acr);
+    }
+    if let Some(m) = max_age {
+        out["max_age"] = json!(m);
+    }
+    out
 }
 
 /// actix `{id:\d+}` → OpenAPI `{id}`.

@@ -1,21 +1,30 @@
-//! Requirements: what an endpoint demands of a token's scopes.
+//! Requirements: what an endpoint demands of a token's scopes and of the authentication
+//! behind it.
 //!
-//! A [`Requirement`] is a small tree (`authenticated`, a scope, `all(..)`, `any(..)`) that can
-//! be built in `const` context, which is how `#[requires]` emits it. Evaluation walks the tree
-//! without allocating; only a failure computes the disjunctive normal form to choose the
-//! scope hint defined in CONFORMANCE.md: the alternative with the fewest scopes missing from
-//! the token, ties broken by declaration order.
+//! A [`Requirement`] is a small tree (`authenticated`, a scope, an RFC 9470 authentication
+//! context `acr` or `max_age`, `all(..)`, `any(..)`) that can be built in `const` context,
+//! which is how `#[requires]` emits it. Evaluation walks the tree without allocating; only a
+//! failure computes the disjunctive normal form to choose the hint defined in CONFORMANCE.md:
+//! the scope set of the alternative with the fewest scopes missing from the token (ties broken
+//! by declaration order), or, when the scopes are there but the authentication is not strong
+//! or recent enough, the `acr_values` and `max_age` a new authentication must meet.
 
 use std::fmt;
 use std::marker::PhantomData;
 
 /// What an endpoint requires of the caller's token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Requirement {
     /// Any valid token.
     Authenticated,
     /// The token must carry this scope.
     Scope(&'static str),
+    /// RFC 9470: the token's `acr` claim must be this authentication context class.
+    Acr(&'static str),
+    /// RFC 9470: the user must have authenticated at most this many seconds ago (the token's
+    /// `auth_time` claim; a token without one does not satisfy it).
+    MaxAge(u64),
     /// Every member must be satisfied. `All(&[])` is the same as `Authenticated`.
     All(&'static [Requirement]),
     /// At least one member must be satisfied. `Any(&[])` can never be satisfied.
@@ -65,18 +74,135 @@ pub struct Unsatisfied {
     pub hint: Vec<&'static str>,
 }
 
+/// What a requirement is checked against: the token's scopes and its authentication context.
+#[derive(Debug, Clone, Copy)]
+pub struct Presented<'a, S> {
+    /// The granted scopes.
+    pub scopes: &'a [S],
+    /// The `acr` claim (RFC 9470 authentication context class).
+    pub acr: Option<&'a str>,
+    /// The `auth_time` claim, seconds since the epoch.
+    pub auth_time: Option<u64>,
+    /// The current time, seconds since the epoch.
+    pub now: u64,
+}
+
+/// Why a [`Requirement::check`] failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unmet {
+    /// The scopes do not satisfy the requirement (403 `insufficient_scope`).
+    Scope(Unsatisfied),
+    /// The scopes would, but the authentication behind the token is not strong or recent
+    /// enough (RFC 9470: 401 `insufficient_user_authentication`).
+    Authentication(StepUp),
+}
+
+/// What a new authentication must meet (RFC 9470 §3): the challenge's `acr_values` and
+/// `max_age`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepUp {
+    /// Acceptable authentication context classes, in declaration order (empty: any).
+    pub acr_values: Vec<&'static str>,
+    /// The largest acceptable time since the user authenticated, in seconds.
+    pub max_age: Option<u64>,
+}
+
+/// One alternative of the disjunctive normal form, with its authentication context.
+#[derive(Debug, Clone, Default)]
+struct Alternative {
+    scopes: Vec<&'static str>,
+    acr: Vec<&'static str>,
+    max_age: Option<u64>,
+}
+
+impl Alternative {
+    fn join(&self, other: &Alternative) -> Alternative {
+        let mut joined = self.clone();
+        for s in &other.scopes {
+            if !joined.scopes.contains(s) {
+                joined.scopes.push(s);
+            }
+        }
+        for a in &other.acr {
+            if !joined.acr.contains(a) {
+                joined.acr.push(a);
+            }
+        }
+        joined.max_age = match (joined.max_age, other.max_age) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        joined
+    }
+}
+
 impl Requirement {
-    /// Whether a token with these scopes satisfies the requirement.
+    /// Whether a token with these scopes satisfies the requirement's scopes (`acr` and
+    /// `max_age` count as met: see [`check`](Self::check) for the whole requirement).
     pub fn is_satisfied_by(&self, has: &dyn Fn(&str) -> bool) -> bool {
+        self.holds(has, &|_| true)
+    }
+
+    /// The requirement's truth with `has` answering for scopes and `context` for `acr` and
+    /// `max_age`.
+    fn holds(&self, has: &dyn Fn(&str) -> bool, context: &dyn Fn(&Requirement) -> bool) -> bool {
         match self {
             Requirement::Authenticated => true,
             Requirement::Scope(s) => has(s),
-            Requirement::All(members) => members.iter().all(|m| m.is_satisfied_by(has)),
-            Requirement::Any(members) => members.iter().any(|m| m.is_satisfied_by(has)),
+            Requirement::Acr(_) | Requirement::MaxAge(_) => context(self),
+            Requirement::All(members) => members.iter().all(|m| m.holds(has, context)),
+            Requirement::Any(members) => members.iter().any(|m| m.holds(has, context)),
         }
     }
 
-    /// Evaluates against a token's scopes; on failure returns the scope hint.
+    /// Checks the whole requirement, scopes and authentication context. When the scopes fall
+    /// short the answer is [`Unmet::Scope`] (a new authentication would not help unless the
+    /// client asks for more scope); only when they would do is it
+    /// [`Unmet::Authentication`], with what a new authentication must meet.
+    pub fn check<S: AsRef<str>>(&self, presented: &Presented<'_, S>) -> Result<(), Unmet> {
+        let has = |s: &str| presented.scopes.iter().any(|t| t.as_ref() == s);
+        let context = |r: &Requirement| match r {
+            Requirement::Acr(acr) => presented.acr == Some(*acr),
+            Requirement::MaxAge(max) => presented
+                .auth_time
+                .is_some_and(|t| presented.now.saturating_sub(t) <= *max),
+            _ => true,
+        };
+        if self.holds(&has, &context) {
+            return Ok(());
+        }
+        self.evaluate(presented.scopes).map_err(Unmet::Scope)?;
+        // The scopes suffice: ask for what the alternatives the scopes satisfy still lack.
+        let mut step_up = StepUp::default();
+        for alt in self.dnf() {
+            if !alt.scopes.iter().all(|s| has(s)) {
+                continue;
+            }
+            // The whole context of the alternative, met parts included: a new authentication
+            // asked only for `max_age` may come back with a weaker `acr`.
+            for a in &alt.acr {
+                if !step_up.acr_values.contains(a) {
+                    step_up.acr_values.push(a);
+                }
+            }
+            if let Some(max) = alt.max_age {
+                step_up.max_age = Some(step_up.max_age.map_or(max, |m| m.min(max)));
+            }
+        }
+        Err(Unmet::Authentication(step_up))
+    }
+
+    /// Whether any part of the requirement is an authentication context (`acr`, `max_age`).
+    pub fn has_step_up(&self) -> bool {
+        match self {
+            Requirement::Acr(_) | Requirement::MaxAge(_) => true,
+            Requirement::All(m) | Requirement::Any(m) => m.iter().any(Requirement::has_step_up),
+            _ => false,
+        }
+    }
+
+    /// Evaluates the scopes against a token's scopes; on failure returns the scope hint.
+    /// `acr` and `max_age` count as met: see [`check`](Self::check) for the whole requirement.
     pub fn evaluate<S: AsRef<str>>(&self, scopes: &[S]) -> Result<(), Unsatisfied> {
         let has = |s: &str| scopes.iter().any(|t| t.as_ref() == s);
         if self.is_satisfied_by(&has) {
@@ -92,33 +218,10 @@ impl Requirement {
 
     /// The requirement in disjunctive normal form: a list of alternatives, each the set of
     /// scopes that together satisfy it, in declaration order, without duplicates.
-    /// `Authenticated` is one alternative with no scopes; `Any(&[])` has no alternatives.
+    /// `Authenticated` is one alternative with no scopes; `Any(&[])` has no alternatives;
+    /// `acr` and `max_age` add no scope.
     pub fn alternatives(&self) -> Vec<Vec<&'static str>> {
-        let mut out = match self {
-            Requirement::Authenticated => vec![vec![]],
-            Requirement::Scope(s) => vec![vec![*s]],
-            Requirement::Any(members) => members.iter().flat_map(|m| m.alternatives()).collect(),
-            Requirement::All(members) => {
-                let mut acc: Vec<Vec<&'static str>> = vec![vec![]];
-                for member in members.iter() {
-                    let alts = member.alternatives();
-                    let mut next = Vec::with_capacity(acc.len() * alts.len());
-                    for left in &acc {
-                        for right in &alts {
-                            let mut joined = left.clone();
-                            for s in right {
-                                if !joined.contains(s) {
-                                    joined.push(s);
-                                }
-                            }
-                            next.push(joined);
-                        }
-                    }
-                    acc = next;
-                }
-                acc
-            }
-        };
+        let mut out: Vec<Vec<&'static str>> = self.dnf().into_iter().map(|a| a.scopes).collect();
         let mut seen: Vec<Vec<&'static str>> = Vec::with_capacity(out.len());
         out.retain(|alt| {
             let mut key = alt.clone();
@@ -133,6 +236,40 @@ impl Requirement {
         out
     }
 
+    /// The disjunctive normal form with each alternative's authentication context.
+    fn dnf(&self) -> Vec<Alternative> {
+        match self {
+            Requirement::Authenticated => vec![Alternative::default()],
+            Requirement::Scope(s) => vec![Alternative {
+                scopes: vec![*s],
+                ..Alternative::default()
+            }],
+            Requirement::Acr(a) => vec![Alternative {
+                acr: vec![*a],
+                ..Alternative::default()
+            }],
+            Requirement::MaxAge(max) => vec![Alternative {
+                max_age: Some(*max),
+                ..Alternative::default()
+            }],
+            Requirement::Any(members) => members.iter().flat_map(|m| m.dnf()).collect(),
+            Requirement::All(members) => {
+                let mut acc = vec![Alternative::default()];
+                for member in members.iter() {
+                    let alts = member.dnf();
+                    let mut next = Vec::with_capacity(acc.len() * alts.len());
+                    for left in &acc {
+                        for right in &alts {
+                            next.push(left.join(right));
+                        }
+                    }
+                    acc = next;
+                }
+                acc
+            }
+        }
+    }
+
     /// Every scope named anywhere in the requirement, in declaration order, once each.
     pub fn scopes(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
@@ -142,7 +279,7 @@ impl Requirement {
 
     fn collect_scopes(&self, out: &mut Vec<&'static str>) {
         match self {
-            Requirement::Authenticated => {}
+            Requirement::Authenticated | Requirement::Acr(_) | Requirement::MaxAge(_) => {}
             Requirement::Scope(s) => {
                 if !out.contains(s) {
                     out.push(s)
@@ -170,6 +307,8 @@ impl fmt::Display for Requirement {
         match self {
             Requirement::Authenticated => f.write_str("authenticated"),
             Requirement::Scope(s) => write!(f, "scope = {s:?}"),
+            Requirement::Acr(a) => write!(f, "acr = {a:?}"),
+            Requirement::MaxAge(max) => write!(f, "max_age = {max}"),
             Requirement::All(m) => list(f, "all", m),
             Requirement::Any(m) => list(f, "any", m),
         }
@@ -197,6 +336,14 @@ impl<R: RequirementSpec> GuardSpec for R {
 
 impl GuardSpec for () {
     const REQUIREMENT: Requirement = Requirement::Any(&[]);
+}
+
+/// `max_age = N` of `#[requires]`, as a type: handlers that declare the same shared.
+#[doc(hidden)]
+pub struct MaxAge<const SECONDS: u64>;
+
+impl<const SECONDS: u64> RequirementSpec for MaxAge<SECONDS> {
+    const REQUIREMENT: Requirement = Requirement::MaxAge(SECONDS);
 }
 
 /// `any(…)` of `#[requires]`, as a type built from its members' types: handlers that
@@ -279,6 +426,102 @@ mod tests {
         assert_eq!(Authenticated.alternatives(), vec![Vec::<&str>::new()]);
         assert!(Any(&[]).alternatives().is_empty());
         assert!(Any(&[]).evaluate(&["x"]).is_err());
+    }
+
+    fn presented<'a>(
+        scopes: &'a [&'a str],
+        acr: Option<&'a str>,
+        auth_time: Option<u64>,
+    ) -> Presented<'a, &'a str> {
+        Presented {
+            scopes,
+            acr,
+            auth_time,
+            now: 10_000,
+        }
+    }
+
+    const MFA: Requirement = Acr("urn:example:mfa");
+    const HWK: Requirement = Acr("urn:example:hwk");
+
+    #[test]
+    fn step_up_needs_the_acr_and_a_recent_enough_auth_time() {
+        let r = All(&[WRITE, MFA, Requirement::MaxAge(300)]);
+        assert!(r
+            .check(&presented(&["write"], Some("urn:example:mfa"), Some(9_800)))
+            .is_ok());
+        let want = |acr: &[&'static str], max_age| {
+            Err(Unmet::Authentication(StepUp {
+                acr_values: acr.to_vec(),
+                max_age,
+            }))
+        };
+        // Wrong or missing acr, too old, or no auth_time: the alternative's whole context.
+        assert_eq!(
+            r.check(&presented(&["write"], Some("urn:example:pwd"), Some(9_800))),
+            want(&["urn:example:mfa"], Some(300))
+        );
+        assert_eq!(
+            r.check(&presented(&["write"], Some("urn:example:mfa"), Some(9_000))),
+            want(&["urn:example:mfa"], Some(300))
+        );
+        assert_eq!(
+            r.check(&presented(&["write"], Some("urn:example:mfa"), None)),
+            want(&["urn:example:mfa"], Some(300))
+        );
+        // Exactly max_age old still counts; an auth_time in the future is not "old".
+        assert!(r
+            .check(&presented(&["write"], Some("urn:example:mfa"), Some(9_700)))
+            .is_ok());
+        assert!(r
+            .check(&presented(
+                &["write"],
+                Some("urn:example:mfa"),
+                Some(10_020)
+            ))
+            .is_ok());
+    }
+
+    #[test]
+    fn missing_scope_is_403_before_any_step_up() {
+        let r = All(&[WRITE, MFA]);
+        assert_eq!(
+            r.check(&presented(&["read"], None, None)),
+            Err(Unmet::Scope(Unsatisfied {
+                hint: vec!["write"]
+            }))
+        );
+        // The scope hint never names an acr.
+        assert_eq!(r.alternatives(), vec![vec!["write"]]);
+        assert_eq!(r.scopes(), ["write"]);
+    }
+
+    #[test]
+    fn step_up_asks_for_every_acr_the_scopes_allow() {
+        let r = Any(&[
+            All(&[READ, MFA]),
+            All(&[READ, HWK]),
+            All(&[ADMIN, Requirement::MaxAge(60)]),
+        ]);
+        assert_eq!(
+            r.check(&presented(&["read"], Some("urn:example:pwd"), Some(0))),
+            Err(Unmet::Authentication(StepUp {
+                acr_values: vec!["urn:example:mfa", "urn:example:hwk"],
+                max_age: None,
+            }))
+        );
+        assert!(r
+            .check(&presented(&["read"], Some("urn:example:hwk"), None))
+            .is_ok());
+        // An alternative without any context needs no step-up.
+        let open = Any(&[All(&[READ, MFA]), WRITE]);
+        assert!(open.check(&presented(&["write"], None, None)).is_ok());
+        assert!(open.has_step_up() && !Any(&[READ, WRITE]).has_step_up());
+        assert_eq!(
+            r.to_string(),
+            "any(all(scope = \"read\", acr = \"urn:example:mfa\"), all(scope = \"read\", \
+             acr = \"urn:example:hwk\"), all(scope = \"admin\", max_age = 60))"
+        );
     }
 
     #[test]

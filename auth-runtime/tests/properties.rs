@@ -352,9 +352,11 @@ proptest! {
     #[test]
     fn rendered_challenges_parse_back_to_what_was_given(
         realm in text(),
-        error in prop::option::of(prop::sample::select(vec!["invalid_request", "invalid_token", "insufficient_scope"])),
+        error in prop::option::of(prop::sample::select(vec!["invalid_request", "invalid_token", "insufficient_scope", "insufficient_user_authentication"])),
         description in prop::option::of(text()),
         scope in prop::option::of(text()),
+        acr_values in prop::option::of(text()),
+        max_age in prop::option::of(any::<u64>()),
         resource_metadata in prop::option::of(text()),
     ) {
         let challenge = Challenge {
@@ -362,6 +364,8 @@ proptest! {
             error,
             error_description: description.as_deref(),
             scope: scope.as_deref(),
+            acr_values: acr_values.as_deref(),
+            max_age,
             resource_metadata: resource_metadata.as_deref(),
         };
         let rendered = challenge.render();
@@ -389,6 +393,12 @@ proptest! {
         }
         if let Some(s) = scope.as_deref().filter(|s| !s.is_empty()) {
             expected.push(("scope".into(), carried(s)));
+        }
+        if let Some(a) = acr_values.as_deref().filter(|s| !s.is_empty()) {
+            expected.push(("acr_values".into(), carried(a)));
+        }
+        if let Some(m) = max_age {
+            expected.push(("max_age".into(), m.to_string()));
         }
         if let Some(u) = &resource_metadata {
             expected.push(("resource_metadata".into(), carried(u)));

@@ -402,6 +402,57 @@ pub fn assert_insufficient_scope(resp: impl AuthResponse, scope: &str) -> Bearer
     .expect("a challenge was checked")
 }
 
+/// Asserts RFC 9470's step-up answer: 401 with one Bearer challenge carrying
+/// `error="insufficient_user_authentication"` and an `error_description`, `Cache-Control:
+/// no-store` and a problem body; and that the challenge asks for exactly `acr_values`
+/// (space-delimited, in order; `None`: absent) and `max_age` (`None`: absent). Returns the
+/// parsed challenge.
+///
+/// # Panics
+/// As [`assert_unauthorized`], and when `acr_values` or `max_age` differ.
+///
+/// ```
+/// use endpoint_auth_runtime::testing::{assert_insufficient_user_authentication, RawResponse};
+///
+/// let resp = RawResponse::new(
+///     401,
+///     [
+///         ("WWW-Authenticate", r#"Bearer realm="api", error="insufficient_user_authentication", error_description="a different authentication level is required", acr_values="urn:example:mfa""#),
+///         ("Cache-Control", "no-store"),
+///         ("Content-Type", "application/problem+json"),
+///     ],
+///     r#"{"type":"about:blank","title":"Unauthorized","status":401,"detail":"a different authentication level is required","error":"insufficient_user_authentication","error_description":"a different authentication level is required","acr_values":"urn:example:mfa"}"#,
+/// );
+/// assert_insufficient_user_authentication(resp, Some("urn:example:mfa"), None);
+/// ```
+#[track_caller]
+pub fn assert_insufficient_user_authentication(
+    resp: impl AuthResponse,
+    acr_values: Option<&str>,
+    max_age: Option<u64>,
+) -> BearerChallenge {
+    let challenge = check(
+        "assert_insufficient_user_authentication",
+        resp.into_raw(),
+        &Expect::Challenge {
+            status: 401,
+            error: Some("insufficient_user_authentication"),
+            scopes: &[],
+        },
+    )
+    .expect("a challenge was checked");
+    let max_age = max_age.map(|m| m.to_string());
+    assert!(
+        challenge.param("acr_values") == acr_values
+            && challenge.param("max_age") == max_age.as_deref(),
+        "assert_insufficient_user_authentication: expected acr_values {acr_values:?} and \
+         max_age {max_age:?}; the challenge has acr_values {:?} and max_age {:?}",
+        challenge.param("acr_values"),
+        challenge.param("max_age"),
+    );
+    challenge
+}
+
 /// Asserts the contract's answer while no usable keys are at hand: 503 with `Retry-After`,
 /// no `WWW-Authenticate` (the client's token may be fine), `Cache-Control: no-store`, a
 /// problem body. Returns the `Retry-After` seconds.
@@ -642,11 +693,13 @@ fn challenge_items(
         ),
         duplicate.is_none(),
     );
-    const ORDER: [&str; 5] = [
+    const ORDER: [&str; 7] = [
         "realm",
         "error",
         "error_description",
         "scope",
+        "acr_values",
+        "max_age",
         "resource_metadata",
     ];
     let positions: Vec<usize> = names

@@ -26,7 +26,8 @@
 //! - [`TokenBuilder`]: claims and the defects a negative test needs. Only an issuer hands one
 //!   out, so a token can never be built without the key and catalog it belongs to.
 //! - [`assert_unauthorized`], [`assert_invalid_request`], [`assert_invalid_token`],
-//!   [`assert_insufficient_scope`], [`assert_unavailable`]: status, parsed `WWW-Authenticate`,
+//!   [`assert_insufficient_scope`], [`assert_insufficient_user_authentication`] (RFC 9470
+//!   step-up), [`assert_unavailable`]: status, parsed `WWW-Authenticate`,
 //!   `Cache-Control` and the problem body, with an expected/actual listing on failure. They
 //!   take actix-web responses (feature `actix`) or a [`RawResponse`] from any client.
 //! - `TestRequestExt::bearer` (feature `actix`) attaches a token to a `TestRequest`.
@@ -54,8 +55,9 @@ pub mod server;
 #[cfg(feature = "actix")]
 pub use actix::TestRequestExt;
 pub use assert::{
-    assert_insufficient_scope, assert_invalid_request, assert_invalid_token, assert_unauthorized,
-    assert_unavailable, AuthResponse, BearerChallenge, RawResponse,
+    assert_insufficient_scope, assert_insufficient_user_authentication, assert_invalid_request,
+    assert_invalid_token, assert_unauthorized, assert_unavailable, AuthResponse, BearerChallenge,
+    RawResponse,
 };
 
 /// The issuer a [`TestIssuer`] names unless told otherwise.
