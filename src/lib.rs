@@ -64,7 +64,7 @@ pub use endpoint_auth_runtime::{
     is_scope_token, Algorithm, AnyValidToken, AuthConfig, AuthConfigBuilder, AuthError,
     AuthRejection, Authorized, BearerMethods, ConfigError, ErrorCode, Key, KeyError, KeySet,
     NoExtraClaims, Principal, Reason, Rejection, RequestView, Requirement, RequirementSpec,
-    ScopeInfo, ScopeSource, TokenCacheSettings, TypPolicy, Verified,
+    RoleInfo, RoleSource, ScopeInfo, ScopeSource, TokenCacheSettings, TypPolicy, Verified,
 };
 #[cfg(feature = "remote")]
 pub use endpoint_auth_runtime::{Endpoints, FetchError, RemoteKeys, RemoteSettings};
@@ -257,6 +257,54 @@ pub use endpoint_auth_runtime::{metadata, metrics};
 /// # fn main() {}
 /// ```
 ///
+/// # `role = "…"`
+///
+/// The token must carry this role, read from where the configuration says
+/// ([`AuthConfigBuilder::roles_from`]: Keycloak realm or client roles, Entra ID `roles`,
+/// Cognito groups, any claim path). Every role must be declared in the crate's role catalog
+/// ([`roles!`]). Combines with scopes in `any`/`all`. A role not met is 403
+/// `insufficient_scope`, with a `scope` hint only when scopes alone would satisfy another
+/// alternative.
+///
+/// ```
+/// use actix_web::{delete, web, HttpResponse};
+/// use endpoint_auth::requires;
+///
+/// endpoint_auth::scopes! { "write:reports" => "Create and edit reports" }
+/// endpoint_auth::roles! {
+///     "reports-admin" => "Administers every report",
+///     "editor" => "Edits reports",
+/// }
+///
+/// #[requires(any(role = "reports-admin", all(role = "editor", scope = "write:reports")))]
+/// #[delete("/reports/{id}")]
+/// async fn delete_report(id: web::Path<u32>) -> HttpResponse {
+///     HttpResponse::NoContent().finish()
+/// }
+/// # fn main() {}
+/// ```
+///
+/// # `acr = "…"` and `max_age = N` (RFC 9470 step-up)
+///
+/// The user must have authenticated with this authentication context class (the token's
+/// `acr`), or at most `N` seconds ago (its `auth_time`). A valid token that falls short is
+/// 401 `insufficient_user_authentication` with `acr_values`/`max_age` in the challenge, so
+/// the client can send the user to authenticate again; a missing scope or role is 403 first.
+///
+/// ```
+/// use actix_web::{get, HttpResponse};
+/// use endpoint_auth::requires;
+///
+/// endpoint_auth::scopes! { "export:reports" => "Export every report" }
+///
+/// #[requires(scope = "export:reports", acr = "urn:example:mfa", max_age = 900)]
+/// #[get("/reports/export")]
+/// async fn export_all() -> HttpResponse {
+///     HttpResponse::Ok().finish()
+/// }
+/// # fn main() {}
+/// ```
+///
 /// # `crate = "path"`
 ///
 /// The path of this facade when the dependency is renamed or re-exported (default
@@ -363,6 +411,36 @@ pub use endpoint_auth_macros::requires;
 #[doc(inline)]
 pub use endpoint_auth_macros::scopes;
 
+/// Declares the crate's role catalog, at the crate root, like [`scopes!`]: each role with a
+/// description. `#[requires(role = "…")]` checks its role against it at compile time (a
+/// role not in the catalog is an error naming the closest declared one), and the
+/// configuration says where a token's roles are ([`AuthConfigBuilder::roles_from`] with a
+/// [`RoleSource`]: Keycloak realm or client roles, Entra ID `roles`, Cognito groups, any
+/// claim path).
+///
+/// ```
+/// endpoint_auth::roles! {
+///     "reports-admin" => "Administers every report",
+///     "auditor" => "Reads the audit trail",
+/// }
+///
+/// fn main() {
+///     let names: Vec<&str> = ROLES.iter().map(|r| r.role()).collect();
+///     assert_eq!(names, ["reports-admin", "auditor"]);
+/// }
+/// ```
+///
+/// A role is non-empty visible ASCII or spaces, without `"` or `\` or surrounding spaces,
+/// declared once with a non-empty description. The macro defines `pub const ROLES:
+/// &[RoleInfo]` and a hidden module `__endpoint_auth_roles`; for a renamed dependency start
+/// with `crate = "my_auth";`.
+///
+/// A role that is not met answers 403 `insufficient_scope` with no `scope` hint unless
+/// another alternative of the requirement needs only scopes the token lacks
+/// (`any(role = "reports-admin", scope = "write:reports")`): then the hint names them.
+#[doc(inline)]
+pub use endpoint_auth_macros::roles;
+
 /// Declares a handler deliberately open: no token is asked for.
 ///
 /// A declaration that the handler is meant to be public, so that it can be told from a
@@ -448,7 +526,9 @@ macro_rules! __endpoint_auth_register {
 pub mod __private {
     pub use crate::__endpoint_auth_register as register;
     pub use crate::__endpoint_auth_register_public as register_public;
-    pub use endpoint_auth_macros::unknown_scope;
+    pub use endpoint_auth_macros::{unknown_role, unknown_scope};
     pub use endpoint_auth_runtime::__private::*;
-    pub use endpoint_auth_runtime::{AnyValidToken, Requirement, RequirementSpec, ScopeInfo};
+    pub use endpoint_auth_runtime::{
+        AnyValidToken, Requirement, RequirementSpec, RoleInfo, ScopeInfo,
+    };
 }

@@ -8,14 +8,24 @@ use actix_web::{get, test, App, HttpResponse};
 use endpoint_auth::testing::{
     assert_insufficient_scope, assert_invalid_token, TestIssuer, TestRequestExt,
 };
-use endpoint_auth::{requires, Algorithm, AuthConfigBuilder};
+use endpoint_auth::{requires, Algorithm, AuthConfigBuilder, RoleSource};
 use serde_json::json;
 
 endpoint_auth::scopes! {
     "read:orders" => "Read orders",
     "Orders.Read" => "Read orders (Entra ID delegated permission)",
     "orders-api/read" => "Read orders (Cognito resource-server scope)",
-    "order-admins" => "Members of the order-admins group",
+}
+
+endpoint_auth::roles! {
+    "orders-reader" => "Reads orders (a Keycloak role)",
+    "order-admins" => "Members of the order-admins group (Cognito)",
+}
+
+#[requires(role = "orders-reader")]
+#[get("/keycloak/orders")]
+async fn keycloak_orders() -> HttpResponse {
+    HttpResponse::Ok().body("[]")
 }
 
 #[requires(scope = "read:orders")]
@@ -36,7 +46,7 @@ async fn cognito_orders() -> HttpResponse {
     HttpResponse::Ok().body("[]")
 }
 
-#[requires(scope = "order-admins")]
+#[requires(role = "order-admins")]
 #[get("/cognito/admin")]
 async fn cognito_admin() -> HttpResponse {
     HttpResponse::Ok().body("{}")
@@ -59,6 +69,7 @@ async fn call(
         App::new()
             .wrap(config.build().expect("the recipe builds"))
             .service(orders)
+            .service(keycloak_orders)
             .service(entra_orders)
             .service(cognito_orders)
             .service(cognito_admin),
@@ -121,15 +132,19 @@ async fn auth0_permissions_decide_and_the_issuer_keeps_its_trailing_slash() {
 
 const KEYCLOAK_ISSUER: &str = "https://sso.example.com/realms/acme";
 
-/// Keycloak: client roles of the API's client in `resource_access.<client>.roles` (realm-wide
-/// roles are in `realm_access.roles`); the audience comes from an audience mapper.
+/// Keycloak: realm roles in `realm_access.roles`, the API client's roles in
+/// `resource_access.<client>.roles`; the audience comes from an audience mapper.
 fn keycloak(issuer: &TestIssuer) -> AuthConfigBuilder {
     issuer
         .config()
-        .scope_claim("resource_access.orders-api.roles")
+        .roles_from(RoleSource::keycloak_realm().and(RoleSource::keycloak_client("orders-api")))
 }
 
-fn keycloak_token(issuer: &TestIssuer, client_roles: &[&str]) -> String {
+fn keycloak_token(issuer: &TestIssuer, realm_roles: &[&str], client_roles: &[&str]) -> String {
+    let realm: Vec<&str> = ["offline_access", "uma_authorization"]
+        .into_iter()
+        .chain(realm_roles.iter().copied())
+        .collect();
     issuer
         .token()
         .typ(Some("JWT"))
@@ -139,10 +154,7 @@ fn keycloak_token(issuer: &TestIssuer, client_roles: &[&str]) -> String {
         .claim("azp", "orders-web")
         .claim("session_state", "2f0c5a3e-4d1b-4c6e-9a8f-3b7d2e1c0a9f")
         .claim("acr", "1")
-        .claim(
-            "realm_access",
-            json!({ "roles": ["offline_access", "uma_authorization", "read:orders"] }),
-        )
+        .claim("realm_access", json!({ "roles": realm }))
         .claim(
             "resource_access",
             json!({
@@ -150,7 +162,7 @@ fn keycloak_token(issuer: &TestIssuer, client_roles: &[&str]) -> String {
                 "account": { "roles": ["manage-account", "view-profile"] }
             }),
         )
-        .claim("scope", "openid email profile")
+        .claim("scope", "openid email profile read:orders")
         .claim("preferred_username", "alice")
         .without_claim("client_id")
         .sign()
@@ -158,16 +170,29 @@ fn keycloak_token(issuer: &TestIssuer, client_roles: &[&str]) -> String {
 }
 
 #[actix_web::test]
-async fn keycloak_client_roles_decide() {
+async fn keycloak_realm_and_client_roles_decide() {
     let issuer = provider(KEYCLOAK_ISSUER, "orders-api");
-    let ok = keycloak_token(&issuer, &["read:orders"]);
-    assert_eq!(call(keycloak(&issuer), "/orders", &ok).await.status(), 200);
-    // A realm role of the same name is not a role of this client.
-    let realm_only = keycloak_token(&issuer, &[]);
-    assert_insufficient_scope(
-        call(keycloak(&issuer), "/orders", &realm_only).await,
-        "read:orders",
+    let client_role = keycloak_token(&issuer, &[], &["orders-reader"]);
+    let realm_role = keycloak_token(&issuer, &["orders-reader"], &[]);
+    for ok in [&client_role, &realm_role] {
+        let resp = call(keycloak(&issuer), "/keycloak/orders", ok).await;
+        assert_eq!(resp.status(), 200);
+    }
+    // Scopes are in `scope`, as Keycloak issues them.
+    assert_eq!(
+        call(keycloak(&issuer), "/orders", &client_role)
+            .await
+            .status(),
+        200
     );
+    // Neither the realm nor this client grants the role (the `account` client's roles do not
+    // count): 403, and no scope would help.
+    let other_client = keycloak_token(&issuer, &[], &[]);
+    let challenge = assert_insufficient_scope(
+        call(keycloak(&issuer), "/keycloak/orders", &other_client).await,
+        "",
+    );
+    assert_eq!(challenge.param("scope"), None);
 }
 
 const ENTRA_TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -276,7 +301,7 @@ fn cognito(issuer: &TestIssuer) -> AuthConfigBuilder {
 }
 
 fn cognito_groups(issuer: &TestIssuer) -> AuthConfigBuilder {
-    cognito(issuer).scope_claim("cognito:groups")
+    cognito(issuer).roles_from(RoleSource::cognito_groups())
 }
 
 fn cognito_access_token(issuer: &TestIssuer, client_id: &str, scope: &str) -> String {

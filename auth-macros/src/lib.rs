@@ -36,6 +36,21 @@ pub fn scopes(input: TokenStream) -> TokenStream {
     expand::scopes(input.into(), &location).into()
 }
 
+// Documented on the facade's re-export (`endpoint_auth::roles`).
+#[proc_macro]
+pub fn roles(input: TokenStream) -> TokenStream {
+    let site = proc_macro::Span::call_site();
+    let location = format!("{}:{}", site.file(), site.line());
+    expand::roles(input.into(), &location).into()
+}
+
+/// The fallback arm of a role catalog: reports a role the catalog does not declare.
+#[doc(hidden)]
+#[proc_macro]
+pub fn unknown_role(input: TokenStream) -> TokenStream {
+    expand::unknown_role(input.into()).into()
+}
+
 /// The fallback arm of a scope catalog: reports a scope the catalog does not declare.
 #[doc(hidden)]
 #[proc_macro]

@@ -36,6 +36,8 @@ impl Errors {
 pub enum Node {
     Authenticated,
     Scope(LitStr),
+    /// `role = "…"`.
+    Role(LitStr),
     /// RFC 9470 `acr = "…"`.
     Acr(LitStr),
     /// RFC 9470 `max_age = N` (seconds, at least 1).
@@ -50,10 +52,34 @@ pub struct Requires {
     pub krate: Path,
     /// Every well-formed scope, for the catalog check.
     pub scopes: Vec<LitStr>,
+    /// Every well-formed role, for the role catalog check.
+    pub roles: Vec<LitStr>,
 }
 
-const TOP_KEYS: &str = "`scope`, `any`, `all`, `authenticated`, `acr`, `max_age`, `crate`";
-const NESTED_KEYS: &str = "`scope`, `any`, `all`, `authenticated`, `acr`, `max_age`";
+/// What a catalog declares.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Scope,
+    Role,
+}
+
+impl Kind {
+    pub fn word(self) -> &'static str {
+        match self {
+            Kind::Scope => "scope",
+            Kind::Role => "role",
+        }
+    }
+    pub fn macro_name(self) -> &'static str {
+        match self {
+            Kind::Scope => "scopes!",
+            Kind::Role => "roles!",
+        }
+    }
+}
+
+const TOP_KEYS: &str = "`scope`, `role`, `any`, `all`, `authenticated`, `acr`, `max_age`, `crate`";
+const NESTED_KEYS: &str = "`scope`, `role`, `any`, `all`, `authenticated`, `acr`, `max_age`";
 
 /// The largest `max_age`: a little over 136 years is more than any session lives.
 const MAX_AGE_LIMIT: u64 = u32::MAX as u64;
@@ -61,6 +87,7 @@ const MAX_AGE_LIMIT: u64 = u32::MAX as u64;
 pub fn requires(args: Args, errors: &mut Errors) -> Requires {
     let mut krate: Option<Path> = None;
     let mut scopes = Vec::new();
+    let mut roles = Vec::new();
     let mut members = Vec::new();
     if args.entries.is_empty() {
         errors.at(
@@ -77,7 +104,10 @@ pub fn requires(args: Args, errors: &mut Errors) -> Requires {
                 krate = Some(path);
             }
         } else {
-            members.push((entry, node(entry, Level::Top, errors, &mut scopes)));
+            members.push((
+                entry,
+                node(entry, Level::Top, errors, &mut scopes, &mut roles),
+            ));
         }
     }
     check_members("#[requires(…)]", &members, errors);
@@ -92,6 +122,7 @@ pub fn requires(args: Args, errors: &mut Errors) -> Requires {
         node,
         krate,
         scopes,
+        roles,
     }
 }
 
@@ -106,6 +137,7 @@ fn node(
     level: Level,
     errors: &mut Errors,
     scopes: &mut Vec<LitStr>,
+    roles: &mut Vec<LitStr>,
 ) -> Option<Node> {
     let key = &entry.key;
     let name = key.unraw().to_string();
@@ -147,6 +179,34 @@ fn node(
             errors.at(
                 key.span(),
                 "`scope` takes one scope: `scope = \"…\"`; for several write `all(scope = \"a\", scope = \"b\")` or `any(…)`",
+            );
+            None
+        }
+        ("role", Value::Eq(expr)) => {
+            let Expr::Lit(ExprLit {
+                lit: Lit::Str(lit), ..
+            }) = expr
+            else {
+                errors.push(syn::Error::new_spanned(
+                    expr,
+                    "`role` takes a string literal, e.g. `role = \"reports-admin\"`",
+                ));
+                return None;
+            };
+            let value = lit.value();
+            if let Some(problem) = role_problem(&value) {
+                errors.at(lit.span(), problem);
+                return None;
+            }
+            let lit = LitStr::new(&value, lit.span());
+            roles.push(lit.clone());
+            Some(Node::Role(lit))
+        }
+        ("role", _) => {
+            errors.at(
+                key.span(),
+                "`role` takes one role: `role = \"reports-admin\"`; for several write \
+                 `all(role = \"a\", role = \"b\")` or `any(…)`",
             );
             None
         }
@@ -230,7 +290,7 @@ fn node(
             }
             let members: Vec<_> = list
                 .iter()
-                .map(|e| (e, node(e, Level::Nested, errors, scopes)))
+                .map(|e| (e, node(e, Level::Nested, errors, scopes, roles)))
                 .collect();
             check_members(&format!("`{name}(…)`"), &members, errors);
             let nodes = members.into_iter().filter_map(|(_, n)| n).collect();
@@ -282,9 +342,21 @@ fn node(
 fn check_members(list: &str, members: &[(&Entry, Option<Node>)], errors: &mut Errors) {
     let mut seen: Vec<String> = Vec::new();
     let mut seen_acr: Vec<String> = Vec::new();
+    let mut seen_roles: Vec<String> = Vec::new();
     let mut max_age = false;
     for (entry, node) in members {
         match node {
+            Some(Node::Role(lit)) => {
+                let value = lit.value();
+                if seen_roles.contains(&value) {
+                    errors.at(
+                        lit.span(),
+                        format!("role `{value}` appears twice in {list}"),
+                    );
+                } else {
+                    seen_roles.push(value);
+                }
+            }
             Some(Node::Acr(lit)) => {
                 let value = lit.value();
                 if seen_acr.contains(&value) {
@@ -350,6 +422,21 @@ fn lit_path(lit: &LitStr, errors: &mut Errors) -> Option<Path> {
             None
         }
     }
+}
+
+/// Why `s` cannot be a role name: roles are compared exactly and shown in logs and API
+/// documentation, so a name is non-empty visible ASCII or spaces, without `"` or `\`, and
+/// without surrounding spaces.
+pub fn role_problem(s: &str) -> Option<String> {
+    if s.trim().is_empty() {
+        return Some("a role cannot be empty".into());
+    }
+    if s.trim() != s {
+        return Some("a role cannot start or end with whitespace".into());
+    }
+    s.bytes()
+        .find(|&b| !matches!(b, 0x20 | 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
+        .map(|_| "a role is visible ASCII or spaces, without `\"` or `\\`".into())
 }
 
 /// Why `s` cannot be an `acr` value: RFC 9470's `acr_values` is a space-delimited list in
@@ -596,7 +683,8 @@ pub struct CatalogDecl {
     pub entries: Vec<(LitStr, LitStr)>,
 }
 
-pub fn catalog(input: Catalog, errors: &mut Errors) -> CatalogDecl {
+pub fn catalog(input: Catalog, kind: Kind, errors: &mut Errors) -> CatalogDecl {
+    let word = kind.word();
     let krate = match &input.krate {
         None => None,
         Some(Lit::Str(lit)) => lit_path(lit, errors),
@@ -613,17 +701,28 @@ pub fn catalog(input: Catalog, errors: &mut Errors) -> CatalogDecl {
         let Lit::Str(scope) = &entry.scope else {
             errors.at(
                 entry.scope.span(),
-                "a scope is a string literal: `\"read:reports\" => \"Read reports\"`",
+                match kind {
+                    Kind::Scope => {
+                        "a scope is a string literal: `\"read:reports\" => \"Read reports\"`"
+                    }
+                    Kind::Role => {
+                        "a role is a string literal: `\"reports-admin\" => \"Administers reports\"`"
+                    }
+                },
             );
             continue;
         };
         let value = scope.value();
-        if let Some(problem) = scope_token_problem(&value) {
+        let problem = match kind {
+            Kind::Scope => scope_token_problem(&value),
+            Kind::Role => role_problem(&value),
+        };
+        if let Some(problem) = problem {
             errors.at(scope.span(), problem);
             continue;
         }
         if entries.iter().any(|(s, _)| s.value() == value) {
-            errors.at(scope.span(), format!("scope `{value}` is declared twice"));
+            errors.at(scope.span(), format!("{word} `{value}` is declared twice"));
             continue;
         }
         let description = match &entry.description {

@@ -62,10 +62,11 @@ impl AuthConfig {
         let Some(r) = requirement else {
             return Ok(verified);
         };
-        // Scopes alone need no clock; a requirement with an authentication context does.
-        let outcome = if r.has_step_up() {
+        // Scopes alone are the common case, decided without roles or a clock.
+        let outcome = if !r.scopes_only() {
             r.check(&Presented {
                 scopes: verified.scopes(),
+                roles: verified.roles(),
                 acr: verified.acr(),
                 auth_time: verified.auth_time(),
                 now: now(),
@@ -79,6 +80,7 @@ impl AuthConfig {
                 AuthError::insufficient_scope(join_scopes(unsatisfied.hint)),
                 Some(r),
             )),
+            Err(Unmet::Role) => Err(self.reject(AuthError::insufficient_role(), Some(r))),
             Err(Unmet::Authentication(step_up)) => Err(self.reject(
                 AuthError::insufficient_user_authentication(&step_up.acr_values, step_up.max_age),
                 Some(r),

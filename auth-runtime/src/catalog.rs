@@ -27,3 +27,28 @@ impl ScopeInfo {
         self.description
     }
 }
+
+/// One declared role and what it allows; the facade's `roles!` macro generates a crate's role
+/// catalog as a `ROLES` constant of these, checked like scopes by `#[requires(role = "…")]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RoleInfo {
+    role: &'static str,
+    description: &'static str,
+}
+
+impl RoleInfo {
+    /// A declared role. `roles!` checks at compile time that the name is non-empty visible
+    /// ASCII or spaces (no `"` or `\`, no surrounding spaces) and that the description is
+    /// not empty.
+    pub const fn new(role: &'static str, description: &'static str) -> Self {
+        RoleInfo { role, description }
+    }
+    /// The role's name, as the token carries it, e.g. `reports-admin`.
+    pub const fn role(&self) -> &'static str {
+        self.role
+    }
+    /// The human-readable description.
+    pub const fn description(&self) -> &'static str {
+        self.description
+    }
+}

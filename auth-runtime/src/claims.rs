@@ -77,6 +77,110 @@ impl ScopeSource {
     }
 }
 
+/// Where a token's roles (or groups) are read from, for `#[requires(role = "…")]`: one or
+/// more claim paths, whose values are unioned. Each value is an array of strings (a single
+/// string counts as one role); a path that is absent gives no role.
+///
+/// ```
+/// use endpoint_auth_runtime::RoleSource;
+///
+/// // Keycloak: realm roles and this client's roles.
+/// let keycloak = RoleSource::keycloak_realm().and(RoleSource::keycloak_client("orders-api"));
+/// assert_eq!(keycloak.paths().len(), 2);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RoleSource {
+    paths: Vec<Vec<String>>,
+}
+
+impl RoleSource {
+    /// A claim path written with dots: `"realm_access.roles"`. A member name that itself
+    /// contains a dot (Auth0's namespaced claims, `https://example.com/roles`) is written
+    /// with [`claim`](Self::claim) instead.
+    pub fn claim_path(path: &str) -> Self {
+        RoleSource {
+            paths: vec![path.split('.').map(str::to_owned).collect()],
+        }
+    }
+    /// One top-level claim, its name taken as is (dots included): Auth0's namespaced
+    /// `"https://example.com/roles"`, Cognito's `"cognito:groups"`.
+    pub fn claim(name: &str) -> Self {
+        RoleSource {
+            paths: vec![vec![name.to_owned()]],
+        }
+    }
+    /// Keycloak realm roles: `realm_access.roles`.
+    pub fn keycloak_realm() -> Self {
+        Self::claim_path("realm_access.roles")
+    }
+    /// Keycloak client roles of `client_id`: `resource_access.<client_id>.roles`.
+    pub fn keycloak_client(client_id: &str) -> Self {
+        RoleSource {
+            paths: vec![vec![
+                "resource_access".into(),
+                client_id.into(),
+                "roles".into(),
+            ]],
+        }
+    }
+    /// Microsoft Entra ID app roles: `roles`.
+    pub fn entra() -> Self {
+        Self::claim("roles")
+    }
+    /// Amazon Cognito groups: `cognito:groups`.
+    pub fn cognito_groups() -> Self {
+        Self::claim("cognito:groups")
+    }
+    /// Both sources: the roles are the union.
+    pub fn and(mut self, other: RoleSource) -> Self {
+        self.paths.extend(other.paths);
+        self
+    }
+    /// The claim paths, each a list of member names.
+    pub fn paths(&self) -> &[Vec<String>] {
+        &self.paths
+    }
+    pub(crate) fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+    }
+
+    /// The roles in `payload`, in order, each once.
+    pub(crate) fn extract(&self, payload: &Map<String, Value>) -> Result<Vec<String>, AuthError> {
+        let malformed = || {
+            AuthError::new(
+                Reason::InvalidClaims,
+                "a roles claim must be a string or an array of strings",
+            )
+        };
+        let mut roles: Vec<String> = Vec::new();
+        for path in &self.paths {
+            let mut cur = None::<&Value>;
+            for (i, seg) in path.iter().enumerate() {
+                cur = if i == 0 {
+                    payload.get(seg)
+                } else {
+                    cur.and_then(|v| v.as_object()).and_then(|o| o.get(seg))
+                };
+            }
+            let found: Vec<&str> = match cur {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::String(s)) => vec![s.as_str()],
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|v| v.as_str().ok_or_else(malformed))
+                    .collect::<Result<_, _>>()?,
+                Some(_) => return Err(malformed()),
+            };
+            for role in found {
+                if !roles.iter().any(|r| r == role) {
+                    roles.push(role.to_owned());
+                }
+            }
+        }
+        Ok(roles)
+    }
+}
+
 /// The claims verification reads, parsed in one pass that skips every other member; `Some`
 /// whenever the member is present, even as `null`. The payload must be a JSON object.
 #[derive(Default)]
@@ -168,6 +272,8 @@ pub(crate) struct ClaimRules<'a> {
     pub(crate) audience_claim: &'static str,
     /// Clock leeway in seconds.
     pub(crate) leeway: u64,
+    /// Where roles are read from (empty: no roles).
+    pub(crate) roles: &'a RoleSource,
 }
 
 impl StandardClaims {
@@ -346,6 +452,7 @@ pub struct Verified {
     pub(crate) scopes: Vec<String>,
     pub(crate) acr: Option<String>,
     pub(crate) auth_time: Option<u64>,
+    pub(crate) roles: Vec<String>,
     /// The decoded payload (JSON), parsed into `claims` on first use.
     payload: Vec<u8>,
     claims: OnceLock<Map<String, Value>>,
@@ -379,6 +486,15 @@ impl Verified {
     /// `client_id` (RFC 9068), else `azp`.
     pub fn client_id(&self) -> Option<&str> {
         self.client_id.as_deref()
+    }
+    /// The roles (or groups) read from the configured [`RoleSource`]; empty when none is
+    /// configured.
+    pub fn roles(&self) -> &[String] {
+        &self.roles
+    }
+    /// Whether the token carries `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
     }
     /// `acr`: the authentication context class the user authenticated with (OIDC Core §2,
     /// RFC 9470).
@@ -421,7 +537,7 @@ impl Verified {
         now: u64,
     ) -> Result<Self, AuthError> {
         let full = OnceLock::new();
-        if scopes.needs_payload() {
+        if scopes.needs_payload() || !rules.roles.is_empty() {
             let _ = full.set(parse_payload(&payload));
         }
         fn string(value: Option<Value>, name: &str) -> Result<Option<String>, AuthError> {
@@ -486,6 +602,10 @@ impl Verified {
             acr: string(claims.acr.take(), "acr")?,
             auth_time: time(claims.auth_time.as_ref(), "auth_time")?,
             scopes: scopes.extract(claims, full.get().unwrap_or(&Map::new()))?,
+            roles: match full.get() {
+                Some(payload) if !rules.roles.is_empty() => rules.roles.extract(payload)?,
+                _ => Vec::new(),
+            },
             payload,
             claims: full,
         };
@@ -680,6 +800,7 @@ mod tests {
             audiences: &[],
             audience_claim: "aud",
             leeway: 0,
+            roles: &RoleSource::default(),
         };
         // `iat` far in the past: these tests are about reading, not about the clock.
         Verified::from_claims(&mut claims, bytes, &ScopeSource::Standard, &rules, u64::MAX)
@@ -696,6 +817,7 @@ mod tests {
                 audiences: &audiences,
                 audience_claim,
                 leeway: 0,
+                roles: &RoleSource::default(),
             };
             standard(&payload)
                 .check(&rules, 1000)

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::cache::{TokenCache, TokenCacheSettings};
 use crate::challenge::{is_plain_quotable, join_scopes};
-use crate::claims::ScopeSource;
+use crate::claims::{RoleSource, ScopeSource};
 use crate::credentials::BearerMethods;
 use crate::error::{AuthError, AuthRejection, ChallengeContext};
 #[cfg(feature = "remote")]
@@ -104,6 +104,7 @@ pub struct AuthConfigBuilder {
     typ: TypPolicy,
     max_token_bytes: usize,
     scopes: ScopeSource,
+    roles: RoleSource,
     methods: BearerMethods,
     resource_metadata: Option<String>,
     scope_on_missing: bool,
@@ -250,6 +251,24 @@ impl AuthConfigBuilder {
     pub fn scope_claim(self, dotted_path: &str) -> Self {
         self.scope_source(ScopeSource::claim_path(dotted_path))
     }
+    /// Where roles are read from, for `#[requires(role = "…")]` (default: nowhere, so every
+    /// role requirement fails). Called again, the sources add up.
+    ///
+    /// ```
+    /// use endpoint_auth_runtime::{AuthConfig, RoleSource};
+    ///
+    /// let builder = AuthConfig::builder()
+    ///     .roles_from(RoleSource::keycloak_realm())
+    ///     .roles_from(RoleSource::keycloak_client("orders-api"));
+    /// ```
+    pub fn roles_from(mut self, source: RoleSource) -> Self {
+        self.roles = std::mem::take(&mut self.roles).and(source);
+        self
+    }
+    /// Shorthand for [`RoleSource::claim_path`]: e.g. `"realm_access.roles"`.
+    pub fn role_claim(self, dotted_path: &str) -> Self {
+        self.roles_from(RoleSource::claim_path(dotted_path))
+    }
     /// Also accept `?access_token=` (RFC 6750 §2.3; discouraged: URLs are logged).
     pub fn allow_query_token(mut self) -> Self {
         self.methods.query = true;
@@ -382,6 +401,7 @@ impl AuthConfigBuilder {
             typ: self.typ,
             max_token_bytes: self.max_token_bytes,
             scopes: self.scopes,
+            roles: self.roles,
             id: crate::verify::verifier_id(),
         };
         Ok(AuthConfig {
@@ -465,6 +485,7 @@ impl AuthConfig {
             typ: TypPolicy::Lenient,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
             scopes: ScopeSource::Standard,
+            roles: RoleSource::default(),
             methods: BearerMethods::default(),
             resource_metadata: None,
             scope_on_missing: false,

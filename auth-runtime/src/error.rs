@@ -104,6 +104,8 @@ pub enum Reason {
     InvalidClaims,
     /// The token's scopes do not satisfy the endpoint's requirement.
     InsufficientScope,
+    /// The token lacks a role the endpoint's requirement needs (no scope would help).
+    InsufficientRole,
     /// The token's `acr` or `auth_time` do not satisfy the endpoint's requirement (RFC 9470).
     InsufficientUserAuthentication,
     /// Keys could not be fetched and none are cached.
@@ -127,7 +129,7 @@ impl Reason {
             | MissingExpiry | WrongIssuer | WrongAudience | InvalidClaims => {
                 ErrorCode::InvalidToken
             }
-            InsufficientScope => ErrorCode::InsufficientScope,
+            InsufficientScope | InsufficientRole => ErrorCode::InsufficientScope,
             InsufficientUserAuthentication => ErrorCode::InsufficientUserAuthentication,
             KeysUnavailable => ErrorCode::Unavailable,
             NotConfigured => ErrorCode::Misconfigured,
@@ -157,6 +159,7 @@ impl Reason {
             Reason::WrongAudience => "wrong_audience",
             Reason::InvalidClaims => "invalid_claims",
             Reason::InsufficientScope => "insufficient_scope",
+            Reason::InsufficientRole => "insufficient_role",
             Reason::InsufficientUserAuthentication => "insufficient_user_authentication",
             Reason::KeysUnavailable => "keys_unavailable",
             Reason::NotConfigured => "not_configured",
@@ -265,6 +268,14 @@ impl AuthError {
         let hint = hint.into();
         e.scope = (!hint.is_empty()).then_some(hint);
         e
+    }
+
+    /// `insufficient_scope` (403) for a requirement only a role would satisfy: no scope hint.
+    pub fn insufficient_role() -> Self {
+        Self::new(
+            Reason::InsufficientRole,
+            "the access token does not carry a role this endpoint requires",
+        )
     }
 
     /// `insufficient_user_authentication` (401, RFC 9470) with what a new authentication

@@ -53,8 +53,8 @@ pub mod __private {
 
 pub use authenticate::RequestView;
 pub use cache::TokenCacheSettings;
-pub use catalog::ScopeInfo;
-pub use claims::{Authorized, NoExtraClaims, Principal, ScopeSource, Verified};
+pub use catalog::{RoleInfo, ScopeInfo};
+pub use claims::{Authorized, NoExtraClaims, Principal, RoleSource, ScopeSource, Verified};
 pub use config::{AuthConfig, AuthConfigBuilder, ConfigError};
 pub use credentials::BearerMethods;
 pub use error::{AuthError, AuthRejection, ErrorCode, Reason, Rejection};

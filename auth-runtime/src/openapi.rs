@@ -244,6 +244,14 @@ impl SecurityDoc {
                             if requirement.has_step_up() {
                                 op.insert("x-step-up".into(), step_up(&requirement));
                             }
+                            // Roles are no OAuth 2.0 scopes: documented beside `security`.
+                            let roles = requirement.roles();
+                            if !roles.is_empty() {
+                                op.insert(
+                                    "x-roles".into(),
+                                    json!({ "requirement": requirement.to_string(), "roles": roles }),
+                                );
+                            }
                             applied.secured.push(label);
                         }
                         // The document says this operation is protected, the handler is public:

@@ -20,6 +20,9 @@ pub enum Requirement {
     Authenticated,
     /// The token must carry this scope.
     Scope(&'static str),
+    /// The token must carry this role (read from the configured
+    /// [`RoleSource`](crate::RoleSource)).
+    Role(&'static str),
     /// RFC 9470: the token's `acr` claim must be this authentication context class.
     Acr(&'static str),
     /// RFC 9470: the user must have authenticated at most this many seconds ago (the token's
@@ -79,6 +82,8 @@ pub struct Unsatisfied {
 pub struct Presented<'a, S> {
     /// The granted scopes.
     pub scopes: &'a [S],
+    /// The token's roles.
+    pub roles: &'a [S],
     /// The `acr` claim (RFC 9470 authentication context class).
     pub acr: Option<&'a str>,
     /// The `auth_time` claim, seconds since the epoch.
@@ -90,8 +95,12 @@ pub struct Presented<'a, S> {
 /// Why a [`Requirement::check`] failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unmet {
-    /// The scopes do not satisfy the requirement (403 `insufficient_scope`).
+    /// The scopes do not satisfy the requirement, and more scope would (403
+    /// `insufficient_scope` with the hint).
     Scope(Unsatisfied),
+    /// Every alternative needs a role the token lacks: no scope would help (403
+    /// `insufficient_scope` without a scope hint).
+    Role,
     /// The scopes would, but the authentication behind the token is not strong or recent
     /// enough (RFC 9470: 401 `insufficient_user_authentication`).
     Authentication(StepUp),
@@ -111,6 +120,7 @@ pub struct StepUp {
 #[derive(Debug, Clone, Default)]
 struct Alternative {
     scopes: Vec<&'static str>,
+    roles: Vec<&'static str>,
     acr: Vec<&'static str>,
     max_age: Option<u64>,
 }
@@ -121,6 +131,11 @@ impl Alternative {
         for s in &other.scopes {
             if !joined.scopes.contains(s) {
                 joined.scopes.push(s);
+            }
+        }
+        for r in &other.roles {
+            if !joined.roles.contains(r) {
+                joined.roles.push(r);
             }
         }
         for a in &other.acr {
@@ -149,19 +164,22 @@ impl Requirement {
         match self {
             Requirement::Authenticated => true,
             Requirement::Scope(s) => has(s),
-            Requirement::Acr(_) | Requirement::MaxAge(_) => context(self),
+            Requirement::Role(_) | Requirement::Acr(_) | Requirement::MaxAge(_) => context(self),
             Requirement::All(members) => members.iter().all(|m| m.holds(has, context)),
             Requirement::Any(members) => members.iter().any(|m| m.holds(has, context)),
         }
     }
 
-    /// Checks the whole requirement, scopes and authentication context. When the scopes fall
-    /// short the answer is [`Unmet::Scope`] (a new authentication would not help unless the
-    /// client asks for more scope); only when they would do is it
+    /// Checks the whole requirement: scopes, roles and authentication context. When the
+    /// grants (scopes, roles) fall short the answer is [`Unmet::Scope`] (with the scopes of
+    /// the closest alternative whose roles the token has) or [`Unmet::Role`] (no scope would
+    /// help); a new authentication would not add them. Only when the grants would do is it
     /// [`Unmet::Authentication`], with what a new authentication must meet.
     pub fn check<S: AsRef<str>>(&self, presented: &Presented<'_, S>) -> Result<(), Unmet> {
         let has = |s: &str| presented.scopes.iter().any(|t| t.as_ref() == s);
+        let has_role = |r: &str| presented.roles.iter().any(|t| t.as_ref() == r);
         let context = |r: &Requirement| match r {
+            Requirement::Role(role) => has_role(role),
             Requirement::Acr(acr) => presented.acr == Some(*acr),
             Requirement::MaxAge(max) => presented
                 .auth_time
@@ -171,11 +189,28 @@ impl Requirement {
         if self.holds(&has, &context) {
             return Ok(());
         }
-        self.evaluate(presented.scopes).map_err(Unmet::Scope)?;
-        // The scopes suffice: ask for what the alternatives the scopes satisfy still lack.
+        let alternatives = self.dnf();
+        let grants = |r: &Requirement| match r {
+            Requirement::Role(role) => has_role(role),
+            _ => true,
+        };
+        if !self.holds(&has, &grants) {
+            // The closest alternative a scope could complete: its roles are all held.
+            return match alternatives
+                .iter()
+                .filter(|alt| alt.roles.iter().all(|r| has_role(r)))
+                .min_by_key(|alt| alt.scopes.iter().filter(|s| !has(s)).count())
+            {
+                Some(alt) => Err(Unmet::Scope(Unsatisfied {
+                    hint: alt.scopes.clone(),
+                })),
+                None => Err(Unmet::Role),
+            };
+        }
+        // The grants suffice: ask for what the alternatives they satisfy still lack.
         let mut step_up = StepUp::default();
-        for alt in self.dnf() {
-            if !alt.scopes.iter().all(|s| has(s)) {
+        for alt in alternatives {
+            if !alt.scopes.iter().all(|s| has(s)) || !alt.roles.iter().all(|r| has_role(r)) {
                 continue;
             }
             // The whole context of the alternative, met parts included: a new authentication
@@ -199,6 +234,30 @@ impl Requirement {
             Requirement::All(m) | Requirement::Any(m) => m.iter().any(Requirement::has_step_up),
             _ => false,
         }
+    }
+
+    /// Whether the requirement names nothing but scopes (and `authenticated`): then
+    /// [`evaluate`](Self::evaluate) decides it, with no claim but the scopes read.
+    pub fn scopes_only(&self) -> bool {
+        match self {
+            Requirement::Authenticated | Requirement::Scope(_) => true,
+            Requirement::All(m) | Requirement::Any(m) => m.iter().all(Requirement::scopes_only),
+            _ => false,
+        }
+    }
+
+    /// Every role named anywhere in the requirement, in declaration order, once each.
+    pub fn roles(&self) -> Vec<&'static str> {
+        fn walk(r: &Requirement, out: &mut Vec<&'static str>) {
+            match r {
+                Requirement::Role(role) if !out.contains(role) => out.push(role),
+                Requirement::All(m) | Requirement::Any(m) => m.iter().for_each(|r| walk(r, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut out);
+        out
     }
 
     /// Evaluates the scopes against a token's scopes; on failure returns the scope hint.
@@ -244,6 +303,10 @@ impl Requirement {
                 scopes: vec![*s],
                 ..Alternative::default()
             }],
+            Requirement::Role(r) => vec![Alternative {
+                roles: vec![*r],
+                ..Alternative::default()
+            }],
             Requirement::Acr(a) => vec![Alternative {
                 acr: vec![*a],
                 ..Alternative::default()
@@ -279,7 +342,10 @@ impl Requirement {
 
     fn collect_scopes(&self, out: &mut Vec<&'static str>) {
         match self {
-            Requirement::Authenticated | Requirement::Acr(_) | Requirement::MaxAge(_) => {}
+            Requirement::Authenticated
+            | Requirement::Role(_)
+            | Requirement::Acr(_)
+            | Requirement::MaxAge(_) => {}
             Requirement::Scope(s) => {
                 if !out.contains(s) {
                     out.push(s)
@@ -307,6 +373,7 @@ impl fmt::Display for Requirement {
         match self {
             Requirement::Authenticated => f.write_str("authenticated"),
             Requirement::Scope(s) => write!(f, "scope = {s:?}"),
+            Requirement::Role(r) => write!(f, "role = {r:?}"),
             Requirement::Acr(a) => write!(f, "acr = {a:?}"),
             Requirement::MaxAge(max) => write!(f, "max_age = {max}"),
             Requirement::All(m) => list(f, "all", m),
@@ -435,6 +502,7 @@ mod tests {
     ) -> Presented<'a, &'a str> {
         Presented {
             scopes,
+            roles: &[],
             acr,
             auth_time,
             now: 10_000,
@@ -522,6 +590,55 @@ mod tests {
             "any(all(scope = \"read\", acr = \"urn:example:mfa\"), all(scope = \"read\", \
              acr = \"urn:example:hwk\"), all(scope = \"admin\", max_age = 60))"
         );
+    }
+
+    #[test]
+    fn roles_are_grants_and_the_scope_hint_only_names_what_would_help() {
+        const ADMIN_ROLE: Requirement = Role("reports-admin");
+        let check = |r: &Requirement, scopes: &[&str], roles: &[&str]| {
+            r.check(&Presented {
+                scopes,
+                roles,
+                acr: None,
+                auth_time: None,
+                now: 0,
+            })
+        };
+        let r = Any(&[ADMIN_ROLE, WRITE]);
+        assert!(check(&r, &[], &["reports-admin"]).is_ok());
+        assert!(check(&r, &["write"], &[]).is_ok());
+        // The scope alternative would help: it is the hint.
+        assert_eq!(
+            check(&r, &[], &["viewer"]),
+            Err(Unmet::Scope(Unsatisfied {
+                hint: vec!["write"]
+            }))
+        );
+        // Only a role would help: no scope hint.
+        let admin_writer = All(&[ADMIN_ROLE, WRITE]);
+        assert_eq!(check(&admin_writer, &["write"], &[]), Err(Unmet::Role));
+        // The role is held, the scope is missing: the scope is the hint.
+        assert_eq!(
+            check(&admin_writer, &[], &["reports-admin"]),
+            Err(Unmet::Scope(Unsatisfied {
+                hint: vec!["write"]
+            }))
+        );
+        // Roles come before any step-up.
+        let stepped = All(&[ADMIN_ROLE, MFA]);
+        assert_eq!(check(&stepped, &[], &[]), Err(Unmet::Role));
+        assert!(matches!(
+            check(&stepped, &[], &["reports-admin"]),
+            Err(Unmet::Authentication(_))
+        ));
+        assert!(!r.scopes_only() && Any(&[READ, All(&[WRITE])]).scopes_only());
+        assert_eq!(
+            All(&[ADMIN_ROLE, Any(&[Role("x"), ADMIN_ROLE])]).roles(),
+            ["reports-admin", "x"]
+        );
+        // Scope-only views treat roles as met.
+        assert!(admin_writer.evaluate(&["write"]).is_ok());
+        assert_eq!(admin_writer.alternatives(), vec![vec!["write"]]);
     }
 
     #[test]

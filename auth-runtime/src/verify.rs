@@ -23,7 +23,7 @@ use jsonwebtoken::Algorithm;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use crate::claims::{ClaimRules, ScopeSource, StandardClaims, Verified};
+use crate::claims::{ClaimRules, RoleSource, ScopeSource, StandardClaims, Verified};
 use crate::error::{AuthError, Reason};
 use crate::json::{has_duplicate_members, unique, MemberName, Names, NoDuplicates};
 use crate::keys::{Key, KeySet};
@@ -65,6 +65,7 @@ pub struct Verifier {
     pub(crate) typ: TypPolicy,
     pub(crate) max_token_bytes: usize,
     pub(crate) scopes: ScopeSource,
+    pub(crate) roles: RoleSource,
     /// Names this verifier's settings in the per-thread memo of checked headers
     /// ([`SeenHeaders`]): unique per built verifier, shared by its clones, whose settings are
     /// the same (a verifier is never changed after it is built).
@@ -300,6 +301,7 @@ impl Verifier {
             audiences: &self.audiences,
             audience_claim: self.audience_claim,
             leeway: self.leeway,
+            roles: &self.roles,
         }
     }
 
