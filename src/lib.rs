@@ -62,8 +62,8 @@ pub mod conformance {}
 // document its protection. The runtime's internals stay in the runtime crate.
 pub use endpoint_auth_runtime::{
     is_scope_token, Algorithm, AnyValidToken, AuthConfig, AuthConfigBuilder, AuthError,
-    AuthRejection, Authorized, BearerMethods, ConfigError, ErrorCode, Key, KeyError, KeySet,
-    NoExtraClaims, Principal, Reason, Rejection, RequestView, Requirement, RequirementSpec,
+    AuthRejection, Authorized, BearerMethods, ClaimValue, ConfigError, ErrorCode, Key, KeyError,
+    KeySet, NoExtraClaims, Principal, Reason, Rejection, RequestView, Requirement, RequirementSpec,
     RoleInfo, RoleSource, ScopeInfo, ScopeSource, TokenCacheSettings, TypPolicy, Verified,
 };
 #[cfg(feature = "remote")]
@@ -280,6 +280,28 @@ pub use endpoint_auth_runtime::{metadata, metrics};
 /// #[delete("/reports/{id}")]
 /// async fn delete_report(id: web::Path<u32>) -> HttpResponse {
 ///     HttpResponse::NoContent().finish()
+/// }
+/// # fn main() {}
+/// ```
+///
+/// # `claim(name = value, …)`
+///
+/// The token's top-level claim `name` must equal the value: a boolean, a string, an integer,
+/// or `path.param`, the request's path parameter `{param}` (checked against the route at
+/// compile time where the route attribute is on the handler). Several comparisons in one
+/// `claim(…)` must all hold. Not met: 403 `insufficient_scope`, as for a role.
+///
+/// ```
+/// use actix_web::{get, web, HttpResponse};
+/// use endpoint_auth::requires;
+///
+/// endpoint_auth::scopes! { "read:reports" => "Read reports" }
+///
+/// // A user reads their own reports; a client with the scope reads anyone's.
+/// #[requires(any(scope = "read:reports", claim(sub = path.user_id, email_verified = true)))]
+/// #[get("/users/{user_id}/reports")]
+/// async fn user_reports(user_id: web::Path<String>) -> HttpResponse {
+///     HttpResponse::Ok().finish()
 /// }
 /// # fn main() {}
 /// ```
@@ -529,6 +551,6 @@ pub mod __private {
     pub use endpoint_auth_macros::{unknown_role, unknown_scope};
     pub use endpoint_auth_runtime::__private::*;
     pub use endpoint_auth_runtime::{
-        AnyValidToken, Requirement, RequirementSpec, RoleInfo, ScopeInfo,
+        AnyValidToken, ClaimValue, Requirement, RequirementSpec, RoleInfo, ScopeInfo,
     };
 }

@@ -3,6 +3,7 @@
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
+use syn::ext::IdentExt;
 use syn::{parse_quote, Item, Lit, LitStr, Path};
 
 use crate::ast::{self, Args, Catalog, Handler, UnknownScope};
@@ -103,11 +104,33 @@ pub fn requires(args: TokenStream, item: TokenStream, site: Option<Site>) -> Tok
             handler.sig.inputs.insert(0, syn::FnArg::Typed(guard));
             let name = handler.sig.ident.to_string();
             let (methods, path) = route(&handler, site.as_ref());
+            // `claim(x = path.p)`: where the route is known, `p` must be one of its parameters.
+            let mut params = Vec::new();
+            valid::path_params(&requires.node, &mut params);
+            let param_errors: TokenStream = match &path {
+                Some(route) => params
+                    .iter()
+                    .filter(|p| !route_has_param(route, &p.unraw().to_string()))
+                    .map(|p| {
+                        let name = p.unraw().to_string();
+                        syn::Error::new(
+                            p.span(),
+                            format!(
+                                "the route `{route}` has no `{{{name}}}` segment: `path.{name}` \
+                                 names a path parameter of this handler's route"
+                            ),
+                        )
+                        .to_compile_error()
+                    })
+                    .collect(),
+                None => TokenStream::new(),
+            };
             let path = match path {
                 Some(p) => quote!(::core::option::Option::Some(#p)),
                 None => quote!(::core::option::Option::None),
             };
             quote! {
+                #param_errors
                 #own_spec
                 // Registered for documentation (OpenAPI, drift checks): enforcement and docs
                 // come from this one declaration.
@@ -188,6 +211,12 @@ fn route(handler: &Handler, site: Option<&Site>) -> (Vec<String>, Option<String>
     }
 }
 
+/// Whether the actix route pattern has the parameter `name` (`{name}`, `{name:regex}`,
+/// `{name}*`).
+fn route_has_param(route: &str, name: &str) -> bool {
+    route.contains(&format!("{{{name}}}")) || route.contains(&format!("{{{name}:"))
+}
+
 /// Members per `any`/`all` that `AnyOf`/`AllOf` take (the runtime implements 1 to 8).
 const MAX_COMBINED: usize = 8;
 
@@ -206,9 +235,9 @@ fn shared_type(node: &Node, krate: &Path) -> Option<TokenStream> {
             let seconds = proc_macro2::Literal::u64_unsuffixed(*seconds);
             quote!(#krate::__private::MaxAge<#seconds>)
         }
-        // A string cannot be a const generic argument: a requirement naming an `acr` gets a
-        // type of its own.
-        Node::Acr(_) => return None,
+        // A string cannot be a const generic argument: a requirement naming an `acr` or a
+        // claim gets a type of its own.
+        Node::Acr(_) | Node::Claim(..) => return None,
         Node::All(members) | Node::Any(members) => {
             if members.len() > MAX_COMBINED {
                 return None;
@@ -233,6 +262,22 @@ fn requirement(node: &Node, krate: &Path) -> TokenStream {
         Node::Authenticated => quote!(#ty::Authenticated),
         Node::Scope(lit) => quote!(#ty::Scope(#lit)),
         Node::Role(lit) => quote!(#ty::Role(#lit)),
+        Node::Claim(name, value) => {
+            let value_ty = quote!(#krate::__private::ClaimValue);
+            let value = match value {
+                valid::ClaimLit::Bool(b) => quote!(#value_ty::Bool(#b)),
+                valid::ClaimLit::Str(s) => quote!(#value_ty::Str(#s)),
+                valid::ClaimLit::Int(i) => {
+                    let i = proc_macro2::Literal::i64_unsuffixed(*i);
+                    quote!(#value_ty::Int(#i))
+                }
+                valid::ClaimLit::Param(p) => {
+                    let p = LitStr::new(&p.unraw().to_string(), p.span());
+                    quote!(#value_ty::PathParam(#p))
+                }
+            };
+            quote!(#ty::Claim(#name, #value))
+        }
         Node::Acr(lit) => quote!(#ty::Acr(#lit)),
         Node::MaxAge(seconds) => {
             let seconds = proc_macro2::Literal::u64_unsuffixed(*seconds);

@@ -3,7 +3,7 @@
 
 use std::fmt::Display;
 
-use proc_macro2::Span;
+use proc_macro2::{Ident, Span};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, ExprLit, FnArg, Item, Lit, LitStr, Path, Type};
@@ -38,12 +38,23 @@ pub enum Node {
     Scope(LitStr),
     /// `role = "…"`.
     Role(LitStr),
+    /// One comparison of `claim(name = value, …)`.
+    Claim(LitStr, ClaimLit),
     /// RFC 9470 `acr = "…"`.
     Acr(LitStr),
     /// RFC 9470 `max_age = N` (seconds, at least 1).
     MaxAge(u64),
     All(Vec<Node>),
     Any(Vec<Node>),
+}
+
+/// What `claim(name = …)` compares the claim with.
+pub enum ClaimLit {
+    Bool(bool),
+    Str(LitStr),
+    Int(i64),
+    /// `path.name`: the request's path parameter.
+    Param(Ident),
 }
 
 pub struct Requires {
@@ -78,8 +89,10 @@ impl Kind {
     }
 }
 
-const TOP_KEYS: &str = "`scope`, `role`, `any`, `all`, `authenticated`, `acr`, `max_age`, `crate`";
-const NESTED_KEYS: &str = "`scope`, `role`, `any`, `all`, `authenticated`, `acr`, `max_age`";
+const TOP_KEYS: &str =
+    "`scope`, `role`, `claim`, `any`, `all`, `authenticated`, `acr`, `max_age`, `crate`";
+const NESTED_KEYS: &str =
+    "`scope`, `role`, `claim`, `any`, `all`, `authenticated`, `acr`, `max_age`";
 
 /// The largest `max_age`: a little over 136 years is more than any session lives.
 const MAX_AGE_LIMIT: u64 = u32::MAX as u64;
@@ -207,6 +220,54 @@ fn node(
                 key.span(),
                 "`role` takes one role: `role = \"reports-admin\"`; for several write \
                  `all(role = \"a\", role = \"b\")` or `any(…)`",
+            );
+            None
+        }
+        ("claim", Value::List(list)) => {
+            if list.is_empty() {
+                errors.at(
+                    key.span(),
+                    "`claim()` needs a comparison: `claim(email_verified = true)`",
+                );
+                return None;
+            }
+            let mut nodes = Vec::new();
+            let mut seen: Vec<String> = Vec::new();
+            for entry in list {
+                let name = entry.key.unraw().to_string();
+                let Value::Eq(expr) = &entry.value else {
+                    errors.at(
+                        entry.key.span(),
+                        format!(
+                            "compare the claim with a value: `claim({name} = \"…\")`, \
+                             `claim({name} = true)`, `claim({name} = 42)` or \
+                             `claim({name} = path.param)`"
+                        ),
+                    );
+                    continue;
+                };
+                if seen.contains(&name) {
+                    errors.at(
+                        entry.key.span(),
+                        format!("claim `{name}` is compared twice in `claim(…)`"),
+                    );
+                    continue;
+                }
+                seen.push(name.clone());
+                if let Some(value) = claim_value(expr, errors) {
+                    nodes.push(Node::Claim(LitStr::new(&name, entry.key.span()), value));
+                }
+            }
+            match nodes.len() {
+                0 => None,
+                1 => nodes.pop(),
+                _ => Some(Node::All(nodes)),
+            }
+        }
+        ("claim", _) => {
+            errors.at(
+                key.span(),
+                "`claim` takes comparisons in parentheses: `claim(tenant = \"acme\")`",
             );
             None
         }
@@ -421,6 +482,77 @@ fn lit_path(lit: &LitStr, errors: &mut Errors) -> Option<Path> {
             );
             None
         }
+    }
+}
+
+/// The value of one `claim(name = value)`: a string, integer or boolean literal, or
+/// `path.param`.
+fn claim_value(expr: &Expr, errors: &mut Errors) -> Option<ClaimLit> {
+    let problem = "a claim is compared with a string, an integer, `true`/`false`, or a path \
+                   parameter: `path.user_id`";
+    match expr {
+        Expr::Lit(ExprLit { lit, .. }) => match lit {
+            Lit::Str(s) => Some(ClaimLit::Str(LitStr::new(&s.value(), s.span()))),
+            Lit::Bool(b) => Some(ClaimLit::Bool(b.value)),
+            Lit::Int(i) => match i.base10_parse::<i64>() {
+                Ok(n) => Some(ClaimLit::Int(n)),
+                Err(_) => {
+                    errors.at(i.span(), "the integer does not fit in an i64");
+                    None
+                }
+            },
+            Lit::Float(f) => {
+                errors.at(
+                    f.span(),
+                    "a claim is not compared with a decimal number (JSON numbers do not \
+                     compare exactly); use an integer or a string",
+                );
+                None
+            }
+            other => {
+                errors.at(other.span(), problem);
+                None
+            }
+        },
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr: inner,
+            ..
+        }) => match &**inner {
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(i), ..
+            }) => match format!("-{}", i.base10_digits()).parse::<i64>() {
+                Ok(n) => Some(ClaimLit::Int(n)),
+                Err(_) => {
+                    errors.at(i.span(), "the integer does not fit in an i64");
+                    None
+                }
+            },
+            _ => {
+                errors.push(syn::Error::new_spanned(expr, problem));
+                None
+            }
+        },
+        Expr::Field(syn::ExprField {
+            base,
+            member: syn::Member::Named(param),
+            ..
+        }) if matches!(&**base, Expr::Path(p) if p.path.is_ident("path")) => {
+            Some(ClaimLit::Param(param.clone()))
+        }
+        _ => {
+            errors.push(syn::Error::new_spanned(expr, problem));
+            None
+        }
+    }
+}
+
+/// Every `path.param` a requirement compares a claim with.
+pub fn path_params(node: &Node, out: &mut Vec<Ident>) {
+    match node {
+        Node::Claim(_, ClaimLit::Param(p)) => out.push(p.clone()),
+        Node::All(m) | Node::Any(m) => m.iter().for_each(|n| path_params(n, out)),
+        _ => {}
     }
 }
 

@@ -58,6 +58,17 @@ impl AuthConfig {
         outcome: Result<Arc<Verified>, AuthError>,
         requirement: Option<&Requirement>,
     ) -> Result<Arc<Verified>, AuthRejection> {
+        self.authorize_with(outcome, requirement, &|_| None)
+    }
+
+    /// [`authorize`](Self::authorize) for a request whose path parameters `path_param`
+    /// looks up by name, for `claim(name = path.param)` requirements.
+    pub fn authorize_with(
+        &self,
+        outcome: Result<Arc<Verified>, AuthError>,
+        requirement: Option<&Requirement>,
+        path_param: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Arc<Verified>, AuthRejection> {
         let verified = outcome.map_err(|e| self.reject(e, requirement))?;
         let Some(r) = requirement else {
             return Ok(verified);
@@ -67,6 +78,8 @@ impl AuthConfig {
             r.check(&Presented {
                 scopes: verified.scopes(),
                 roles: verified.roles(),
+                claims: r.has_claims().then(|| verified.claims()),
+                path_param,
                 acr: verified.acr(),
                 auth_time: verified.auth_time(),
                 now: now(),
@@ -80,7 +93,7 @@ impl AuthConfig {
                 AuthError::insufficient_scope(join_scopes(unsatisfied.hint)),
                 Some(r),
             )),
-            Err(Unmet::Role) => Err(self.reject(AuthError::insufficient_role(), Some(r))),
+            Err(Unmet::Grant) => Err(self.reject(AuthError::insufficient_grant(), Some(r))),
             Err(Unmet::Authentication(step_up)) => Err(self.reject(
                 AuthError::insufficient_user_authentication(&step_up.acr_values, step_up.max_age),
                 Some(r),

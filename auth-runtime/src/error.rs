@@ -104,8 +104,9 @@ pub enum Reason {
     InvalidClaims,
     /// The token's scopes do not satisfy the endpoint's requirement.
     InsufficientScope,
-    /// The token lacks a role the endpoint's requirement needs (no scope would help).
-    InsufficientRole,
+    /// The token lacks a role or a claim value the endpoint's requirement needs (no scope
+    /// would help).
+    InsufficientGrant,
     /// The token's `acr` or `auth_time` do not satisfy the endpoint's requirement (RFC 9470).
     InsufficientUserAuthentication,
     /// Keys could not be fetched and none are cached.
@@ -129,7 +130,7 @@ impl Reason {
             | MissingExpiry | WrongIssuer | WrongAudience | InvalidClaims => {
                 ErrorCode::InvalidToken
             }
-            InsufficientScope | InsufficientRole => ErrorCode::InsufficientScope,
+            InsufficientScope | InsufficientGrant => ErrorCode::InsufficientScope,
             InsufficientUserAuthentication => ErrorCode::InsufficientUserAuthentication,
             KeysUnavailable => ErrorCode::Unavailable,
             NotConfigured => ErrorCode::Misconfigured,
@@ -159,7 +160,7 @@ impl Reason {
             Reason::WrongAudience => "wrong_audience",
             Reason::InvalidClaims => "invalid_claims",
             Reason::InsufficientScope => "insufficient_scope",
-            Reason::InsufficientRole => "insufficient_role",
+            Reason::InsufficientGrant => "insufficient_grant",
             Reason::InsufficientUserAuthentication => "insufficient_user_authentication",
             Reason::KeysUnavailable => "keys_unavailable",
             Reason::NotConfigured => "not_configured",
@@ -270,11 +271,12 @@ impl AuthError {
         e
     }
 
-    /// `insufficient_scope` (403) for a requirement only a role would satisfy: no scope hint.
-    pub fn insufficient_role() -> Self {
+    /// `insufficient_scope` (403) for a requirement only a role or a claim value would
+    /// satisfy: no scope hint.
+    pub fn insufficient_grant() -> Self {
         Self::new(
-            Reason::InsufficientRole,
-            "the access token does not carry a role this endpoint requires",
+            Reason::InsufficientGrant,
+            "the access token does not carry a role or claim value this endpoint requires",
         )
     }
 

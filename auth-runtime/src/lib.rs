@@ -62,8 +62,8 @@ pub use error::{AuthError, AuthRejection, ErrorCode, Reason, Rejection};
 pub use keys::remote::{Endpoints, FetchError, RemoteKeys, RemoteSettings};
 pub use keys::{Key, KeyError, KeySet};
 pub use policy::{
-    is_scope_token, AnyValidToken, Presented, Requirement, RequirementSpec, StepUp, Unmet,
-    Unsatisfied,
+    is_scope_token, AnyValidToken, ClaimValue, Presented, Requirement, RequirementSpec, StepUp,
+    Unmet, Unsatisfied,
 };
 pub use verify::TypPolicy;
 

@@ -244,6 +244,12 @@ impl SecurityDoc {
                             if requirement.has_step_up() {
                                 op.insert("x-step-up".into(), step_up(&requirement));
                             }
+                            if requirement.has_claims() {
+                                op.insert(
+                                    "x-claims".into(),
+                                    json!({ "requirement": requirement.to_string() }),
+                                );
+                            }
                             // Roles are no OAuth 2.0 scopes: documented beside `security`.
                             let roles = requirement.roles();
                             if !roles.is_empty() {

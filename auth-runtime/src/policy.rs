@@ -23,6 +23,8 @@ pub enum Requirement {
     /// The token must carry this role (read from the configured
     /// [`RoleSource`](crate::RoleSource)).
     Role(&'static str),
+    /// The token's claim `name` (a top-level member) must equal the value.
+    Claim(&'static str, ClaimValue),
     /// RFC 9470: the token's `acr` claim must be this authentication context class.
     Acr(&'static str),
     /// RFC 9470: the user must have authenticated at most this many seconds ago (the token's
@@ -70,6 +72,57 @@ impl RequirementSpec for AnyValidToken {
     const REQUIREMENT: Requirement = Requirement::Authenticated;
 }
 
+/// What a [`Requirement::Claim`] compares a claim with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ClaimValue {
+    /// `true` or `false`: the claim is that JSON boolean.
+    Bool(bool),
+    /// A string: the claim is that JSON string, exactly.
+    Str(&'static str),
+    /// An integer: the claim is that JSON number.
+    Int(i64),
+    /// The request's path parameter of this name (`claim(sub = path.user_id)`): the claim
+    /// is a string equal to it, or a number whose decimal form is. A request without the
+    /// parameter never matches.
+    PathParam(&'static str),
+}
+
+impl ClaimValue {
+    /// Whether `claim` (absent: `None`) matches; `param` looks up path parameters.
+    pub fn matches(
+        &self,
+        claim: Option<&serde_json::Value>,
+        param: &dyn Fn(&str) -> Option<String>,
+    ) -> bool {
+        use serde_json::Value;
+        let Some(claim) = claim else {
+            return false;
+        };
+        match self {
+            ClaimValue::Bool(b) => claim.as_bool() == Some(*b),
+            ClaimValue::Str(s) => claim.as_str() == Some(*s),
+            ClaimValue::Int(i) => claim.as_i64() == Some(*i),
+            ClaimValue::PathParam(name) => match (param(name), claim) {
+                (Some(p), Value::String(s)) => *s == p,
+                (Some(p), Value::Number(n)) => n.to_string() == p,
+                _ => false,
+            },
+        }
+    }
+}
+
+impl fmt::Display for ClaimValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClaimValue::Bool(b) => write!(f, "{b}"),
+            ClaimValue::Str(s) => write!(f, "{s:?}"),
+            ClaimValue::Int(i) => write!(f, "{i}"),
+            ClaimValue::PathParam(p) => write!(f, "path.{p}"),
+        }
+    }
+}
+
 /// The failed outcome of an evaluation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unsatisfied {
@@ -77,13 +130,18 @@ pub struct Unsatisfied {
     pub hint: Vec<&'static str>,
 }
 
-/// What a requirement is checked against: the token's scopes and its authentication context.
-#[derive(Debug, Clone, Copy)]
+/// What a requirement is checked against: the token's scopes, roles, claims and
+/// authentication context, and the request's path parameters.
+#[derive(Clone, Copy)]
 pub struct Presented<'a, S> {
     /// The granted scopes.
     pub scopes: &'a [S],
     /// The token's roles.
     pub roles: &'a [S],
+    /// The token's claims (`None`: none are read, every claim requirement fails).
+    pub claims: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    /// The request's path parameters, by name.
+    pub path_param: &'a dyn Fn(&str) -> Option<String>,
     /// The `acr` claim (RFC 9470 authentication context class).
     pub acr: Option<&'a str>,
     /// The `auth_time` claim, seconds since the epoch.
@@ -92,15 +150,29 @@ pub struct Presented<'a, S> {
     pub now: u64,
 }
 
+impl<S: fmt::Debug> fmt::Debug for Presented<'_, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Claim values are personal data: only their names.
+        f.debug_struct("Presented")
+            .field("scopes", &self.scopes)
+            .field("roles", &self.roles)
+            .field("claims", &self.claims.map(|c| c.keys().collect::<Vec<_>>()))
+            .field("acr", &self.acr)
+            .field("auth_time", &self.auth_time)
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Why a [`Requirement::check`] failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unmet {
     /// The scopes do not satisfy the requirement, and more scope would (403
     /// `insufficient_scope` with the hint).
     Scope(Unsatisfied),
-    /// Every alternative needs a role the token lacks: no scope would help (403
-    /// `insufficient_scope` without a scope hint).
-    Role,
+    /// Every alternative needs a role or a claim value the token lacks: no scope would help
+    /// (403 `insufficient_scope` without a scope hint).
+    Grant,
     /// The scopes would, but the authentication behind the token is not strong or recent
     /// enough (RFC 9470: 401 `insufficient_user_authentication`).
     Authentication(StepUp),
@@ -120,7 +192,8 @@ pub struct StepUp {
 #[derive(Debug, Clone, Default)]
 struct Alternative {
     scopes: Vec<&'static str>,
-    roles: Vec<&'static str>,
+    /// Roles and claim comparisons.
+    grants: Vec<Requirement>,
     acr: Vec<&'static str>,
     max_age: Option<u64>,
 }
@@ -133,9 +206,9 @@ impl Alternative {
                 joined.scopes.push(s);
             }
         }
-        for r in &other.roles {
-            if !joined.roles.contains(r) {
-                joined.roles.push(r);
+        for g in &other.grants {
+            if !joined.grants.contains(g) {
+                joined.grants.push(*g);
             }
         }
         for a in &other.acr {
@@ -164,22 +237,34 @@ impl Requirement {
         match self {
             Requirement::Authenticated => true,
             Requirement::Scope(s) => has(s),
-            Requirement::Role(_) | Requirement::Acr(_) | Requirement::MaxAge(_) => context(self),
+            Requirement::Role(_)
+            | Requirement::Claim(..)
+            | Requirement::Acr(_)
+            | Requirement::MaxAge(_) => context(self),
             Requirement::All(members) => members.iter().all(|m| m.holds(has, context)),
             Requirement::Any(members) => members.iter().any(|m| m.holds(has, context)),
         }
     }
 
-    /// Checks the whole requirement: scopes, roles and authentication context. When the
-    /// grants (scopes, roles) fall short the answer is [`Unmet::Scope`] (with the scopes of
-    /// the closest alternative whose roles the token has) or [`Unmet::Role`] (no scope would
-    /// help); a new authentication would not add them. Only when the grants would do is it
-    /// [`Unmet::Authentication`], with what a new authentication must meet.
+    /// Checks the whole requirement: scopes, roles, claims and authentication context. When
+    /// the grants (scopes, roles, claims) fall short the answer is [`Unmet::Scope`] (with the
+    /// scopes of the closest alternative whose roles and claims the token has) or
+    /// [`Unmet::Grant`] (no scope would help); a new authentication would not add them. Only
+    /// when the grants would do is it [`Unmet::Authentication`], with what a new
+    /// authentication must meet.
     pub fn check<S: AsRef<str>>(&self, presented: &Presented<'_, S>) -> Result<(), Unmet> {
         let has = |s: &str| presented.scopes.iter().any(|t| t.as_ref() == s);
         let has_role = |r: &str| presented.roles.iter().any(|t| t.as_ref() == r);
-        let context = |r: &Requirement| match r {
+        let has_grant = |r: &Requirement| match r {
             Requirement::Role(role) => has_role(role),
+            Requirement::Claim(name, value) => value.matches(
+                presented.claims.and_then(|c| c.get(*name)),
+                presented.path_param,
+            ),
+            _ => true,
+        };
+        let context = |r: &Requirement| match r {
+            Requirement::Role(_) | Requirement::Claim(..) => has_grant(r),
             Requirement::Acr(acr) => presented.acr == Some(*acr),
             Requirement::MaxAge(max) => presented
                 .auth_time
@@ -190,27 +275,23 @@ impl Requirement {
             return Ok(());
         }
         let alternatives = self.dnf();
-        let grants = |r: &Requirement| match r {
-            Requirement::Role(role) => has_role(role),
-            _ => true,
-        };
-        if !self.holds(&has, &grants) {
-            // The closest alternative a scope could complete: its roles are all held.
+        if !self.holds(&has, &has_grant) {
+            // The closest alternative a scope could complete: its roles and claims are held.
             return match alternatives
                 .iter()
-                .filter(|alt| alt.roles.iter().all(|r| has_role(r)))
+                .filter(|alt| alt.grants.iter().all(has_grant))
                 .min_by_key(|alt| alt.scopes.iter().filter(|s| !has(s)).count())
             {
                 Some(alt) => Err(Unmet::Scope(Unsatisfied {
                     hint: alt.scopes.clone(),
                 })),
-                None => Err(Unmet::Role),
+                None => Err(Unmet::Grant),
             };
         }
         // The grants suffice: ask for what the alternatives they satisfy still lack.
         let mut step_up = StepUp::default();
         for alt in alternatives {
-            if !alt.scopes.iter().all(|s| has(s)) || !alt.roles.iter().all(|r| has_role(r)) {
+            if !alt.scopes.iter().all(|s| has(s)) || !alt.grants.iter().all(has_grant) {
                 continue;
             }
             // The whole context of the alternative, met parts included: a new authentication
@@ -242,6 +323,15 @@ impl Requirement {
         match self {
             Requirement::Authenticated | Requirement::Scope(_) => true,
             Requirement::All(m) | Requirement::Any(m) => m.iter().all(Requirement::scopes_only),
+            _ => false,
+        }
+    }
+
+    /// Whether any part of the requirement compares a claim.
+    pub fn has_claims(&self) -> bool {
+        match self {
+            Requirement::Claim(..) => true,
+            Requirement::All(m) | Requirement::Any(m) => m.iter().any(Requirement::has_claims),
             _ => false,
         }
     }
@@ -303,8 +393,8 @@ impl Requirement {
                 scopes: vec![*s],
                 ..Alternative::default()
             }],
-            Requirement::Role(r) => vec![Alternative {
-                roles: vec![*r],
+            Requirement::Role(_) | Requirement::Claim(..) => vec![Alternative {
+                grants: vec![*self],
                 ..Alternative::default()
             }],
             Requirement::Acr(a) => vec![Alternative {
@@ -344,6 +434,7 @@ impl Requirement {
         match self {
             Requirement::Authenticated
             | Requirement::Role(_)
+            | Requirement::Claim(..)
             | Requirement::Acr(_)
             | Requirement::MaxAge(_) => {}
             Requirement::Scope(s) => {
@@ -374,6 +465,7 @@ impl fmt::Display for Requirement {
             Requirement::Authenticated => f.write_str("authenticated"),
             Requirement::Scope(s) => write!(f, "scope = {s:?}"),
             Requirement::Role(r) => write!(f, "role = {r:?}"),
+            Requirement::Claim(name, value) => write!(f, "claim({name} = {value})"),
             Requirement::Acr(a) => write!(f, "acr = {a:?}"),
             Requirement::MaxAge(max) => write!(f, "max_age = {max}"),
             Requirement::All(m) => list(f, "all", m),
@@ -503,6 +595,8 @@ mod tests {
         Presented {
             scopes,
             roles: &[],
+            claims: None,
+            path_param: &|_| None,
             acr,
             auth_time,
             now: 10_000,
@@ -599,6 +693,8 @@ mod tests {
             r.check(&Presented {
                 scopes,
                 roles,
+                claims: None,
+                path_param: &|_| None,
                 acr: None,
                 auth_time: None,
                 now: 0,
@@ -616,7 +712,7 @@ mod tests {
         );
         // Only a role would help: no scope hint.
         let admin_writer = All(&[ADMIN_ROLE, WRITE]);
-        assert_eq!(check(&admin_writer, &["write"], &[]), Err(Unmet::Role));
+        assert_eq!(check(&admin_writer, &["write"], &[]), Err(Unmet::Grant));
         // The role is held, the scope is missing: the scope is the hint.
         assert_eq!(
             check(&admin_writer, &[], &["reports-admin"]),
@@ -626,7 +722,7 @@ mod tests {
         );
         // Roles come before any step-up.
         let stepped = All(&[ADMIN_ROLE, MFA]);
-        assert_eq!(check(&stepped, &[], &[]), Err(Unmet::Role));
+        assert_eq!(check(&stepped, &[], &[]), Err(Unmet::Grant));
         assert!(matches!(
             check(&stepped, &[], &["reports-admin"]),
             Err(Unmet::Authentication(_))

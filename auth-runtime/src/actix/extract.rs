@@ -226,8 +226,9 @@ fn authorize(
     // reference count on the common path.
     let explaining = tracing::enabled!(target: "endpoint_auth", tracing::Level::DEBUG);
     let granted = explaining.then(|| outcome.as_ref().ok().cloned()).flatten();
+    let path_param = |name: &str| req.match_info().get(name).map(str::to_owned);
     config
-        .authorize(outcome, requirement)
+        .authorize_with(outcome, requirement, &path_param)
         .inspect_err(|rejection| {
             if explaining {
                 explain(req, rejection, requirement, granted.as_deref());
