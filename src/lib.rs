@@ -47,7 +47,9 @@
 //!   error at the misspelled literal, with a suggestion.
 //! - [`AuthConfig`] holds the realm, issuer, audience and keys; register it on the `App`.
 //! - [`Principal`] extracts the authenticated caller in any handler; [`Authorized`] does
-//!   what `#[requires]` does, written by hand with a [`RequirementSpec`].
+//!   what `#[requires]` does, written by hand with a [`RequirementSpec`]; [`MaybePrincipal`]
+//!   is the caller when there is one (optional authentication: anonymous without
+//!   credentials, 400/401 for bad ones — never `Option<Principal>`, which swallows them).
 //!
 //! The wire behaviour (which status and `WWW-Authenticate` challenge for which request) is
 //! specified in [`conformance`] (the repository's `docs/CONFORMANCE.md`) and proven over real
@@ -63,8 +65,9 @@ pub mod conformance {}
 pub use endpoint_auth_runtime::{
     is_scope_token, Algorithm, AnyValidToken, AuthConfig, AuthConfigBuilder, AuthError,
     AuthRejection, Authorized, BearerMethods, ClaimValue, ConfigError, ErrorCode, Key, KeyError,
-    KeySet, NoExtraClaims, Principal, Reason, Rejection, RequestView, Requirement, RequirementSpec,
-    RoleInfo, RoleSource, ScopeInfo, ScopeSource, TokenCacheSettings, TypPolicy, Verified,
+    KeySet, MaybePrincipal, NoExtraClaims, Principal, Reason, Rejection, RequestView, Requirement,
+    RequirementSpec, RoleInfo, RoleSource, ScopeInfo, ScopeSource, TokenCacheSettings, TypPolicy,
+    Verified,
 };
 #[cfg(feature = "remote")]
 pub use endpoint_auth_runtime::{Endpoints, FetchError, RemoteKeys, RemoteSettings};
@@ -487,6 +490,32 @@ pub use endpoint_auth_macros::roles;
 /// error, and so is a `#[public]` handler that takes a [`Principal`] or an [`Authorized`]
 /// (reading the caller makes it a protected handler: declare `#[requires(authenticated)]`).
 /// Like `#[requires]`, it registers the route it is written with, in either order.
+///
+/// # Optional authentication
+///
+/// A public handler that does more for a signed-in caller takes a [`MaybePrincipal`]: `None`
+/// without credentials, the caller with a valid token, and the usual 400/401 for malformed
+/// or bad credentials (the handler does not run). Its operation is documented as optionally
+/// authenticated, `security: [{}, {"oauth2": []}]`.
+///
+/// ```
+/// use actix_web::{get, HttpResponse};
+/// use endpoint_auth::{public, MaybePrincipal};
+///
+/// #[public(reason = "front page, personalised when signed in")]
+/// #[get("/")]
+/// async fn front_page(caller: MaybePrincipal) -> HttpResponse {
+///     match caller.as_ref().and_then(|p| p.subject()) {
+///         Some(sub) => HttpResponse::Ok().body(format!("welcome back, {sub}")),
+///         None => HttpResponse::Ok().body("welcome"),
+///     }
+/// }
+/// ```
+///
+/// Not `Option<Principal>`: actix-web's `Option<T>` extractor turns every rejection into
+/// `None`, so an expired or forged token would be served as anonymous. `#[public]` and
+/// `#[requires]` refuse a parameter of type `Option<Principal<…>>` or `Option<Authorized<…>>`
+/// with a compile error naming `MaybePrincipal`.
 #[doc(inline)]
 pub use endpoint_auth_macros::public;
 
@@ -514,14 +543,14 @@ macro_rules! __endpoint_auth_register {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __endpoint_auth_register_public {
-    ($name:literal, [$($method:literal),*], $path:expr, $reason:expr) => {
+    ($name:literal, [$($method:literal),*], $path:expr, $reason:expr, $optional_caller:literal) => {
         $crate::__private::inventory::submit! {
             $crate::__private::PublicHandler::new(
                 $name,
                 ::core::module_path!(),
                 &[$($method),*],
                 $path,
-                $reason,
+                $crate::__private::PublicDeclaration::new($reason, $optional_caller),
             )
         }
     };
@@ -532,7 +561,7 @@ macro_rules! __endpoint_auth_register_public {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __endpoint_auth_register_public {
-    ($name:literal, [$($method:literal),*], $path:expr, $reason:expr) => {};
+    ($name:literal, [$($method:literal),*], $path:expr, $reason:expr, $optional_caller:literal) => {};
 }
 
 /// Without the `actix` feature there is no registry to submit to.

@@ -161,8 +161,8 @@ pub fn public(args: TokenStream, item: TokenStream, site: Option<Site>) -> Token
     };
     let handler = match syn::parse2::<Handler>(item.clone()) {
         Ok(handler) => {
-            valid::public_handler(&handler, &mut errors);
-            Some(handler)
+            let checked = valid::public_handler(&handler, &mut errors);
+            Some((handler, checked))
         }
         Err(_) => {
             errors.at(
@@ -173,7 +173,7 @@ pub fn public(args: TokenStream, item: TokenStream, site: Option<Site>) -> Token
         }
     };
     match (errors.finish(), public, handler) {
-        (None, Some(public), Some(handler)) => {
+        (None, Some(public), Some((handler, checked))) => {
             let krate = &public.krate;
             let name = handler.sig.ident.to_string();
             let (methods, path) = route(&handler, site.as_ref());
@@ -185,9 +185,13 @@ pub fn public(args: TokenStream, item: TokenStream, site: Option<Site>) -> Token
                 Some(r) => quote!(::core::option::Option::Some(#r)),
                 None => quote!(::core::option::Option::None),
             };
+            let optional_caller = checked.optional_caller;
             quote! {
-                // Registered like a #[requires] handler: documented as deliberately open.
-                #krate::__private::register_public!(#name, [#(#methods),*], #path, #reason);
+                // Registered like a #[requires] handler: documented as deliberately open (and
+                // optionally authenticated when it takes a `MaybePrincipal`).
+                #krate::__private::register_public!(
+                    #name, [#(#methods),*], #path, #reason, #optional_caller
+                );
                 #handler
             }
         }

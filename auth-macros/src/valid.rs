@@ -644,7 +644,21 @@ pub fn handler(func: &Handler, errors: &mut Errors) {
                 "this handler already takes an `Authorized<…>`; #[requires] adds one itself — remove \
                  this parameter (take a `Principal` to read the caller)",
             )),
-            FnArg::Typed(_) => {}
+            FnArg::Typed(arg) => {
+                if let Some(inner) = option_of_caller(&arg.ty) {
+                    let instead = if inner == "Authorized" {
+                        "#[requires] checks the requirement itself: remove this parameter (take a \
+                         `Principal` to read the caller)"
+                    } else {
+                        "#[requires] refuses requests without a valid token, so the caller is \
+                         always there: take `Principal`"
+                    };
+                    errors.push(syn::Error::new_spanned(
+                        &arg.ty,
+                        format!("`Option<{inner}>` makes a bad token anonymous: {OPTION_TRAP}; {instead}"),
+                    ));
+                }
+            }
         }
     }
     for attr in func.attrs.iter().filter(|a| is_requires(a)) {
@@ -656,8 +670,47 @@ pub fn handler(func: &Handler, errors: &mut Errors) {
     }
 }
 
+/// Why `Option<Principal>` is refused, in the words of the error messages.
+const OPTION_TRAP: &str =
+    "actix-web's `Option` extractor turns every rejection into `None`, so an expired, forged or \
+     malformed token would get no 400/401";
+
 fn is_authorized(ty: &Type) -> bool {
-    matches!(ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Authorized"))
+    last_segment(ty).is_some_and(|s| s.ident == "Authorized")
+}
+
+/// The last segment of a type's path (through parentheses and the invisible groups of
+/// `macro_rules!` expansions).
+fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p.path.segments.last(),
+        Type::Paren(p) => last_segment(&p.elem),
+        Type::Group(g) => last_segment(&g.elem),
+        _ => None,
+    }
+}
+
+/// `Option<X>` whose `X` is a caller type (`Principal`, `Authorized`, `MaybePrincipal`): the
+/// name of `X`. actix-web's blanket `Option<T>` extractor swallows `X`'s rejections.
+fn option_of_caller(ty: &Type) -> Option<&'static str> {
+    let last = last_segment(ty)?;
+    if last.ident != "Option" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|arg| match arg {
+        syn::GenericArgument::Type(inner) => {
+            caller_type(inner).or_else(|| is_maybe_principal(inner).then_some("MaybePrincipal"))
+        }
+        _ => None,
+    })
+}
+
+/// `MaybePrincipal`, whatever the generics: the optional caller of a `#[public]` handler.
+fn is_maybe_principal(ty: &Type) -> bool {
+    last_segment(ty).is_some_and(|s| s.ident == "MaybePrincipal")
 }
 
 fn is_requires(attr: &Attribute) -> bool {
@@ -689,6 +742,12 @@ pub struct Public {
     /// Why the handler is open, if given.
     pub reason: Option<LitStr>,
     pub krate: Path,
+}
+
+/// What `#[public]` learns from the handler it is placed on.
+pub struct PublicHandler {
+    /// It takes a `MaybePrincipal`: optional authentication.
+    pub optional_caller: bool,
 }
 
 pub fn public(args: Args, errors: &mut Errors) -> Public {
@@ -738,9 +797,12 @@ pub fn public(args: Args, errors: &mut Errors) -> Public {
     }
 }
 
-/// What makes a handler unfit to be public: it also declares a requirement, or it reads the
-/// caller (`Principal`, `Authorized`), which only a protected handler can.
-pub fn public_handler(func: &Handler, errors: &mut Errors) {
+/// What makes a handler unfit to be public: it also declares a requirement, it reads the
+/// caller (`Principal`, `Authorized`), which only a protected handler can, or it takes an
+/// `Option` of a caller, which would make a bad token anonymous. A `MaybePrincipal` is fine:
+/// the caller when there is one.
+pub fn public_handler(func: &Handler, errors: &mut Errors) -> PublicHandler {
+    let mut optional_caller = false;
     for attr in func.attrs.iter().filter(|a| is_requires(a)) {
         errors.push(syn::Error::new_spanned(
             attr,
@@ -754,18 +816,29 @@ pub fn public_handler(func: &Handler, errors: &mut Errors) {
                     &arg.ty,
                     format!(
                         "a #[public] handler cannot take `{name}`: reading the caller makes it a \
-                         protected handler; declare `#[requires(authenticated)]` (or a scope) instead"
+                         protected handler; declare `#[requires(authenticated)]` (or a scope) instead, \
+                         or take `MaybePrincipal` to serve anonymous callers too"
                     ),
                 ));
+            } else if let Some(inner) = option_of_caller(&arg.ty) {
+                errors.push(syn::Error::new_spanned(
+                    &arg.ty,
+                    format!(
+                        "`Option<{inner}>` makes a bad token anonymous: {OPTION_TRAP}; take \
+                         `MaybePrincipal` instead (`None` without credentials, 400/401 for bad ones)"
+                    ),
+                ));
+            } else if is_maybe_principal(&arg.ty) {
+                optional_caller = true;
             }
         }
     }
+    PublicHandler { optional_caller }
 }
 
 /// `Principal`/`Authorized` (by the last segment of the type's path), whatever the generics.
 fn caller_type(ty: &Type) -> Option<&'static str> {
-    let Type::Path(p) = ty else { return None };
-    let last = p.path.segments.last()?;
+    let last = last_segment(ty)?;
     if last.ident == "Principal" {
         Some("Principal")
     } else if last.ident == "Authorized" {
@@ -937,6 +1010,72 @@ mod tests {
         assert_eq!(
             message,
             format!("unknown argument `scopes`; expected one of {TOP_KEYS}")
+        );
+    }
+
+    #[test]
+    fn an_option_of_a_caller_type_is_recognised_whatever_its_path() {
+        let optional = |ty: Type| option_of_caller(&ty);
+        assert_eq!(
+            optional(syn::parse_quote!(Option<Principal>)),
+            Some("Principal")
+        );
+        assert_eq!(
+            optional(syn::parse_quote!(
+                ::std::option::Option<endpoint_auth::Principal<Claims>>
+            )),
+            Some("Principal")
+        );
+        assert_eq!(
+            optional(syn::parse_quote!(
+                core::option::Option<Authorized<ReadReports, Claims>>
+            )),
+            Some("Authorized")
+        );
+        assert_eq!(
+            optional(syn::parse_quote!(Option<MaybePrincipal>)),
+            Some("MaybePrincipal")
+        );
+        assert_eq!(
+            optional(syn::parse_quote!(Option<(Principal)>)),
+            Some("Principal")
+        );
+        assert_eq!(optional(syn::parse_quote!(Option<web::Query<Q>>)), None);
+        assert_eq!(optional(syn::parse_quote!(MaybePrincipal)), None);
+        assert_eq!(optional(syn::parse_quote!(Principal)), None);
+    }
+
+    #[test]
+    fn public_takes_a_maybe_principal_and_refuses_an_option_of_a_caller() {
+        let check = |item: proc_macro2::TokenStream| {
+            let handler: Handler = syn::parse2(item).unwrap();
+            let mut errors = Errors::default();
+            let checked = public_handler(&handler, &mut errors);
+            (
+                checked.optional_caller,
+                errors.finish().map(|e| e.to_string()),
+            )
+        };
+        assert_eq!(
+            check(quote::quote!(
+                async fn feed(caller: MaybePrincipal<Claims>) {}
+            )),
+            (true, None)
+        );
+        assert_eq!(
+            check(quote::quote!(
+                async fn health() {}
+            )),
+            (false, None)
+        );
+        let (_, error) = check(quote::quote!(
+            async fn feed(caller: Option<Principal>) {}
+        ));
+        let error = error.unwrap();
+        assert!(
+            error.starts_with("`Option<Principal>` makes a bad token anonymous")
+                && error.contains("take `MaybePrincipal` instead"),
+            "{error}"
         );
     }
 

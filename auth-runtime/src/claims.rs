@@ -707,6 +707,84 @@ impl<C> fmt::Debug for Principal<C> {
     }
 }
 
+/// The caller when there is one: optional authentication, for handlers that serve anonymous
+/// callers too and do more for a signed-in one (a public page that personalises, "public
+/// reports, plus mine").
+///
+/// - No credentials at all (no `Authorization` header, an empty one, another scheme):
+///   `None`, and the handler runs anonymously.
+/// - Credentials that are malformed, or a token that is invalid, expired or foreign: the same
+///   400 / 401 with its challenge as on any protected route; the handler does not run. A
+///   client with a bad token learns it, instead of being served as anonymous and sending the
+///   token forever.
+/// - Keys unavailable: 503, as anywhere.
+///
+/// It derefs to `Option<Principal<C>>`; [`into_option`](Self::into_option) takes it.
+///
+/// ```
+/// use endpoint_auth_runtime::MaybePrincipal;
+///
+/// async fn greeting(caller: MaybePrincipal) -> String {
+///     match caller.as_ref().and_then(|p| p.subject()) {
+///         Some(sub) => format!("welcome back, {sub}"),
+///         None => "welcome".to_owned(),
+///     }
+/// }
+/// ```
+///
+/// # Not `Option<Principal>`
+///
+/// actix-web implements its extractor trait for every `Option<T>` by turning *any* error of
+/// `T` into `None`. So a handler that takes `Option<Principal>` serves a request with an
+/// expired, forged or malformed token as if it had none: silently anonymous, and the client
+/// never learns that its token is bad. `#[requires]` and `#[public]` refuse such a parameter
+/// (`Option<Principal<…>>`, `Option<Authorized<…>>`) at compile time; on a handler without
+/// either attribute nothing can, so take `MaybePrincipal` whenever the caller is optional.
+///
+/// With `#[public]`, the handler's operation is documented as optionally authenticated
+/// (`security: [{}, {"oauth2": []}]`), and with
+/// [`deny_by_default`](crate::AuthConfigBuilder::deny_by_default) the route stays open to
+/// anonymous callers. (The attribute recognises the parameter by its type's name,
+/// `MaybePrincipal`; under another name, through a `use … as`, it still works but is
+/// documented as `security: []`.)
+pub struct MaybePrincipal<C = NoExtraClaims>(Option<Principal<C>>);
+
+impl<C> MaybePrincipal<C> {
+    /// An anonymous caller, e.g. to call a handler directly in a unit test.
+    pub fn anonymous() -> Self {
+        MaybePrincipal(None)
+    }
+    /// Takes the caller, `None` when the request presented no credentials.
+    pub fn into_option(self) -> Option<Principal<C>> {
+        self.0
+    }
+}
+
+impl<C> From<Option<Principal<C>>> for MaybePrincipal<C> {
+    fn from(caller: Option<Principal<C>>) -> Self {
+        MaybePrincipal(caller)
+    }
+}
+
+impl<C> From<MaybePrincipal<C>> for Option<Principal<C>> {
+    fn from(caller: MaybePrincipal<C>) -> Self {
+        caller.0
+    }
+}
+
+impl<C> std::ops::Deref for MaybePrincipal<C> {
+    type Target = Option<Principal<C>>;
+    fn deref(&self) -> &Option<Principal<C>> {
+        &self.0
+    }
+}
+
+impl<C> fmt::Debug for MaybePrincipal<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("MaybePrincipal").field(&self.0).finish()
+    }
+}
+
 /// The payload as a JSON object. It was parsed once already (duplicates checked, standard
 /// claims read), so this cannot fail on a verified token.
 fn parse_payload(payload: &[u8]) -> Map<String, Value> {

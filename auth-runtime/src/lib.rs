@@ -46,7 +46,7 @@ pub mod __private {
     pub use crate::actix::Guard;
     pub use crate::policy::{AllOf, AnyOf, MaxAge, UnknownScope};
     #[cfg(feature = "actix")]
-    pub use crate::registry::{ProtectedHandler, PublicHandler};
+    pub use crate::registry::{ProtectedHandler, PublicDeclaration, PublicHandler};
     #[cfg(feature = "actix")]
     pub use inventory;
 }
@@ -54,7 +54,9 @@ pub mod __private {
 pub use authenticate::RequestView;
 pub use cache::TokenCacheSettings;
 pub use catalog::{RoleInfo, ScopeInfo};
-pub use claims::{Authorized, NoExtraClaims, Principal, RoleSource, ScopeSource, Verified};
+pub use claims::{
+    Authorized, MaybePrincipal, NoExtraClaims, Principal, RoleSource, ScopeSource, Verified,
+};
 pub use config::{AuthConfig, AuthConfigBuilder, ConfigError};
 pub use credentials::BearerMethods;
 pub use error::{AuthError, AuthRejection, ErrorCode, Reason, Rejection};

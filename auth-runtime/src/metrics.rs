@@ -9,7 +9,8 @@
 //! `outcome` is one of:
 //!
 //! - `ok`: the token verified. Counted once per request, however many extractors ask.
-//! - `missing`: no bearer credentials (no header, an empty one, another scheme).
+//! - `missing`: no bearer credentials (no header, an empty one, another scheme), including
+//!   the anonymous callers of a handler that takes a `MaybePrincipal` (served, not refused).
 //! - `invalid_request` (400) and `invalid_token` (401), with `reason` set to the stable
 //!   [`Reason::code`](crate::Reason::code) (`malformed_header`, `expired`, `bad_signature`, …).
 //! - `unavailable`: keys could not be fetched and none are cached (503).

@@ -5,7 +5,10 @@
 //! disjunctive normal form (`all` → one requirement object with several scopes, `any` →
 //! alternatives, `authenticated` → a requirement with no scopes) and the `400`/`401`/`403`
 //! responses with their `WWW-Authenticate` header; in `components`, an OAuth 2.0 scheme whose
-//! scopes and descriptions come from the scope catalog, and a bearer-JWT scheme.
+//! scopes and descriptions come from the scope catalog, and a bearer-JWT scheme. `#[public]`
+//! handlers are documented as open (`security: []`), or, when they take a
+//! [`MaybePrincipal`](crate::MaybePrincipal), as optionally authenticated
+//! (`security: [{}, {"oauth2": []}]`) with the `400`/`401` that bad credentials get.
 //!
 //! It works on the document as JSON, so it serves utoipa users ([`SecurityDoc::apply_utoipa`])
 //! and any other OpenAPI JSON ([`SecurityDoc::apply`]); services without a document get one
@@ -34,6 +37,8 @@ use serde_json::{json, Map, Value};
 use crate::catalog::ScopeInfo;
 use crate::policy::Requirement;
 use crate::registry::Declared;
+#[cfg(test)]
+use crate::registry::PublicDeclaration;
 pub use crate::registry::{protected_handlers, public_handlers, ProtectedHandler, PublicHandler};
 
 /// The OpenAPI security requirement array for a requirement: one object per DNF alternative.
@@ -56,7 +61,9 @@ pub struct Applied {
     pub undocumented: Vec<String>,
     /// Operations that declare `security` no handler enforces (documented but unprotected).
     pub unenforced: Vec<String>,
-    /// Operations of `#[public]` handlers, documented as open (`security: []`).
+    /// Operations of `#[public]` handlers, documented as open (`security: []`), or as
+    /// optionally authenticated (`security: [{}, {"oauth2": []}]`) when the handler takes a
+    /// [`MaybePrincipal`](crate::MaybePrincipal).
     pub public: Vec<String>,
 }
 
@@ -228,9 +235,11 @@ impl SecurityDoc {
                                 || !handlers.iter().any(|h| h.handler() == open[i].handler())
                         }),
                     };
-                    let claims_security = op
-                        .get("security")
-                        .is_some_and(|s| s.as_array().is_some_and(|a| !a.is_empty()));
+                    let documented = op.get("security").and_then(Value::as_array);
+                    let claims_security = documented.is_some_and(|a| !a.is_empty());
+                    // A token is required unless one alternative is the empty object.
+                    let claims_token = claims_security
+                        && !documented.is_some_and(|a| a.iter().any(is_anonymous_alternative));
                     let label = format!("{} {path}", method.to_ascii_uppercase());
                     match (found, found_open) {
                         (Some(i), _) => {
@@ -240,7 +249,7 @@ impl SecurityDoc {
                                 security_requirements(&handlers[i].requirement(), &scheme),
                             );
                             let requirement = handlers[i].requirement();
-                            self.add_responses(op, &requirement);
+                            self.add_responses(op, Responses::Protected(&requirement));
                             if requirement.has_step_up() {
                                 op.insert("x-step-up".into(), step_up(&requirement));
                             }
@@ -260,11 +269,29 @@ impl SecurityDoc {
                             }
                             applied.secured.push(label);
                         }
-                        // The document says this operation is protected, the handler is public:
-                        // left as written and reported, never silently opened.
-                        (None, Some(i)) if claims_security => {
+                        // The document says this operation needs a token (or, for a handler
+                        // that never reads the caller, uses one), the handler is public: left
+                        // as written and reported, never silently opened.
+                        (None, Some(i))
+                            if (open[i].optional_caller() && claims_token)
+                                || (!open[i].optional_caller() && claims_security) =>
+                        {
                             matched_open[i] = true;
                             applied.unenforced.push(label);
+                        }
+                        (None, Some(i)) if open[i].optional_caller() => {
+                            matched_open[i] = true;
+                            // OpenAPI 3.1 §4.8.10: the empty object makes security optional;
+                            // a token, when sent, is checked (400/401 for a bad one).
+                            let mut security = vec![json!({})];
+                            if let Value::Array(token) =
+                                security_requirements(&Requirement::Authenticated, &scheme)
+                            {
+                                security.extend(token);
+                            }
+                            op.insert("security".into(), Value::Array(security));
+                            self.add_responses(op, Responses::Optional);
+                            applied.public.push(label);
                         }
                         (None, Some(i)) => {
                             matched_open[i] = true;
@@ -295,25 +322,42 @@ impl SecurityDoc {
         applied
     }
 
-    fn add_responses(&self, op: &mut Map<String, Value>, requirement: &Requirement) {
+    fn add_responses(&self, op: &mut Map<String, Value>, kind: Responses<'_>) {
         let responses = op.entry("responses").or_insert_with(|| json!({}));
         let Some(responses) = responses.as_object_mut() else {
             return;
         };
         let realm = self.realm.as_deref().unwrap_or("…");
-        let unauthorized = if requirement.has_step_up() {
-            "No access token, or one that is not acceptable (RFC 6750 §3.1 invalid_token); without credentials the challenge carries no error. Also when the user's authentication is not strong or recent enough for the operation (RFC 9470 insufficient_user_authentication, with `acr_values` and/or `max_age` as in `x-step-up`): authenticate again as asked and retry."
-        } else {
-            "No access token, or one that is not acceptable (RFC 6750 §3.1 invalid_token). Without credentials the challenge carries no error."
+        let unauthorized = match kind {
+            Responses::Protected(requirement) if requirement.has_step_up() => "No access token, or one that is not acceptable (RFC 6750 §3.1 invalid_token); without credentials the challenge carries no error. Also when the user's authentication is not strong or recent enough for the operation (RFC 9470 insufficient_user_authentication, with `acr_values` and/or `max_age` as in `x-step-up`): authenticate again as asked and retry.",
+            Responses::Protected(_) => "No access token, or one that is not acceptable (RFC 6750 §3.1 invalid_token). Without credentials the challenge carries no error.",
+            Responses::Optional => "An access token that is not acceptable (RFC 6750 §3.1 invalid_token). Without credentials the operation is served anonymously.",
+        };
+        let forbidden = match kind {
+            Responses::Protected(_) => Some(("403", "The access token lacks the required scope (RFC 6750 §3.1 insufficient_scope); `scope` names a set that would satisfy the operation.",
+             format!("Bearer realm=\"{realm}\", error=\"insufficient_scope\", error_description=\"…\", scope=\"…\""))),
+            Responses::Optional => None,
         };
         for (status, description, example) in [
-            ("400", "Malformed credentials (RFC 6750 §3.1 invalid_request).",
-             format!("Bearer realm=\"{realm}\", error=\"invalid_request\", error_description=\"…\"")),
-            ("401", unauthorized,
-             format!("Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"…\"")),
-            ("403", "The access token lacks the required scope (RFC 6750 §3.1 insufficient_scope); `scope` names a set that would satisfy the operation.",
-             format!("Bearer realm=\"{realm}\", error=\"insufficient_scope\", error_description=\"…\", scope=\"…\"")),
-        ] {
+            Some((
+                "400",
+                "Malformed credentials (RFC 6750 §3.1 invalid_request).",
+                format!(
+                    "Bearer realm=\"{realm}\", error=\"invalid_request\", error_description=\"…\""
+                ),
+            )),
+            Some((
+                "401",
+                unauthorized,
+                format!(
+                    "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"…\""
+                ),
+            )),
+            forbidden,
+        ]
+        .into_iter()
+        .flatten()
+        {
             responses.entry(status).or_insert_with(|| {
                 json!({
                     "description": description,
@@ -375,6 +419,20 @@ impl SecurityDoc {
             });
         }
     }
+}
+
+/// Which rejections an operation documents.
+#[derive(Clone, Copy)]
+enum Responses<'a> {
+    /// A token that meets the requirement is needed: 400, 401 (step-up included) and 403.
+    Protected(&'a Requirement),
+    /// Optional authentication: 400 and 401 for bad credentials only.
+    Optional,
+}
+
+/// `{}` in a security array: the alternative that needs nothing (anonymous access).
+fn is_anonymous_alternative(requirement: &Value) -> bool {
+    requirement.as_object().is_some_and(Map::is_empty)
 }
 
 /// The registered handler for an operation: by method and path when the route is known,
@@ -475,9 +533,10 @@ mod tests {
             Some("/reports"),
             Requirement::Scope("read:reports"),
         );
+        const OPEN: PublicDeclaration = PublicDeclaration::new(None, false);
         static OPEN_LIST: PublicHandler =
-            PublicHandler::new("list", "svc::catalog", &[], None, None);
-        static HEALTH: PublicHandler = PublicHandler::new("health", "svc", &[], None, None);
+            PublicHandler::new("list", "svc::catalog", &[], None, OPEN);
+        static HEALTH: PublicHandler = PublicHandler::new("health", "svc", &[], None, OPEN);
         let mut doc = json!({ "paths": {
             "/api/reports": { "get": { "operationId": "list", "responses": {} } },
             "/api/other": { "get": {
@@ -498,6 +557,51 @@ mod tests {
         assert_eq!(applied.unenforced, vec!["GET /api/other".to_owned()]);
         assert_eq!(doc["paths"]["/health"]["get"]["security"], json!([]));
         assert_eq!(applied.public, vec!["GET /health".to_owned()]);
+    }
+
+    /// A public handler that takes a `MaybePrincipal`: optional security, the 400/401 a bad
+    /// token gets and no 403; a document that already says "optional" is completed, one that
+    /// says a token is required is drift.
+    #[test]
+    fn a_public_handler_with_an_optional_caller_is_documented_as_optional_security() {
+        const OPTIONAL: PublicDeclaration = PublicDeclaration::new(None, true);
+        static FEED: PublicHandler =
+            PublicHandler::new("feed", "svc", &["GET"], Some("/feed"), OPTIONAL);
+        static MINE: PublicHandler =
+            PublicHandler::new("mine", "svc", &["GET"], Some("/mine"), OPTIONAL);
+        static STRICT: PublicHandler =
+            PublicHandler::new("strict", "svc", &["GET"], Some("/strict"), OPTIONAL);
+        let mut doc = json!({ "paths": {
+            "/feed": { "get": { "responses": {} } },
+            "/mine": { "get": { "security": [{}, { "oauth2": [] }], "responses": {} } },
+            "/strict": { "get": { "security": [{ "oauth2": [] }], "responses": {} } }
+        } });
+        let applied = SecurityDoc::new(&[])
+            .client_credentials("https://idp.example/token")
+            .apply_with(&mut doc, &[], &[&FEED, &MINE, &STRICT]);
+        for path in ["/feed", "/mine"] {
+            let op = &doc["paths"][path]["get"];
+            assert_eq!(op["security"], json!([{}, { "oauth2": [] }]), "{path}");
+            let responses = op["responses"].as_object().unwrap();
+            assert!(responses.contains_key("400") && responses.contains_key("401"));
+            assert!(
+                !responses.contains_key("403"),
+                "{path}: no scope is required"
+            );
+        }
+        assert_eq!(applied.public, vec!["GET /feed", "GET /mine"]);
+        assert_eq!(applied.unenforced, vec!["GET /strict"]);
+        assert_eq!(
+            doc["paths"]["/strict"]["get"]["security"],
+            json!([{ "oauth2": [] }])
+        );
+        // Without a flow, the bearer scheme.
+        let mut doc = json!({ "paths": { "/feed": { "get": { "responses": {} } } } });
+        SecurityDoc::new(&[]).apply_with(&mut doc, &[], &[&FEED]);
+        assert_eq!(
+            doc["paths"]["/feed"]["get"]["security"],
+            json!([{}, { "bearerAuth": [] }])
+        );
     }
 
     #[test]

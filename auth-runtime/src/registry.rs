@@ -19,8 +19,27 @@ pub struct Declared<D: 'static> {
 /// A handler protected by `#[requires]`: its requirement.
 pub type ProtectedHandler = Declared<Requirement>;
 
-/// A handler declared deliberately open with `#[public]`: the reason, when given.
-pub type PublicHandler = Declared<Option<&'static str>>;
+/// A handler declared deliberately open with `#[public]`: the reason, when given, and
+/// whether it reads the caller when there is one.
+pub type PublicHandler = Declared<PublicDeclaration>;
+
+/// What `#[public]` declares of a handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublicDeclaration {
+    reason: Option<&'static str>,
+    optional_caller: bool,
+}
+
+impl PublicDeclaration {
+    /// Used by the generated code.
+    #[doc(hidden)]
+    pub const fn new(reason: Option<&'static str>, optional_caller: bool) -> Self {
+        PublicDeclaration {
+            reason,
+            optional_caller,
+        }
+    }
+}
 
 inventory::collect!(ProtectedHandler);
 inventory::collect!(PublicHandler);
@@ -75,7 +94,12 @@ impl ProtectedHandler {
 impl PublicHandler {
     /// Why it is open, when the declaration says.
     pub fn reason(&self) -> Option<&'static str> {
-        self.declaration
+        self.declaration.reason
+    }
+    /// Whether it takes a [`MaybePrincipal`](crate::MaybePrincipal): open to anonymous
+    /// callers, and reading the caller when there is one (optional authentication).
+    pub fn optional_caller(&self) -> bool {
+        self.declaration.optional_caller
     }
 }
 

@@ -14,10 +14,10 @@ use serde::de::DeserializeOwned;
 
 use super::body::{gated, read_body, wants_form_body, Passed};
 use crate::authenticate::{begin, complete, RequestView, Step};
-use crate::claims::{Authorized, Principal, Verified};
+use crate::claims::{Authorized, MaybePrincipal, Principal, Verified};
 use crate::config::AuthConfig;
 use crate::credentials::find_access_token;
-use crate::error::{AuthError, AuthRejection};
+use crate::error::{AuthError, AuthRejection, Reason};
 use crate::metrics;
 use crate::policy::{GuardSpec, Requirement, RequirementSpec};
 
@@ -113,18 +113,49 @@ enum Either<T> {
     Ready(Option<Result<T, AuthRejection>>),
     Pending {
         core: Pin<Box<dyn Future<Output = Outcome>>>,
-        finish: fn(Arc<Verified>) -> Result<T, AuthError>,
+        finish: Finish<T>,
     },
+}
+
+/// Builds an extractor's value from the authorized token (`None`: an anonymous caller, which
+/// only [`Demand::TokenIfPresent`] lets through).
+type Finish<T> = fn(Option<Arc<Verified>>) -> Result<T, AuthError>;
+
+/// What an extractor demands of the request.
+#[derive(Clone, Copy)]
+enum Demand {
+    /// A valid token that satisfies the requirement, if there is one.
+    Token(Option<Requirement>),
+    /// Optional authentication: a valid token, or no credentials at all (anonymous). Bad
+    /// credentials are refused as under [`Demand::Token`].
+    TokenIfPresent,
+}
+
+impl Demand {
+    fn requirement(&self) -> Option<&Requirement> {
+        match self {
+            Demand::Token(requirement) => requirement.as_ref(),
+            Demand::TokenIfPresent => None,
+        }
+    }
 }
 
 /// What [`authorize_request`] decided: at once, or after I/O.
 enum Core {
-    Ready(Option<Result<Arc<Verified>, AuthRejection>>),
+    Ready(Option<Result<Option<Arc<Verified>>, AuthRejection>>),
     Pending(Pin<Box<dyn Future<Output = Outcome>>>),
 }
 
-/// An authorized token, with what is needed to reject it if `finish` fails; or the rejection.
-type Outcome = Result<(Arc<Verified>, AuthConfig, Option<Requirement>), AuthRejection>;
+/// An authorized token (or an anonymous caller), with what is needed to reject it if
+/// `finish` fails; or the rejection.
+type Outcome = Result<(Option<Arc<Verified>>, AuthConfig, Demand), AuthRejection>;
+
+/// The token of an extractor that demanded one: [`authorize`] only lets a request without
+/// credentials through for [`Demand::TokenIfPresent`], so `None` never reaches here; were it
+/// to, it would be refused as missing credentials.
+fn present(verified: Option<Arc<Verified>>) -> Result<Arc<Verified>, AuthError> {
+    verified.ok_or_else(AuthError::missing)
+}
 
 impl<T> Future for AuthFuture<T> {
     type Output = Result<T, AuthRejection>;
@@ -135,8 +166,8 @@ impl<T> Future for AuthFuture<T> {
                 Poll::Ready(out.take().expect("AuthFuture polled after completion"))
             }
             Either::Pending { core, finish } => core.as_mut().poll(cx).map(|outcome| {
-                outcome.and_then(|(verified, config, requirement)| {
-                    finish(verified).map_err(|e| config.reject(e, requirement.as_ref()))
+                outcome.and_then(|(verified, config, demand)| {
+                    finish(verified).map_err(|e| config.reject(e, demand.requirement()))
                 })
             }),
         }
@@ -146,14 +177,14 @@ impl<T> Future for AuthFuture<T> {
 fn extract<T>(
     req: &HttpRequest,
     payload: &mut Payload,
-    requirement: Option<Requirement>,
-    finish: fn(Arc<Verified>) -> Result<T, AuthError>,
+    demand: Demand,
+    finish: Finish<T>,
 ) -> AuthFuture<T> {
-    AuthFuture(match authorize_request(req, payload, requirement) {
+    AuthFuture(match authorize_request(req, payload, demand) {
         Core::Ready(outcome) => Either::Ready(outcome.map(|outcome| {
             outcome.and_then(|verified| {
                 finish(verified).map_err(|e| match config_of(req) {
-                    Some((config, _)) => config.reject(e, requirement.as_ref()),
+                    Some((config, _)) => config.reject(e, demand.requirement()),
                     None => AuthRejection::misconfigured(),
                 })
             })
@@ -162,12 +193,8 @@ fn extract<T>(
     })
 }
 
-/// Authenticates the request and checks `requirement`.
-fn authorize_request(
-    req: &HttpRequest,
-    payload: &mut Payload,
-    requirement: Option<Requirement>,
-) -> Core {
+/// Authenticates the request and checks what the extractor demands.
+fn authorize_request(req: &HttpRequest, payload: &mut Payload, demand: Demand) -> Core {
     let Some((config, wrapped)) = config_of(req) else {
         return Core::Ready(Some(Err(AuthRejection::misconfigured())));
     };
@@ -184,7 +211,7 @@ fn authorize_request(
         },
     };
     if let Some(Step::Done(outcome)) = step {
-        return Core::Ready(Some(authorize(req, config, outcome, requirement.as_ref())));
+        return Core::Ready(Some(authorize(req, config, outcome, demand)));
     }
     // From here on the answer needs I/O (reading a form body, fetching keys). Later extractors
     // get a gated payload that yields the body only once we are done, so a body extractor
@@ -209,19 +236,28 @@ fn authorize_request(
             }
         };
         let outcome = settle(&req, complete(&config, step).await);
-        let result = authorize(&req, &config, outcome, requirement.as_ref());
+        let result = authorize(&req, &config, outcome, demand);
         gate.borrow_mut().open(passed);
-        result.map(|verified| (verified, config, requirement))
+        result.map(|verified| (verified, config, demand))
     }))
 }
 
-/// Checks `requirement` against the outcome; explains a refusal when debug logging is on.
+/// Checks the demand against the outcome: `None` for a request without credentials where
+/// authentication is optional; explains a refusal when debug logging is on.
 fn authorize(
     req: &HttpRequest,
     config: &AuthConfig,
     outcome: Result<Arc<Verified>, AuthError>,
-    requirement: Option<&Requirement>,
-) -> Result<Arc<Verified>, AuthRejection> {
+    demand: Demand,
+) -> Result<Option<Arc<Verified>>, AuthRejection> {
+    // Only the absence of credentials is anonymous: a malformed header, a bad token or
+    // unavailable keys are refused below like anywhere else.
+    if let (Demand::TokenIfPresent, Err(e)) = (demand, &outcome) {
+        if e.reason() == Reason::Missing {
+            return Ok(None);
+        }
+    }
+    let requirement = demand.requirement();
     // The granted scopes are kept for the explanation only when it will be logged: no extra
     // reference count on the common path.
     let explaining = tracing::enabled!(target: "endpoint_auth", tracing::Level::DEBUG);
@@ -229,6 +265,7 @@ fn authorize(
     let path_param = |name: &str| req.match_info().get(name).map(str::to_owned);
     config
         .authorize_with(outcome, requirement, &path_param)
+        .map(Some)
         .inspect_err(|rejection| {
             if explaining {
                 explain(req, rejection, requirement, granted.as_deref());
@@ -281,7 +318,25 @@ impl<C: DeserializeOwned + Unpin + 'static> FromRequest for Principal<C> {
     type Future = AuthFuture<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        extract(req, payload, None, Principal::from_verified)
+        extract(req, payload, Demand::Token(None), |verified| {
+            Principal::from_verified(present(verified)?)
+        })
+    }
+}
+
+/// Extracts the caller if the request presents credentials: `None` without any, the usual
+/// 400/401 (or 503) for bad ones, never an anonymous caller in their place.
+///
+/// Not `Option<Principal>`: actix-web's `Option<T>` extractor turns every rejection into
+/// `None`, bad tokens included (see [`MaybePrincipal`]).
+impl<C: DeserializeOwned + Unpin + 'static> FromRequest for MaybePrincipal<C> {
+    type Error = AuthRejection;
+    type Future = AuthFuture<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        extract(req, payload, Demand::TokenIfPresent, |verified| {
+            Ok(verified.map(Principal::from_verified).transpose()?.into())
+        })
     }
 }
 
@@ -290,9 +345,16 @@ impl<R: RequirementSpec, C: DeserializeOwned + Unpin + 'static> FromRequest for 
     type Future = AuthFuture<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        extract(req, payload, Some(R::REQUIREMENT), |verified| {
-            Ok(Authorized::new(Principal::from_verified(verified)?))
-        })
+        extract(
+            req,
+            payload,
+            Demand::Token(Some(R::REQUIREMENT)),
+            |verified| {
+                Ok(Authorized::new(Principal::from_verified(present(
+                    verified,
+                )?)?))
+            },
+        )
     }
 }
 
@@ -330,7 +392,7 @@ impl<R: GuardSpec> FromRequest for Guard<R> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         GuardFuture(
-            authorize_request(req, payload, Some(R::REQUIREMENT)),
+            authorize_request(req, payload, Demand::Token(Some(R::REQUIREMENT))),
             PhantomData,
         )
     }

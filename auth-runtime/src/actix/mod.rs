@@ -1,5 +1,6 @@
 //! The actix-web adapter: it only translates. Extractors ([`Principal`](crate::Principal),
-//! [`Authorized`](crate::Authorized), `#[requires]`'s guard) and the middleware run the
+//! [`MaybePrincipal`](crate::MaybePrincipal), [`Authorized`](crate::Authorized),
+//! `#[requires]`'s guard) and the middleware run the
 //! framework-neutral pipeline of [`crate::authenticate`]; a refusal becomes its response here.
 //!
 //! ```no_run
