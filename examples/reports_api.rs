@@ -23,7 +23,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use endpoint_auth::metadata::ResourceMetadata;
 use endpoint_auth::openapi::SecurityDoc;
-use endpoint_auth::{requires, AuthConfig, Key, Principal};
+use endpoint_auth::{public, requires, AuthConfig, Key, MaybePrincipal, Principal};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi as _;
 
@@ -47,6 +47,7 @@ const REALM: &str = "reports-api";
         ready,
         me,
         list_reports,
+        public_reports,
         create_report,
         delete_report,
         export_report,
@@ -59,11 +60,27 @@ struct ApiDoc;
 struct Report {
     id: u64,
     title: String,
+    /// Who created it: the token's `sub` (else its client id).
+    owner: String,
+    /// Listed by `GET /reports/public` for everyone; otherwise only for its owner there.
+    public: bool,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct NewReport {
     title: String,
+    /// List it on `GET /reports/public` for everyone (default: no).
+    #[serde(default)]
+    public: bool,
+}
+
+/// Whose reports a caller's are.
+fn owner_of(caller: &Principal) -> String {
+    caller
+        .subject()
+        .or(caller.client_id())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 struct Store {
@@ -112,16 +129,43 @@ async fn list_reports(store: web::Data<Store>) -> HttpResponse {
     HttpResponse::Ok().json(reports)
 }
 
+/// Optional authentication: anyone may list the public reports; a signed-in caller also gets
+/// their own private ones. A token, when sent, must be valid: an expired one gets 401, never
+/// the anonymous list (`MaybePrincipal`, not `Option<Principal>`, which would swallow it).
+#[public(reason = "public reports are for everyone; a signed-in caller also sees their own")]
+#[utoipa::path(get, path = "/reports/public", responses(
+    (status = 200, description = "The public reports, and the caller's own when a token is sent", body = [Report])))]
+#[get("/reports/public")]
+async fn public_reports(store: web::Data<Store>, caller: MaybePrincipal) -> HttpResponse {
+    let owner = caller.as_ref().map(owner_of);
+    let reports: Vec<Report> = store
+        .reports
+        .lock()
+        .unwrap()
+        .values()
+        .filter(|r| r.public || owner.as_ref() == Some(&r.owner))
+        .cloned()
+        .collect();
+    HttpResponse::Ok().json(reports)
+}
+
 #[requires(scope = "write:reports")]
 #[utoipa::path(post, path = "/reports", request_body = NewReport,
     responses((status = 201, description = "Created", body = Report)))]
 #[post("/reports")]
-async fn create_report(store: web::Data<Store>, body: web::Json<NewReport>) -> HttpResponse {
+async fn create_report(
+    store: web::Data<Store>,
+    caller: Principal,
+    body: web::Json<NewReport>,
+) -> HttpResponse {
     let mut reports = store.reports.lock().unwrap();
     let id = reports.keys().next_back().map_or(1, |last| last + 1);
+    let NewReport { title, public } = body.into_inner();
     let report = Report {
         id,
-        title: body.into_inner().title,
+        title,
+        owner: owner_of(&caller),
+        public,
     };
     reports.insert(id, report.clone());
     HttpResponse::Created().json(report)
@@ -614,6 +658,8 @@ async fn serve(
             Report {
                 id: 1,
                 title: "Quarterly numbers".into(),
+                owner: "reports-team".into(),
+                public: true,
             },
         )])),
     });
@@ -629,6 +675,7 @@ async fn serve(
                 .service(ready)
                 .service(me)
                 .service(list_reports)
+                .service(public_reports)
                 .service(create_report)
                 .service(delete_report)
                 .service(export_all)
@@ -850,6 +897,8 @@ fn print_quickstart(addr: SocketAddr, key: &DevKey, issuer: &str, audience: &str
     println!("curl -i -X DELETE {base}/reports/1 -H 'Authorization: Bearer {admin}'");
     println!("# 401: no token");
     println!("curl -i {base}/reports");
+    println!("# no token needed: public reports (with a token, your own private ones too)");
+    println!("curl -i {base}/reports/public");
     println!("# 403: read-only token trying to create");
     println!("curl -i -X POST {base}/reports -H 'Authorization: Bearer {read}' -H 'Content-Type: application/json' -d '{{\"title\":\"Q3\"}}'");
     println!(

@@ -86,12 +86,24 @@ fn assert_valid_openapi(doc: &Value) {
     );
 }
 
-/// Scope sets of an operation's security alternatives; `None` when it has no security.
+/// Whether an operation's security has the empty alternative `{}`: a token is optional.
+fn optional_security(op: &Value) -> bool {
+    op.get("security")
+        .and_then(Value::as_array)
+        .is_some_and(|a| {
+            a.iter()
+                .any(|r| r.as_object().is_some_and(|o| o.is_empty()))
+        })
+}
+
+/// Scope sets of an operation's security alternatives that ask for a token (the empty one of
+/// optional security left out); `None` when it has no security.
 fn alternatives(op: &Value, scheme: &str) -> Option<Vec<Vec<String>>> {
     let security = op.get("security")?.as_array()?;
     Some(
         security
             .iter()
+            .filter(|req| !req.as_object().is_some_and(|o| o.is_empty()))
             .map(|req| {
                 req[scheme]
                     .as_array()
@@ -293,12 +305,29 @@ fn reports_api_document_and_enforcement_never_drift() {
     let svc = start(&[]); // the example refuses to start if its registry and document disagree
     let doc = get(svc.addr, "/openapi.json", &[]).json();
     assert_valid_openapi(&doc);
-    let mut visited = 0;
+    let (mut visited, mut optional) = (0, 0);
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let method = method.to_ascii_uppercase();
             let url = path.replace("{id}", "1");
             let anonymous = call(svc.addr, &method, &url, None);
+            if optional_security(op) {
+                // Optional authentication: open to anonymous callers, and to every documented
+                // alternative's token.
+                optional += 1;
+                assert_eq!(
+                    anonymous.status, 200,
+                    "{method} {path} is documented as optional"
+                );
+                for alt in alternatives(op, "oauth2").unwrap() {
+                    let token = token_via_documented_flow(svc.addr, &doc, &alt);
+                    let r = call(svc.addr, &method, &url, Some(&token));
+                    assert_eq!(r.status, 200, "{method} {path} with {alt:?}");
+                }
+                let r = call(svc.addr, &method, &url, Some("not-a-jwt"));
+                assert_eq!(r.status, 401, "{method} {path}: a bad token is refused");
+                continue;
+            }
             let Some(alts) = alternatives(op, "oauth2") else {
                 assert!(
                     ![401, 403].contains(&anonymous.status),
@@ -365,6 +394,7 @@ fn reports_api_document_and_enforcement_never_drift() {
         }
     }
     assert_eq!(visited, 6, "the six protected operations of reports_api");
+    assert_eq!(optional, 1, "GET /reports/public, optionally authenticated");
 }
 
 /// The security section of reports_api's document, as committed in

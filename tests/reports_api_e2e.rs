@@ -152,6 +152,80 @@ fn drive_every_route(addr: SocketAddr, read: &str, write: &str, admin: &str, exp
     assert!(r.challenge().contains("error=\"invalid_token\""));
 }
 
+/// `GET /reports/public` (optional authentication): the public reports for anyone, the
+/// caller's own private ones too with a valid token, and 401/400 (never the anonymous list)
+/// for an expired token or malformed credentials. `write` creates the reports it then owns.
+fn drive_public_reports(addr: SocketAddr, write: &str, expired: &str) {
+    let ids = |r: &Response| -> Vec<u64> {
+        assert_eq!(r.status, 200, "{r:?}");
+        r.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|report| report["id"].as_u64().unwrap())
+            .collect()
+    };
+    let create = |title: &str, public: bool| {
+        let body = json!({ "title": title, "public": public }).to_string();
+        let r = request(
+            addr,
+            "POST",
+            "/reports",
+            &["Content-Type: application/json", &bearer(write)],
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 201, "{r:?}");
+        r.json()["id"].as_u64().unwrap()
+    };
+    let private = create("Mine only", false);
+    let shared = create("For everyone", true);
+
+    let anonymous = get(addr, "/reports/public", &[]);
+    assert!(anonymous.header("www-authenticate").is_none());
+    let listed = ids(&anonymous);
+    assert!(
+        listed.contains(&1) && listed.contains(&shared),
+        "{listed:?}"
+    );
+    assert!(!listed.contains(&private), "{listed:?}");
+
+    let listed = ids(&get(addr, "/reports/public", &[&bearer(write)]));
+    for id in [1, shared, private] {
+        assert!(listed.contains(&id), "{id} missing from {listed:?}");
+    }
+
+    let r = get(addr, "/reports/public", &[&bearer(expired)]);
+    assert_eq!(r.status, 401, "{r:?}");
+    assert!(
+        r.challenge().starts_with(
+            "Bearer realm=\"reports-api\", error=\"invalid_token\", error_description=\"the access token has expired\""
+        ),
+        "{}",
+        r.challenge()
+    );
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let r = get(addr, "/reports/public", &["Authorization: Bearer"]);
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(r.challenge().contains("error=\"invalid_request\""));
+}
+
+/// A token of the embedded default that expired an hour ago, signed with its dev key.
+fn expired_dev_token(svc: &common::example::Service) -> String {
+    let pkcs8 = std::fs::read(svc.key_dir.join("reports_api-dev-key.p8")).unwrap();
+    let mut header = jsonwebtoken::Header::new(Algorithm::ES256);
+    header.kid = Some("reports-api-dev".into());
+    header.typ = Some("at+jwt".into());
+    let mut claims = claims("read:reports");
+    claims["iss"] = json!(format!("http://{}", svc.addr));
+    claims["exp"] = json!(now() - 3600);
+    jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_ec_der(&pkcs8),
+    )
+    .unwrap()
+}
+
 fn token_from_curl(line: &str) -> String {
     let start = line
         .find("Bearer ")
@@ -182,6 +256,12 @@ fn embedded_default_serves_every_route_and_its_printed_tokens_work() {
     assert!(mint.status.success());
     let export = String::from_utf8(mint.stdout).unwrap().trim().to_owned();
     drive_every_route(svc.addr, &read, &write, &admin, &export);
+    drive_public_reports(svc.addr, &write, &expired_dev_token(&svc));
+    // The quickstart shows the route without a token.
+    assert!(svc
+        .stdout
+        .iter()
+        .any(|l| l == &format!("curl -i http://{}/reports/public", svc.addr)));
     // Prometheus wiring: every outcome above was counted.
     let metrics = get(svc.addr, "/metrics", &[]).text();
     for needle in [
@@ -223,6 +303,14 @@ fn against_a_real_jwks_server_via_the_environment() {
         &token("read:reports write:reports admin:reports"),
         &token("export:reports"),
     );
+    let expired = {
+        let mut h = jsonwebtoken::Header::new(Algorithm::ES256);
+        h.kid = Some("idp-1".into());
+        let mut c = claims("read:reports");
+        c["exp"] = json!(now() - 3600);
+        mint_with_header(&h, &c)
+    };
+    drive_public_reports(svc.addr, &token("read:reports write:reports"), &expired);
     assert_eq!(ks.hits("/jwks"), 1);
 }
 
