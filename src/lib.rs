@@ -50,6 +50,8 @@
 //!   what `#[requires]` does, written by hand with a [`RequirementSpec`]; [`MaybePrincipal`]
 //!   is the caller when there is one (optional authentication: anonymous without
 //!   credentials, 400/401 for bad ones — never `Option<Principal>`, which swallows them).
+//! - [`AuthConfigBuilder::error_body`] lets the application render the body of rejections
+//!   ([`ErrorBody`]); the status and the authentication headers stay as the contract says.
 //!
 //! The wire behaviour (which status and `WWW-Authenticate` challenge for which request) is
 //! specified in [`conformance`] (the repository's `docs/CONFORMANCE.md`) and proven over real
@@ -64,10 +66,10 @@ pub mod conformance {}
 // document its protection. The runtime's internals stay in the runtime crate.
 pub use endpoint_auth_runtime::{
     is_scope_token, Algorithm, AnyValidToken, AuthConfig, AuthConfigBuilder, AuthError,
-    AuthRejection, Authorized, BearerMethods, ClaimValue, ConfigError, ErrorCode, Key, KeyError,
-    KeySet, MaybePrincipal, NoExtraClaims, Principal, Reason, Rejection, RequestView, Requirement,
-    RequirementSpec, RoleInfo, RoleSource, ScopeInfo, ScopeSource, TokenCacheSettings, TypPolicy,
-    Verified,
+    AuthRejection, Authorized, BearerMethods, ClaimValue, ConfigError, ErrorBody, ErrorCode, Key,
+    KeyError, KeySet, MaybePrincipal, NoExtraClaims, Principal, Reason, Rejection, RequestView,
+    Requirement, RequirementSpec, RoleInfo, RoleSource, ScopeInfo, ScopeSource, TokenCacheSettings,
+    TypPolicy, Verified,
 };
 #[cfg(feature = "remote")]
 pub use endpoint_auth_runtime::{Endpoints, FetchError, RemoteKeys, RemoteSettings};

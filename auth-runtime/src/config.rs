@@ -12,7 +12,9 @@ use crate::cache::{TokenCache, TokenCacheSettings};
 use crate::challenge::{is_plain_quotable, join_scopes};
 use crate::claims::{RoleSource, ScopeSource};
 use crate::credentials::BearerMethods;
-use crate::error::{AuthError, AuthRejection, ChallengeContext};
+use crate::error::{
+    AuthError, AuthRejection, BodyRenderer, BodyRendererFn, ChallengeContext, ErrorBody,
+};
 #[cfg(feature = "remote")]
 use crate::keys::remote::{FetchError, KeyLocation, RemoteKeys, RemoteSettings};
 use crate::keys::{Key, KeyError, KeySet};
@@ -109,6 +111,7 @@ pub struct AuthConfigBuilder {
     resource_metadata: Option<String>,
     scope_on_missing: bool,
     deny_by_default: bool,
+    error_body: Option<BodyRendererFn>,
     #[cfg(feature = "remote")]
     remote: Option<RemoteSource>,
     #[cfg(feature = "remote")]
@@ -313,6 +316,45 @@ impl AuthConfigBuilder {
         self.deny_by_default = true;
         self
     }
+    /// Renders the body of every rejection (400, 401, 403, 503) with `render` instead of the
+    /// default RFC 9457 problem details, for services whose clients expect their own error
+    /// shape. `render` is given the [`AuthError`] (status, [`code`](AuthError::code),
+    /// [`reason`](AuthError::reason), [`description`](AuthError::description), the
+    /// [`scope`](AuthError::scope) hint, [`retry_after`](AuthError::retry_after)) and returns
+    /// the bytes and their content type ([`ErrorBody`]). Nothing else is its to change: the
+    /// status, `WWW-Authenticate`, `Cache-Control: no-store` and `Retry-After` are sent as
+    /// without it. The error carries no token material, so neither can the body.
+    ///
+    /// A renderer that panics, returns a content type that is not a media type (or one a
+    /// header cannot carry), or an [`ErrorBody::json`] that failed to serialize does not turn
+    /// the rejection into a 500, and its panic message reaches no client: that rejection gets
+    /// the default body, and the first such failure of the configuration is logged as a
+    /// warning. (A panic is caught with `catch_unwind`: under `panic = "abort"` there is
+    /// nothing to catch.) The 500 of a route without a configuration keeps the default body.
+    ///
+    /// ```
+    /// # use endpoint_auth_runtime::{Algorithm, AuthConfig, ErrorBody, Key};
+    /// # let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/keys/rsa-public.pem")).unwrap();
+    /// let auth = AuthConfig::builder()
+    ///     .realm("reports")
+    ///     .issuer("https://issuer.example")
+    ///     .audience("reports-api")
+    ///     .key(Key::rsa_pem(Algorithm::RS256, &pem)?)
+    ///     .error_body(|e| {
+    ///         ErrorBody::json(&serde_json::json!({
+    ///             "error": { "status": e.status(), "code": e.reason().code(), "message": e.description() }
+    ///         }))
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn error_body<F>(mut self, render: F) -> Self
+    where
+        F: Fn(&AuthError) -> ErrorBody + Send + Sync + 'static,
+    {
+        self.error_body = Some(BodyRendererFn(Arc::new(render)));
+        self
+    }
     /// Advertise the endpoint's required scope on 401s without credentials (RFC 6750 §3).
     pub fn scope_in_missing_challenge(mut self) -> Self {
         self.scope_on_missing = true;
@@ -417,6 +459,9 @@ impl AuthConfigBuilder {
                 resource_metadata: self.resource_metadata,
                 scope_on_missing: self.scope_on_missing,
                 deny_by_default: self.deny_by_default,
+                // Built here, not kept in the builder: each configuration logs its own
+                // renderer's first failure.
+                error_body: self.error_body.map(BodyRenderer::new),
             }),
         })
     }
@@ -455,6 +500,7 @@ pub(crate) struct Inner {
     pub(crate) resource_metadata: Option<String>,
     pub(crate) scope_on_missing: bool,
     pub(crate) deny_by_default: bool,
+    pub(crate) error_body: Option<BodyRenderer>,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -490,6 +536,7 @@ impl AuthConfig {
             resource_metadata: None,
             scope_on_missing: false,
             deny_by_default: false,
+            error_body: None,
             #[cfg(feature = "remote")]
             remote: None,
             #[cfg(feature = "remote")]
@@ -576,7 +623,8 @@ impl AuthConfig {
         self.inner.methods
     }
 
-    /// Renders `error` in this configuration's protection space.
+    /// Renders `error` in this configuration's protection space (with its
+    /// [`error_body`](AuthConfigBuilder::error_body) renderer, if any).
     pub fn reject(&self, error: AuthError, requirement: Option<&Requirement>) -> AuthRejection {
         let hint = match (self.inner.scope_on_missing, requirement) {
             (true, Some(r)) => r.alternatives().into_iter().next().map(join_scopes),
@@ -587,6 +635,6 @@ impl AuthConfig {
             missing_scope_hint: hint.as_deref(),
             resource_metadata: self.inner.resource_metadata.as_deref(),
         };
-        AuthRejection::new(error, &ctx)
+        AuthRejection::new(error, &ctx, self.inner.error_body.as_ref())
     }
 }

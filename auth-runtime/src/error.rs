@@ -3,9 +3,17 @@
 //! [`AuthError`] says what went wrong; [`AuthError::render`] turns it into a [`Rejection`]:
 //! status, `WWW-Authenticate` challenge, `Cache-Control: no-store`, `Retry-After` where due,
 //! and an RFC 9457 problem-details body that repeats `error`, `error_description` and `scope`.
+//!
+//! The body is the one part an application may choose: an [`ErrorBody`] from the renderer
+//! given to [`AuthConfigBuilder::error_body`](crate::AuthConfigBuilder::error_body) replaces
+//! the problem details; the status and the headers stay as rendered here. A renderer that
+//! panics or returns an unusable body gets the default body instead.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -339,11 +347,20 @@ impl AuthError {
     pub fn status(&self) -> u16 {
         self.code().status()
     }
+    /// The seconds sent in `Retry-After`, for a 503 while keys are unavailable.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
 
     /// Renders the response for this error in the protection space `ctx` describes (its
     /// realm, the scope hint for a bare 401 when configured, and the RFC 9728 metadata URL
-    /// advertised on every 401).
+    /// advertised on every 401), with the default problem-details body.
     pub fn render(&self, ctx: &ChallengeContext<'_>) -> Rejection {
+        self.render_with(ctx, None)
+    }
+
+    /// [`render`](Self::render), with `body` (already checked) in place of the default one.
+    fn render_with(&self, ctx: &ChallengeContext<'_>, body: Option<ErrorBody>) -> Rejection {
         let status = self.status();
         let description = nqschar(&self.description);
         let mut headers = Vec::with_capacity(4);
@@ -374,6 +391,14 @@ impl AuthError {
         headers.push(("cache-control", "no-store".to_owned()));
         if let Some(secs) = self.retry_after {
             headers.push(("retry-after", secs.to_string()));
+        }
+        if let Some(custom) = body {
+            headers.push(("content-type", custom.content_type.into_owned()));
+            return Rejection {
+                status,
+                headers,
+                body: custom.body,
+            };
         }
         headers.push(("content-type", "application/problem+json".to_owned()));
 
@@ -415,8 +440,150 @@ pub struct Rejection {
     pub status: u16,
     /// Header names (lowercase) and values; every value is visible ASCII.
     pub headers: Vec<(&'static str, String)>,
-    /// `application/problem+json` body.
+    /// The body: `application/problem+json`, unless the configuration renders its own
+    /// ([`ErrorBody`]; `content-type` in `headers` says which).
     pub body: Vec<u8>,
+}
+
+/// The body of a rejection, as the application renders it (see
+/// [`AuthConfigBuilder::error_body`](crate::AuthConfigBuilder::error_body)): bytes and their
+/// content type. Only the body: the status, `WWW-Authenticate`, `Cache-Control: no-store` and
+/// `Retry-After` are not the renderer's to choose.
+///
+/// ```
+/// use endpoint_auth_runtime::ErrorBody;
+///
+/// let body = ErrorBody::json(&serde_json::json!({ "message": "sign in first" }));
+/// assert_eq!(body.content_type(), "application/json");
+/// assert_eq!(body.body(), br#"{"message":"sign in first"}"#);
+/// let text = ErrorBody::new("text/plain; charset=utf-8", "sign in first");
+/// assert_eq!(text.body(), b"sign in first");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorBody {
+    content_type: Cow<'static, str>,
+    body: Vec<u8>,
+    /// Why the body cannot be sent, when building it failed.
+    failed: Option<&'static str>,
+}
+
+impl ErrorBody {
+    /// `body` sent with `content_type`, a media type such as `application/json` or
+    /// `text/plain; charset=utf-8`. One that is not (empty, without a `/`, with characters a
+    /// header cannot carry) is not sent: the rejection gets the default body.
+    pub fn new(content_type: impl Into<Cow<'static, str>>, body: impl Into<Vec<u8>>) -> Self {
+        ErrorBody {
+            content_type: content_type.into(),
+            body: body.into(),
+            failed: None,
+        }
+    }
+
+    /// `value` as JSON, `application/json`. Should it fail to serialize (a map with non-string
+    /// keys, a `Serialize` impl that errs), the rejection gets the default body.
+    pub fn json<T: Serialize + ?Sized>(value: &T) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(body) => Self::new("application/json", body),
+            Err(_) => ErrorBody {
+                failed: Some("its JSON body could not be serialized"),
+                ..Self::new("application/json", Vec::new())
+            },
+        }
+    }
+
+    /// The same body with another content type: say, a vendor media type for a JSON body
+    /// (`ErrorBody::json(&v).with_content_type("application/vnd.acme.error+json")`).
+    pub fn with_content_type(mut self, content_type: impl Into<Cow<'static, str>>) -> Self {
+        self.content_type = content_type.into();
+        self
+    }
+
+    /// The content type.
+    pub fn content_type(&self) -> &str {
+        &self.content_type
+    }
+
+    /// The bytes.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Why this body cannot be sent, if it cannot.
+    fn unusable(&self) -> Option<&'static str> {
+        self.failed.or_else(|| {
+            (!is_media_type(&self.content_type))
+                .then_some("its content type is not a media type a header can carry")
+        })
+    }
+}
+
+/// `type "/" subtype *( ";" parameter )` (RFC 9110 §8.3.1), with nothing a header value
+/// cannot carry: visible ASCII and spaces only, so no CR or LF can ever be sent.
+fn is_media_type(value: &str) -> bool {
+    fn token(s: &str) -> bool {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    }
+    if !value.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) {
+        return false;
+    }
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    matches!(essence.split_once('/'), Some((kind, sub)) if token(kind) && token(sub))
+}
+
+/// What renders the application's rejection bodies.
+pub(crate) type RenderBody = dyn Fn(&AuthError) -> ErrorBody + Send + Sync;
+
+/// The renderer as the builder keeps it.
+#[derive(Clone)]
+pub(crate) struct BodyRendererFn(pub(crate) Arc<RenderBody>);
+
+impl fmt::Debug for BodyRendererFn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BodyRendererFn(..)")
+    }
+}
+
+/// The application's renderer in a built configuration, guarded: a renderer that panics or
+/// returns an unusable body never turns a rejection into a 500, and never reaches the client
+/// with its panic message; the rejection gets the default body and the first failure of
+/// this configuration is logged.
+pub(crate) struct BodyRenderer {
+    render: Arc<RenderBody>,
+    warned: AtomicBool,
+}
+
+impl BodyRenderer {
+    pub(crate) fn new(render: BodyRendererFn) -> Self {
+        BodyRenderer {
+            render: render.0,
+            warned: AtomicBool::new(false),
+        }
+    }
+
+    /// The application's body for `error`, or `None` for the default one.
+    fn body(&self, error: &AuthError) -> Option<ErrorBody> {
+        // The renderer only reads `error`; a panic leaves nothing of ours half-updated.
+        let why = match catch_unwind(AssertUnwindSafe(|| (self.render)(error))) {
+            Ok(body) => match body.unusable() {
+                None => return Some(body),
+                Some(why) => why,
+            },
+            // The payload (the panic message) is dropped: it goes to no response and no log.
+            Err(_) => "it panicked",
+        };
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                target: "endpoint_auth",
+                status = error.status(),
+                reason = error.reason().code(),
+                "the error body renderer failed: {why}; rejections get the default problem+json \
+                 body instead (logged once)"
+            );
+        }
+        None
+    }
 }
 
 #[derive(Serialize)]
@@ -458,9 +625,15 @@ struct RejectionParts {
 }
 
 impl AuthRejection {
-    pub(crate) fn new(error: AuthError, ctx: &ChallengeContext<'_>) -> Self {
+    /// `error` rendered in `ctx`, with the application's body when it has a renderer.
+    pub(crate) fn new(
+        error: AuthError,
+        ctx: &ChallengeContext<'_>,
+        renderer: Option<&BodyRenderer>,
+    ) -> Self {
         log_rejection(&error);
-        let rendered = error.render(ctx);
+        let body = renderer.and_then(|r| r.body(&error));
+        let rendered = error.render_with(ctx, body);
         AuthRejection(Box::new(RejectionParts { error, rendered }))
     }
 
@@ -559,6 +732,74 @@ mod tests {
         assert_eq!(body["scope"], "a b");
         assert_eq!(body["status"], 403);
         assert_eq!(header(&r, "cache-control"), Some("no-store"));
+    }
+
+    #[test]
+    fn a_custom_body_replaces_only_the_body() {
+        let ctx = ChallengeContext {
+            realm: "r",
+            ..Default::default()
+        };
+        let error = AuthError::unavailable(7);
+        let default = error.render(&ctx);
+        let custom =
+            error.render_with(&ctx, Some(ErrorBody::new("text/plain", "down, retry soon")));
+        assert_eq!(custom.status, default.status);
+        assert_eq!(custom.body, b"down, retry soon");
+        let without_type = |r: &Rejection| {
+            r.headers
+                .iter()
+                .filter(|(n, _)| *n != "content-type")
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(without_type(&custom), without_type(&default));
+        assert_eq!(header(&custom, "content-type"), Some("text/plain"));
+    }
+
+    #[test]
+    fn content_types_are_media_types_a_header_can_carry() {
+        for good in [
+            "application/json",
+            "application/vnd.acme.error+json; version=2",
+            "text/plain; charset=utf-8",
+        ] {
+            assert!(is_media_type(good), "{good}");
+        }
+        for bad in [
+            "",
+            "json",
+            "/json",
+            "application/",
+            "application/json\r\nset-cookie: a=b",
+            "text/plain; charset=\u{e9}",
+            "application/json\t",
+            "app lication/json",
+        ] {
+            assert!(!is_media_type(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_renderer_that_panics_or_fails_gets_the_default_body() {
+        let renderer =
+            |f: fn(&AuthError) -> ErrorBody| BodyRenderer::new(BodyRendererFn(Arc::new(f)));
+        let error = AuthError::missing();
+        let panics = renderer(|_| panic!("secret detail"));
+        assert_eq!(panics.body(&error), None);
+        assert_eq!(panics.body(&error), None, "every time, not only the first");
+        assert_eq!(
+            renderer(|_| ErrorBody::new("nonsense", "x")).body(&error),
+            None
+        );
+        let not_json = renderer(|_| {
+            let mut keys = std::collections::BTreeMap::new();
+            keys.insert(vec![1u8], 1);
+            ErrorBody::json(&keys)
+        });
+        assert_eq!(not_json.body(&error), None);
+        let fine = renderer(|e| ErrorBody::json(&serde_json::json!({ "code": e.reason().code() })));
+        assert_eq!(fine.body(&error).unwrap().body(), br#"{"code":"missing"}"#);
     }
 
     #[test]

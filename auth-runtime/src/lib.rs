@@ -59,7 +59,7 @@ pub use claims::{
 };
 pub use config::{AuthConfig, AuthConfigBuilder, ConfigError};
 pub use credentials::BearerMethods;
-pub use error::{AuthError, AuthRejection, ErrorCode, Reason, Rejection};
+pub use error::{AuthError, AuthRejection, ErrorBody, ErrorCode, Reason, Rejection};
 #[cfg(feature = "remote")]
 pub use keys::remote::{Endpoints, FetchError, RemoteKeys, RemoteSettings};
 pub use keys::{Key, KeyError, KeySet};
