@@ -1,5 +1,7 @@
 //! CONFORMANCE.md, row by row, over real HTTP with real signed tokens (issue 2).
-//! Remote key sets (beyond the 503 row) and step-up are covered elsewhere.
+//! Remote key sets (beyond the 503 row) and step-up are covered elsewhere; so are the rows of
+//! deny-by-default (tests/deny_by_default.rs) and optional authentication
+//! (tests/optional_auth.rs).
 
 mod common;
 
