@@ -323,7 +323,8 @@ impl AuthConfigBuilder {
     /// [`scope`](AuthError::scope) hint, [`retry_after`](AuthError::retry_after)) and returns
     /// the bytes and their content type ([`ErrorBody`]). Nothing else is its to change: the
     /// status, `WWW-Authenticate`, `Cache-Control: no-store` and `Retry-After` are sent as
-    /// without it. The error carries no token material, so neither can the body.
+    /// without it. The error carries no token material, so neither can the body (leave
+    /// [`mismatch`](AuthError::mismatch) to logs: it holds claim values the request presented).
     ///
     /// A renderer that panics, returns a content type that is not a media type (or one a
     /// header cannot carry), or an [`ErrorBody::json`] that failed to serialize does not turn

@@ -345,16 +345,11 @@ impl<R: RequirementSpec, C: DeserializeOwned + Unpin + 'static> FromRequest for 
     type Future = AuthFuture<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        extract(
-            req,
-            payload,
-            Demand::Token(Some(R::REQUIREMENT)),
-            |verified| {
-                Ok(Authorized::new(Principal::from_verified(present(
-                    verified,
-                )?)?))
-            },
-        )
+        let demand = Demand::Token(Some(R::REQUIREMENT));
+        extract(req, payload, demand, |verified| {
+            let principal = Principal::from_verified(present(verified)?)?;
+            Ok(Authorized::new(principal))
+        })
     }
 }
 
