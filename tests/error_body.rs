@@ -27,12 +27,20 @@ async fn reports() -> HttpResponse {
     HttpResponse::Ok().body("[]")
 }
 
+#[requires(acr = "urn:example:mfa")]
+#[get("/export")]
+async fn export() -> HttpResponse {
+    HttpResponse::Ok().body("export")
+}
+
 async fn me(caller: Principal) -> HttpResponse {
     HttpResponse::Ok().body(caller.subject().unwrap_or("?").to_owned())
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(reports).route("/me", web::get().to(me));
+    cfg.service(reports)
+        .service(export)
+        .route("/me", web::get().to(me));
 }
 
 /// The shape some company's clients expect: one `error` object.
@@ -44,6 +52,7 @@ fn acme(e: &AuthError) -> ErrorBody {
             "message": e.description(),
             "scope": e.scope(),
             "retry_after": e.retry_after(),
+            "acr_values": e.acr_values(),
         }
     });
     ErrorBody::new(ACME_ERROR, serde_json::to_vec(&body).unwrap())
@@ -120,6 +129,21 @@ fn a_custom_body_on_400_401_and_403_keeps_status_and_challenge() {
     let body = acme_body(&r);
     assert_eq!(body["code"], "insufficient_scope");
     assert_eq!(body["scope"], "write:reports");
+
+    // 401 asking for a step-up (RFC 9470): the challenge keeps `acr_values`.
+    let r = get(s.addr, "/export", &[&bearer(&issuer.token().sign())]);
+    assert_eq!(r.status, 401);
+    assert!(
+        r.challenge()
+            .contains("error=\"insufficient_user_authentication\"")
+            && r.challenge().contains("acr_values=\"urn:example:mfa\""),
+        "{}",
+        r.challenge()
+    );
+    assert_no_store(&r);
+    let body = acme_body(&r);
+    assert_eq!(body["code"], "insufficient_user_authentication");
+    assert_eq!(body["acr_values"], "urn:example:mfa");
 
     // Allowed requests are untouched.
     let writer = issuer.token().scopes(["write:reports"]).sign();

@@ -320,7 +320,8 @@ impl AuthConfigBuilder {
     /// default RFC 9457 problem details, for services whose clients expect their own error
     /// shape. `render` is given the [`AuthError`] (status, [`code`](AuthError::code),
     /// [`reason`](AuthError::reason), [`description`](AuthError::description), the
-    /// [`scope`](AuthError::scope) hint, [`retry_after`](AuthError::retry_after)) and returns
+    /// [`scope`](AuthError::scope) hint, [`retry_after`](AuthError::retry_after), and for a
+    /// step-up [`acr_values`](AuthError::acr_values) and [`max_age`](AuthError::max_age)) and returns
     /// the bytes and their content type ([`ErrorBody`]). Nothing else is its to change: the
     /// status, `WWW-Authenticate`, `Cache-Control: no-store` and `Retry-After` are sent as
     /// without it. The error carries no token material, so neither can the body (leave
