@@ -311,6 +311,43 @@ pub use endpoint_auth_runtime::{metadata, metrics};
 /// # fn main() {}
 /// ```
 ///
+/// # `check = f`
+///
+/// A decision on the application's own data, after authentication and the requirement:
+/// `f` is an `async fn` whose parameters are extractors (the caller as [`Principal`],
+/// `web::Path`, `web::Data`, …; not the body) and whose output is an
+/// [`actix::Decision`] (`Allow`, `Deny(reason)` → 403, `Hide` → 404) or a `bool`. Several
+/// `check = …` run in order; the handler's body extractor waits for them. A function that
+/// cannot be a check is a compile error at its name. For a rule that needs the entity the
+/// handler loads, [`actix::Decision::enforce`] answers the same way from inside the handler.
+///
+/// ```
+/// use actix_web::{put, web, HttpResponse};
+/// use endpoint_auth::actix::Decision;
+/// use endpoint_auth::{requires, Principal};
+///
+/// endpoint_auth::scopes! { "write:reports" => "Create and edit reports" }
+///
+/// struct Store;
+/// impl Store {
+///     fn owner_of(&self, id: u64) -> Option<&'static str> { (id == 7).then_some("alice") }
+/// }
+///
+/// async fn owns_report(caller: Principal, id: web::Path<u64>, store: web::Data<Store>) -> Decision {
+///     match store.owner_of(*id) {
+///         Some(owner) if caller.subject() == Some(owner) => Decision::Allow,
+///         _ => Decision::Hide,
+///     }
+/// }
+///
+/// #[requires(scope = "write:reports", check = owns_report)]
+/// #[put("/reports/{id}")]
+/// async fn update_report(id: web::Path<u64>) -> HttpResponse {
+///     HttpResponse::Ok().finish()
+/// }
+/// # fn main() {}
+/// ```
+///
 /// # `acr = "…"` and `max_age = N` (RFC 9470 step-up)
 ///
 /// The user must have authenticated with this authentication context class (the token's
@@ -527,14 +564,14 @@ pub use endpoint_auth_macros::public;
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __endpoint_auth_register {
-    ($name:literal, [$($method:literal),*], $path:expr, $requirement:expr) => {
+    ($name:literal, [$($method:literal),*], $path:expr, $requirement:expr, [$($check:literal),*]) => {
         $crate::__private::inventory::submit! {
             $crate::__private::ProtectedHandler::new(
                 $name,
                 ::core::module_path!(),
                 &[$($method),*],
                 $path,
-                $requirement,
+                $crate::__private::Protection::new($requirement, &[$($check),*]),
             )
         }
     };
@@ -571,7 +608,7 @@ macro_rules! __endpoint_auth_register_public {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __endpoint_auth_register {
-    ($name:literal, [$($method:literal),*], $path:expr, $requirement:expr) => {};
+    ($name:literal, [$($method:literal),*], $path:expr, $requirement:expr, [$($check:literal),*]) => {};
 }
 
 // The only names generated code uses; nothing else is reachable from it.

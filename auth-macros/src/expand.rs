@@ -86,6 +86,40 @@ pub fn requires(args: TokenStream, item: TokenStream, site: Option<Site>) -> Tok
                     (quote!(#ident), Some(own))
                 }
             };
+            // `check = f`: a type whose `run` calls each check in order. A check that is not
+            // one (wrong parameters or output) is an error at its path, in `run_check`'s bound.
+            let (checks_ty, checks_item) = if requires.checks.is_empty() {
+                (None, None)
+            } else {
+                let ident = format_ident!(
+                    "__endpoint_auth_checks_{}",
+                    handler.sig.ident,
+                    span = handler.sig.ident.span()
+                );
+                let vis = &handler.vis;
+                let calls = requires
+                    .checks
+                    .iter()
+                    .map(|check| quote!(#krate::__private::run_check(#check, &req).await?;));
+                let item = quote! {
+                    #[doc(hidden)]
+                    #[allow(non_camel_case_types, dead_code)]
+                    #vis struct #ident;
+                    impl #krate::__private::Checks for #ident {
+                        fn run(
+                            req: #krate::__private::HttpRequest,
+                        ) -> ::core::pin::Pin<::std::boxed::Box<dyn ::core::future::Future<
+                            Output = ::core::result::Result<(), #krate::__private::Stopped>,
+                        >>> {
+                            ::std::boxed::Box::pin(async move {
+                                #(#calls)*
+                                ::core::result::Result::Ok(())
+                            })
+                        }
+                    }
+                };
+                (Some(quote!(#ident)), Some(item))
+            };
             // Mixed-site hygiene: the body cannot see (or collide with) this binding.
             let binding = Ident::new("__endpoint_auth", Span::mixed_site());
             // Built directly: quoting and re-parsing it was a fifth of the expansion's time.
@@ -99,7 +133,10 @@ pub fn requires(args: TokenStream, item: TokenStream, site: Option<Site>) -> Tok
                     subpat: None,
                 })),
                 colon_token: Default::default(),
-                ty: Box::new(syn::Type::Verbatim(quote!(#krate::__private::Guard<#spec>))),
+                ty: Box::new(syn::Type::Verbatim(match &checks_ty {
+                    None => quote!(#krate::__private::Guard<#spec>),
+                    Some(checks) => quote!(#krate::__private::CheckedGuard<#spec, #checks>),
+                })),
             };
             handler.sig.inputs.insert(0, syn::FnArg::Typed(guard));
             let name = handler.sig.ident.to_string();
@@ -129,12 +166,17 @@ pub fn requires(args: TokenStream, item: TokenStream, site: Option<Site>) -> Tok
                 Some(p) => quote!(::core::option::Option::Some(#p)),
                 None => quote!(::core::option::Option::None),
             };
+            let check_names = requires
+                .checks
+                .iter()
+                .map(|c| quote!(#c).to_string().replace(' ', ""));
             quote! {
                 #param_errors
                 #own_spec
+                #checks_item
                 // Registered for documentation (OpenAPI, drift checks): enforcement and docs
                 // come from this one declaration.
-                #krate::__private::register!(#name, [#(#methods),*], #path, #requirement);
+                #krate::__private::register!(#name, [#(#methods),*], #path, #requirement, [#(#check_names),*]);
                 #handler
             }
         }

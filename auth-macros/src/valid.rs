@@ -65,6 +65,8 @@ pub struct Requires {
     pub scopes: Vec<LitStr>,
     /// Every well-formed role, for the role catalog check.
     pub roles: Vec<LitStr>,
+    /// `check = path`, in declaration order.
+    pub checks: Vec<Path>,
 }
 
 /// What a catalog declares.
@@ -89,8 +91,8 @@ impl Kind {
     }
 }
 
-const TOP_KEYS: &str =
-    "`scope`, `role`, `claim`, `any`, `all`, `authenticated`, `acr`, `max_age`, `crate`";
+const TOP_KEYS: &str = "`scope`, `role`, `claim`, `any`, `all`, `authenticated`, `acr`, \
+                        `max_age`, `check`, `crate`";
 const NESTED_KEYS: &str =
     "`scope`, `role`, `claim`, `any`, `all`, `authenticated`, `acr`, `max_age`";
 
@@ -101,6 +103,7 @@ pub fn requires(args: Args, errors: &mut Errors) -> Requires {
     let mut krate: Option<Path> = None;
     let mut scopes = Vec::new();
     let mut roles = Vec::new();
+    let mut checks: Vec<Path> = Vec::new();
     let mut members = Vec::new();
     if args.entries.is_empty() {
         errors.at(
@@ -116,6 +119,22 @@ pub fn requires(args: Args, errors: &mut Errors) -> Requires {
             } else if let Some(path) = path {
                 krate = Some(path);
             }
+        } else if entry.key == "check" {
+            match &entry.value {
+                Value::Eq(Expr::Path(p)) if p.qself.is_none() => {
+                    let p = p.path.clone();
+                    if checks.iter().any(|c| c == &p) {
+                        errors.push(syn::Error::new_spanned(&p, "this check is given twice"));
+                    } else {
+                        checks.push(p);
+                    }
+                }
+                _ => errors.at(
+                    entry.key.span(),
+                    "`check` names an async fn: `check = owns_report` (its parameters are \
+                     extractors, its output a `Decision` or a `bool`)",
+                ),
+            }
         } else {
             members.push((
                 entry,
@@ -127,6 +146,9 @@ pub fn requires(args: Args, errors: &mut Errors) -> Requires {
     let mut nodes: Vec<Node> = members.into_iter().filter_map(|(_, n)| n).collect();
     let node = if nodes.len() == 1 {
         nodes.remove(0)
+    } else if nodes.is_empty() {
+        // Only checks (or nothing that parsed): a valid token, then the checks.
+        Node::Authenticated
     } else {
         Node::All(nodes)
     };
@@ -136,6 +158,7 @@ pub fn requires(args: Args, errors: &mut Errors) -> Requires {
         krate,
         scopes,
         roles,
+        checks,
     }
 }
 
@@ -380,6 +403,14 @@ fn node(
             errors.at(
                 key.span(),
                 "`crate = \"…\"` is only allowed at the top level of #[requires(…)]",
+            );
+            None
+        }
+        ("check", _) => {
+            errors.at(
+                key.span(),
+                "`check = …` is only allowed at the top level of #[requires(…)]: every check \
+                 must allow the request, whatever alternative the token satisfies",
             );
             None
         }

@@ -35,6 +35,9 @@ pub enum ErrorCode {
     /// `insufficient_user_authentication` (RFC 9470): valid token, but the user's
     /// authentication is not strong or recent enough: 401.
     InsufficientUserAuthentication,
+    /// A `check` hid the resource from this caller: 404, no challenge (a challenge would say
+    /// the resource exists).
+    NotFound,
     /// The key source cannot be reached and no usable keys are cached: 503, no challenge.
     Unavailable,
     /// The service is not set up (no configuration registered): 500, no challenge.
@@ -50,6 +53,7 @@ impl ErrorCode {
             | ErrorCode::InsufficientUserAuthentication => 401,
             ErrorCode::InvalidRequest => 400,
             ErrorCode::InsufficientScope => 403,
+            ErrorCode::NotFound => 404,
             ErrorCode::Unavailable => 503,
             ErrorCode::Misconfigured => 500,
         }
@@ -115,6 +119,10 @@ pub enum Reason {
     /// The token lacks a role or a claim value the endpoint's requirement needs (no scope
     /// would help).
     InsufficientGrant,
+    /// A `check` of the handler denied the request (403).
+    CheckDenied,
+    /// A `check` of the handler hid the resource (404).
+    CheckHidden,
     /// The token's `acr` or `auth_time` do not satisfy the endpoint's requirement (RFC 9470).
     InsufficientUserAuthentication,
     /// Keys could not be fetched and none are cached.
@@ -138,7 +146,8 @@ impl Reason {
             | MissingExpiry | WrongIssuer | WrongAudience | InvalidClaims => {
                 ErrorCode::InvalidToken
             }
-            InsufficientScope | InsufficientGrant => ErrorCode::InsufficientScope,
+            InsufficientScope | InsufficientGrant | CheckDenied => ErrorCode::InsufficientScope,
+            CheckHidden => ErrorCode::NotFound,
             InsufficientUserAuthentication => ErrorCode::InsufficientUserAuthentication,
             KeysUnavailable => ErrorCode::Unavailable,
             NotConfigured => ErrorCode::Misconfigured,
@@ -169,6 +178,8 @@ impl Reason {
             Reason::InvalidClaims => "invalid_claims",
             Reason::InsufficientScope => "insufficient_scope",
             Reason::InsufficientGrant => "insufficient_grant",
+            Reason::CheckDenied => "check_denied",
+            Reason::CheckHidden => "check_hidden",
             Reason::InsufficientUserAuthentication => "insufficient_user_authentication",
             Reason::KeysUnavailable => "keys_unavailable",
             Reason::NotConfigured => "not_configured",
@@ -288,6 +299,18 @@ impl AuthError {
         )
     }
 
+    /// A handler's `check` denied the request: 403 `insufficient_scope` without a scope hint
+    /// (no scope would help), `why` as the description (the application's words, shown to
+    /// the client: never put a secret in them).
+    pub fn check_denied(why: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Reason::CheckDenied, why)
+    }
+
+    /// A handler's `check` hid the resource: 404, no challenge.
+    pub fn check_hidden() -> Self {
+        Self::new(Reason::CheckHidden, "no such resource")
+    }
+
     /// `insufficient_user_authentication` (401, RFC 9470) with what a new authentication
     /// must meet: acceptable `acr` values (in order of preference) and `max_age` in seconds.
     pub fn insufficient_user_authentication(acr_values: &[&str], max_age: Option<u64>) -> Self {
@@ -383,7 +406,7 @@ impl AuthError {
                 max_age: self.max_age(),
                 resource_metadata: ctx.resource_metadata.filter(|_| status == 401),
             }),
-            ErrorCode::Unavailable | ErrorCode::Misconfigured => None,
+            ErrorCode::NotFound | ErrorCode::Unavailable | ErrorCode::Misconfigured => None,
         };
         if let Some(challenge) = challenge {
             headers.push(("www-authenticate", challenge.render()));
@@ -610,6 +633,7 @@ fn status_title(status: u16) -> &'static str {
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
+        404 => "Not Found",
         503 => "Service Unavailable",
         _ => "Internal Server Error",
     }

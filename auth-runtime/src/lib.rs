@@ -43,10 +43,12 @@ pub mod verify;
 #[doc(hidden)]
 pub mod __private {
     #[cfg(feature = "actix")]
-    pub use crate::actix::Guard;
+    pub use crate::actix::{run_check, CheckedGuard, Checks, Guard, Stopped};
     pub use crate::policy::{AllOf, AnyOf, MaxAge, UnknownScope};
     #[cfg(feature = "actix")]
-    pub use crate::registry::{ProtectedHandler, PublicDeclaration, PublicHandler};
+    pub use crate::registry::{ProtectedHandler, Protection, PublicDeclaration, PublicHandler};
+    #[cfg(feature = "actix")]
+    pub use actix_web::HttpRequest;
     #[cfg(feature = "actix")]
     pub use inventory;
 }

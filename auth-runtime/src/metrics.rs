@@ -156,6 +156,7 @@ pub(crate) fn authentication<T>(outcome: &Result<T, AuthError>) {
         // authentication at all.
         ErrorCode::InsufficientScope
         | ErrorCode::InsufficientUserAuthentication
+        | ErrorCode::NotFound
         | ErrorCode::Misconfigured => {}
     }
 }

@@ -253,6 +253,10 @@ impl SecurityDoc {
                             if requirement.has_step_up() {
                                 op.insert("x-step-up".into(), step_up(&requirement));
                             }
+                            let checks = handlers[i].checks();
+                            if !checks.is_empty() {
+                                op.insert("x-checks".into(), json!(checks));
+                            }
                             if requirement.has_claims() {
                                 op.insert(
                                     "x-claims".into(),
@@ -531,7 +535,7 @@ mod tests {
             "svc::reports",
             &["GET"],
             Some("/reports"),
-            Requirement::Scope("read:reports"),
+            crate::registry::Protection::new(Requirement::Scope("read:reports"), &[]),
         );
         const OPEN: PublicDeclaration = PublicDeclaration::new(None, false);
         static OPEN_LIST: PublicHandler =

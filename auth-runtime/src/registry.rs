@@ -16,8 +16,27 @@ pub struct Declared<D: 'static> {
     declaration: D,
 }
 
-/// A handler protected by `#[requires]`: its requirement.
-pub type ProtectedHandler = Declared<Requirement>;
+/// A handler protected by `#[requires]`: its requirement and checks.
+pub type ProtectedHandler = Declared<Protection>;
+
+/// What `#[requires]` declares of a handler: the requirement, and the names of its checks
+/// (`check = …`), in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Protection {
+    requirement: Requirement,
+    checks: &'static [&'static str],
+}
+
+impl Protection {
+    /// Used by the generated code.
+    #[doc(hidden)]
+    pub const fn new(requirement: Requirement, checks: &'static [&'static str]) -> Self {
+        Protection {
+            requirement,
+            checks,
+        }
+    }
+}
 
 /// A handler declared deliberately open with `#[public]`: the reason, when given, and
 /// whether it reads the caller when there is one.
@@ -87,7 +106,12 @@ impl<D> Declared<D> {
 impl ProtectedHandler {
     /// What it requires.
     pub fn requirement(&self) -> Requirement {
-        self.declaration
+        self.declaration.requirement
+    }
+    /// The checks (`check = …`) it runs after the requirement, by the name written in the
+    /// attribute, in order.
+    pub fn checks(&self) -> &'static [&'static str] {
+        self.declaration.checks
     }
 }
 

@@ -392,3 +392,49 @@ impl<R: GuardSpec> FromRequest for Guard<R> {
         )
     }
 }
+
+/// The extractor `#[requires(…, check = …)]` adds: the checks of [`Guard`] (401, then 403),
+/// then the handler's checks in order, while the body is held back from the handler's other
+/// extractors until all of them have allowed the request.
+#[doc(hidden)]
+pub struct CheckedGuard<R: GuardSpec, C: super::check::Checks>(PhantomData<fn() -> (R, C)>);
+
+impl<R: GuardSpec, C: super::check::Checks> FromRequest for CheckedGuard<R, C> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        use super::check::{Decision, Stopped};
+        let core = authorize_request(req, payload, Demand::Token(Some(R::REQUIREMENT)));
+        // Whatever the handler's extractors get comes through this gate, opened once the
+        // checks are done.
+        let (original, gate) = gated(payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let authorized = match core {
+                Core::Ready(mut outcome) => outcome
+                    .take()
+                    .expect("CheckedGuard's core is read once")
+                    .map(drop),
+                Core::Pending(core) => core.await.map(drop),
+            };
+            let outcome = match authorized {
+                Err(rejection) => Err(rejection.into()),
+                Ok(()) => C::run(req.clone()).await.map_err(|stopped| {
+                    let error = match stopped {
+                        Stopped::Extract(e) => return e,
+                        Stopped::Decided(Decision::Hide) => AuthError::check_hidden(),
+                        Stopped::Decided(Decision::Deny(why)) => AuthError::check_denied(why),
+                        Stopped::Decided(_) => AuthError::check_denied("refused"),
+                    };
+                    match config_of(&req) {
+                        Some((config, _)) => config.reject(error, Some(&R::REQUIREMENT)).into(),
+                        None => AuthRejection::misconfigured().into(),
+                    }
+                }),
+            };
+            gate.borrow_mut().open(Passed::Stream(original));
+            outcome.map(|()| CheckedGuard(PhantomData))
+        })
+    }
+}

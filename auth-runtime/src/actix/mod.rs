@@ -28,17 +28,22 @@
 //! - `extract.rs`: the extractors and their shared future; where actix meets the pipeline.
 //! - `middleware.rs`: `App::wrap(config)`: registers the configuration, finishes key fetches
 //!   before routing.
+//! - `check.rs`: `check = …` of `#[requires]`: a decision on the application's own data.
 //! - `body.rs`: the form-body token method and the gate that holds the body back until
 //!   authentication is done.
 //! - `response.rs`: the response of a refusal; the RFC 9728 metadata route.
 
 mod body;
+mod check;
 mod extract;
 mod middleware;
 mod response;
 
+#[doc(hidden)]
+pub use check::{run_check, Checks, Stopped};
+pub use check::{Check, Decision, IntoDecision};
 pub use extract::AuthFuture;
 #[doc(hidden)]
-pub use extract::{Guard, GuardFuture};
+pub use extract::{CheckedGuard, Guard, GuardFuture};
 pub use middleware::AuthMiddleware;
 pub use response::metadata_service;
