@@ -88,6 +88,7 @@ struct Store {
 }
 
 #[utoipa::path(get, path = "/health", responses((status = 200, description = "The service is up")))]
+#[public(reason = "liveness probe")]
 #[get("/health")]
 async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
@@ -98,6 +99,7 @@ async fn health() -> HttpResponse {
 #[utoipa::path(get, path = "/ready", responses(
     (status = 200, description = "Signing keys are usable: protected routes can be served"),
     (status = 503, description = "No usable signing keys yet; fetched and retried in the background")))]
+#[public(reason = "readiness probe")]
 #[get("/ready")]
 async fn ready(auth: web::Data<AuthConfig>) -> HttpResponse {
     if auth.keys_ready() {
@@ -611,7 +613,10 @@ async fn serve(
         .realm(REALM)
         .issuer(&issuer)
         .audience(&settings.audience)
-        .resource_metadata(metadata.metadata_url());
+        .resource_metadata(metadata.metadata_url())
+        // Every route is declared #[requires] or #[public]; a route added without either
+        // asks for a valid token rather than being silently open.
+        .deny_by_default();
     let (auth, dev, token_url) = match &settings.issuer {
         Some(issuer) => {
             let builder = match &settings.jwks_url {
@@ -682,13 +687,13 @@ async fn serve(
                 .service(export_report)
                 .service(endpoint_auth::actix::metadata_service(&metadata))
                 .app_data(web::Data::new(prometheus.clone()))
-                .route("/metrics", web::get().to(metrics_text))
-                .route("/openapi.json", web::get().to(openapi_json));
+                .service(metrics_text)
+                .service(openapi_json);
             if let Some(dev) = &dev {
                 app = app
                     .app_data(dev.clone())
-                    .route("/.well-known/jwks.json", web::get().to(dev_jwks))
-                    .route("/oauth/token", web::post().to(dev_token));
+                    .service(dev_jwks)
+                    .service(dev_token);
             }
             app
         }
@@ -744,6 +749,8 @@ struct OpenApiDoc {
     discovery: Option<AuthConfig>,
 }
 
+#[public(reason = "the API's own description")]
+#[get("/openapi.json")]
 async fn openapi_json(doc: web::Data<OpenApiDoc>) -> HttpResponse {
     let token_url = doc
         .discovery
@@ -764,6 +771,8 @@ async fn openapi_json(doc: web::Data<OpenApiDoc>) -> HttpResponse {
 
 /// Prometheus text format. Public here for the example's sake; a real service would keep it
 /// on an internal port or behind its own protection.
+#[public(reason = "Prometheus scrape; keep it on an internal port in production")]
+#[get("/metrics")]
 async fn metrics_text(
     handle: web::Data<metrics_exporter_prometheus::PrometheusHandle>,
 ) -> HttpResponse {
@@ -779,6 +788,8 @@ struct DevIssuer {
     audience: String,
 }
 
+#[public(reason = "the embedded issuer's signing keys")]
+#[get("/.well-known/jwks.json")]
 async fn dev_jwks(dev: web::Data<DevIssuer>) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "keys": [dev.key.jwk] }))
 }
@@ -797,6 +808,8 @@ struct TokenRequest {
 /// A development-only RFC 6749 §4.4 client-credentials endpoint (no client authentication:
 /// the embedded default exists to try the API), so that the OAuth 2.0 flow the OpenAPI
 /// document names works for real API clients. It exists only on the embedded default.
+#[public(reason = "the embedded issuer's token endpoint")]
+#[post("/oauth/token")]
 async fn dev_token(dev: web::Data<DevIssuer>, form: web::Form<TokenRequest>) -> HttpResponse {
     let error = |code: &str, description: &str| {
         HttpResponse::BadRequest()

@@ -100,6 +100,10 @@ fn optional_security(op: &Value) -> bool {
 /// optional security left out); `None` when it has no security.
 fn alternatives(op: &Value, scheme: &str) -> Option<Vec<Vec<String>>> {
     let security = op.get("security")?.as_array()?;
+    // `security: []`: explicitly open (#[public]).
+    if security.is_empty() {
+        return None;
+    }
     Some(
         security
             .iter()

@@ -24,6 +24,13 @@ endpoint_auth::scopes! {
 /// How many times a handler of this binary ran: a bad token must never reach one.
 static RUNS: AtomicUsize = AtomicUsize::new(0);
 
+/// The tests count handler runs in one counter: they take turns, or a test running beside
+/// another would see the other's runs.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn runs() -> usize {
     RUNS.load(Ordering::SeqCst)
 }
@@ -106,6 +113,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
 
 #[test]
 fn without_credentials_the_handler_runs_anonymously() {
+    let _serial = serial();
     let issuer = TestIssuer::new(SCOPES);
     let s = serve_wrapped(issuer.auth_config(), routes);
     // No header, an empty one, another scheme: no bearer credentials at all.
@@ -124,6 +132,7 @@ fn without_credentials_the_handler_runs_anonymously() {
 
 #[test]
 fn a_valid_token_gives_the_handler_its_caller() {
+    let _serial = serial();
     let issuer = TestIssuer::new(SCOPES);
     let s = serve_wrapped(issuer.auth_config(), routes);
     let token = issuer.token().subject("alice").sign();
@@ -136,6 +145,7 @@ fn a_valid_token_gives_the_handler_its_caller() {
 
 #[test]
 fn an_expired_or_forged_token_is_401_invalid_token_never_anonymous() {
+    let _serial = serial();
     let issuer = TestIssuer::new(SCOPES);
     let s = serve_wrapped(issuer.auth_config(), routes);
     let before = runs();
@@ -165,6 +175,7 @@ fn an_expired_or_forged_token_is_401_invalid_token_never_anonymous() {
 
 #[test]
 fn malformed_credentials_are_400_invalid_request_never_anonymous() {
+    let _serial = serial();
     let issuer = TestIssuer::new(SCOPES);
     let s = serve_wrapped(issuer.auth_config(), routes);
     let token = issuer.token().sign();
@@ -183,6 +194,7 @@ fn malformed_credentials_are_400_invalid_request_never_anonymous() {
 
 #[test]
 fn with_the_form_body_method_the_body_is_searched_and_still_handed_on() {
+    let _serial = serial();
     let issuer = TestIssuer::new(SCOPES);
     let auth = issuer.config().allow_form_body_token().build().unwrap();
     let s = serve_wrapped(auth, routes);
@@ -200,6 +212,7 @@ fn with_the_form_body_method_the_body_is_searched_and_still_handed_on() {
 
 #[test]
 fn while_keys_are_unavailable_a_token_gets_503_and_anonymous_callers_are_served() {
+    let _serial = serial();
     let issuer = TestIssuer::new(SCOPES).serve();
     issuer.fail_with(500);
     let s = serve_wrapped(issuer.auth_config(), routes);
@@ -211,6 +224,7 @@ fn while_keys_are_unavailable_a_token_gets_503_and_anonymous_callers_are_served(
 
 #[test]
 fn a_valid_token_is_accepted_on_the_first_request_while_keys_are_fetched() {
+    let _serial = serial();
     let issuer = TestIssuer::new(SCOPES).serve();
     let s = serve_wrapped(issuer.auth_config(), routes);
     let token = issuer.token().subject("carol").sign();
@@ -220,6 +234,7 @@ fn a_valid_token_is_accepted_on_the_first_request_while_keys_are_fetched() {
 
 #[test]
 fn under_deny_by_default_an_optional_public_route_stays_open_to_anonymous_callers() {
+    let _serial = serial();
     let issuer = TestIssuer::new(SCOPES);
     let auth = issuer.config().deny_by_default().build().unwrap();
     let s = serve_wrapped(auth, routes);
@@ -249,6 +264,7 @@ fn under_deny_by_default_an_optional_public_route_stays_open_to_anonymous_caller
 
 #[test]
 fn option_principal_without_an_attribute_makes_a_bad_token_anonymous() {
+    let _serial = serial();
     // Why `#[public]`/`#[requires]` refuse `Option<Principal>` and MaybePrincipal exists.
     let issuer = TestIssuer::new(SCOPES);
     let s = serve_wrapped(issuer.auth_config(), routes);
@@ -261,6 +277,7 @@ fn option_principal_without_an_attribute_makes_a_bad_token_anonymous() {
 
 #[test]
 fn an_optional_public_handler_is_registered_and_documented_as_optional_security() {
+    let _serial = serial();
     let registered = public_handlers()
         .into_iter()
         .find(|h| h.handler() == "feed")

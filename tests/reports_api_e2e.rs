@@ -512,15 +512,53 @@ fn non_loopback_bind_is_allowed_with_a_real_issuer() {
     header.kid = Some("idp-1".into());
     let token = mint_with_header(&header, &claims("read:reports"));
     assert_eq!(get(addr, "/reports", &[&bearer(&token)]).status, 200);
-    // Next to a real issuer there is no dev token endpoint, whatever the address.
-    let r = request(
-        addr,
-        "POST",
-        "/oauth/token",
-        &["Content-Type: application/x-www-form-urlencoded"],
-        b"grant_type=client_credentials&scope=admin:reports",
+    // Next to a real issuer there is no dev token endpoint, whatever the address: deny by
+    // default asks an anonymous caller for a token first, and a valid one finds nothing.
+    let ask = |auth: Option<&str>| {
+        let mut headers = vec!["Content-Type: application/x-www-form-urlencoded".to_owned()];
+        headers.extend(auth.map(bearer));
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+        request(
+            addr,
+            "POST",
+            "/oauth/token",
+            &headers,
+            b"grant_type=client_credentials&scope=admin:reports",
+        )
+    };
+    assert_eq!(ask(None).status, 401);
+    assert_eq!(ask(Some(&token)).status, 404);
+}
+
+/// reports_api runs deny-by-default: every route is declared `#[requires]` or `#[public]`,
+/// and a path no declaration covers asks for a token before anything else answers.
+#[test]
+fn deny_by_default_covers_what_no_declaration_does() {
+    let svc = start(&[]);
+    for path in [
+        "/health",
+        "/ready",
+        "/openapi.json",
+        "/metrics",
+        "/reports/public",
+        "/.well-known/jwks.json",
+        "/.well-known/oauth-protected-resource",
+    ] {
+        assert_eq!(
+            get(svc.addr, path, &[]).status,
+            200,
+            "{path} is declared #[public]"
+        );
+    }
+    let r = get(svc.addr, "/no-such-route", &[]);
+    assert_eq!(r.status, 401);
+    assert!(
+        r.challenge().starts_with("Bearer realm=\"reports-api\""),
+        "{}",
+        r.challenge()
     );
-    assert_eq!(r.status, 404);
+    let r = request(svc.addr, "POST", "/oauth/token", &[], b"");
+    assert_ne!(r.status, 401, "the dev token endpoint is public");
 }
 
 #[test]

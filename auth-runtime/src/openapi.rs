@@ -57,8 +57,12 @@ pub fn security_requirements(requirement: &Requirement, scheme: &str) -> Value {
 pub struct Applied {
     /// Operations that received security (`METHOD path`).
     pub secured: Vec<String>,
-    /// Registered handlers with no operation in the document (protected but undocumented).
+    /// Protected handlers with no operation in the document (protected but undocumented).
     pub undocumented: Vec<String>,
+    /// `#[public]` handlers with no operation in the document: open by declaration, so not
+    /// drift that a client could trip over (a metrics or token endpoint is often left out on
+    /// purpose), but listed for services that want every route documented.
+    pub undocumented_public: Vec<String>,
     /// Operations that declare `security` no handler enforces (documented but unprotected).
     pub unenforced: Vec<String>,
     /// Operations of `#[public]` handlers, documented as open (`security: []`), or as
@@ -315,12 +319,12 @@ impl SecurityDoc {
             .zip(&matched)
             .filter(|(_, m)| !**m)
             .map(|(h, _)| h.label())
-            .chain(
-                open.iter()
-                    .zip(&matched_open)
-                    .filter(|(_, m)| !**m)
-                    .map(|(h, _)| h.label()),
-            )
+            .collect();
+        applied.undocumented_public = open
+            .iter()
+            .zip(&matched_open)
+            .filter(|(_, m)| !**m)
+            .map(|(h, _)| h.label())
             .collect();
         self.add_components(doc);
         applied
