@@ -473,13 +473,17 @@ fn check_members(list: &str, members: &[(&Entry, Option<Node>)], errors: &mut Er
                     seen.push(value);
                 }
             }
-            Some(Node::Authenticated) if members.len() > 1 => errors.at(
-                entry.key.span(),
-                format!(
-                    "`authenticated` cannot be combined with other requirements in {list}: \
+            Some(Node::Authenticated)
+                if members.iter().filter(|(_, n)| n.is_some()).count() > 1 =>
+            {
+                errors.at(
+                    entry.key.span(),
+                    format!(
+                        "`authenticated` cannot be combined with other requirements in {list}: \
                      it means any valid token, which every scope requirement implies already"
-                ),
-            ),
+                    ),
+                )
+            }
             _ => {}
         }
     }
