@@ -21,9 +21,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use actix_web::{delete, get, post, web, App, HttpResponse, HttpServer};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use endpoint_auth::actix::Decision;
 use endpoint_auth::metadata::ResourceMetadata;
 use endpoint_auth::openapi::SecurityDoc;
-use endpoint_auth::{public, requires, AuthConfig, Key, MaybePrincipal, Principal};
+use endpoint_auth::{public, requires, AuthConfig, Key, MaybePrincipal, Principal, RoleSource};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi as _;
 
@@ -32,6 +33,10 @@ endpoint_auth::scopes! {
     "write:reports" => "Create and delete reports",
     "admin:reports" => "Administer reports (deleting needs it together with write:reports)",
     "export:reports" => "Export reports",
+}
+
+endpoint_auth::roles! {
+    "reports-admin" => "Deletes anyone's reports",
 }
 
 const REALM: &str = "reports-api";
@@ -173,9 +178,25 @@ async fn create_report(
     HttpResponse::Created().json(report)
 }
 
+/// The report's author, or a holder of the `reports-admin` role; anyone else is told the
+/// report does not exist (404), so ids of others' reports cannot be probed.
+async fn author_or_admin(
+    caller: Principal,
+    id: web::Path<u64>,
+    store: web::Data<Store>,
+) -> Decision {
+    let reports = store.reports.lock().unwrap();
+    match reports.get(&id) {
+        Some(r) if r.owner == owner_of(&caller) || caller.token().has_role("reports-admin") => {
+            Decision::Allow
+        }
+        _ => Decision::Hide,
+    }
+}
+
 #[utoipa::path(delete, path = "/reports/{id}", params(("id" = u64, Path, description = "Report id")),
-    responses((status = 204, description = "Deleted"), (status = 404, description = "No such report")))]
-#[requires(scope = "write:reports", scope = "admin:reports")]
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such report, or not yours")))]
+#[requires(scope = "write:reports", check = author_or_admin)]
 #[delete("/reports/{id}")]
 async fn delete_report(store: web::Data<Store>, id: web::Path<u64>) -> HttpResponse {
     match store.reports.lock().unwrap().remove(&id) {
@@ -293,7 +314,7 @@ impl DevKey {
     }
 
     fn mint(&self, issuer: &str, audience: &str, subject: &str, scopes: &[&str]) -> String {
-        self.mint_as(issuer, audience, subject, scopes, None)
+        self.mint_as(issuer, audience, subject, scopes, None, &[])
     }
 
     /// As `mint`, for a user who authenticated just now with the authentication context
@@ -305,6 +326,7 @@ impl DevKey {
         subject: &str,
         scopes: &[&str],
         acr: Option<&str>,
+        roles: &[&str],
     ) -> String {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -321,6 +343,9 @@ impl DevKey {
         if let Some(acr) = acr {
             claims["acr"] = acr.into();
             claims["auth_time"] = now.into();
+        }
+        if !roles.is_empty() {
+            claims["roles"] = roles.into();
         }
         jsonwebtoken::encode(
             &header,
@@ -487,6 +512,8 @@ struct Settings {
     jwks_url: Option<String>,
     resource: Option<String>,
     token_url: Option<String>,
+    /// Where roles are in a token (dotted path): `AUTH_ROLES_CLAIM`, default `roles`.
+    roles_claim: String,
 }
 
 fn settings() -> Result<Settings, String> {
@@ -515,6 +542,7 @@ fn settings() -> Result<Settings, String> {
         jwks_url,
         resource: var("AUTH_RESOURCE"),
         token_url: var("AUTH_TOKEN_URL"),
+        roles_claim: var("AUTH_ROLES_CLAIM").unwrap_or_else(|| "roles".into()),
     })
 }
 
@@ -550,6 +578,7 @@ fn main() {
                 "dev-user",
                 &scopes,
                 mfa.then_some(DEV_MFA),
+                &[],
             )
         );
         return;
@@ -614,6 +643,9 @@ async fn serve(
         .issuer(&issuer)
         .audience(&settings.audience)
         .resource_metadata(metadata.metadata_url())
+        // Roles for #[requires(role = …)] and the delete check: `roles` by default (Entra ID
+        // app roles; the embedded issuer's too), another claim path with AUTH_ROLES_CLAIM.
+        .roles_from(RoleSource::claim_path(&settings.roles_claim))
         // Every route is declared #[requires] or #[public]; a route added without either
         // asks for a valid token rather than being silently open.
         .deny_by_default();
@@ -850,7 +882,7 @@ async fn dev_token(dev: web::Data<DevIssuer>, form: web::Form<TokenRequest>) -> 
     };
     let token = dev
         .key
-        .mint_as(&dev.issuer, &dev.audience, "dev-client", &scopes, acr);
+        .mint_as(&dev.issuer, &dev.audience, "dev-client", &scopes, acr, &[]);
     HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
         .json(serde_json::json!({
@@ -890,11 +922,13 @@ fn print_quickstart(addr: SocketAddr, key: &DevKey, issuer: &str, audience: &str
         "writer",
         &["read:reports", "write:reports"],
     );
-    let admin = key.mint(
+    let admin = key.mint_as(
         issuer,
         audience,
         "admin",
         &["read:reports", "write:reports", "admin:reports"],
+        None,
+        &["reports-admin"],
     );
     let base = format!("http://{addr}");
     println!("\nEmbedded default: no identity provider needed. Tokens are valid for 1 hour.");
@@ -906,7 +940,7 @@ fn print_quickstart(addr: SocketAddr, key: &DevKey, issuer: &str, audience: &str
     println!("curl -i {base}/reports -H 'Authorization: Bearer {read}'");
     println!("# read+write: create a report");
     println!("curl -i -X POST {base}/reports -H 'Authorization: Bearer {write}' -H 'Content-Type: application/json' -d '{{\"title\":\"Q3\"}}'");
-    println!("# admin: delete report 1");
+    println!("# admin (role reports-admin): delete anyone's report 1");
     println!("curl -i -X DELETE {base}/reports/1 -H 'Authorization: Bearer {admin}'");
     println!("# 401: no token");
     println!("curl -i {base}/reports");

@@ -104,18 +104,17 @@ fn drive_every_route(addr: SocketAddr, read: &str, write: &str, admin: &str, exp
     assert_eq!(get(addr, "/reports/999/export", &[]).status, 401);
     assert_eq!(get(addr, "/reports/not-a-number/export", &[]).status, 401);
 
-    // DELETE /reports/{id}: write AND admin
+    // DELETE /reports/{id}: write:reports, then the author or a reports-admin (a check)
     let r = request(
         addr,
         "DELETE",
         &format!("/reports/{id}"),
-        &[&bearer(write)],
+        &[&bearer(read)],
         b"",
     );
     assert_eq!(r.status, 403);
     assert!(
-        r.challenge()
-            .ends_with("scope=\"write:reports admin:reports\""),
+        r.challenge().ends_with("scope=\"write:reports\""),
         "{}",
         r.challenge()
     );
@@ -296,11 +295,20 @@ fn against_a_real_jwks_server_via_the_environment() {
         h.kid = Some("idp-1".into());
         mint_with_header(&h, &claims(scope))
     };
+    // The admin is another user with the reports-admin role (in `roles`, the default).
+    let admin = {
+        let mut h = jsonwebtoken::Header::new(Algorithm::ES256);
+        h.kid = Some("idp-1".into());
+        let mut c = claims("read:reports write:reports admin:reports");
+        c["sub"] = json!("admin-1");
+        c["roles"] = json!(["reports-admin"]);
+        mint_with_header(&h, &c)
+    };
     drive_every_route(
         svc.addr,
         &token("read:reports"),
         &token("read:reports write:reports"),
-        &token("read:reports write:reports admin:reports"),
+        &admin,
         &token("export:reports"),
     );
     let expired = {
@@ -528,6 +536,73 @@ fn non_loopback_bind_is_allowed_with_a_real_issuer() {
     };
     assert_eq!(ask(None).status, 401);
     assert_eq!(ask(Some(&token)).status, 404);
+}
+
+/// Issue 19 on the flagship: a report is deleted by its author or a `reports-admin` role
+/// holder; anyone else, even with `write:reports`, is told it does not exist.
+#[test]
+fn a_report_is_deleted_by_its_author_or_an_admin_and_hidden_from_others() {
+    let svc = start(&[]);
+    let curls: Vec<&String> = svc
+        .stdout
+        .iter()
+        .filter(|l| l.starts_with("curl ") && l.contains("Bearer"))
+        .collect();
+    let (writer, admin) = (token_from_curl(curls[1]), token_from_curl(curls[2]));
+    // Another user with write:reports (the dev token endpoint's client).
+    let other = request(
+        svc.addr,
+        "POST",
+        "/oauth/token",
+        &["Content-Type: application/x-www-form-urlencoded"],
+        b"grant_type=client_credentials&scope=write:reports",
+    )
+    .json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let create = || {
+        let r = request(
+            svc.addr,
+            "POST",
+            "/reports",
+            &["Content-Type: application/json", &bearer(&writer)],
+            br#"{"title":"mine"}"#,
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.json()["id"].as_u64().unwrap()
+    };
+    let delete = |id: u64, who: &str| {
+        request(
+            svc.addr,
+            "DELETE",
+            &format!("/reports/{id}"),
+            &[&bearer(who)],
+            b"",
+        )
+    };
+    let id = create();
+    let r = delete(id, &other);
+    assert_eq!(r.status, 404, "someone else's report is hidden");
+    assert_eq!(r.header_count("www-authenticate"), 0);
+    assert_eq!(
+        delete(999, &other).status,
+        404,
+        "the same answer as a missing one"
+    );
+    assert_eq!(delete(id, &writer).status, 204, "the author deletes it");
+    let id = create();
+    assert_eq!(
+        delete(id, &admin).status,
+        204,
+        "a reports-admin deletes anyone's"
+    );
+    // The document names the check.
+    let doc = get(svc.addr, "/openapi.json", &[]).json();
+    assert_eq!(
+        doc["paths"]["/reports/{id}"]["delete"]["x-checks"],
+        json!(["author_or_admin"])
+    );
 }
 
 /// reports_api runs deny-by-default: every route is declared `#[requires]` or `#[public]`,
