@@ -56,7 +56,8 @@ const REALM: &str = "reports-api";
         create_report,
         delete_report,
         export_report,
-        export_all
+        export_all,
+        tenant_reports
     )
 )]
 struct ApiDoc;
@@ -69,6 +70,9 @@ struct Report {
     owner: String,
     /// Listed by `GET /reports/public` for everyone; otherwise only for its owner there.
     public: bool,
+    /// The author's organisation (the token's `tenant` claim), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -173,9 +177,33 @@ async fn create_report(
         title,
         owner: owner_of(&caller),
         public,
+        tenant: caller
+            .token()
+            .claims()
+            .get("tenant")
+            .and_then(|t| t.as_str())
+            .map(str::to_owned),
     };
     reports.insert(id, report.clone());
     HttpResponse::Created().json(report)
+}
+
+/// A tenant's reports, for members of that tenant (the token's `tenant` claim equals the
+/// path's) whose email address is verified.
+#[utoipa::path(get, path = "/tenants/{tenant}/reports", params(("tenant" = String, Path, description = "Tenant")),
+    responses((status = 200, description = "The tenant's reports", body = [Report])))]
+#[requires(scope = "read:reports", claim(tenant = path.tenant, email_verified = true))]
+#[get("/tenants/{tenant}/reports")]
+async fn tenant_reports(store: web::Data<Store>, tenant: web::Path<String>) -> HttpResponse {
+    let reports: Vec<Report> = store
+        .reports
+        .lock()
+        .unwrap()
+        .values()
+        .filter(|r| r.tenant.as_deref() == Some(tenant.as_str()))
+        .cloned()
+        .collect();
+    HttpResponse::Ok().json(reports)
 }
 
 /// The report's author, or a holder of the `reports-admin` role; anyone else is told the
@@ -697,6 +725,7 @@ async fn serve(
                 title: "Quarterly numbers".into(),
                 owner: "reports-team".into(),
                 public: true,
+                tenant: None,
             },
         )])),
     });
@@ -717,6 +746,7 @@ async fn serve(
                 .service(delete_report)
                 .service(export_all)
                 .service(export_report)
+                .service(tenant_reports)
                 .service(endpoint_auth::actix::metadata_service(&metadata))
                 .app_data(web::Data::new(prometheus.clone()))
                 .service(metrics_text)

@@ -322,6 +322,80 @@ fn against_a_real_jwks_server_via_the_environment() {
     assert_eq!(ks.hits("/jwks"), 1);
 }
 
+/// Issue 19 on the flagship: a tenant's reports, for members of that tenant (a claim equal
+/// to the path parameter) with a verified email, with real tokens from a real key server.
+#[test]
+fn a_tenant_lists_its_reports_with_a_verified_email() {
+    let ks = KeyServer::start();
+    ks.set(
+        "/jwks",
+        Reply::Json(jwks(&[jwk(Algorithm::ES256, "idp-1")]), None),
+    );
+    let svc = start(&[("AUTH_ISSUER", ISSUER), ("AUTH_JWKS_URL", &ks.url("/jwks"))]);
+    let token = |scope: &str, extra: serde_json::Value| {
+        let mut h = jsonwebtoken::Header::new(Algorithm::ES256);
+        h.kid = Some("idp-1".into());
+        let mut c = claims(scope);
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        mint_with_header(&h, &c)
+    };
+    let acme_writer = token("write:reports", json!({ "tenant": "acme" }));
+    let r = request(
+        svc.addr,
+        "POST",
+        "/reports",
+        &["Content-Type: application/json", &bearer(&acme_writer)],
+        br#"{"title":"acme plan"}"#,
+    );
+    assert_eq!(r.status, 201);
+    assert_eq!(r.json()["tenant"], "acme");
+
+    let list = |t: &str| get(svc.addr, "/tenants/acme/reports", &[&bearer(t)]);
+    let member = token(
+        "read:reports",
+        json!({ "tenant": "acme", "email_verified": true }),
+    );
+    let r = list(&member);
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Only the tenant's report, not the seeded one (no tenant).
+    assert_eq!(
+        r.json(),
+        json!([{ "id": 2, "title": "acme plan", "owner": "user-1", "public": false, "tenant": "acme" }])
+    );
+    // Another tenant, an unverified email, or no read scope: refused; only the scope has a hint.
+    for t in [
+        token(
+            "read:reports",
+            json!({ "tenant": "globex", "email_verified": true }),
+        ),
+        token(
+            "read:reports",
+            json!({ "tenant": "acme", "email_verified": false }),
+        ),
+        token("read:reports", json!({ "tenant": "acme" })),
+    ] {
+        let r = list(&t);
+        assert_eq!(r.status, 403);
+        assert!(!r.challenge().contains("scope="), "{}", r.challenge());
+        assert!(
+            !r.text().contains("globex"),
+            "the presented tenant is not echoed"
+        );
+    }
+    let r = list(&token(
+        "export:reports",
+        json!({ "tenant": "acme", "email_verified": true }),
+    ));
+    assert_eq!(r.status, 403);
+    assert!(
+        r.challenge().ends_with("scope=\"read:reports\""),
+        "{}",
+        r.challenge()
+    );
+}
+
 #[test]
 fn mint_refuses_to_run_with_a_real_issuer() {
     let out = Command::new(example_binary())
