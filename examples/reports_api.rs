@@ -785,7 +785,7 @@ async fn serve(
 /// client-credentials flow at `token_url` when there is one. Enforcement and documentation come
 /// from one declaration: drift between them is an error.
 fn openapi_document(token_url: Option<&str>) -> Result<web::Bytes, String> {
-    let mut security = SecurityDoc::new(SCOPES).realm(REALM);
+    let mut security = SecurityDoc::new(SCOPES).roles(ROLES).realm(REALM);
     if let Some(url) = token_url {
         security = security.client_credentials(url);
     }

@@ -677,6 +677,10 @@ fn a_report_is_deleted_by_its_author_or_an_admin_and_hidden_from_others() {
         doc["paths"]["/reports/{id}"]["delete"]["x-checks"],
         json!(["author_or_admin"])
     );
+    assert_eq!(
+        doc["paths"]["/tenants/{tenant}/reports"]["get"]["x-claims"]["requirement"],
+        "all(scope = \"read:reports\", all(claim(tenant = path.tenant), claim(email_verified = true)))"
+    );
 }
 
 /// reports_api runs deny-by-default: every route is declared `#[requires]` or `#[public]`,

@@ -215,6 +215,14 @@ fn the_openapi_document_lists_the_roles() {
             "roles": ["reports-admin", "editor"],
         })
     );
+    // With the role catalog, each role the operation names is described.
+    let described = endpoint_auth::openapi::SecurityDoc::new(SCOPES)
+        .roles(ROLES)
+        .document("roles", "1");
+    assert_eq!(
+        described["paths"]["/reports/{id}"]["delete"]["x-roles"]["descriptions"],
+        json!({ "reports-admin": "Administers every report", "editor": "Edits reports" })
+    );
     assert_eq!(ROLES.len(), 3);
     assert_eq!(ROLES[2].role(), "Reports.Audit");
 }

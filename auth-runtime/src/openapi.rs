@@ -77,6 +77,8 @@ pub struct SecurityDoc {
     scheme: String,
     bearer_scheme: String,
     scopes: Vec<(String, String)>,
+    /// The role catalog's descriptions, for `x-roles`.
+    roles: Vec<(String, String)>,
     flows: Map<String, Value>,
     realm: Option<String>,
 }
@@ -98,6 +100,7 @@ impl SecurityDoc {
                 .collect(),
             flows: Map::new(),
             realm: None,
+            roles: Vec::new(),
         }
     }
 
@@ -110,6 +113,16 @@ impl SecurityDoc {
     /// The name of the bearer-JWT security scheme (default `bearerAuth`).
     pub fn bearer_scheme_name(mut self, name: impl Into<String>) -> Self {
         self.bearer_scheme = name.into();
+        self
+    }
+
+    /// The role catalog (the `ROLES` that `endpoint_auth::roles!` generates): each
+    /// operation's `x-roles` then describes the roles it names.
+    pub fn roles(mut self, catalog: &[crate::RoleInfo]) -> Self {
+        self.roles = catalog
+            .iter()
+            .map(|r| (r.role().to_owned(), r.description().to_owned()))
+            .collect();
         self
     }
 
@@ -270,10 +283,20 @@ impl SecurityDoc {
                             // Roles are no OAuth 2.0 scopes: documented beside `security`.
                             let roles = requirement.roles();
                             if !roles.is_empty() {
-                                op.insert(
-                                    "x-roles".into(),
-                                    json!({ "requirement": requirement.to_string(), "roles": roles }),
-                                );
+                                let mut x_roles = json!({
+                                    "requirement": requirement.to_string(),
+                                    "roles": roles,
+                                });
+                                let described: Map<String, Value> = self
+                                    .roles
+                                    .iter()
+                                    .filter(|(r, _)| roles.contains(&r.as_str()))
+                                    .map(|(r, d)| (r.clone(), Value::String(d.clone())))
+                                    .collect();
+                                if !described.is_empty() {
+                                    x_roles["descriptions"] = Value::Object(described);
+                                }
+                                op.insert("x-roles".into(), x_roles);
                             }
                             applied.secured.push(label);
                         }
