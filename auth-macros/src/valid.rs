@@ -179,28 +179,22 @@ fn node(
     let name = key.unraw().to_string();
     match (name.as_str(), &entry.value) {
         ("scope", Value::Eq(expr)) => {
-            let Expr::Lit(ExprLit {
-                lit: Lit::Str(lit), ..
-            }) = expr
-            else {
-                errors.push(syn::Error::new_spanned(
-                    expr,
-                    "`scope` takes a string literal, e.g. `scope = \"write:reports\"`",
-                ));
-                return None;
+            let problem = |value: &str| {
+                scope_token_problem(value).map(|mut problem| {
+                    if value.trim().contains(' ') {
+                        problem.push_str(
+                            "; to require several scopes, list them: `scope = \"a\", scope = \"b\"`",
+                        );
+                    }
+                    problem
+                })
             };
-            let value = lit.value();
-            if let Some(mut problem) = scope_token_problem(&value) {
-                if value.trim().contains(' ') {
-                    problem.push_str(
-                        "; to require several scopes, list them: `scope = \"a\", scope = \"b\"`",
-                    );
-                }
-                errors.at(lit.span(), problem);
-                return None;
-            }
-            // A raw or escaped literal becomes the plain literal the catalog's arms match.
-            let lit = LitStr::new(&value, lit.span());
+            let lit = string_arg(
+                expr,
+                "`scope` takes a string literal, e.g. `scope = \"write:reports\"`",
+                problem,
+                errors,
+            )?;
             scopes.push(lit.clone());
             Some(Node::Scope(lit))
         }
@@ -219,22 +213,12 @@ fn node(
             None
         }
         ("role", Value::Eq(expr)) => {
-            let Expr::Lit(ExprLit {
-                lit: Lit::Str(lit), ..
-            }) = expr
-            else {
-                errors.push(syn::Error::new_spanned(
-                    expr,
-                    "`role` takes a string literal, e.g. `role = \"reports-admin\"`",
-                ));
-                return None;
-            };
-            let value = lit.value();
-            if let Some(problem) = role_problem(&value) {
-                errors.at(lit.span(), problem);
-                return None;
-            }
-            let lit = LitStr::new(&value, lit.span());
+            let lit = string_arg(
+                expr,
+                "`role` takes a string literal, e.g. `role = \"reports-admin\"`",
+                role_problem,
+                errors,
+            )?;
             roles.push(lit.clone());
             Some(Node::Role(lit))
         }
@@ -294,24 +278,13 @@ fn node(
             );
             None
         }
-        ("acr", Value::Eq(expr)) => {
-            let Expr::Lit(ExprLit {
-                lit: Lit::Str(lit), ..
-            }) = expr
-            else {
-                errors.push(syn::Error::new_spanned(
-                    expr,
-                    "`acr` takes a string literal, e.g. `acr = \"urn:example:mfa\"`",
-                ));
-                return None;
-            };
-            let value = lit.value();
-            if let Some(problem) = acr_problem(&value) {
-                errors.at(lit.span(), problem);
-                return None;
-            }
-            Some(Node::Acr(LitStr::new(&value, lit.span())))
-        }
+        ("acr", Value::Eq(expr)) => string_arg(
+            expr,
+            "`acr` takes a string literal, e.g. `acr = \"urn:example:mfa\"`",
+            acr_problem,
+            errors,
+        )
+        .map(Node::Acr),
         ("acr", _) => {
             errors.at(
                 key.span(),
@@ -589,6 +562,30 @@ pub fn path_params(node: &Node, out: &mut Vec<Ident>) {
         Node::All(m) | Node::Any(m) => m.iter().for_each(|n| path_params(n, out)),
         _ => {}
     }
+}
+
+/// A string-literal argument: checked by `problem`, and made a plain literal with the user's
+/// span (a raw or escaped literal becomes the plain one the catalog's arms match);
+/// `expected` is the error for anything that is not a string literal.
+fn string_arg(
+    expr: &Expr,
+    expected: &str,
+    problem: impl Fn(&str) -> Option<String>,
+    errors: &mut Errors,
+) -> Option<LitStr> {
+    let Expr::Lit(ExprLit {
+        lit: Lit::Str(lit), ..
+    }) = expr
+    else {
+        errors.push(syn::Error::new_spanned(expr, expected));
+        return None;
+    };
+    let value = lit.value();
+    if let Some(problem) = problem(&value) {
+        errors.at(lit.span(), problem);
+        return None;
+    }
+    Some(LitStr::new(&value, lit.span()))
 }
 
 /// Why `s` cannot be a role name: roles are compared exactly and shown in logs and API

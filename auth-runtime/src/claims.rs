@@ -43,17 +43,7 @@ impl ScopeSource {
         let value = match self {
             // `scope` wins whenever it is present, even as null.
             ScopeSource::Standard => standard.get("scope").or_else(|| standard.get("scp")),
-            ScopeSource::Claim(path) => {
-                let mut cur = None::<&Value>;
-                for (i, seg) in path.iter().enumerate() {
-                    cur = if i == 0 {
-                        payload.get(seg)
-                    } else {
-                        cur.and_then(|v| v.as_object()).and_then(|o| o.get(seg))
-                    };
-                }
-                cur
-            }
+            ScopeSource::Claim(path) => at_path(payload, path),
         };
         match value {
             None | Some(Value::Null) => Ok(Vec::new()),
@@ -75,6 +65,14 @@ impl ScopeSource {
     fn needs_payload(&self) -> bool {
         matches!(self, ScopeSource::Claim(_))
     }
+}
+
+/// The value at a path of object members (`["realm_access", "roles"]`), if every step is
+/// there.
+fn at_path<'a>(payload: &'a Map<String, Value>, path: &[String]) -> Option<&'a Value> {
+    let (first, rest) = path.split_first()?;
+    rest.iter()
+        .try_fold(payload.get(first)?, |cur, seg| cur.as_object()?.get(seg))
 }
 
 /// Where a token's roles (or groups) are read from, for `#[requires(role = "…")]`: one or
@@ -154,15 +152,7 @@ impl RoleSource {
         };
         let mut roles: Vec<String> = Vec::new();
         for path in &self.paths {
-            let mut cur = None::<&Value>;
-            for (i, seg) in path.iter().enumerate() {
-                cur = if i == 0 {
-                    payload.get(seg)
-                } else {
-                    cur.and_then(|v| v.as_object()).and_then(|o| o.get(seg))
-                };
-            }
-            let found: Vec<&str> = match cur {
+            let found: Vec<&str> = match at_path(payload, path) {
                 None | Some(Value::Null) => Vec::new(),
                 Some(Value::String(s)) => vec![s.as_str()],
                 Some(Value::Array(items)) => items
