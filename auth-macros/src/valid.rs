@@ -402,50 +402,37 @@ fn node(
     }
 }
 
-/// Rules across the members of one list: no scope or `acr` twice, one `max_age`,
+/// Rules across the members of one list: no scope, role or `acr` twice, one `max_age`,
 /// `authenticated` only alone.
 fn check_members(list: &str, members: &[(&Entry, Option<Node>)], errors: &mut Errors) {
-    let mut seen: Vec<String> = Vec::new();
-    let mut seen_acr: Vec<String> = Vec::new();
-    let mut seen_roles: Vec<String> = Vec::new();
+    // What each named member was: its kind and value, to report a repeat.
+    let mut seen: Vec<(&str, String)> = Vec::new();
     let mut max_age = false;
     for (entry, node) in members {
+        let named = match node {
+            Some(Node::Scope(lit)) => Some(("scope", lit)),
+            Some(Node::Role(lit)) => Some(("role", lit)),
+            Some(Node::Acr(lit)) => Some(("acr", lit)),
+            _ => None,
+        };
+        if let Some((kind, lit)) = named {
+            let value = lit.value();
+            if seen.iter().any(|(k, v)| *k == kind && *v == value) {
+                errors.at(
+                    lit.span(),
+                    format!("{kind} `{value}` appears twice in {list}"),
+                );
+            } else {
+                seen.push((kind, value));
+            }
+            continue;
+        }
         match node {
-            Some(Node::Role(lit)) => {
-                let value = lit.value();
-                if seen_roles.contains(&value) {
-                    errors.at(
-                        lit.span(),
-                        format!("role `{value}` appears twice in {list}"),
-                    );
-                } else {
-                    seen_roles.push(value);
-                }
-            }
-            Some(Node::Acr(lit)) => {
-                let value = lit.value();
-                if seen_acr.contains(&value) {
-                    errors.at(lit.span(), format!("acr `{value}` appears twice in {list}"));
-                } else {
-                    seen_acr.push(value);
-                }
-            }
             Some(Node::MaxAge(_)) if max_age => errors.at(
                 entry.key.span(),
                 format!("`max_age` appears twice in {list}; keep the smaller one"),
             ),
             Some(Node::MaxAge(_)) => max_age = true,
-            Some(Node::Scope(lit)) => {
-                let value = lit.value();
-                if seen.contains(&value) {
-                    errors.at(
-                        lit.span(),
-                        format!("scope `{value}` appears twice in {list}"),
-                    );
-                } else {
-                    seen.push(value);
-                }
-            }
             Some(Node::Authenticated)
                 if members.iter().filter(|(_, n)| n.is_some()).count() > 1 =>
             {
