@@ -225,6 +225,13 @@ fn expired_dev_token(svc: &common::example::Service) -> String {
     .unwrap()
 }
 
+/// A token of the test provider behind `AUTH_JWKS_URL`: ES256, `kid` `idp-1`.
+fn idp_token(claims: &serde_json::Value) -> String {
+    let mut header = jsonwebtoken::Header::new(Algorithm::ES256);
+    header.kid = Some("idp-1".into());
+    mint_with_header(&header, claims)
+}
+
 fn token_from_curl(line: &str) -> String {
     let start = line
         .find("Bearer ")
@@ -290,19 +297,13 @@ fn against_a_real_jwks_server_via_the_environment() {
         Reply::Json(jwks(&[jwk(Algorithm::ES256, "idp-1")]), None),
     );
     let svc = start(&[("AUTH_ISSUER", ISSUER), ("AUTH_JWKS_URL", &ks.url("/jwks"))]);
-    let token = |scope: &str| {
-        let mut h = jsonwebtoken::Header::new(Algorithm::ES256);
-        h.kid = Some("idp-1".into());
-        mint_with_header(&h, &claims(scope))
-    };
+    let token = |scope: &str| idp_token(&claims(scope));
     // The admin is another user with the reports-admin role (in `roles`, the default).
     let admin = {
-        let mut h = jsonwebtoken::Header::new(Algorithm::ES256);
-        h.kid = Some("idp-1".into());
         let mut c = claims("read:reports write:reports admin:reports");
         c["sub"] = json!("admin-1");
         c["roles"] = json!(["reports-admin"]);
-        mint_with_header(&h, &c)
+        idp_token(&c)
     };
     drive_every_route(
         svc.addr,
@@ -312,11 +313,9 @@ fn against_a_real_jwks_server_via_the_environment() {
         &token("export:reports"),
     );
     let expired = {
-        let mut h = jsonwebtoken::Header::new(Algorithm::ES256);
-        h.kid = Some("idp-1".into());
         let mut c = claims("read:reports");
         c["exp"] = json!(now() - 3600);
-        mint_with_header(&h, &c)
+        idp_token(&c)
     };
     drive_public_reports(svc.addr, &token("read:reports write:reports"), &expired);
     assert_eq!(ks.hits("/jwks"), 1);
@@ -333,13 +332,11 @@ fn a_tenant_lists_its_reports_with_a_verified_email() {
     );
     let svc = start(&[("AUTH_ISSUER", ISSUER), ("AUTH_JWKS_URL", &ks.url("/jwks"))]);
     let token = |scope: &str, extra: serde_json::Value| {
-        let mut h = jsonwebtoken::Header::new(Algorithm::ES256);
-        h.kid = Some("idp-1".into());
         let mut c = claims(scope);
         for (k, v) in extra.as_object().unwrap() {
             c[k] = v.clone();
         }
-        mint_with_header(&h, &c)
+        idp_token(&c)
     };
     let acme_writer = token("write:reports", json!({ "tenant": "acme" }));
     let r = request(
@@ -461,11 +458,7 @@ fn starts_while_the_issuer_is_unreachable_and_recovers_without_a_restart() {
     let addr = ks.addr();
     ks.stop(); // connections to the provider are refused
     let svc = start(&[("AUTH_ISSUER", ISSUER), ("AUTH_JWKS_URL", &ks.url("/jwks"))]);
-    let token = {
-        let mut h = jsonwebtoken::Header::new(Algorithm::ES256);
-        h.kid = Some("idp-1".into());
-        mint_with_header(&h, &claims("read:reports"))
-    };
+    let token = idp_token(&claims("read:reports"));
     assert_eq!(get(svc.addr, "/health", &[]).status, 200);
     let r = get(svc.addr, "/ready", &[]);
     assert_eq!(r.status, 503);
@@ -590,9 +583,7 @@ fn non_loopback_bind_is_allowed_with_a_real_issuer() {
     ]);
     assert!(svc.addr.ip().is_unspecified(), "{}", svc.addr);
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, svc.addr.port()));
-    let mut header = jsonwebtoken::Header::new(Algorithm::ES256);
-    header.kid = Some("idp-1".into());
-    let token = mint_with_header(&header, &claims("read:reports"));
+    let token = idp_token(&claims("read:reports"));
     assert_eq!(get(addr, "/reports", &[&bearer(&token)]).status, 200);
     // Next to a real issuer there is no dev token endpoint, whatever the address: deny by
     // default asks an anonymous caller for a token first, and a valid one finds nothing.
