@@ -18,6 +18,9 @@ use crate::credentials::{
     check_token, find_access_token, parse_authorization_unchecked, single_token,
 };
 use crate::error::{AuthError, AuthRejection};
+use crate::issuer::select;
+#[cfg(feature = "remote")]
+use crate::issuer::Issuer;
 #[cfg(feature = "remote")]
 use crate::keys::remote::{Cause, Lookup, RemoteKeys};
 use crate::policy::{Presented, Requirement, Unmet};
@@ -81,24 +84,28 @@ impl AuthConfig {
                 claims: r.has_claims().then(|| verified.claims()),
                 path_param,
                 acr: verified.acr(),
+                issuer: Some(verified.trusted_issuer()),
                 auth_time: verified.auth_time(),
                 now: now(),
             })
         } else {
             r.evaluate(verified.scopes()).map_err(Unmet::Scope)
         };
-        match outcome {
-            Ok(()) => Ok(verified),
-            Err(Unmet::Scope(unsatisfied)) => Err(self.reject(
-                AuthError::insufficient_scope(join_scopes(unsatisfied.hint)),
-                Some(r),
-            )),
-            Err(Unmet::Grant) => Err(self.reject(AuthError::insufficient_grant(), Some(r))),
-            Err(Unmet::Authentication(step_up)) => Err(self.reject(
-                AuthError::insufficient_user_authentication(&step_up.acr_values, step_up.max_age),
-                Some(r),
-            )),
-        }
+        let refused = match outcome {
+            Ok(()) => return Ok(verified),
+            Err(Unmet::Scope(unsatisfied)) => {
+                AuthError::insufficient_scope(join_scopes(unsatisfied.hint))
+            }
+            Err(Unmet::Grant) => AuthError::insufficient_grant(),
+            Err(Unmet::Authentication(step_up)) => {
+                AuthError::insufficient_user_authentication(&step_up.acr_values, step_up.max_age)
+            }
+        };
+        let refused = match &verified.trusted_issuer {
+            Some(name) if verified.labelled => refused.from_issuer(name.clone()),
+            _ => refused,
+        };
+        Err(self.reject(refused, Some(r)))
     }
 }
 
@@ -109,6 +116,8 @@ pub(crate) enum Step {
     #[cfg(feature = "remote")]
     Fetch {
         token: String,
+        /// The position of the token's issuer in the configuration.
+        issuer: u16,
         remote: Arc<RemoteKeys>,
         /// The single-flight generation the lookup saw.
         generation: u64,
@@ -142,29 +151,41 @@ pub(crate) fn begin(config: &AuthConfig, request: RequestView<'_>) -> Step {
         Ok(Found::NotCached(token)) => token,
         Err(e) => return Step::Done(Err(e)),
     };
-    let verifier = &config.inner.verifier;
+    // One issuer: nothing to choose. Several: the token's `iss` picks the only one whose
+    // keys may verify it, before any key is looked up (an untrusted one is 401 here).
+    let issuer = match select(&config.inner.issuers, &token, config.inner.max_token_bytes) {
+        Ok(issuer) => issuer,
+        Err(e) => return Step::Done(Err(e)),
+    };
     #[cfg(feature = "remote")]
-    if let Some(remote) = &config.inner.remote {
-        return begin_remote(config, remote, token, key_generation, keys_refreshed);
+    if let Some(remote) = &issuer.remote {
+        return match begin_remote(
+            config,
+            issuer,
+            remote,
+            token,
+            key_generation,
+            keys_refreshed,
+        ) {
+            Step::Done(outcome) => Step::Done(outcome.map_err(|e| issuer.stamp(e))),
+            fetch => fetch,
+        };
     }
     let _ = keys_refreshed;
-    Step::Done(verified(
-        config,
-        &token,
-        key_generation,
-        verifier.verify(&token),
-    ))
+    let outcome = issuer.verifier.verify(&token).map_err(|e| issuer.stamp(e));
+    Step::Done(verified(config, &token, key_generation, outcome))
 }
 
 #[cfg(feature = "remote")]
 fn begin_remote(
     config: &AuthConfig,
+    issuer: &Issuer,
     remote: &Arc<RemoteKeys>,
     token: Cow<'_, str>,
     key_generation: u64,
     keys_refreshed: bool,
 ) -> Step {
-    let verifier = &config.inner.verifier;
+    let verifier = &issuer.verifier;
     let pre = match verifier.prechecked(&token) {
         Ok(pre) => pre,
         Err(e) => return Step::Done(Err(e)),
@@ -193,6 +214,7 @@ fn begin_remote(
         }
         Lookup::Fetch { generation, cause } => Step::Fetch {
             token: token.into_owned(),
+            issuer: verifier.index,
             remote: remote.clone(),
             generation,
             cause,
@@ -209,19 +231,22 @@ pub(crate) async fn complete(config: &AuthConfig, step: Step) -> Result<Arc<Veri
         #[cfg(feature = "remote")]
         Step::Fetch {
             token,
+            issuer,
             remote,
             generation,
             cause,
             key_generation,
         } => {
             remote.refresh(generation, cause).await;
+            let issuer = &config.inner.issuers[usize::from(issuer)];
             let outcome = match remote.lookup_after_refresh() {
-                Lookup::Ready(keys) => config.inner.verifier.verify_with(&token, &keys),
+                Lookup::Ready(keys) => issuer.verifier.verify_with(&token, &keys),
                 Lookup::Unavailable { retry_after_secs } => {
                     Err(AuthError::unavailable(retry_after_secs))
                 }
                 Lookup::Fetch { .. } => unreachable!("lookup_after_refresh never asks to fetch"),
-            };
+            }
+            .map_err(|e| issuer.stamp(e));
             verified(config, &token, key_generation, outcome)
         }
     }
@@ -266,10 +291,10 @@ fn find_token<'r>(
 /// The cached verification of `token`, if it may be used.
 fn cache_hit(config: &AuthConfig, token: &[u8], key_generation: u64) -> Option<Arc<Verified>> {
     let hit = config.inner.cache.as_ref()?.get(token, key_generation)?;
-    // With remote keys, a hit also needs usable keys: past their stale limit the normal path
-    // answers 503, and a key removed upstream changes the generation.
+    // With remote keys, a hit also needs usable keys of its issuer: past their stale limit
+    // the normal path answers 503, and a key removed upstream changes the generation.
     #[cfg(feature = "remote")]
-    if let Some(remote) = &config.inner.remote {
+    if let Some(remote) = &config.inner.issuers[usize::from(hit.issuer_index)].remote {
         return remote.ready().then_some(hit);
     }
     Some(hit)

@@ -443,6 +443,12 @@ pub struct Verified {
     pub(crate) acr: Option<String>,
     pub(crate) auth_time: Option<u64>,
     pub(crate) roles: Vec<String>,
+    /// The position of the trusted issuer that verified it, in its configuration.
+    pub(crate) issuer_index: u16,
+    /// The configured name of that issuer.
+    pub(crate) trusted_issuer: Option<Arc<str>>,
+    /// Whether that configuration has several issuers (metrics then carry the name).
+    pub(crate) labelled: bool,
     /// The decoded payload (JSON), parsed into `claims` on first use.
     payload: Vec<u8>,
     claims: OnceLock<Map<String, Value>>,
@@ -456,6 +462,14 @@ impl Verified {
     /// `iss`.
     pub fn issuer(&self) -> Option<&str> {
         self.issuer.as_deref()
+    }
+    /// The configured name of the trusted issuer that verified the token (`"default"` for a
+    /// configuration built without [`trust`](crate::AuthConfigBuilder::trust)); unlike
+    /// [`issuer`](Self::issuer), a name the service chose, never a value from the token.
+    pub fn trusted_issuer(&self) -> &str {
+        self.trusted_issuer
+            .as_deref()
+            .unwrap_or(crate::config::DEFAULT_ISSUER_NAME)
     }
     /// `aud`, always as a list.
     pub fn audiences(&self) -> &[String] {
@@ -596,6 +610,9 @@ impl Verified {
                 Some(payload) if !rules.roles.is_empty() => rules.roles.extract(payload)?,
                 _ => Vec::new(),
             },
+            issuer_index: 0,
+            trusted_issuer: None,
+            labelled: false,
             payload,
             claims: full,
         };

@@ -10,16 +10,16 @@ use std::time::Duration;
 
 use crate::cache::{TokenCache, TokenCacheSettings};
 use crate::challenge::{is_plain_quotable, join_scopes};
-use crate::claims::{RoleSource, ScopeSource};
 use crate::credentials::BearerMethods;
 use crate::error::{
     AuthError, AuthRejection, BodyRenderer, BodyRendererFn, ChallengeContext, ErrorBody,
 };
+use crate::issuer::{is_issuer_name, Issuer, IssuerSettings, Shared, TrustedIssuer};
 #[cfg(feature = "remote")]
-use crate::keys::remote::{FetchError, KeyLocation, RemoteKeys, RemoteSettings};
-use crate::keys::{Key, KeyError, KeySet};
+use crate::keys::remote::{FetchError, RemoteKeys};
+use crate::keys::KeyError;
 use crate::policy::Requirement;
-use crate::verify::{TypPolicy, Verifier};
+use crate::verify::Verifier;
 use crate::Algorithm;
 
 /// Default clock leeway for `exp`, `nbf` and `iat`.
@@ -40,6 +40,9 @@ pub const REMOTE_ALGORITHMS: [Algorithm; 9] = [
     Algorithm::ES384,
     Algorithm::EdDSA,
 ];
+/// The name of the issuer of a configuration built without
+/// [`trust`](AuthConfigBuilder::trust).
+pub const DEFAULT_ISSUER_NAME: &str = "default";
 /// Largest form body searched for `access_token` when the form-body method is enabled.
 pub const MAX_FORM_BODY_BYTES: usize = 64 * 1024;
 
@@ -87,6 +90,22 @@ pub enum ConfigError {
     /// read a form body without taking it from the handler.
     #[error("deny_by_default() cannot be combined with allow_form_body_token(): the middleware authenticates before the body is read")]
     DenyByDefaultWithFormBody,
+    /// Single-issuer settings (`issuer`, `audience`, `key`, …) beside
+    /// [`trust`](AuthConfigBuilder::trust): give each trusted issuer its own settings.
+    #[error("issuer settings on the builder cannot be combined with trust(…): configure each issuer on its TrustedIssuer")]
+    SingleIssuerBesideTrusted,
+    /// A trusted issuer's name that [`is_issuer_name`](crate::issuer::is_issuer_name) refuses.
+    #[error("issuer name {0:?} must be 1 to 64 ASCII letters, digits, '-', '_' or '.', starting with a letter or digit")]
+    InvalidIssuerName(String),
+    /// Two trusted issuers with the same name or the same `iss`.
+    #[error("issuer {0:?} is trusted twice")]
+    DuplicateIssuer(String),
+    /// More trusted issuers than fit a `u16`.
+    #[error("too many trusted issuers")]
+    TooManyIssuers,
+    /// A setting of the trusted issuer named first that it refuses.
+    #[error("issuer {0:?}: {1}")]
+    Issuer(String, Box<ConfigError>),
 }
 
 /// Builder for [`AuthConfig`]; every setting is checked by [`build`](Self::build).
@@ -94,55 +113,20 @@ pub enum ConfigError {
 #[must_use]
 pub struct AuthConfigBuilder {
     realm: Option<String>,
-    issuer: Option<String>,
-    any_issuer: bool,
-    audiences: Vec<String>,
-    any_audience: bool,
-    audience_claim: &'static str,
-    keys: KeySet,
-    key_errors: Vec<KeyError>,
-    algorithms: Option<Vec<Algorithm>>,
-    leeway: Duration,
-    typ: TypPolicy,
+    /// The issuer of a single-issuer configuration (`issuer`, `audience`, `key`, …).
+    pub(crate) single: IssuerSettings,
+    /// The issuers of a configuration with several ([`trust`](Self::trust)).
+    trusted: Vec<TrustedIssuer>,
     max_token_bytes: usize,
-    scopes: ScopeSource,
-    roles: RoleSource,
     methods: BearerMethods,
     resource_metadata: Option<String>,
     scope_on_missing: bool,
     deny_by_default: bool,
     error_body: Option<BodyRendererFn>,
-    #[cfg(feature = "remote")]
-    remote: Option<RemoteSource>,
-    #[cfg(feature = "remote")]
-    remote_settings: RemoteSettings,
     token_cache: Option<TokenCacheSettings>,
 }
 
-/// Where remote keys come from, as configured (discovery takes the issuer at build time).
-#[cfg(feature = "remote")]
-#[derive(Debug, Clone)]
-enum RemoteSource {
-    Jwks(String),
-    Discovery,
-}
-
 impl AuthConfigBuilder {
-    /// Fetch keys from a JWKS URL (https; http only for loopback hosts unless
-    /// [`RemoteSettings::allow_insecure_http`]). See [`RemoteSettings`] for the cache policy.
-    #[cfg(feature = "remote")]
-    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
-        self.remote = Some(RemoteSource::Jwks(url.into()));
-        self
-    }
-    /// Find the JWKS by OIDC discovery (`{issuer}/.well-known/openid-configuration`, then
-    /// RFC 8414) from the configured [`issuer`](Self::issuer); the discovered `issuer` must be
-    /// equal to it.
-    #[cfg(feature = "remote")]
-    pub fn oidc_discovery(mut self) -> Self {
-        self.remote = Some(RemoteSource::Discovery);
-        self
-    }
     /// The verified-token cache: `Some(settings)` to size it, `None` to turn it off. On by
     /// default (4,096 entries and 4 MiB per worker thread); the security and design arguments
     /// are in [`crate::cache`].
@@ -150,127 +134,15 @@ impl AuthConfigBuilder {
         self.token_cache = settings;
         self
     }
-    /// Cache, timeout and size settings of remote keys.
-    #[cfg(feature = "remote")]
-    pub fn remote_settings(mut self, settings: RemoteSettings) -> Self {
-        self.remote_settings = settings;
-        self
-    }
     /// The protection space sent as `realm` in every challenge (required).
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
         self.realm = Some(realm.into());
-        self
-    }
-    /// The exact `iss` tokens must carry (required unless [`accept_any_issuer`](Self::accept_any_issuer)).
-    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuer = Some(issuer.into());
-        self
-    }
-    /// Opt out of the `iss` check. Only for keys that a single issuer uses.
-    pub fn accept_any_issuer(mut self) -> Self {
-        self.any_issuer = true;
-        self
-    }
-    /// An accepted audience; may be called several times (one match in `aud` suffices).
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audiences.push(audience.into());
-        self
-    }
-    /// Compare the configured audiences with the `client_id` claim instead of `aud`: for
-    /// providers whose access tokens carry no `aud`, such as Amazon Cognito (configure the app
-    /// client id as the audience). `client_id` must be one string. Only tokens without `aud`
-    /// are accepted: one that names an audience was meant for an `aud` check (RFC 9068), so a
-    /// provider that sets `aud` needs [`audience`](Self::audience) alone. A token without
-    /// `client_id` (a Cognito ID token, for one) is refused as `wrong_audience`.
-    ///
-    /// ```
-    /// # use endpoint_auth_runtime::{Algorithm, AuthConfig, Key};
-    /// # let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/keys/rsa-public.pem")).unwrap();
-    /// let auth = AuthConfig::builder()
-    ///     .realm("orders")
-    ///     .issuer("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example")
-    ///     .audience("3n4b5urk1ft4fl3mg5e62d9ado") // the app client id
-    ///     .audience_from_client_id()
-    ///     .key(Key::rsa_pem(Algorithm::RS256, &pem)?)
-    ///     .build()?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn audience_from_client_id(mut self) -> Self {
-        self.audience_claim = "client_id";
-        self
-    }
-    /// Opt out of the `aud` check; tokens for other resource servers are then accepted.
-    pub fn accept_any_audience(mut self) -> Self {
-        self.any_audience = true;
-        self
-    }
-    /// Adds a verification key.
-    pub fn key(mut self, key: Key) -> Self {
-        self.keys = self.keys.with(key);
-        self
-    }
-    /// Adds every key of a set.
-    pub fn keys(mut self, keys: KeySet) -> Self {
-        for k in keys.keys {
-            self.keys = self.keys.with(k);
-        }
-        self
-    }
-    /// Adds the usable keys of an inline JWKS document; a document that is not a JWKS fails
-    /// [`build`](Self::build).
-    pub fn jwks_json(mut self, json: &str) -> Self {
-        match KeySet::from_jwks_json(json) {
-            Ok(set) => self = self.keys(set),
-            Err(e) => self.key_errors.push(e),
-        }
-        self
-    }
-    /// The algorithm allowlist. Defaults to the algorithms of the configured keys.
-    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
-        self.algorithms = Some(algorithms.into_iter().collect());
-        self
-    }
-    /// Clock leeway for `exp`, `nbf` and `iat` (default 30 s, at most [`MAX_LEEWAY`]).
-    pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
-        self
-    }
-    /// Accept only RFC 9068 `typ` values (`at+jwt`, `application/at+jwt`).
-    pub fn strict_typ(mut self) -> Self {
-        self.typ = TypPolicy::Strict;
         self
     }
     /// Longest token accepted, in bytes (default 16 KiB); checked before decoding.
     pub fn max_token_bytes(mut self, bytes: usize) -> Self {
         self.max_token_bytes = bytes;
         self
-    }
-    /// Where scopes are read from (default: `scope`, else `scp`).
-    pub fn scope_source(mut self, source: ScopeSource) -> Self {
-        self.scopes = source;
-        self
-    }
-    /// Shorthand for [`ScopeSource::claim_path`]: e.g. `"permissions"` or `"realm_access.roles"`.
-    pub fn scope_claim(self, dotted_path: &str) -> Self {
-        self.scope_source(ScopeSource::claim_path(dotted_path))
-    }
-    /// Where roles are read from, for `#[requires(role = "…")]` (default: nowhere, so every
-    /// role requirement fails). Called again, the sources add up.
-    ///
-    /// ```
-    /// use endpoint_auth_runtime::{AuthConfig, RoleSource};
-    ///
-    /// let builder = AuthConfig::builder()
-    ///     .roles_from(RoleSource::keycloak_realm())
-    ///     .roles_from(RoleSource::keycloak_client("orders-api"));
-    /// ```
-    pub fn roles_from(mut self, source: RoleSource) -> Self {
-        self.roles = std::mem::take(&mut self.roles).and(source);
-        self
-    }
-    /// Shorthand for [`RoleSource::claim_path`]: e.g. `"realm_access.roles"`.
-    pub fn role_claim(self, dotted_path: &str) -> Self {
-        self.roles_from(RoleSource::claim_path(dotted_path))
     }
     /// Also accept `?access_token=` (RFC 6750 §2.3; discouraged: URLs are logged).
     pub fn allow_query_token(mut self) -> Self {
@@ -363,6 +235,34 @@ impl AuthConfigBuilder {
         self
     }
 
+    /// Trusts one more issuer, with its own name, keys, audiences, algorithms, claim shapes
+    /// and leeway (see [`crate::issuer`] for how a token's issuer is chosen). A configuration
+    /// either has one issuer, set up with [`issuer`](Self::issuer), [`audience`](Self::audience),
+    /// [`key`](Self::key) and the other single-issuer settings, or trusts one or more with
+    /// `trust`: both at once fail [`build`](Self::build). Names and `iss` values must be
+    /// distinct.
+    ///
+    /// ```
+    /// use endpoint_auth_runtime::{Algorithm, AuthConfig, Key, TrustedIssuer};
+    /// # let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/keys/rsa-public.pem")).unwrap();
+    ///
+    /// let auth = AuthConfig::builder()
+    ///     .realm("reports")
+    ///     .trust(TrustedIssuer::new("staff", "https://idp.example.com/staff")
+    ///         .audience("reports-api")
+    ///         .key(Key::rsa_pem(Algorithm::RS256, &pem)?))
+    ///     .trust(TrustedIssuer::new("partners", "https://partners.example.net/")
+    ///         .audience("https://reports.example.com")
+    ///         .key(Key::rsa_pem(Algorithm::RS256, &pem)?)
+    ///         .leeway(std::time::Duration::from_secs(5)))
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn trust(mut self, issuer: TrustedIssuer) -> Self {
+        self.trusted.push(issuer);
+        self
+    }
+
     /// Checks every setting and builds the configuration.
     pub fn build(self) -> Result<AuthConfig, ConfigError> {
         install_crypto_provider();
@@ -370,46 +270,53 @@ impl AuthConfigBuilder {
         if realm.is_empty() || !is_plain_quotable(&realm) {
             return Err(ConfigError::InvalidRealm(realm));
         }
-        if let Some(e) = self.key_errors.into_iter().next() {
-            return Err(e.into());
-        }
-        if self.issuer.is_none() && !self.any_issuer {
-            return Err(ConfigError::MissingIssuer);
-        }
-        if self.audiences.is_empty() && !self.any_audience {
-            return Err(ConfigError::MissingAudience);
-        }
-        #[cfg(feature = "remote")]
-        let remote = {
-            if self.keys.is_empty() && self.remote.is_none() {
-                return Err(ConfigError::NoKeys);
-            }
-            if !self.keys.is_empty() && self.remote.is_some() {
-                return Err(ConfigError::KeysTwice);
-            }
-            match self.remote {
-                None => None,
-                Some(source) => {
-                    let location = match source {
-                        RemoteSource::Discovery => KeyLocation::Discovery(
-                            self.issuer.clone().ok_or(ConfigError::MissingIssuer)?,
-                        ),
-                        RemoteSource::Jwks(url) => KeyLocation::Jwks(url),
-                    };
-                    Some(Arc::new(RemoteKeys::new(location, self.remote_settings)?))
-                }
-            }
-        };
-        #[cfg(not(feature = "remote"))]
-        if self.keys.is_empty() {
-            return Err(ConfigError::NoKeys);
-        }
-        if self.leeway > MAX_LEEWAY {
-            return Err(ConfigError::LeewayTooLarge(self.leeway));
-        }
         if self.max_token_bytes == 0 {
             return Err(ConfigError::ZeroLimit("max_token_bytes"));
         }
+        let max_token_bytes = self.max_token_bytes;
+        let (issuers, leeway) = if self.trusted.is_empty() {
+            let leeway = self.single.leeway();
+            let issuer = self.single.build(Shared {
+                max_token_bytes,
+                index: 0,
+                name: Arc::from(DEFAULT_ISSUER_NAME),
+                labelled: false,
+            })?;
+            (vec![issuer], leeway)
+        } else {
+            if self.single.touched {
+                return Err(ConfigError::SingleIssuerBesideTrusted);
+            }
+            if self.trusted.len() > usize::from(u16::MAX) {
+                return Err(ConfigError::TooManyIssuers);
+            }
+            let mut issuers: Vec<Issuer> = Vec::with_capacity(self.trusted.len());
+            let mut leeway = MAX_LEEWAY;
+            let labelled = self.trusted.len() > 1;
+            for (index, trusted) in self.trusted.into_iter().enumerate() {
+                let name = trusted.name.clone();
+                if !is_issuer_name(&name) {
+                    return Err(ConfigError::InvalidIssuerName(name));
+                }
+                if issuers.iter().any(|i| *i.name == *name) {
+                    return Err(ConfigError::DuplicateIssuer(name));
+                }
+                if issuers.iter().any(|i| i.iss() == trusted.iss()) {
+                    return Err(ConfigError::DuplicateIssuer(
+                        trusted.iss().unwrap_or_default().to_owned(),
+                    ));
+                }
+                leeway = leeway.min(trusted.settings.leeway());
+                let built = trusted.settings.build(Shared {
+                    max_token_bytes,
+                    index: index as u16,
+                    name: Arc::from(name.as_str()),
+                    labelled,
+                });
+                issuers.push(built.map_err(|e| ConfigError::Issuer(name, Box::new(e)))?);
+            }
+            (issuers, leeway)
+        };
         if self.deny_by_default && self.methods.form_body {
             return Err(ConfigError::DenyByDefaultWithFormBody);
         }
@@ -418,45 +325,16 @@ impl AuthConfigBuilder {
                 return Err(ConfigError::InvalidUrl("resource_metadata"));
             }
         }
-        #[cfg(feature = "remote")]
-        let key_algs = match remote {
-            // Remote sets are not known yet: every asymmetric algorithm, never HMAC.
-            Some(_) => REMOTE_ALGORITHMS.to_vec(),
-            None => self.keys.algorithms(),
-        };
-        #[cfg(not(feature = "remote"))]
-        let key_algs = self.keys.algorithms();
-        let algorithms = match self.algorithms {
-            Some(list) => {
-                if let Some(a) = list.iter().find(|a| !key_algs.contains(a)) {
-                    return Err(ConfigError::AlgorithmWithoutKey(*a));
-                }
-                list
-            }
-            None => key_algs,
-        };
-        let verifier = Verifier {
-            issuer: self.issuer,
-            audiences: self.audiences,
-            audience_claim: self.audience_claim,
-            keys: self.keys,
-            algorithms,
-            leeway: self.leeway.as_secs(),
-            typ: self.typ,
-            max_token_bytes: self.max_token_bytes,
-            scopes: self.scopes,
-            roles: self.roles,
-            id: crate::verify::verifier_id(),
-        };
         Ok(AuthConfig {
             inner: Arc::new(Inner {
+                // Entries live until `exp` plus the smallest leeway of any issuer: never
+                // longer than the verifier of the token's own issuer would accept it.
                 cache: self
                     .token_cache
-                    .map(|s| TokenCache::new(s, self.leeway.as_secs())),
+                    .map(|s| TokenCache::new(s, leeway.as_secs())),
                 realm,
-                verifier,
-                #[cfg(feature = "remote")]
-                remote,
+                issuers,
+                max_token_bytes,
                 methods: self.methods,
                 resource_metadata: self.resource_metadata,
                 scope_on_missing: self.scope_on_missing,
@@ -494,9 +372,9 @@ pub struct AuthConfig {
 
 pub(crate) struct Inner {
     pub(crate) realm: String,
-    pub(crate) verifier: Verifier,
-    #[cfg(feature = "remote")]
-    pub(crate) remote: Option<Arc<RemoteKeys>>,
+    /// One or more; with several, a token's `iss` picks one ([`crate::issuer`]).
+    pub(crate) issuers: Vec<Issuer>,
+    pub(crate) max_token_bytes: usize,
     pub(crate) cache: Option<TokenCache>,
     pub(crate) methods: BearerMethods,
     pub(crate) resource_metadata: Option<String>,
@@ -509,7 +387,7 @@ impl fmt::Debug for AuthConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthConfig")
             .field("realm", &self.inner.realm)
-            .field("verifier", &self.inner.verifier)
+            .field("issuers", &self.inner.issuers)
             .field("methods", &self.inner.methods)
             .finish_non_exhaustive()
     }
@@ -521,28 +399,14 @@ impl AuthConfig {
     pub fn builder() -> AuthConfigBuilder {
         AuthConfigBuilder {
             realm: None,
-            issuer: None,
-            any_issuer: false,
-            audiences: Vec::new(),
-            any_audience: false,
-            audience_claim: "aud",
-            keys: KeySet::new(),
-            key_errors: Vec::new(),
-            algorithms: None,
-            leeway: DEFAULT_LEEWAY,
-            typ: TypPolicy::Lenient,
+            single: IssuerSettings::default(),
+            trusted: Vec::new(),
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
-            scopes: ScopeSource::Standard,
-            roles: RoleSource::default(),
             methods: BearerMethods::default(),
             resource_metadata: None,
             scope_on_missing: false,
             deny_by_default: false,
             error_body: None,
-            #[cfg(feature = "remote")]
-            remote: None,
-            #[cfg(feature = "remote")]
-            remote_settings: RemoteSettings::default(),
             token_cache: Some(TokenCacheSettings::default()),
         }
     }
@@ -551,17 +415,28 @@ impl AuthConfig {
     pub fn realm(&self) -> &str {
         &self.inner.realm
     }
-    /// The token verifier.
+    /// The token verifier of the first (or only) issuer.
     pub fn verifier(&self) -> &Verifier {
-        &self.inner.verifier
+        &self.inner.issuers[0].verifier
     }
-    /// Changes whenever the key set does (always 0 for static keys).
+    /// The trusted issuers, in the order they were configured (one, named `"default"`, for a
+    /// configuration built without [`trust`](AuthConfigBuilder::trust)).
+    pub fn issuers(&self) -> &[Issuer] {
+        &self.inner.issuers
+    }
+    /// The trusted issuer called `name`.
+    pub fn issuer(&self, name: &str) -> Option<&Issuer> {
+        self.inner.issuers.iter().find(|i| i.name() == name)
+    }
+    /// Changes whenever any issuer's key set does (always 0 for static keys): the sum of
+    /// their generations, each of which only grows.
     pub(crate) fn key_generation(&self) -> u64 {
-        #[cfg(feature = "remote")]
-        if let Some(remote) = &self.inner.remote {
-            return remote.keys_generation();
+        match &*self.inner.issuers {
+            [one] => one.key_generation(),
+            several => several
+                .iter()
+                .fold(0u64, |sum, i| sum.wrapping_add(i.key_generation())),
         }
-        0
     }
 
     /// How many tokens the verified-token cache holds (0 when it is off).
@@ -569,10 +444,10 @@ impl AuthConfig {
         self.inner.cache.as_ref().map_or(0, TokenCache::len)
     }
 
-    /// The remote key source, when configured.
+    /// The remote key source of the first (or only) issuer, when configured.
     #[cfg(feature = "remote")]
     pub fn remote_keys(&self) -> Option<&RemoteKeys> {
-        self.inner.remote.as_deref()
+        self.inner.issuers[0].remote_keys()
     }
 
     /// Whether verification keys are at hand now: always with static keys; with remote keys,
@@ -580,6 +455,11 @@ impl AuthConfig {
     /// a readiness probe (liveness does not depend on it: the service serves public routes
     /// and answers 503 on protected ones meanwhile). Asking starts a background fetch when
     /// there are no keys yet.
+    ///
+    /// With several issuers: whether every issuer's keys are at hand (each issuer is asked,
+    /// so each starts its own fetch). A service that should stay in rotation while one
+    /// provider is down asks [`issuers`](Self::issuers) instead, e.g. ready when any is: the
+    /// others' tokens are served meanwhile, and the absent one's answered with 503.
     ///
     /// ```
     /// # #[cfg(feature = "actix")] {
@@ -596,23 +476,27 @@ impl AuthConfig {
     /// # }
     /// ```
     pub fn keys_ready(&self) -> bool {
-        #[cfg(feature = "remote")]
-        if let Some(remote) = &self.inner.remote {
-            return remote.ready();
-        }
-        true
+        self.inner
+            .issuers
+            .iter()
+            .fold(true, |all, issuer| issuer.keys_ready() && all)
     }
 
     /// Fetches remote keys now and waits for the outcome; returns how many usable keys there
     /// are. For services that prefer not to start without keys (fail-fast); otherwise keys
     /// are fetched and retried in the background and nothing needs to wait. Static
-    /// configurations return their key count.
+    /// configurations return their key count. With several issuers, every issuer's keys are
+    /// fetched (one after the other) and the first failure is returned.
     #[cfg(feature = "remote")]
     pub async fn prefetch_keys(&self) -> Result<usize, FetchError> {
-        match &self.inner.remote {
-            Some(remote) => remote.prefetch().await,
-            None => Ok(self.inner.verifier.keys().keys().len()),
+        let mut count = 0;
+        for issuer in &self.inner.issuers {
+            count += match &issuer.remote {
+                Some(remote) => remote.prefetch().await?,
+                None => issuer.verifier.keys().keys().len(),
+            };
         }
+        Ok(count)
     }
 
     /// Whether undeclared routes require a valid token ([`AuthConfigBuilder::deny_by_default`]).

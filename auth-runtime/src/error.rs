@@ -110,6 +110,9 @@ pub enum Reason {
     MissingExpiry,
     /// `iss` is absent or not the configured issuer.
     WrongIssuer,
+    /// With several trusted issuers: the token's `iss` names none of them (decided before
+    /// any key is looked up or fetched).
+    UntrustedIssuer,
     /// `aud` is absent or names none of the configured audiences.
     WrongAudience,
     /// A claim has the wrong type (e.g. `exp` as a string, `scope` as a number).
@@ -143,7 +146,7 @@ impl Reason {
             }
             TokenTooLarge | Malformed | Encrypted | AlgorithmNotAllowed | UnknownKeyId
             | BadSignature | UnsupportedCritical | RejectedType | Expired | NotYetValid
-            | MissingExpiry | WrongIssuer | WrongAudience | InvalidClaims => {
+            | MissingExpiry | WrongIssuer | UntrustedIssuer | WrongAudience | InvalidClaims => {
                 ErrorCode::InvalidToken
             }
             InsufficientScope | InsufficientGrant | CheckDenied => ErrorCode::InsufficientScope,
@@ -174,6 +177,7 @@ impl Reason {
             Reason::NotYetValid => "not_yet_valid",
             Reason::MissingExpiry => "missing_exp",
             Reason::WrongIssuer => "wrong_issuer",
+            Reason::UntrustedIssuer => "untrusted_issuer",
             Reason::WrongAudience => "wrong_audience",
             Reason::InvalidClaims => "invalid_claims",
             Reason::InsufficientScope => "insufficient_scope",
@@ -233,6 +237,8 @@ pub struct AuthError {
     /// `insufficient_user_authentication`.
     step_up: Option<Box<(Option<String>, Option<u64>)>>,
     retry_after: Option<u64>,
+    /// The trusted issuer the token was checked against, with several (a metrics label).
+    pub(crate) issuer: Option<std::sync::Arc<str>>,
 }
 
 impl AuthError {
@@ -246,7 +252,20 @@ impl AuthError {
             scope: None,
             step_up: None,
             retry_after: None,
+            issuer: None,
         }
+    }
+
+    /// The error as one of the trusted issuer `name`'s tokens got it (several issuers).
+    pub(crate) fn from_issuer(mut self, name: std::sync::Arc<str>) -> Self {
+        self.issuer = Some(name);
+        self
+    }
+
+    /// The configured name of the trusted issuer whose token this is, when the configuration
+    /// has several and the token named one of them (the `issuer` label of metrics).
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
     }
 
     /// Records what a claim check compared (`iss`, `aud`): the configured value and what the
@@ -696,7 +715,7 @@ fn log_rejection(e: &AuthError) {
         e.code(),
         ErrorCode::InsufficientScope | ErrorCode::InsufficientUserAuthentication
     ) {
-        metrics::authorization_refused(e.code());
+        metrics::authorization_refused(e);
     }
     let (reason, status) = (e.reason().code(), e.status());
     match e.code() {

@@ -26,6 +26,7 @@ pub mod claims;
 pub mod config;
 pub mod credentials;
 pub mod error;
+pub mod issuer;
 pub(crate) mod json;
 pub mod keys;
 pub mod metadata;
@@ -62,6 +63,7 @@ pub use claims::{
 pub use config::{AuthConfig, AuthConfigBuilder, ConfigError};
 pub use credentials::BearerMethods;
 pub use error::{AuthError, AuthRejection, ErrorBody, ErrorCode, Reason, Rejection};
+pub use issuer::{Issuer, TrustedIssuer};
 #[cfg(feature = "remote")]
 pub use keys::remote::{Endpoints, FetchError, RemoteKeys, RemoteSettings};
 pub use keys::{Key, KeyError, KeySet};

@@ -125,8 +125,13 @@ pub fn describe() {
 
 /// The authentication outcome of one request (called once per request).
 #[cfg(feature = "metrics")]
-pub(crate) fn authentication<T>(outcome: &Result<T, AuthError>) {
+pub(crate) fn authentication(outcome: &Result<std::sync::Arc<crate::Verified>, AuthError>) {
     let error = match outcome {
+        Ok(v) if v.labelled => {
+            let issuer = v.trusted_issuer.clone().unwrap_or_else(|| "".into());
+            return metrics::counter!(REQUESTS_TOTAL, "outcome" => "ok", "issuer" => issuer)
+                .increment(1);
+        }
         // The name as a literal: the macro then makes the key a `static` (an expression name
         // would build and hash a key on every request). Equal to `REQUESTS_TOTAL` (tests/metrics.rs
         // counts it under that name).
@@ -136,6 +141,9 @@ pub(crate) fn authentication<T>(outcome: &Result<T, AuthError>) {
         }
         Err(e) => e,
     };
+    if let Some(issuer) = error.issuer.clone() {
+        return issuer_outcome(error, issuer);
+    }
     let reason = error.reason().code();
     match error.code() {
         ErrorCode::MissingCredentials => {
@@ -161,10 +169,39 @@ pub(crate) fn authentication<T>(outcome: &Result<T, AuthError>) {
     }
 }
 
+/// An outcome of a token of one of several trusted issuers: the same series with the
+/// issuer's configured name as the `issuer` label.
+#[cfg(feature = "metrics")]
+fn issuer_outcome(error: &AuthError, issuer: std::sync::Arc<str>) {
+    let outcome = match error.code() {
+        ErrorCode::MissingCredentials => "missing",
+        ErrorCode::InvalidRequest => "invalid_request",
+        ErrorCode::InvalidToken => "invalid_token",
+        ErrorCode::Unavailable => "unavailable",
+        ErrorCode::InsufficientScope => "insufficient_scope",
+        ErrorCode::InsufficientUserAuthentication => "insufficient_user_authentication",
+        ErrorCode::NotFound | ErrorCode::Misconfigured => return,
+    };
+    let counter = if matches!(
+        error.code(),
+        ErrorCode::InvalidRequest | ErrorCode::InvalidToken
+    ) {
+        let reason = error.reason().code();
+        metrics::counter!(REQUESTS_TOTAL, "outcome" => outcome, "reason" => reason, "issuer" => issuer)
+    } else {
+        metrics::counter!(REQUESTS_TOTAL, "outcome" => outcome, "issuer" => issuer)
+    };
+    counter.increment(1);
+}
+
 /// A verified token that falls short of a requirement: its scopes, or (RFC 9470) the
 /// authentication behind it.
 #[cfg(feature = "metrics")]
-pub(crate) fn authorization_refused(code: ErrorCode) {
+pub(crate) fn authorization_refused(error: &AuthError) {
+    if let Some(issuer) = error.issuer.clone() {
+        return issuer_outcome(error, issuer);
+    }
+    let code = error.code();
     if code == ErrorCode::InsufficientUserAuthentication {
         metrics::counter!(REQUESTS_TOTAL, "outcome" => "insufficient_user_authentication")
             .increment(1);
@@ -183,6 +220,6 @@ pub(crate) fn verification(elapsed: Duration) {
 #[cfg(not(feature = "metrics"))]
 pub(crate) fn authentication<T>(_: &Result<T, AuthError>) {}
 #[cfg(not(feature = "metrics"))]
-pub(crate) fn authorization_refused(_: crate::error::ErrorCode) {}
+pub(crate) fn authorization_refused(_: &AuthError) {}
 #[cfg(not(feature = "metrics"))]
 pub(crate) fn verification(_: Duration) {}

@@ -27,6 +27,9 @@ pub enum Requirement {
     Claim(&'static str, ClaimValue),
     /// RFC 9470: the token's `acr` claim must be this authentication context class.
     Acr(&'static str),
+    /// The token must come from the trusted issuer of this configured name
+    /// ([`TrustedIssuer`](crate::TrustedIssuer)); refused like a role: 403, no scope hint.
+    Issuer(&'static str),
     /// RFC 9470: the user must have authenticated at most this many seconds ago (the token's
     /// `auth_time` claim; a token without one does not satisfy it).
     MaxAge(u64),
@@ -144,6 +147,9 @@ pub struct Presented<'a, S> {
     pub path_param: &'a dyn Fn(&str) -> Option<String>,
     /// The `acr` claim (RFC 9470 authentication context class).
     pub acr: Option<&'a str>,
+    /// The configured name of the trusted issuer that verified the token
+    /// ([`Verified::trusted_issuer`](crate::Verified::trusted_issuer)).
+    pub issuer: Option<&'a str>,
     /// The `auth_time` claim, seconds since the epoch.
     pub auth_time: Option<u64>,
     /// The current time, seconds since the epoch.
@@ -239,6 +245,7 @@ impl Requirement {
             Requirement::Scope(s) => has(s),
             Requirement::Role(_)
             | Requirement::Claim(..)
+            | Requirement::Issuer(_)
             | Requirement::Acr(_)
             | Requirement::MaxAge(_) => context(self),
             Requirement::All(members) => members.iter().all(|m| m.holds(has, context)),
@@ -257,6 +264,7 @@ impl Requirement {
         let has_role = |r: &str| presented.roles.iter().any(|t| t.as_ref() == r);
         let has_grant = |r: &Requirement| match r {
             Requirement::Role(role) => has_role(role),
+            Requirement::Issuer(name) => presented.issuer == Some(*name),
             Requirement::Claim(name, value) => value.matches(
                 presented.claims.and_then(|c| c.get(*name)),
                 presented.path_param,
@@ -264,7 +272,7 @@ impl Requirement {
             _ => true,
         };
         let context = |r: &Requirement| match r {
-            Requirement::Role(_) | Requirement::Claim(..) => has_grant(r),
+            Requirement::Role(_) | Requirement::Claim(..) | Requirement::Issuer(_) => has_grant(r),
             Requirement::Acr(acr) => presented.acr == Some(*acr),
             Requirement::MaxAge(max) => presented
                 .auth_time
@@ -393,10 +401,12 @@ impl Requirement {
                 scopes: vec![*s],
                 ..Alternative::default()
             }],
-            Requirement::Role(_) | Requirement::Claim(..) => vec![Alternative {
-                grants: vec![*self],
-                ..Alternative::default()
-            }],
+            Requirement::Role(_) | Requirement::Claim(..) | Requirement::Issuer(_) => {
+                vec![Alternative {
+                    grants: vec![*self],
+                    ..Alternative::default()
+                }]
+            }
             Requirement::Acr(a) => vec![Alternative {
                 acr: vec![*a],
                 ..Alternative::default()
@@ -423,6 +433,20 @@ impl Requirement {
         }
     }
 
+    /// Every issuer named anywhere in the requirement, in declaration order, once each.
+    pub fn issuers(&self) -> Vec<&'static str> {
+        fn walk(r: &Requirement, out: &mut Vec<&'static str>) {
+            match r {
+                Requirement::Issuer(name) if !out.contains(name) => out.push(name),
+                Requirement::All(m) | Requirement::Any(m) => m.iter().for_each(|r| walk(r, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut out);
+        out
+    }
+
     /// Every scope named anywhere in the requirement, in declaration order, once each.
     pub fn scopes(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
@@ -435,6 +459,7 @@ impl Requirement {
             Requirement::Authenticated
             | Requirement::Role(_)
             | Requirement::Claim(..)
+            | Requirement::Issuer(_)
             | Requirement::Acr(_)
             | Requirement::MaxAge(_) => {}
             Requirement::Scope(s) => {
@@ -467,6 +492,7 @@ impl fmt::Display for Requirement {
             Requirement::Role(r) => write!(f, "role = {r:?}"),
             Requirement::Claim(name, value) => write!(f, "claim({name} = {value})"),
             Requirement::Acr(a) => write!(f, "acr = {a:?}"),
+            Requirement::Issuer(i) => write!(f, "issuer = {i:?}"),
             Requirement::MaxAge(max) => write!(f, "max_age = {max}"),
             Requirement::All(m) => list(f, "all", m),
             Requirement::Any(m) => list(f, "any", m),
@@ -599,6 +625,7 @@ mod tests {
             path_param: &|_| None,
             acr,
             auth_time,
+            issuer: None,
             now: 10_000,
         }
     }
@@ -697,6 +724,7 @@ mod tests {
                 path_param: &|_| None,
                 acr: None,
                 auth_time: None,
+                issuer: None,
                 now: 0,
             })
         };

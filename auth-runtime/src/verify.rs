@@ -14,6 +14,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -70,6 +71,12 @@ pub struct Verifier {
     /// ([`SeenHeaders`]): unique per built verifier, shared by its clones, whose settings are
     /// the same (a verifier is never changed after it is built).
     pub(crate) id: u64,
+    /// The issuer's position in its configuration ([`crate::issuer`]).
+    pub(crate) index: u16,
+    /// The issuer's configured name.
+    pub(crate) name: Arc<str>,
+    /// Whether the configuration has several issuers (metrics then carry the name).
+    pub(crate) labelled: bool,
 }
 
 /// A fresh [`Verifier::id`].
@@ -291,7 +298,11 @@ impl Verifier {
         let now = jsonwebtoken::get_current_timestamp();
         let rules = self.rules();
         claims.check(&rules, now)?;
-        Verified::from_claims(&mut claims, payload, &self.scopes, &rules, now)
+        let mut verified = Verified::from_claims(&mut claims, payload, &self.scopes, &rules, now)?;
+        verified.issuer_index = self.index;
+        verified.trusted_issuer = Some(self.name.clone());
+        verified.labelled = self.labelled;
+        Ok(verified)
     }
 
     /// What the claims are checked against.

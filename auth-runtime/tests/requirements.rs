@@ -1,5 +1,5 @@
 //! Property tests (issue 19): `Requirement::check` over random `any`/`all` trees of scopes,
-//! roles, claims and authentication contexts against a reference evaluator written from the
+//! roles, claims, issuers and authentication contexts against a reference evaluator written from the
 //! definitions, and the promises of its answers: a scope hint completes some alternative's
 //! grants, `Unmet::Grant` means no scope would help, a step-up means the grants are there.
 
@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 const SCOPES: [&str; 3] = ["s0", "s1", "s2"];
 const ROLES: [&str; 2] = ["r0", "r1"];
 const ACRS: [&str; 2] = ["a0", "a1"];
+const ISSUERS: [&str; 2] = ["staff", "partners"];
 const NOW: u64 = 10_000;
 
 fn leaf() -> impl Strategy<Value = Requirement> {
@@ -24,6 +25,7 @@ fn leaf() -> impl Strategy<Value = Requirement> {
         Just(Requirement::Claim("sub", ClaimValue::PathParam("user"))),
         prop::sample::select(ACRS.to_vec()).prop_map(Requirement::Acr),
         prop::sample::select(vec![60u64, 600]).prop_map(Requirement::MaxAge),
+        prop::sample::select(ISSUERS.to_vec()).prop_map(Requirement::Issuer),
     ]
 }
 
@@ -46,6 +48,7 @@ struct Token {
     acr: Option<&'static str>,
     auth_time: Option<u64>,
     user_param: Option<String>,
+    issuer: &'static str,
 }
 
 fn token() -> impl Strategy<Value = Token> {
@@ -62,9 +65,10 @@ fn token() -> impl Strategy<Value = Token> {
         prop::option::of(prop::sample::select(vec!["a0", "a1", "other"])),
         prop::option::of(prop::sample::select(vec![NOW - 30, NOW - 300, NOW - 3_000])),
         prop::option::of(prop::sample::select(vec!["u1", "u2"])),
+        prop::sample::select(vec!["staff", "partners", "default"]),
     )
         .prop_map(
-            |(scopes, roles, verified, tenant, level, sub, acr, auth_time, user)| {
+            |(scopes, roles, verified, tenant, level, sub, acr, auth_time, user, issuer)| {
                 let mut claims = Map::new();
                 if let Some(v) = verified {
                     claims.insert("verified".into(), json!(v));
@@ -85,6 +89,7 @@ fn token() -> impl Strategy<Value = Token> {
                     acr,
                     auth_time,
                     user_param: user.map(str::to_owned),
+                    issuer,
                 }
             },
         )
@@ -112,6 +117,7 @@ fn leaf_holds(r: &Requirement, t: &Token) -> bool {
             }
         }
         Requirement::Acr(a) => t.acr == Some(*a),
+        Requirement::Issuer(i) => t.issuer == *i,
         Requirement::MaxAge(max) => t.auth_time.is_some_and(|at| NOW - at <= *max),
         _ => unreachable!("composites are not leaves"),
     }
@@ -129,7 +135,10 @@ fn reference(r: &Requirement, t: &Token, pick: &dyn Fn(&Requirement) -> bool) ->
 fn is_grant(r: &Requirement) -> bool {
     matches!(
         r,
-        Requirement::Scope(_) | Requirement::Role(_) | Requirement::Claim(..)
+        Requirement::Scope(_)
+            | Requirement::Role(_)
+            | Requirement::Claim(..)
+            | Requirement::Issuer(_)
     )
 }
 
@@ -143,6 +152,7 @@ fn check(r: &Requirement, t: &Token) -> Result<(), Unmet> {
         path_param: &lookup,
         acr: t.acr,
         auth_time: t.auth_time,
+        issuer: Some(t.issuer),
         now: NOW,
     })
 }

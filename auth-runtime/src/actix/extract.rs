@@ -85,7 +85,7 @@ pub(super) fn config_of(req: &HttpRequest) -> Option<(&AuthConfig, bool)> {
 /// 404/400 before authentication does; that weaker order is refused instead.
 fn unusable(config: &AuthConfig, wrapped: bool) -> Option<&'static str> {
     #[cfg(feature = "remote")]
-    if config.inner.remote.is_some() && !wrapped {
+    if config.inner.issuers.iter().any(|i| i.remote.is_some()) && !wrapped {
         return Some(
             "this route's endpoint_auth::AuthConfig has remote keys but is registered with \
              `app_data` only: register it with `App::wrap(auth_config.clone())` (or `.wrap` on \

@@ -279,7 +279,10 @@ impl<S> AuthMiddleware<S> {
         &self,
         req: &actix_web::dev::ServiceRequest,
     ) -> Option<(Arc<RemoteKeys>, u64, Cause)> {
-        let remote = self.config.inner.remote.as_ref()?;
+        let inner = &self.config.inner;
+        if !inner.issuers.iter().any(|i| i.remote.is_some()) {
+            return None;
+        }
         let token = parse_authorization(
             req.headers()
                 .get_all(header::AUTHORIZATION)
@@ -287,7 +290,9 @@ impl<S> AuthMiddleware<S> {
         )
         .ok()
         .flatten()?;
-        let verifier = &self.config.inner.verifier;
+        let issuer = crate::issuer::select(&inner.issuers, token, inner.max_token_bytes).ok()?;
+        let remote = issuer.remote.as_ref()?;
+        let verifier = &issuer.verifier;
         let lookup = verifier
             .checked_header(token, |kid, _| Ok(remote.lookup(kid)))
             .ok()?;
