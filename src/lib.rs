@@ -66,10 +66,10 @@ pub mod conformance {}
 // document its protection. The runtime's internals stay in the runtime crate.
 pub use endpoint_auth_runtime::{
     is_scope_token, Algorithm, AnyValidToken, AuthConfig, AuthConfigBuilder, AuthError,
-    AuthRejection, Authorized, BearerMethods, ClaimValue, ConfigError, ErrorBody, ErrorCode, Key,
-    KeyError, KeySet, MaybePrincipal, NoExtraClaims, Principal, Reason, Rejection, RequestView,
-    Requirement, RequirementSpec, RoleInfo, RoleSource, ScopeInfo, ScopeSource, TokenCacheSettings,
-    TypPolicy, Verified,
+    AuthRejection, Authorized, BearerMethods, ClaimValue, ConfigError, ErrorBody, ErrorCode,
+    Issuer, IssuerInfo, Key, KeyError, KeySet, MaybePrincipal, NoExtraClaims, Principal, Reason,
+    Rejection, RequestView, Requirement, RequirementSpec, RoleInfo, RoleSource, ScopeInfo,
+    ScopeSource, TokenCacheSettings, TrustedIssuer, TypPolicy, Verified,
 };
 #[cfg(feature = "remote")]
 pub use endpoint_auth_runtime::{Endpoints, FetchError, RemoteKeys, RemoteSettings};
@@ -285,6 +285,35 @@ pub use endpoint_auth_runtime::{metadata, metrics};
 /// #[delete("/reports/{id}")]
 /// async fn delete_report(id: web::Path<u32>) -> HttpResponse {
 ///     HttpResponse::NoContent().finish()
+/// }
+/// # fn main() {}
+/// ```
+///
+/// # `issuer = "…"`
+///
+/// The token must come from the trusted issuer of this name ([`AuthConfigBuilder::trust`],
+/// [`TrustedIssuer`]); without `issuer`, a token of any trusted issuer satisfies the
+/// requirement. Every name must be declared in the crate's issuer catalog ([`issuers!`]).
+/// Combines with the rest: `issuer = "partners", scope = "read:reports"` needs both, and
+/// `any(issuer = "staff", all(issuer = "partners", scope = "read:reports"))` lets staff in
+/// and partners with the scope. A token of another trusted issuer is refused like a missing
+/// role: 403 `insufficient_scope`, no `scope` hint unless a scope would satisfy another
+/// alternative (a token of an issuer the service does not trust at all is 401).
+///
+/// ```
+/// use actix_web::{get, HttpResponse};
+/// use endpoint_auth::requires;
+///
+/// endpoint_auth::scopes! { "read:reports" => "Read reports" }
+/// endpoint_auth::issuers! {
+///     "staff" => "Employees (Entra ID)",
+///     "partners" => "Partner organisations (Auth0)",
+/// }
+///
+/// #[requires(issuer = "partners", scope = "read:reports")]
+/// #[get("/partner/reports")]
+/// async fn partner_reports() -> HttpResponse {
+///     HttpResponse::Ok().finish()
 /// }
 /// # fn main() {}
 /// ```
@@ -505,6 +534,34 @@ pub use endpoint_auth_macros::scopes;
 #[doc(inline)]
 pub use endpoint_auth_macros::roles;
 
+/// Declares the crate's issuer catalog, at the crate root, like [`scopes!`]: the names the
+/// service gives its trusted issuers ([`AuthConfigBuilder::trust`] with a
+/// [`TrustedIssuer`]), each with a description. `#[requires(issuer = "…")]` checks its name
+/// against it at compile time (an unknown name is an error naming the closest declared one).
+///
+/// ```
+/// endpoint_auth::issuers! {
+///     "staff" => "Employees, signed in with Entra ID",
+///     "partners" => "Partner organisations, through Auth0",
+/// }
+///
+/// fn main() {
+///     let names: Vec<&str> = ISSUERS.iter().map(|i| i.name()).collect();
+///     assert_eq!(names, ["staff", "partners"]);
+/// }
+/// ```
+///
+/// A name is 1 to 64 ASCII letters, digits, `-`, `_` or `.`, starting with a letter or digit
+/// (it becomes a metrics label and an OpenAPI scheme name), declared once with a non-empty
+/// description. The macro defines `pub const ISSUERS: &[IssuerInfo]` and a hidden module
+/// `__endpoint_auth_issuers`; for a renamed dependency start with `crate = "my_auth";`.
+///
+/// The catalog names issuers; it does not configure them. A name in the catalog that the
+/// configuration does not trust can never be satisfied (its routes answer 403): compare the
+/// two at startup with [`AuthConfig::issuer`].
+#[doc(inline)]
+pub use endpoint_auth_macros::issuers;
+
 /// Declares a handler deliberately open: no token is asked for.
 ///
 /// A declaration that the handler is meant to be public, so that it can be told from a
@@ -616,9 +673,9 @@ macro_rules! __endpoint_auth_register {
 pub mod __private {
     pub use crate::__endpoint_auth_register as register;
     pub use crate::__endpoint_auth_register_public as register_public;
-    pub use endpoint_auth_macros::{unknown_role, unknown_scope};
+    pub use endpoint_auth_macros::{unknown_issuer, unknown_role, unknown_scope};
     pub use endpoint_auth_runtime::__private::*;
     pub use endpoint_auth_runtime::{
-        AnyValidToken, ClaimValue, Requirement, RequirementSpec, RoleInfo, ScopeInfo,
+        AnyValidToken, ClaimValue, IssuerInfo, Requirement, RequirementSpec, RoleInfo, ScopeInfo,
     };
 }

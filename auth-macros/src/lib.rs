@@ -44,6 +44,21 @@ pub fn roles(input: TokenStream) -> TokenStream {
     expand::roles(input.into(), &location).into()
 }
 
+// Documented on the facade's re-export (`endpoint_auth::issuers`).
+#[proc_macro]
+pub fn issuers(input: TokenStream) -> TokenStream {
+    let site = proc_macro::Span::call_site();
+    let location = format!("{}:{}", site.file(), site.line());
+    expand::issuers(input.into(), &location).into()
+}
+
+/// The fallback arm of an issuer catalog: reports an issuer the catalog does not declare.
+#[doc(hidden)]
+#[proc_macro]
+pub fn unknown_issuer(input: TokenStream) -> TokenStream {
+    expand::unknown_issuer(input.into()).into()
+}
+
 /// The fallback arm of a role catalog: reports a role the catalog does not declare.
 #[doc(hidden)]
 #[proc_macro]

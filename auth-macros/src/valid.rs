@@ -42,6 +42,8 @@ pub enum Node {
     Claim(LitStr, ClaimLit),
     /// RFC 9470 `acr = "…"`.
     Acr(LitStr),
+    /// `issuer = "…"`: a trusted issuer's configured name.
+    Issuer(LitStr),
     /// RFC 9470 `max_age = N` (seconds, at least 1).
     MaxAge(u64),
     All(Vec<Node>),
@@ -65,6 +67,8 @@ pub struct Requires {
     pub scopes: Vec<LitStr>,
     /// Every well-formed role, for the role catalog check.
     pub roles: Vec<LitStr>,
+    /// Every well-formed issuer name, for the issuer catalog check.
+    pub issuers: Vec<LitStr>,
     /// `check = path`, in declaration order.
     pub checks: Vec<Path>,
 }
@@ -74,6 +78,7 @@ pub struct Requires {
 pub enum Kind {
     Scope,
     Role,
+    Issuer,
 }
 
 impl Kind {
@@ -81,20 +86,22 @@ impl Kind {
         match self {
             Kind::Scope => "scope",
             Kind::Role => "role",
+            Kind::Issuer => "issuer",
         }
     }
     pub fn macro_name(self) -> &'static str {
         match self {
             Kind::Scope => "scopes!",
             Kind::Role => "roles!",
+            Kind::Issuer => "issuers!",
         }
     }
 }
 
-const TOP_KEYS: &str = "`scope`, `role`, `claim`, `any`, `all`, `authenticated`, `acr`, \
-                        `max_age`, `check`, `crate`";
+const TOP_KEYS: &str = "`scope`, `role`, `claim`, `issuer`, `any`, `all`, `authenticated`, \
+                        `acr`, `max_age`, `check`, `crate`";
 const NESTED_KEYS: &str =
-    "`scope`, `role`, `claim`, `any`, `all`, `authenticated`, `acr`, `max_age`";
+    "`scope`, `role`, `claim`, `issuer`, `any`, `all`, `authenticated`, `acr`, `max_age`";
 
 /// The largest `max_age`: a little over 136 years is more than any session lives.
 const MAX_AGE_LIMIT: u64 = u32::MAX as u64;
@@ -103,6 +110,7 @@ pub fn requires(args: Args, errors: &mut Errors) -> Requires {
     let mut krate: Option<Path> = None;
     let mut scopes = Vec::new();
     let mut roles = Vec::new();
+    let mut issuers = Vec::new();
     let mut checks: Vec<Path> = Vec::new();
     let mut members = Vec::new();
     if args.entries.is_empty() {
@@ -123,7 +131,9 @@ pub fn requires(args: Args, errors: &mut Errors) -> Requires {
             match &entry.value {
                 Value::Eq(Expr::Path(p)) if p.qself.is_none() => {
                     let p = p.path.clone();
-                    if checks.iter().any(|c| c == &p) {
+                    // Compared as written (syn's `PartialEq` is a dev-only feature here).
+                    let written = |path: &Path| quote::ToTokens::to_token_stream(path).to_string();
+                    if checks.iter().any(|c| written(c) == written(&p)) {
                         errors.push(syn::Error::new_spanned(&p, "this check is given twice"));
                     } else {
                         checks.push(p);
@@ -138,7 +148,14 @@ pub fn requires(args: Args, errors: &mut Errors) -> Requires {
         } else {
             members.push((
                 entry,
-                node(entry, Level::Top, errors, &mut scopes, &mut roles),
+                node(
+                    entry,
+                    Level::Top,
+                    errors,
+                    &mut scopes,
+                    &mut roles,
+                    &mut issuers,
+                ),
             ));
         }
     }
@@ -158,6 +175,7 @@ pub fn requires(args: Args, errors: &mut Errors) -> Requires {
         krate,
         scopes,
         roles,
+        issuers,
         checks,
     }
 }
@@ -174,6 +192,7 @@ fn node(
     errors: &mut Errors,
     scopes: &mut Vec<LitStr>,
     roles: &mut Vec<LitStr>,
+    issuers: &mut Vec<LitStr>,
 ) -> Option<Node> {
     let key = &entry.key;
     let name = key.unraw().to_string();
@@ -221,6 +240,24 @@ fn node(
             )?;
             roles.push(lit.clone());
             Some(Node::Role(lit))
+        }
+        ("issuer", Value::Eq(expr)) => {
+            let lit = string_arg(
+                expr,
+                "`issuer` takes the name of a trusted issuer, e.g. `issuer = \"partners\"`",
+                issuer_problem,
+                errors,
+            )?;
+            issuers.push(lit.clone());
+            Some(Node::Issuer(lit))
+        }
+        ("issuer", _) => {
+            errors.at(
+                key.span(),
+                "`issuer` takes one issuer name: `issuer = \"partners\"`; for either of two \
+                 write `any(issuer = \"a\", issuer = \"b\")`",
+            );
+            None
         }
         ("role", _) => {
             errors.at(
@@ -347,7 +384,7 @@ fn node(
             }
             let members: Vec<_> = list
                 .iter()
-                .map(|e| (e, node(e, Level::Nested, errors, scopes, roles)))
+                .map(|e| (e, node(e, Level::Nested, errors, scopes, roles, issuers)))
                 .collect();
             check_members(&format!("`{name}(…)`"), &members, errors);
             let nodes = members.into_iter().filter_map(|(_, n)| n).collect();
@@ -413,6 +450,7 @@ fn check_members(list: &str, members: &[(&Entry, Option<Node>)], errors: &mut Er
             Some(Node::Scope(lit)) => Some(("scope", lit)),
             Some(Node::Role(lit)) => Some(("role", lit)),
             Some(Node::Acr(lit)) => Some(("acr", lit)),
+            Some(Node::Issuer(lit)) => Some(("issuer", lit)),
             _ => None,
         };
         if let Some((kind, lit)) = named {
@@ -573,6 +611,22 @@ fn string_arg(
         return None;
     }
     Some(LitStr::new(&value, lit.span()))
+}
+
+/// Why `s` cannot be a trusted issuer's name: it is a metrics label value and an OpenAPI
+/// scheme name, so 1 to 64 ASCII letters, digits, `-`, `_` or `.`, starting with a letter or
+/// a digit (the runtime's `is_issuer_name`).
+pub fn issuer_problem(s: &str) -> Option<String> {
+    let valid = !s.is_empty()
+        && s.len() <= 64
+        && s.as_bytes()[0].is_ascii_alphanumeric()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    (!valid).then(|| {
+        "an issuer name is 1 to 64 ASCII letters, digits, `-`, `_` or `.`, starting with a \
+         letter or digit (the name given to `TrustedIssuer::new`, not the `iss` URL)"
+            .into()
+    })
 }
 
 /// Why `s` cannot be a role name: roles are compared exactly and shown in logs and API
@@ -932,6 +986,9 @@ pub fn catalog(input: Catalog, kind: Kind, errors: &mut Errors) -> CatalogDecl {
                     Kind::Role => {
                         "a role is a string literal: `\"reports-admin\" => \"Administers reports\"`"
                     }
+                    Kind::Issuer => {
+                        "an issuer is a string literal: `\"partners\" => \"Partner organisations (Auth0)\"`"
+                    }
                 },
             );
             continue;
@@ -940,6 +997,7 @@ pub fn catalog(input: Catalog, kind: Kind, errors: &mut Errors) -> CatalogDecl {
         let problem = match kind {
             Kind::Scope => scope_token_problem(&value),
             Kind::Role => role_problem(&value),
+            Kind::Issuer => issuer_problem(&value),
         };
         if let Some(problem) = problem {
             errors.at(scope.span(), problem);

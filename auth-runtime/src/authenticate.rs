@@ -102,7 +102,7 @@ impl AuthConfig {
             }
         };
         let refused = match &verified.trusted_issuer {
-            Some(name) if verified.labelled => refused.from_issuer(name.clone()),
+            Some(name) if verified.labelled => refused.with_issuer(name.clone()),
             _ => refused,
         };
         Err(self.reject(refused, Some(r)))

@@ -28,6 +28,33 @@ impl ScopeInfo {
     }
 }
 
+/// One trusted issuer's name as the service declares it, and who its users are; the
+/// facade's `issuers!` macro generates a crate's issuer catalog as an `ISSUERS` constant of
+/// these, checked like scopes by `#[requires(issuer = "…")]`. The configuration gives each
+/// name its `iss`, keys and settings ([`TrustedIssuer`](crate::TrustedIssuer)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IssuerInfo {
+    name: &'static str,
+    description: &'static str,
+}
+
+impl IssuerInfo {
+    /// A declared issuer name. `issuers!` checks at compile time that the name follows
+    /// [`is_issuer_name`](crate::issuer::is_issuer_name) and that the description is not
+    /// empty.
+    pub const fn new(name: &'static str, description: &'static str) -> Self {
+        IssuerInfo { name, description }
+    }
+    /// The name, e.g. `partners`.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+    /// The human-readable description.
+    pub const fn description(&self) -> &'static str {
+        self.description
+    }
+}
+
 /// One declared role and what it allows; the facade's `roles!` macro generates a crate's role
 /// catalog as a `ROLES` constant of these, checked like scopes by `#[requires(role = "…")]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

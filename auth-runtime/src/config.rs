@@ -476,10 +476,12 @@ impl AuthConfig {
     /// # }
     /// ```
     pub fn keys_ready(&self) -> bool {
-        self.inner
-            .issuers
-            .iter()
-            .fold(true, |all, issuer| issuer.keys_ready() && all)
+        // Every issuer is asked (not `all`, which stops at the first): each starts its fetch.
+        let mut ready = true;
+        for issuer in &self.inner.issuers {
+            ready &= issuer.keys_ready();
+        }
+        ready
     }
 
     /// Fetches remote keys now and waits for the outcome; returns how many usable keys there

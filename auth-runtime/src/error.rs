@@ -257,7 +257,7 @@ impl AuthError {
     }
 
     /// The error as one of the trusted issuer `name`'s tokens got it (several issuers).
-    pub(crate) fn from_issuer(mut self, name: std::sync::Arc<str>) -> Self {
+    pub(crate) fn with_issuer(mut self, name: std::sync::Arc<str>) -> Self {
         self.issuer = Some(name);
         self
     }

@@ -462,7 +462,7 @@ impl Issuer {
     /// `error`, with this issuer's name for metrics when the configuration has several.
     pub(crate) fn stamp(&self, error: AuthError) -> AuthError {
         if self.verifier.labelled {
-            error.from_issuer(self.name.clone())
+            error.with_issuer(self.name.clone())
         } else {
             error
         }

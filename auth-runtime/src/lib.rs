@@ -56,7 +56,7 @@ pub mod __private {
 
 pub use authenticate::RequestView;
 pub use cache::TokenCacheSettings;
-pub use catalog::{RoleInfo, ScopeInfo};
+pub use catalog::{IssuerInfo, RoleInfo, ScopeInfo};
 pub use claims::{
     Authorized, MaybePrincipal, NoExtraClaims, Principal, RoleSource, ScopeSource, Verified,
 };

@@ -52,6 +52,32 @@ impl ResourceMetadata {
         self.authorization_servers.push(issuer.into());
         self
     }
+    /// Adds the `iss` of every issuer `config` trusts (RFC 9728 `authorization_servers`
+    /// lists each authorization server whose tokens the resource accepts), in configuration
+    /// order. An issuer configured with `accept_any_issuer` has none to list.
+    ///
+    /// ```
+    /// # use endpoint_auth_runtime::{Algorithm, AuthConfig, Key};
+    /// use endpoint_auth_runtime::metadata::ResourceMetadata;
+    /// # let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/keys/rsa-public.pem")).unwrap();
+    /// let auth = AuthConfig::builder()
+    ///     .realm("reports")
+    ///     .issuer("https://idp.example.com/")
+    ///     .audience("reports-api")
+    ///     .key(Key::rsa_pem(Algorithm::RS256, &pem)?)
+    ///     .build()?;
+    /// let meta = ResourceMetadata::new("https://api.example.com/").authorization_servers_of(&auth);
+    /// assert!(meta.to_json().contains(r#""authorization_servers":["https://idp.example.com/"]"#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn authorization_servers_of(mut self, config: &crate::AuthConfig) -> Self {
+        for iss in config.issuers().iter().filter_map(|i| i.iss()) {
+            if !self.authorization_servers.iter().any(|s| s == iss) {
+                self.authorization_servers.push(iss.to_owned());
+            }
+        }
+        self
+    }
     /// `scopes_supported` from the scope catalog.
     pub fn scopes(mut self, catalog: &[ScopeInfo]) -> Self {
         self.scopes_supported = catalog.iter().map(|s| s.scope().to_owned()).collect();

@@ -323,6 +323,38 @@ impl TestIssuer {
             .fold(builder, |b, s| b.key(s.key.clone()))
     }
 
+    /// This issuer as one of several a configuration trusts, called `name`: its issuer,
+    /// audience and key (or, for an issuer that [`serve`](Self::serve)s its keys, OIDC
+    /// discovery from it). Add settings, then give it to
+    /// [`AuthConfigBuilder::trust`](crate::AuthConfigBuilder::trust).
+    ///
+    /// ```
+    /// use endpoint_auth_runtime::testing::TestIssuer;
+    /// use endpoint_auth_runtime::AuthConfig;
+    ///
+    /// let staff = TestIssuer::new(&[]).issuer("https://staff.example");
+    /// let partners = TestIssuer::new(&[]).issuer("https://partners.example");
+    /// let auth = AuthConfig::builder()
+    ///     .realm("reports")
+    ///     .trust(staff.trusted("staff"))
+    ///     .trust(partners.trusted("partners"))
+    ///     .build()?;
+    /// assert_eq!(auth.issuer("partners").unwrap().iss(), Some("https://partners.example"));
+    /// # Ok::<(), endpoint_auth_runtime::ConfigError>(())
+    /// ```
+    pub fn trusted(&self, name: &str) -> crate::TrustedIssuer {
+        let trusted =
+            crate::TrustedIssuer::new(name, self.issuer.clone()).audience(self.audience.clone());
+        #[cfg(feature = "remote")]
+        if self.server.is_some() {
+            return trusted.oidc_discovery();
+        }
+        let keys = self.lock_keys();
+        std::iter::once(&keys.current)
+            .chain(&keys.previous)
+            .fold(trusted, |t, s| t.key(s.key.clone()))
+    }
+
     /// [`config`](Self::config), built.
     ///
     /// # Panics
