@@ -1,6 +1,7 @@
 //! Metrics over real HTTP (issue 8): `endpoint_auth_requests_total` counts each request once
 //! under its outcome, however many extractors ask, and every verification lands in
-//! `endpoint_auth_verification_seconds`.
+//! `endpoint_auth_verification_seconds`; with several trusted issuers the outcomes carry the
+//! issuer's configured name.
 //!
 //! One test: the recorder is process-global and the snapshots reset the counters, so the
 //! phases must not interleave.
@@ -42,7 +43,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/public", web::get().to(public));
 }
 
-/// Counter values since the previous snapshot, by `outcome[/reason]`, and the histogram
+/// Counter values since the previous snapshot, by `outcome[/reason][@issuer]`, and the histogram
 /// samples.
 fn take(snapshotter: &Snapshotter) -> (BTreeMap<String, u64>, Vec<f64>) {
     let mut counts = BTreeMap::new();
@@ -59,6 +60,9 @@ fn take(snapshotter: &Snapshotter) -> (BTreeMap<String, u64>, Vec<f64>) {
                 let mut name = label("outcome").expect("outcome label");
                 if let Some(reason) = label("reason") {
                     name = format!("{name}/{reason}");
+                }
+                if let Some(issuer) = label("issuer") {
+                    name = format!("{name}@{issuer}");
                 }
                 counts.insert(name, n);
             }
@@ -195,5 +199,63 @@ fn each_request_is_counted_once_under_its_outcome() {
     assert_eq!(
         counts,
         expect(&[("unavailable", 2), ("invalid_token/malformed_token", 1)])
+    );
+
+    // ---- several trusted issuers: the configured name as the `issuer` label ----
+    use endpoint_auth::testing::TestIssuer;
+    let staff = TestIssuer::new(&[]).issuer("https://staff.example");
+    let partners = TestIssuer::new(&[]).issuer("https://partners.example");
+    let stranger = TestIssuer::new(&[]).issuer("https://stranger.example");
+    let several = AuthConfig::builder()
+        .realm(REALM)
+        .trust(staff.trusted("staff"))
+        .trust(partners.trusted("partners"))
+        .build()
+        .unwrap();
+    let s = serve(Some(several), routes);
+    let staff_read = staff.token().claim("scope", "read:reports").sign();
+    let staff_bare = staff.token().sign();
+    let partner_read = partners.token().claim("scope", "read:reports").sign();
+    let partner_expired = partners
+        .token()
+        .claim("scope", "read:reports")
+        .expired()
+        .sign();
+    let stranger_read = stranger.token().claim("scope", "read:reports").sign();
+    for _ in 0..2 {
+        assert_eq!(
+            status(s.addr, "/read", &[&bearer(staff_read.as_str())]),
+            200
+        );
+    }
+    assert_eq!(
+        status(s.addr, "/read", &[&bearer(partner_read.as_str())]),
+        200
+    );
+    assert_eq!(
+        status(s.addr, "/read", &[&bearer(staff_bare.as_str())]),
+        403
+    );
+    assert_eq!(
+        status(s.addr, "/read", &[&bearer(partner_expired.as_str())]),
+        401
+    );
+    assert_eq!(
+        status(s.addr, "/read", &[&bearer(stranger_read.as_str())]),
+        401
+    );
+    assert_eq!(status(s.addr, "/read", &[]), 401);
+    let (counts, _) = take(&snapshotter);
+    assert_eq!(
+        counts,
+        expect(&[
+            ("ok@staff", 3),
+            ("ok@partners", 1),
+            ("insufficient_scope@staff", 1),
+            ("invalid_token/expired@partners", 1),
+            // No configured issuer to name: the raw `iss` never becomes a label.
+            ("invalid_token/untrusted_issuer", 1),
+            ("missing", 1),
+        ])
     );
 }

@@ -317,3 +317,55 @@ fn configurations_that_cannot_work_are_refused() {
         "issuer \"b\": no verification keys configured: call .key(…) or .keys(…)"
     );
 }
+
+#[test]
+fn openapi_documents_a_scheme_per_issuer() {
+    use endpoint_auth::openapi::SecurityDoc;
+    use serde_json::json;
+    let doc = SecurityDoc::new(SCOPES)
+        .issuers(ISSUERS)
+        .issuer_authorization_code(
+            "staff",
+            "https://login.example.com/authorize",
+            "https://login.example.com/token",
+        )
+        .issuer_client_credentials("partners", "https://partners.example.net/oauth/token")
+        .document("reports", "1");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("openapi/oas-3.1-schema-2022-10-07.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{doc:#}");
+
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(
+        schemes["staff"]["flows"]["authorizationCode"]["tokenUrl"],
+        "https://login.example.com/token"
+    );
+    assert_eq!(
+        schemes["partners"]["flows"]["clientCredentials"]["tokenUrl"],
+        "https://partners.example.net/oauth/token"
+    );
+    assert!(schemes["partners"]["description"]
+        .as_str()
+        .unwrap()
+        .contains("Partner organisations"));
+    let op = |path: &str| doc["paths"][path]["get"].clone();
+    // Any trusted issuer: either scheme.
+    assert_eq!(
+        op("/reports")["security"],
+        json!([{ "staff": ["read:reports"] }, { "partners": ["read:reports"] }])
+    );
+    assert!(op("/reports").get("x-issuers").is_none());
+    // Limited to partners: their scheme only.
+    assert_eq!(
+        op("/partner/reports")["security"],
+        json!([{ "partners": ["read:reports"] }])
+    );
+    assert_eq!(op("/partner/reports")["x-issuers"], json!(["partners"]));
+    // Staff (any scope), or partners with the scope.
+    assert_eq!(
+        op("/shared")["security"],
+        json!([{ "staff": [] }, { "partners": ["read:reports"] }])
+    );
+}

@@ -3,7 +3,7 @@
 //!
 //! | name | type | labels |
 //! |---|---|---|
-//! | `endpoint_auth_requests_total` | counter | `outcome`; `reason` for `invalid_request` and `invalid_token` |
+//! | `endpoint_auth_requests_total` | counter | `outcome`; `reason` for `invalid_request` and `invalid_token`; `issuer` with several trusted issuers |
 //! | `endpoint_auth_verification_seconds` | histogram | none |
 //!
 //! `outcome` is one of:
@@ -28,7 +28,14 @@
 //! part of it, and a request that needs no verification (its token was verified before and is
 //! still cached) records none.
 //!
-//! Label values are fixed strings from this crate: nothing from the request or the token ever
+//! With several trusted issuers ([`AuthConfigBuilder::trust`](crate::AuthConfigBuilder::trust)),
+//! every outcome decided for a token of one of them also carries `issuer`, the name the
+//! configuration gave it (never the token's `iss`): a token whose `iss` names no trusted
+//! issuer is counted as `invalid_token`/`untrusted_issuer` without it, and so are
+//! requests without credentials or with malformed ones. A configuration with one issuer adds
+//! no label (its series stay as they were).
+//!
+//! Label values are fixed strings from this crate or the configuration: nothing from the request or the token ever
 //! becomes a label, so an attacker cannot grow the number of series.
 //!
 //! # Prometheus

@@ -79,6 +79,10 @@ pub struct SecurityDoc {
     scopes: Vec<(String, String)>,
     /// The role catalog's descriptions, for `x-roles`.
     roles: Vec<(String, String)>,
+    /// The issuer catalog's descriptions.
+    issuers: Vec<(String, String)>,
+    /// A security scheme of its own per trusted issuer (name, flows), when they differ.
+    issuer_schemes: Vec<(String, Map<String, Value>)>,
     flows: Map<String, Value>,
     realm: Option<String>,
 }
@@ -101,6 +105,8 @@ impl SecurityDoc {
             flows: Map::new(),
             realm: None,
             roles: Vec::new(),
+            issuers: Vec::new(),
+            issuer_schemes: Vec::new(),
         }
     }
 
@@ -124,6 +130,103 @@ impl SecurityDoc {
             .map(|r| (r.role().to_owned(), r.description().to_owned()))
             .collect();
         self
+    }
+
+    /// The issuer catalog (the `ISSUERS` that `endpoint_auth::issuers!` generates): the
+    /// descriptions of the per-issuer schemes ([`issuer_authorization_code`](Self::issuer_authorization_code),
+    /// [`issuer_client_credentials`](Self::issuer_client_credentials)).
+    pub fn issuers(mut self, catalog: &[crate::IssuerInfo]) -> Self {
+        self.issuers = catalog
+            .iter()
+            .map(|i| (i.name().to_owned(), i.description().to_owned()))
+            .collect();
+        self
+    }
+
+    /// Documents the trusted issuer `name` as an OAuth 2.0 security scheme of its own (named
+    /// `name`), with an authorization-code flow at its endpoints: for services whose issuers
+    /// differ (Entra ID for staff, Auth0 for partners), where one scheme could not say where
+    /// to get a token. Once any issuer has a scheme, every operation's `security` lists, for
+    /// each alternative of its requirement, the scheme of the issuer it is limited to
+    /// (`issuer = "…"`), or every issuer's scheme when any trusted issuer will do. Called
+    /// again for the same issuer, the flows add up.
+    ///
+    /// ```
+    /// use endpoint_auth_runtime::openapi::SecurityDoc;
+    /// use endpoint_auth_runtime::{IssuerInfo, Requirement, ScopeInfo};
+    ///
+    /// const SCOPES: &[ScopeInfo] = &[ScopeInfo::new("read:reports", "Read reports")];
+    /// let doc = SecurityDoc::new(SCOPES)
+    ///     .issuer_authorization_code("staff", "https://login.example.com/authorize", "https://login.example.com/token")
+    ///     .issuer_client_credentials("partners", "https://partners.example.net/oauth/token");
+    /// let security = doc.security(&Requirement::Scope("read:reports"));
+    /// assert_eq!(security, serde_json::json!([{ "staff": ["read:reports"] }, { "partners": ["read:reports"] }]));
+    /// const PARTNERS: Requirement = Requirement::Issuer("partners");
+    /// let security = doc.security(&Requirement::All(&[PARTNERS, Requirement::Scope("read:reports")]));
+    /// assert_eq!(security, serde_json::json!([{ "partners": ["read:reports"] }]));
+    /// ```
+    pub fn issuer_authorization_code(
+        self,
+        name: impl Into<String>,
+        authorization_url: impl Into<String>,
+        token_url: impl Into<String>,
+    ) -> Self {
+        let flow = json!({ "authorizationUrl": authorization_url.into(), "tokenUrl": token_url.into(), "scopes": self.scope_map() });
+        self.issuer_flow(name.into(), "authorizationCode", flow)
+    }
+
+    /// [`issuer_authorization_code`](Self::issuer_authorization_code) with a
+    /// client-credentials flow (machine clients of that issuer).
+    pub fn issuer_client_credentials(
+        self,
+        name: impl Into<String>,
+        token_url: impl Into<String>,
+    ) -> Self {
+        let flow = json!({ "tokenUrl": token_url.into(), "scopes": self.scope_map() });
+        self.issuer_flow(name.into(), "clientCredentials", flow)
+    }
+
+    fn issuer_flow(mut self, name: String, kind: &str, flow: Value) -> Self {
+        match self.issuer_schemes.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, flows)) => {
+                flows.insert(kind.into(), flow);
+            }
+            None => {
+                let mut flows = Map::new();
+                flows.insert(kind.into(), flow);
+                self.issuer_schemes.push((name, flows));
+            }
+        }
+        self
+    }
+
+    /// The OpenAPI `security` array of an operation with `requirement`: one object per
+    /// alternative, naming [`requirement_scheme`](Self::requirement_scheme), or, with
+    /// per-issuer schemes, the scheme of each issuer that can satisfy the alternative.
+    pub fn security(&self, requirement: &Requirement) -> Value {
+        if self.issuer_schemes.is_empty() {
+            return security_requirements(requirement, self.requirement_scheme());
+        }
+        let mut out: Vec<Value> = Vec::new();
+        for (issuer, scopes) in requirement.issuer_alternatives() {
+            let schemes: Vec<&str> = match issuer {
+                Some(name) if self.issuer_schemes.iter().any(|(n, _)| n == name) => vec![name],
+                // An issuer without a scheme of its own: the shared one.
+                Some(_) => vec![self.requirement_scheme()],
+                None => self
+                    .issuer_schemes
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect(),
+            };
+            for scheme in schemes {
+                let alt = json!({ scheme: scopes });
+                if !out.contains(&alt) {
+                    out.push(alt);
+                }
+            }
+        }
+        Value::Array(out)
     }
 
     /// Shows the realm in the documented challenges.
@@ -231,7 +334,6 @@ impl SecurityDoc {
         let mut applied = Applied::default();
         let mut matched = vec![false; handlers.len()];
         let mut matched_open = vec![false; open.len()];
-        let scheme = self.requirement_scheme().to_owned();
         if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
             for (path, item) in paths.iter_mut() {
                 for method in METHODS {
@@ -261,11 +363,12 @@ impl SecurityDoc {
                     match (found, found_open) {
                         (Some(i), _) => {
                             matched[i] = true;
-                            op.insert(
-                                "security".into(),
-                                security_requirements(&handlers[i].requirement(), &scheme),
-                            );
+                            op.insert("security".into(), self.security(&handlers[i].requirement()));
                             let requirement = handlers[i].requirement();
+                            let issuers = requirement.issuers();
+                            if !issuers.is_empty() {
+                                op.insert("x-issuers".into(), json!(issuers));
+                            }
                             self.add_responses(op, Responses::Protected(&requirement));
                             if requirement.has_step_up() {
                                 op.insert("x-step-up".into(), step_up(&requirement));
@@ -315,8 +418,7 @@ impl SecurityDoc {
                             // OpenAPI 3.1 §4.8.10: the empty object makes security optional;
                             // a token, when sent, is checked (400/401 for a bad one).
                             let mut security = vec![json!({})];
-                            if let Value::Array(token) =
-                                security_requirements(&Requirement::Authenticated, &scheme)
+                            if let Value::Array(token) = self.security(&Requirement::Authenticated)
                             {
                                 security.extend(token);
                             }
@@ -429,6 +531,16 @@ impl SecurityDoc {
                 self.bearer_scheme.clone(),
                 json!({ "type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "RFC 6750 bearer access token (a JWT)" }),
             );
+            for (name, flows) in &self.issuer_schemes {
+                let description = self.issuers.iter().find(|(n, _)| n == name).map_or_else(
+                    || format!("OAuth 2.0 access tokens of the trusted issuer `{name}`"),
+                    |(_, d)| format!("OAuth 2.0 access tokens of the trusted issuer `{name}`: {d}"),
+                );
+                schemes.insert(
+                    name.clone(),
+                    json!({ "type": "oauth2", "description": description, "flows": flows }),
+                );
+            }
         }
         let schemas = components.entry("schemas").or_insert_with(|| json!({}));
         if let Some(schemas) = schemas.as_object_mut() {

@@ -433,6 +433,33 @@ impl Requirement {
         }
     }
 
+    /// The alternatives of [`alternatives`](Self::alternatives) with the trusted issuer each
+    /// is limited to (`None`: any). An alternative that names two different issuers can never
+    /// be met and is left out; duplicates are removed.
+    pub fn issuer_alternatives(&self) -> Vec<(Option<&'static str>, Vec<&'static str>)> {
+        let mut out: Vec<(Option<&'static str>, Vec<&'static str>)> = Vec::new();
+        for alt in self.dnf() {
+            let mut issuers = alt.grants.iter().filter_map(|g| match g {
+                Requirement::Issuer(name) => Some(*name),
+                _ => None,
+            });
+            let issuer = issuers.next();
+            if issuers.any(|other| Some(other) != issuer) {
+                continue;
+            }
+            let mut key = alt.scopes.clone();
+            key.sort_unstable();
+            if !out.iter().any(|(i, s)| {
+                let mut s = s.clone();
+                s.sort_unstable();
+                *i == issuer && s == key
+            }) {
+                out.push((issuer, alt.scopes));
+            }
+        }
+        out
+    }
+
     /// Every issuer named anywhere in the requirement, in declaration order, once each.
     pub fn issuers(&self) -> Vec<&'static str> {
         fn walk(r: &Requirement, out: &mut Vec<&'static str>) {
