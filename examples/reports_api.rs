@@ -11,6 +11,16 @@
 //!
 //! Against a real provider, set `AUTH_ISSUER` (keys by OIDC discovery) and optionally
 //! `AUTH_JWKS_URL`; `AUTH_AUDIENCE` defaults to `reports-api`, `BIND` to `127.0.0.1:8080`.
+//!
+//! Several providers at once: `AUTH_ISSUERS="staff=https://login.example.com/tenant/v2.0,partners=https://partners.eu.auth0.com/"`
+//! (comma-separated `name=iss`; names are letters, digits, `-`, `_`, `.`) instead of
+//! `AUTH_ISSUER`. Each issuer finds its keys by discovery unless `AUTH_JWKS_URL_<NAME>` is
+//! set, and accepts `AUTH_AUDIENCE_<NAME>` (else `AUTH_AUDIENCE`); `<NAME>` is the name in
+//! upper case with `-` and `.` as `_` (`AUTH_JWKS_URL_PARTNERS`). Each provider is healthy or
+//! not on its own: one down answers 503 for its tokens only. `GET /partner/reports` is for
+//! tokens of the issuer named `partners`. The embedded default shows it with
+//! `REPORTS_API_DEV_PARTNERS=1`: a second dev issuer, `partners`, at `/partners` (its own key,
+//! JWKS and token endpoint), beside the first, then called `staff`.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -24,7 +34,9 @@ use base64::Engine as _;
 use endpoint_auth::actix::Decision;
 use endpoint_auth::metadata::ResourceMetadata;
 use endpoint_auth::openapi::SecurityDoc;
-use endpoint_auth::{public, requires, AuthConfig, Key, MaybePrincipal, Principal, RoleSource};
+use endpoint_auth::{
+    public, requires, AuthConfig, Key, MaybePrincipal, Principal, RoleSource, TrustedIssuer,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi as _;
 
@@ -37,6 +49,10 @@ endpoint_auth::scopes! {
 
 endpoint_auth::roles! {
     "reports-admin" => "Deletes anyone's reports",
+}
+
+endpoint_auth::issuers! {
+    "partners" => "Partner organisations (AUTH_ISSUERS; the embedded default's second dev issuer)",
 }
 
 const REALM: &str = "reports-api";
@@ -57,7 +73,8 @@ const REALM: &str = "reports-api";
         delete_report,
         export_report,
         export_all,
-        tenant_reports
+        tenant_reports,
+        partner_reports
     )
 )]
 struct ApiDoc;
@@ -111,6 +128,29 @@ async fn health() -> HttpResponse {
 #[public(reason = "readiness probe")]
 #[get("/ready")]
 async fn ready(auth: web::Data<AuthConfig>) -> HttpResponse {
+    if let [_, _, ..] = auth.issuers() {
+        // Several providers, each healthy on its own: ready while any can be served (the
+        // others' tokens get 503 meanwhile), so one provider down does not take the service
+        // out of rotation.
+        let states: serde_json::Map<String, serde_json::Value> = auth
+            .issuers()
+            .iter()
+            .map(|i| (i.name().to_owned(), i.keys_ready().into()))
+            .collect();
+        let any = states.values().any(|ready| *ready == true);
+        let body = serde_json::json!({
+            "status": if any { "ready" } else { "waiting for signing keys" },
+            "issuers": states,
+        });
+        return if any {
+            HttpResponse::Ok().json(body)
+        } else {
+            HttpResponse::ServiceUnavailable()
+                .insert_header(("retry-after", "1"))
+                .insert_header(("cache-control", "no-store"))
+                .json(body)
+        };
+    }
     if auth.keys_ready() {
         HttpResponse::Ok().json(serde_json::json!({ "status": "ready" }))
     } else {
@@ -206,6 +246,24 @@ async fn tenant_reports(store: web::Data<Store>, tenant: web::Path<String>) -> H
     HttpResponse::Ok().json(reports)
 }
 
+/// The public reports, for partner organisations: tokens of the trusted issuer named
+/// `partners` with `read:reports` (a token of another issuer gets 403, whatever its scopes).
+#[utoipa::path(get, path = "/partner/reports",
+    responses((status = 200, description = "The public reports", body = [Report])))]
+#[requires(issuer = "partners", scope = "read:reports")]
+#[get("/partner/reports")]
+async fn partner_reports(store: web::Data<Store>) -> HttpResponse {
+    let reports: Vec<Report> = store
+        .reports
+        .lock()
+        .unwrap()
+        .values()
+        .filter(|r| r.public)
+        .cloned()
+        .collect();
+    HttpResponse::Ok().json(reports)
+}
+
 /// The report's author, or a holder of the `reports-admin` role; anyone else is told the
 /// report does not exist (404), so ids of others' reports cannot be probed.
 async fn author_or_admin(
@@ -281,10 +339,14 @@ struct DevKey {
     pkcs8: Vec<u8>,
     jwk: serde_json::Value,
     path: PathBuf,
+    kid: &'static str,
 }
 
 const DEV_KID: &str = "reports-api-dev";
 const DEV_KEY_FILE: &str = "reports_api-dev-key.p8";
+/// The second dev issuer's (`REPORTS_API_DEV_PARTNERS=1`): a key of its own.
+const DEV_PARTNERS_KID: &str = "reports-api-dev-partners";
+const DEV_PARTNERS_KEY_FILE: &str = "reports_api-dev-partners-key.p8";
 const DEV_KEY_DIR_VAR: &str = "REPORTS_API_DEV_KEY_DIR";
 
 impl DevKey {
@@ -311,10 +373,14 @@ impl DevKey {
     }
 
     fn load_or_create() -> Result<DevKey, String> {
+        Self::load_or_create_named(DEV_KEY_FILE, DEV_KID)
+    }
+
+    fn load_or_create_named(file: &str, kid: &'static str) -> Result<DevKey, String> {
         use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING as ALG};
         let dir = Self::dir()?;
         private::ensure_dir(&dir)?;
-        let path = dir.join(DEV_KEY_FILE);
+        let path = dir.join(file);
         let pkcs8 = match private::read(&path)? {
             Some(bytes) => bytes,
             None => {
@@ -334,11 +400,16 @@ impl DevKey {
         })?;
         let point = pair.public_key().as_ref();
         let jwk = serde_json::json!({
-            "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": DEV_KID,
+            "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid,
             "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
             "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
         });
-        Ok(DevKey { pkcs8, jwk, path })
+        Ok(DevKey {
+            pkcs8,
+            jwk,
+            path,
+            kid,
+        })
     }
 
     fn mint(&self, issuer: &str, audience: &str, subject: &str, scopes: &[&str]) -> String {
@@ -361,7 +432,7 @@ impl DevKey {
             .unwrap()
             .as_secs();
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-        header.kid = Some(DEV_KID.into());
+        header.kid = Some(self.kid.into());
         header.typ = Some("at+jwt".into());
         let mut claims = serde_json::json!({
             "iss": issuer, "aud": audience, "sub": subject, "client_id": "reports-api-dev",
@@ -536,12 +607,64 @@ mod private {
 struct Settings {
     bind: SocketAddr,
     issuer: Option<String>,
+    /// `AUTH_ISSUERS`: several trusted issuers, each with its own keys and audience.
+    issuers: Vec<IssuerSettings>,
+    /// `REPORTS_API_DEV_PARTNERS=1`: the embedded default runs a second dev issuer.
+    dev_partners: bool,
     audience: String,
     jwks_url: Option<String>,
     resource: Option<String>,
     token_url: Option<String>,
     /// Where roles are in a token (dotted path): `AUTH_ROLES_CLAIM`, default `roles`.
     roles_claim: String,
+}
+
+/// One entry of `AUTH_ISSUERS`, with its own `AUTH_JWKS_URL_<NAME>` and `AUTH_AUDIENCE_<NAME>`.
+struct IssuerSettings {
+    name: String,
+    iss: String,
+    jwks_url: Option<String>,
+    audience: String,
+}
+
+/// `AUTH_ISSUERS="name=iss,name=iss"`.
+fn issuers_from(
+    list: &str,
+    var: &dyn Fn(&str) -> Option<String>,
+    audience: &str,
+) -> Result<Vec<IssuerSettings>, String> {
+    let mut out: Vec<IssuerSettings> = Vec::new();
+    for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let Some((name, iss)) = entry.split_once('=') else {
+            return Err(format!(
+                "AUTH_ISSUERS entry {entry:?} is not name=iss (e.g. partners=https://partners.example.com/)"
+            ));
+        };
+        let (name, iss) = (name.trim(), iss.trim());
+        if !endpoint_auth::issuer::is_issuer_name(name) || iss.is_empty() {
+            return Err(format!(
+                "AUTH_ISSUERS entry {entry:?}: the name is 1 to 64 letters, digits, '-', '_' or '.', and the iss is not empty"
+            ));
+        }
+        let suffix: String = name
+            .chars()
+            .map(|c| match c {
+                '-' | '.' => '_',
+                c => c.to_ascii_uppercase(),
+            })
+            .collect();
+        out.push(IssuerSettings {
+            name: name.to_owned(),
+            iss: iss.to_owned(),
+            jwks_url: var(&format!("AUTH_JWKS_URL_{suffix}")),
+            audience: var(&format!("AUTH_AUDIENCE_{suffix}"))
+                .unwrap_or_else(|| audience.to_owned()),
+        });
+    }
+    if out.is_empty() {
+        return Err("AUTH_ISSUERS is set but names no issuer".into());
+    }
+    Ok(out)
 }
 
 fn settings() -> Result<Settings, String> {
@@ -551,9 +674,24 @@ fn settings() -> Result<Settings, String> {
         .parse()
         .map_err(|_| format!("BIND={bind:?} is not an address like 127.0.0.1:8080"))?;
     let issuer = var("AUTH_ISSUER");
+    let audience = var("AUTH_AUDIENCE").unwrap_or_else(|| "reports-api".into());
+    let issuers = match var("AUTH_ISSUERS") {
+        None => Vec::new(),
+        Some(_) if issuer.is_some() => {
+            return Err("set AUTH_ISSUER (one issuer) or AUTH_ISSUERS (several), not both".into())
+        }
+        Some(_) if var("AUTH_JWKS_URL").is_some() => {
+            return Err(
+                "AUTH_JWKS_URL names one issuer's keys; with AUTH_ISSUERS set AUTH_JWKS_URL_<NAME> per issuer"
+                    .into(),
+            )
+        }
+        Some(list) => issuers_from(&list, &var, &audience)?,
+    };
+    let real = issuer.is_some() || !issuers.is_empty();
     // The embedded default hands out tokens with any scope to whoever asks (`/oauth/token`,
     // `mint`): only this machine may ask. `to_canonical`: ::ffff:127.0.0.1 is loopback too.
-    if issuer.is_none() && !bind.ip().to_canonical().is_loopback() {
+    if !real && !bind.ip().to_canonical().is_loopback() {
         return Err(format!(
             "BIND={bind} is not a loopback address, and the embedded default issues tokens with any scope to anyone who can reach it; \
              bind to 127.0.0.1 or [::1], or point the service at a real issuer with AUTH_ISSUER=https://your-issuer.example (and AUTH_JWKS_URL if it has no OIDC discovery)"
@@ -566,7 +704,9 @@ fn settings() -> Result<Settings, String> {
     Ok(Settings {
         bind,
         issuer,
-        audience: var("AUTH_AUDIENCE").unwrap_or_else(|| "reports-api".into()),
+        issuers,
+        dev_partners: var("REPORTS_API_DEV_PARTNERS").is_some_and(|v| v != "0"),
+        audience,
         jwks_url,
         resource: var("AUTH_RESOURCE"),
         token_url: var("AUTH_TOKEN_URL"),
@@ -583,25 +723,51 @@ fn embedded_issuer(bind: SocketAddr) -> String {
     format!("http://{bind}")
 }
 
+/// The second dev issuer's `iss`: the embedded issuer's, under `/partners`.
+fn partners_issuer(embedded: &str) -> String {
+    format!("{embedded}/partners")
+}
+
 fn main() {
     let settings = settings().unwrap_or_else(|e| fail(e));
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("mint") {
-        if settings.issuer.is_some() {
-            fail("`mint` only works on the embedded default; unset AUTH_ISSUER (a real issuer mints its own tokens)");
+        if settings.issuer.is_some() || !settings.issuers.is_empty() {
+            fail("`mint` only works on the embedded default; unset AUTH_ISSUER and AUTH_ISSUERS (a real issuer mints its own tokens)");
         }
-        let key = DevKey::load_or_create().unwrap_or_else(|e| fail(e));
-        // `mint --mfa …`: as if the user had just authenticated with MFA (RFC 9470 step-up).
-        let mfa = args.get(1).map(String::as_str) == Some("--mfa");
-        let first = if mfa { 2 } else { 1 };
-        let scopes: Vec<&str> = args[first..].iter().map(String::as_str).collect();
+        // `mint --mfa …`: as if the user had just authenticated with MFA (RFC 9470 step-up);
+        // `mint --partners …`: a token of the second dev issuer (REPORTS_API_DEV_PARTNERS=1).
+        let mut rest = &args[1..];
+        let (mut mfa, mut partners) = (false, false);
+        while let Some(flag) = rest.first().filter(|a| a.starts_with("--")) {
+            match flag.as_str() {
+                "--mfa" => mfa = true,
+                "--partners" => partners = true,
+                other => fail(format!(
+                    "unknown option {other}; `mint [--mfa] [--partners] scope…`"
+                )),
+            }
+            rest = &rest[1..];
+        }
+        let key = if partners {
+            DevKey::load_or_create_named(DEV_PARTNERS_KEY_FILE, DEV_PARTNERS_KID)
+        } else {
+            DevKey::load_or_create()
+        }
+        .unwrap_or_else(|e| fail(e));
+        let issuer = if partners {
+            partners_issuer(&embedded_issuer(settings.bind))
+        } else {
+            embedded_issuer(settings.bind)
+        };
+        let scopes: Vec<&str> = rest.iter().map(String::as_str).collect();
         if let Some(bad) = scopes.iter().find(|s| !endpoint_auth::is_scope_token(s)) {
             fail(format!("{bad:?} is not a valid scope"));
         }
         println!(
             "{}",
             key.mint_as(
-                &embedded_issuer(settings.bind),
+                &issuer,
                 &settings.audience,
                 "dev-user",
                 &scopes,
@@ -655,68 +821,138 @@ async fn serve(
         .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let base = format!("http://{addr}");
-    let issuer = settings
-        .issuer
-        .clone()
-        .unwrap_or_else(|| embedded_issuer(addr));
+    let embedded = embedded_issuer(addr);
     // RFC 9728: what this resource is and who issues its tokens; 401s point at it.
     let resource = settings.resource.clone().unwrap_or_else(|| base.clone());
     let metadata = ResourceMetadata::new(&resource)
-        .authorization_server(&issuer)
         .scopes(SCOPES)
         .name("reports_api")
         .documentation(format!("{base}/openapi.json"));
+    // Roles for #[requires(role = …)] and the delete check: `roles` by default (Entra ID
+    // app roles; the embedded issuer's too), another claim path with AUTH_ROLES_CLAIM.
+    let roles = RoleSource::claim_path(&settings.roles_claim);
     let builder = AuthConfig::builder()
         .realm(REALM)
-        .issuer(&issuer)
-        .audience(&settings.audience)
         .resource_metadata(metadata.metadata_url())
-        // Roles for #[requires(role = …)] and the delete check: `roles` by default (Entra ID
-        // app roles; the embedded issuer's too), another claim path with AUTH_ROLES_CLAIM.
-        .roles_from(RoleSource::claim_path(&settings.roles_claim))
         // Every route is declared #[requires] or #[public]; a route added without either
         // asks for a valid token rather than being silently open.
         .deny_by_default();
-    let (auth, dev, token_url) = match &settings.issuer {
-        Some(issuer) => {
-            let builder = match &settings.jwks_url {
-                Some(url) => builder.jwks_url(url),
-                None => builder.oidc_discovery(),
-            };
-            // No prefetch: the service starts even while the provider is down (keys are
-            // fetched, and retried, in the background; /ready tells when they are usable).
-            let auth = builder.build().map_err(|e| e.to_string())?;
-            tracing::info!(issuer, "signing keys are fetched in the background");
-            (auth, None, settings.token_url.clone())
+    // Dev issuers: the embedded default's, and with REPORTS_API_DEV_PARTNERS its second one.
+    let mut dev: Option<DevIssuer> = None;
+    let mut partners_dev: Option<DevIssuer> = None;
+    let auth = if !settings.issuers.is_empty() {
+        // Several providers, each with its own keys and audience; none is waited for.
+        let mut builder = builder;
+        for i in &settings.issuers {
+            let trusted = TrustedIssuer::new(&i.name, &i.iss)
+                .audience(&i.audience)
+                .roles_from(roles.clone());
+            builder = builder.trust(match &i.jwks_url {
+                Some(url) => trusted.jwks_url(url),
+                None => trusted.oidc_discovery(),
+            });
         }
-        None => {
-            let key = DevKey::load_or_create()?;
-            let verification =
+        let auth = builder.build().map_err(|e| e.to_string())?;
+        for i in &settings.issuers {
+            tracing::info!(
+                issuer = i.name,
+                iss = i.iss,
+                "signing keys are fetched in the background"
+            );
+        }
+        auth
+    } else if let Some(issuer) = &settings.issuer {
+        let builder = builder
+            .issuer(issuer)
+            .audience(&settings.audience)
+            .roles_from(roles);
+        let builder = match &settings.jwks_url {
+            Some(url) => builder.jwks_url(url),
+            None => builder.oidc_discovery(),
+        };
+        // No prefetch: the service starts even while the provider is down (keys are
+        // fetched, and retried, in the background; /ready tells when they are usable).
+        let auth = builder.build().map_err(|e| e.to_string())?;
+        tracing::info!(issuer, "signing keys are fetched in the background");
+        auth
+    } else {
+        let key = DevKey::load_or_create()?;
+        let verification = Key::from_jwk_json(&key.jwk.to_string()).map_err(|e| e.to_string())?;
+        dev = Some(DevIssuer {
+            key,
+            issuer: embedded.clone(),
+            audience: settings.audience.clone(),
+        });
+        if settings.dev_partners {
+            let key = DevKey::load_or_create_named(DEV_PARTNERS_KEY_FILE, DEV_PARTNERS_KID)?;
+            let partners_key =
                 Key::from_jwk_json(&key.jwk.to_string()).map_err(|e| e.to_string())?;
+            let partners = DevIssuer {
+                key,
+                issuer: partners_issuer(&embedded),
+                audience: settings.audience.clone(),
+            };
             let auth = builder
-                .key(verification)
+                .trust(
+                    TrustedIssuer::new("staff", &embedded)
+                        .audience(&settings.audience)
+                        .roles_from(roles.clone())
+                        .key(verification),
+                )
+                .trust(
+                    TrustedIssuer::new("partners", &partners.issuer)
+                        .audience(&settings.audience)
+                        .roles_from(roles)
+                        .key(partners_key),
+                )
                 .build()
                 .map_err(|e| e.to_string())?;
-            (auth, Some(key), Some(format!("{base}/oauth/token")))
+            partners_dev = Some(partners);
+            auth
+        } else {
+            builder
+                .issuer(&embedded)
+                .audience(&settings.audience)
+                .roles_from(roles)
+                .key(verification)
+                .build()
+                .map_err(|e| e.to_string())?
         }
     };
-    let metadata = metadata.bearer_methods(auth.bearer_methods());
+    // A name `#[requires(issuer = …)]` may use that no configured issuer has: its routes
+    // refuse every token. Said once, at startup.
+    for declared in ISSUERS {
+        if auth.issuer(declared.name()).is_none() {
+            tracing::info!(
+                issuer = declared.name(),
+                "no trusted issuer has this name: its routes answer 403 (see AUTH_ISSUERS)"
+            );
+        }
+    }
+    let token_url = match (&settings.issuer, &dev) {
+        (_, Some(_)) => Some(format!("{base}/oauth/token")),
+        _ => settings.token_url.clone(),
+    };
+    let partners_token_url = partners_dev
+        .as_ref()
+        .map(|_| format!("{base}/partners/oauth/token"));
+    let metadata = metadata
+        .authorization_servers_of(&auth)
+        .bearer_methods(auth.bearer_methods());
 
     // Built (and checked for drift) now; with discovery and no AUTH_TOKEN_URL, built again
     // once discovery has found the token endpoint.
     let openapi = web::Data::new(OpenApiDoc {
-        startup: openapi_document(token_url.as_deref())?,
+        startup: openapi_document(token_url.as_deref(), partners_token_url.as_deref())?,
         discovered: std::sync::OnceLock::new(),
-        discovery: (token_url.is_none() && settings.jwks_url.is_none()).then(|| auth.clone()),
+        discovery: (token_url.is_none()
+            && settings.jwks_url.is_none()
+            && settings.issuers.is_empty())
+        .then(|| auth.clone()),
     });
 
-    let dev = dev.map(|key| {
-        web::Data::new(DevIssuer {
-            key,
-            issuer: issuer.clone(),
-            audience: settings.audience.clone(),
-        })
-    });
+    let dev = dev.map(web::Data::new);
+    let partners_dev = partners_dev.map(|p| web::Data::new(PartnersDev(p)));
     let store = web::Data::new(Store {
         reports: Mutex::new(BTreeMap::from([(
             1,
@@ -731,6 +967,7 @@ async fn serve(
     });
     let server = HttpServer::new({
         let dev = dev.clone();
+        let partners_dev = partners_dev.clone();
         move || {
             let mut app = App::new()
                 .wrap(auth.clone())
@@ -747,6 +984,7 @@ async fn serve(
                 .service(export_all)
                 .service(export_report)
                 .service(tenant_reports)
+                .service(partner_reports)
                 .service(endpoint_auth::actix::metadata_service(&metadata))
                 .app_data(web::Data::new(prometheus.clone()))
                 .service(metrics_text)
@@ -756,6 +994,12 @@ async fn serve(
                     .app_data(dev.clone())
                     .service(dev_jwks)
                     .service(dev_token);
+            }
+            if let Some(partners) = &partners_dev {
+                app = app
+                    .app_data(partners.clone())
+                    .service(partners_jwks)
+                    .service(partners_token);
             }
             app
         }
@@ -776,7 +1020,13 @@ async fn serve(
     });
     println!("reports_api listening on {base}");
     if let Some(dev) = &dev {
-        print_quickstart(addr, &dev.key, &dev.issuer, &dev.audience);
+        print_quickstart(
+            addr,
+            &dev.key,
+            &dev.issuer,
+            &dev.audience,
+            partners_dev.as_deref().map(|p| &p.0),
+        );
     }
     server.await.map_err(|e| e.to_string())
 }
@@ -784,10 +1034,25 @@ async fn serve(
 /// The OpenAPI document: utoipa's paths, completed with what `#[requires]` declared, with the
 /// client-credentials flow at `token_url` when there is one. Enforcement and documentation come
 /// from one declaration: drift between them is an error.
-fn openapi_document(token_url: Option<&str>) -> Result<web::Bytes, String> {
-    let mut security = SecurityDoc::new(SCOPES).roles(ROLES).realm(REALM);
-    if let Some(url) = token_url {
-        security = security.client_credentials(url);
+///
+/// With the embedded default's two dev issuers (`partners_token_url`), each gets a scheme of
+/// its own: a client learns which token endpoint serves which operation.
+fn openapi_document(
+    token_url: Option<&str>,
+    partners_token_url: Option<&str>,
+) -> Result<web::Bytes, String> {
+    let mut security = SecurityDoc::new(SCOPES)
+        .roles(ROLES)
+        .issuers(ISSUERS)
+        .realm(REALM);
+    match (token_url, partners_token_url) {
+        (Some(staff), Some(partners)) => {
+            security = security
+                .issuer_client_credentials("staff", staff)
+                .issuer_client_credentials("partners", partners);
+        }
+        (Some(url), None) => security = security.client_credentials(url),
+        _ => {}
     }
     let (openapi, applied) = security
         .apply_utoipa(ApiDoc::openapi())
@@ -820,7 +1085,7 @@ async fn openapi_json(doc: web::Data<OpenApiDoc>) -> HttpResponse {
         .and_then(AuthConfig::remote_keys)
         .and_then(|remote| remote.discovered_endpoints().token);
     let body = match token_url {
-        Some(url) if doc.discovered.get().is_none() => match openapi_document(Some(&url)) {
+        Some(url) if doc.discovered.get().is_none() => match openapi_document(Some(&url), None) {
             Ok(bytes) => doc.discovered.get_or_init(|| bytes).clone(),
             Err(_) => doc.startup.clone(),
         },
@@ -850,9 +1115,22 @@ struct DevIssuer {
     audience: String,
 }
 
+/// The second dev issuer (`REPORTS_API_DEV_PARTNERS=1`), as app data of its own type.
+struct PartnersDev(DevIssuer);
+
 #[public(reason = "the embedded issuer's signing keys")]
 #[get("/.well-known/jwks.json")]
 async fn dev_jwks(dev: web::Data<DevIssuer>) -> HttpResponse {
+    jwks_of(&dev)
+}
+
+#[public(reason = "the second embedded issuer's signing keys")]
+#[get("/partners/.well-known/jwks.json")]
+async fn partners_jwks(dev: web::Data<PartnersDev>) -> HttpResponse {
+    jwks_of(&dev.0)
+}
+
+fn jwks_of(dev: &DevIssuer) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "keys": [dev.key.jwk] }))
 }
 
@@ -873,6 +1151,20 @@ struct TokenRequest {
 #[public(reason = "the embedded issuer's token endpoint")]
 #[post("/oauth/token")]
 async fn dev_token(dev: web::Data<DevIssuer>, form: web::Form<TokenRequest>) -> HttpResponse {
+    token_of(&dev, &form)
+}
+
+/// The second dev issuer's token endpoint: tokens with its own `iss` and key.
+#[public(reason = "the second embedded issuer's token endpoint")]
+#[post("/partners/oauth/token")]
+async fn partners_token(
+    dev: web::Data<PartnersDev>,
+    form: web::Form<TokenRequest>,
+) -> HttpResponse {
+    token_of(&dev.0, &form)
+}
+
+fn token_of(dev: &DevIssuer, form: &TokenRequest) -> HttpResponse {
     let error = |code: &str, description: &str| {
         HttpResponse::BadRequest()
             .insert_header(("cache-control", "no-store"))
@@ -944,7 +1236,13 @@ fn shutdown_signals() -> std::io::Result<impl std::future::Future<Output = ()>> 
     })
 }
 
-fn print_quickstart(addr: SocketAddr, key: &DevKey, issuer: &str, audience: &str) {
+fn print_quickstart(
+    addr: SocketAddr,
+    key: &DevKey,
+    issuer: &str,
+    audience: &str,
+    partners: Option<&DevIssuer>,
+) {
     let read = key.mint(issuer, audience, "reader", &["read:reports"]);
     let write = key.mint(
         issuer,
@@ -978,6 +1276,14 @@ fn print_quickstart(addr: SocketAddr, key: &DevKey, issuer: &str, audience: &str
     println!("curl -i {base}/reports/public");
     println!("# 403: read-only token trying to create");
     println!("curl -i -X POST {base}/reports -H 'Authorization: Bearer {read}' -H 'Content-Type: application/json' -d '{{\"title\":\"Q3\"}}'");
+    if let Some(p) = partners {
+        let partner = p
+            .key
+            .mint(&p.issuer, &p.audience, "partner", &["read:reports"]);
+        println!("# a second issuer (REPORTS_API_DEV_PARTNERS): its token reads the partner reports; staff's token gets 403 there");
+        println!("curl -i {base}/partner/reports -H 'Authorization: Bearer {partner}'");
+        println!("curl -i {base}/partner/reports -H 'Authorization: Bearer {read}'");
+    }
     println!(
         "\nMore tokens: cargo run --example reports_api -- mint read:reports export:reports\n"
     );

@@ -1008,3 +1008,221 @@ mod dev_key {
         assert_eq!(names, [KEY_FILE], "{names:?}");
     }
 }
+
+/// A token from one of the embedded default's dev token endpoints.
+fn dev_token_from(addr: SocketAddr, endpoint: &str, scope: &str) -> String {
+    let r = request(
+        addr,
+        "POST",
+        endpoint,
+        &["Content-Type: application/x-www-form-urlencoded"],
+        format!("grant_type=client_credentials&scope={scope}").as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{endpoint}: {}", r.text());
+    r.json()["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Issue 21 on the flagship: the embedded default runs two dev issuers, each with its own
+/// key, JWKS and token endpoint; `/partner/reports` is for the partners' tokens only.
+#[test]
+fn the_embedded_default_runs_two_issuers_on_request() {
+    let svc = start(&[("REPORTS_API_DEV_PARTNERS", "1")]);
+    let addr = svc.addr;
+    let staff = dev_token_from(addr, "/oauth/token", "read:reports");
+    let partner = dev_token_from(addr, "/partners/oauth/token", "read:reports");
+    let partner_bare = dev_token_from(addr, "/partners/oauth/token", "");
+    // Either issuer's token serves routes that name none.
+    assert_eq!(get(addr, "/reports", &[&bearer(&staff)]).status, 200);
+    assert_eq!(get(addr, "/reports", &[&bearer(&partner)]).status, 200);
+    // The partners' route: their token with the scope; staff's is 403 whatever its scopes.
+    let r = get(addr, "/partner/reports", &[&bearer(&partner)]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()[0]["title"], "Quarterly numbers");
+    let r = get(addr, "/partner/reports", &[&bearer(&staff)]);
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(!r.challenge().contains("scope=\""), "{}", r.challenge());
+    let r = get(addr, "/partner/reports", &[&bearer(&partner_bare)]);
+    assert_eq!(r.status, 403);
+    assert!(r.challenge().contains("scope=\"read:reports\""));
+    // Two keys: each issuer publishes its own.
+    let staff_kid = get(addr, "/.well-known/jwks.json", &[]).json()["keys"][0]["kid"].clone();
+    let partners_kid =
+        get(addr, "/partners/.well-known/jwks.json", &[]).json()["keys"][0]["kid"].clone();
+    assert_ne!(staff_kid, partners_kid);
+    // RFC 9728: both authorization servers.
+    let meta = get(addr, "/.well-known/oauth-protected-resource", &[]).json();
+    assert_eq!(
+        meta["authorization_servers"],
+        json!([format!("http://{addr}"), format!("http://{addr}/partners")])
+    );
+    // OpenAPI: a scheme per issuer, and the partners' route names theirs only.
+    let doc = get(addr, "/openapi.json", &[]).json();
+    assert_eq!(
+        doc["paths"]["/partner/reports"]["get"]["security"],
+        json!([{ "partners": ["read:reports"] }])
+    );
+    assert_eq!(
+        doc["components"]["securitySchemes"]["partners"]["flows"]["clientCredentials"]["tokenUrl"],
+        format!("http://{addr}/partners/oauth/token")
+    );
+    // Readiness per issuer.
+    let r = get(addr, "/ready", &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.json()["issuers"],
+        json!({ "staff": true, "partners": true })
+    );
+    // The quickstart's partner commands work as printed.
+    let curls: Vec<&String> = svc
+        .stdout
+        .iter()
+        .filter(|l| l.contains("/partner/reports"))
+        .collect();
+    assert_eq!(curls.len(), 2, "{:?}", svc.stdout);
+    let printed = token_from_curl(curls[0]);
+    assert_eq!(
+        get(addr, "/partner/reports", &[&bearer(&printed)]).status,
+        200
+    );
+    assert_eq!(
+        get(
+            addr,
+            "/partner/reports",
+            &[&bearer(&token_from_curl(curls[1]))]
+        )
+        .status,
+        403
+    );
+    // `mint --partners` signs with the partners' key.
+    let mint = command(&svc.key_dir)
+        .args(["mint", "--partners", "read:reports"])
+        .env("BIND", addr.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        mint.status.success(),
+        "{}",
+        String::from_utf8_lossy(&mint.stderr)
+    );
+    let minted = String::from_utf8(mint.stdout).unwrap().trim().to_owned();
+    assert_eq!(
+        get(addr, "/partner/reports", &[&bearer(&minted)]).status,
+        200
+    );
+}
+
+/// Several real providers from the environment (`AUTH_ISSUERS`), each with its own key
+/// server on 127.0.0.1: each one's tokens accepted, an untrusted one refused without a fetch,
+/// one provider down at startup while the other serves, recovery and rotation without a
+/// restart.
+#[test]
+fn several_issuers_from_the_environment() {
+    use endpoint_auth::testing::TestIssuer;
+    use endpoint_auth::ScopeInfo;
+    const SCOPES: &[ScopeInfo] = &[ScopeInfo::new("read:reports", "Read reports")];
+    let staff = TestIssuer::new(SCOPES).audience("reports-api").serve();
+    let partners = TestIssuer::new(SCOPES).audience("partners-api").serve();
+    let stranger = TestIssuer::new(SCOPES).audience("reports-api").serve();
+    let list = format!(
+        "staff={},partners={}",
+        staff.issuer_url(),
+        partners.issuer_url()
+    );
+    // The partners' provider is down when the service starts.
+    partners.fail_with(500);
+    // Partners' keys from an explicit JWKS URL, their own audience; staff's by discovery.
+    let partners_jwks = partners.server().url("/jwks.json");
+    let svc = start(&[
+        ("AUTH_ISSUERS", &list),
+        ("AUTH_JWKS_URL_PARTNERS", &partners_jwks),
+        ("AUTH_AUDIENCE_PARTNERS", "partners-api"),
+    ]);
+    let addr = svc.addr;
+    let staff_read = staff.token().scopes(["read:reports"]).sign();
+    let partner_read = partners.token().scopes(["read:reports"]).sign();
+    let stranger_read = stranger.token().scopes(["read:reports"]).sign();
+    // Staff are served while partners' provider is down; partners' tokens get 503.
+    assert_eq!(
+        get(addr, "/reports", &[&bearer(staff_read.as_str())]).status,
+        200
+    );
+    let r = get(addr, "/reports", &[&bearer(partner_read.as_str())]);
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(r.header("retry-after").is_some());
+    // Ready while any provider can be served, and says which.
+    let r = get(addr, "/ready", &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json()["issuers"],
+        json!({ "staff": true, "partners": false })
+    );
+    // An untrusted issuer: 401, and never contacted.
+    let r = get(addr, "/reports", &[&bearer(stranger_read.as_str())]);
+    assert_eq!(r.status, 401);
+    assert!(r.challenge().contains("error=\"invalid_token\""));
+    assert_eq!(
+        stranger.server().total_hits(),
+        0,
+        "an untrusted issuer was contacted"
+    );
+    // Partners' provider comes back: served without a restart.
+    partners.recover();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while get(addr, "/reports", &[&bearer(partner_read.as_str())]).status != 200 {
+        assert!(Instant::now() < deadline, "partners never recovered");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        get(addr, "/partner/reports", &[&bearer(partner_read.as_str())]).status,
+        200
+    );
+    assert_eq!(
+        get(addr, "/partner/reports", &[&bearer(staff_read.as_str())]).status,
+        403
+    );
+    // The partners' JWKS came from the explicit URL, never from discovery.
+    assert_eq!(
+        partners.server().hits("/.well-known/openid-configuration"),
+        0
+    );
+    // A rotation at partners: the new key is fetched on its first token, no restart.
+    partners.rotate();
+    let rotated = partners.token().scopes(["read:reports"]).sign();
+    let r = get(addr, "/partner/reports", &[&bearer(rotated.as_str())]);
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[test]
+fn several_issuers_misconfigured_fail_fast_with_one_line() {
+    let scratch = Scratch::new();
+    for (env, expect) in [
+        (
+            vec![
+                ("AUTH_ISSUERS", "a=https://a.example/"),
+                ("AUTH_ISSUER", "https://b.example/"),
+            ],
+            "not both",
+        ),
+        (vec![("AUTH_ISSUERS", "https://a.example/")], "not name=iss"),
+        (
+            vec![("AUTH_ISSUERS", "a b=https://a.example/")],
+            "the name is",
+        ),
+        (
+            vec![
+                ("AUTH_ISSUERS", "a=https://a.example/"),
+                ("AUTH_JWKS_URL", "https://a.example/jwks"),
+            ],
+            "AUTH_JWKS_URL_<NAME>",
+        ),
+        (
+            vec![("AUTH_ISSUERS", "a=https://a.example/,b=https://a.example/")],
+            "trusted twice",
+        ),
+    ] {
+        let mut cmd = command(&scratch.key_dir());
+        cmd.envs(env.iter().copied());
+        let line = refusal(cmd);
+        assert!(line.contains(expect), "{env:?}: {line}");
+    }
+}

@@ -55,6 +55,8 @@ impl Drop for Scratch {
 pub fn command(key_dir: &Path) -> Command {
     let mut cmd = Command::new(example_binary());
     cmd.env_remove("AUTH_ISSUER")
+        .env_remove("AUTH_ISSUERS")
+        .env_remove("REPORTS_API_DEV_PARTNERS")
         .env_remove("AUTH_JWKS_URL")
         .env_remove("AUTH_AUDIENCE")
         .env("BIND", "127.0.0.1:0")
@@ -91,13 +93,15 @@ pub fn start(env: &[(&str, &str)]) -> Service {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut stdout = Vec::new();
     let mut addr = None;
+    // The embedded default prints its quickstart after the listening line; read it too.
+    let embedded = !env.iter().any(|(k, _)| k.starts_with("AUTH_ISSUER"));
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         let Some(Ok(line)) = lines.next() else { break };
         if let Some(a) = line.strip_prefix("reports_api listening on http://") {
             addr = Some(a.parse().unwrap());
         }
-        let done = line.starts_with("More tokens:") || (addr.is_some() && !env.is_empty());
+        let done = line.starts_with("More tokens:") || (addr.is_some() && !embedded);
         stdout.push(line);
         if done {
             break;
