@@ -6,6 +6,7 @@
 #[allow(unused_imports)]
 mod common;
 
+use std::future::Future as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -178,6 +179,60 @@ fn token_cache(c: &mut Criterion) {
     });
 }
 
+/// Choosing the issuer whose keys may verify a token: nothing to choose with one issuer;
+/// with two, the payload's `iss` is decoded and compared. Then the whole authentication of a
+/// fresh token (cache off, static ES256 keys) through one issuer and through the second of
+/// two: the ratio is what selection adds to a verification.
+fn issuer_selection(c: &mut Criterion) {
+    use endpoint_auth::testing::TestIssuer;
+    use endpoint_auth::{AuthConfig, RequestView};
+    let first = TestIssuer::new(&[]).issuer("https://staff.example");
+    let second = TestIssuer::new(&[]).issuer("https://partners.example");
+    let one = first.config().token_cache(None).build().unwrap();
+    let two = AuthConfig::builder()
+        .realm("reports")
+        .trust(first.trusted("staff"))
+        .trust(second.trusted("partners"))
+        .token_cache(None)
+        .build()
+        .unwrap();
+    let staff = first.token().claim("scope", "read:reports").sign();
+    let partner = second.token().claim("scope", "read:reports").sign();
+    assert_eq!(one.issuer_for(staff.as_str()).unwrap().name(), "default");
+    assert_eq!(two.issuer_for(partner.as_str()).unwrap().name(), "partners");
+    let mut group = c.benchmark_group("issuer_selection");
+    group.bench_function("one_issuer", |b| {
+        b.iter(|| one.issuer_for(black_box(staff.as_str())).is_ok())
+    });
+    group.bench_function("two_issuers", |b| {
+        b.iter(|| two.issuer_for(black_box(partner.as_str())).is_ok())
+    });
+    // Static keys: `authenticate` completes on its first poll.
+    let authenticate = |config: &AuthConfig, header: &str| {
+        let mut fut = std::pin::pin!(config.authenticate(RequestView {
+            authorization: [header.as_bytes()].into_iter().collect(),
+            ..Default::default()
+        }));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match fut.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(outcome) => outcome.is_ok(),
+            std::task::Poll::Pending => unreachable!("static keys never wait"),
+        }
+    };
+    let (staff_header, partner_header) = (
+        format!("Bearer {}", staff.as_str()),
+        format!("Bearer {}", partner.as_str()),
+    );
+    assert!(authenticate(&one, &staff_header) && authenticate(&two, &partner_header));
+    group.bench_function("authenticate_one_issuer", |b| {
+        b.iter(|| authenticate(&one, black_box(&staff_header)))
+    });
+    group.bench_function("authenticate_second_of_two", |b| {
+        b.iter(|| authenticate(&two, black_box(&partner_header)))
+    });
+    group.finish();
+}
+
 /// The signature check with the key parsed once, straight on aws-lc-rs (jsonwebtoken's
 /// backend): the physical floor of verification.
 #[allow(clippy::large_enum_variant)] // built once per algorithm
@@ -232,6 +287,7 @@ criterion_group!(
     challenge_rendering,
     policy,
     token_cache,
+    issuer_selection,
     verification
 );
 criterion_main!(benches);

@@ -424,6 +424,14 @@ impl AuthConfig {
     pub fn issuers(&self) -> &[Issuer] {
         &self.inner.issuers
     }
+    /// The trusted issuer whose keys may verify `token`: the only one with one issuer;
+    /// with several, the one whose `iss` the token's unverified payload names
+    /// ([`crate::issuer`]). Nothing is verified here; an `iss` that names no trusted issuer is
+    /// [`Reason::UntrustedIssuer`](crate::Reason::UntrustedIssuer). The pipeline calls it
+    /// before any key is looked up.
+    pub fn issuer_for(&self, token: &str) -> Result<&Issuer, AuthError> {
+        crate::issuer::select(&self.inner.issuers, token, self.inner.max_token_bytes)
+    }
     /// The trusted issuer called `name`.
     pub fn issuer(&self, name: &str) -> Option<&Issuer> {
         self.inner.issuers.iter().find(|i| i.name() == name)
