@@ -94,7 +94,7 @@ pub enum ConfigError {
     /// [`trust`](AuthConfigBuilder::trust): give each trusted issuer its own settings.
     #[error("issuer settings on the builder cannot be combined with trust(…): configure each issuer on its TrustedIssuer")]
     SingleIssuerBesideTrusted,
-    /// A trusted issuer's name that [`is_issuer_name`](crate::issuer::is_issuer_name) refuses.
+    /// A trusted issuer's name that [`is_issuer_name`] refuses.
     #[error("issuer name {0:?} must be 1 to 64 ASCII letters, digits, '-', '_' or '.', starting with a letter or digit")]
     InvalidIssuerName(String),
     /// Two trusted issuers with the same name or the same `iss`.

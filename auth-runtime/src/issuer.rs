@@ -13,11 +13,13 @@
 //! names no configured issuer is refused with 401 `invalid_token` before any key is looked
 //! up: no issuer nobody configured is ever fetched from, however many such tokens arrive.
 //!
-//! Each issuer's remote keys are their own [`RemoteKeys`](crate::RemoteKeys): one provider
+//! Each issuer's remote keys are their own [`RemoteKeys`]: one provider
 //! down answers 503 for its own tokens only, and a rotation at one provider is picked up
 //! without disturbing the others.
 //!
 //! ```
+//! # #[cfg(feature = "remote")]
+//! # fn main() -> Result<(), endpoint_auth_runtime::ConfigError> {
 //! use endpoint_auth_runtime::{AuthConfig, TrustedIssuer, RoleSource};
 //!
 //! let auth = AuthConfig::builder()
@@ -36,7 +38,10 @@
 //!     )
 //!     .build()?;
 //! assert_eq!(auth.issuers().len(), 2);
-//! # Ok::<(), endpoint_auth_runtime::ConfigError>(())
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "remote"))]
+//! # fn main() {}
 //! ```
 
 use std::borrow::Cow;
