@@ -51,6 +51,10 @@ endpoint_auth::roles! {
     "reports-admin" => "Deletes anyone's reports",
 }
 
+// Every route these sources register, with its declaration: printed at startup, and the
+// configuration refuses to build (so the service to start) while any route is undeclared.
+endpoint_auth::route_audit!();
+
 endpoint_auth::issuers! {
     "partners" => "Partner organisations (AUTH_ISSUERS; the embedded default's second dev issuer)",
 }
@@ -834,9 +838,10 @@ async fn serve(
     let builder = AuthConfig::builder()
         .realm(REALM)
         .resource_metadata(metadata.metadata_url())
-        // Every route is declared #[requires] or #[public]; a route added without either
-        // asks for a valid token rather than being silently open.
-        .deny_by_default();
+        // Deny by default, strictly: every route is declared #[requires] or #[public], a route
+        // added without either asks for a valid token rather than being silently open, and
+        // the service refuses to start while the route audit finds one.
+        .strict_routes(&ROUTE_AUDIT);
     // Dev issuers: the embedded default's, and with REPORTS_API_DEV_PARTNERS its second one.
     let mut dev: Option<DevIssuer> = None;
     let mut partners_dev: Option<DevIssuer> = None;
@@ -1018,6 +1023,7 @@ async fn serve(
         tracing::info!("shutting down");
         handle.stop(true).await;
     });
+    println!("{ROUTE_AUDIT}\n");
     println!("reports_api listening on {base}");
     if let Some(dev) = &dev {
         print_quickstart(

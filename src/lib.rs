@@ -80,7 +80,7 @@ pub use endpoint_auth_runtime::actix;
 pub use endpoint_auth_runtime::openapi;
 #[cfg(feature = "testing")]
 pub use endpoint_auth_runtime::testing;
-pub use endpoint_auth_runtime::{issuer, metadata, metrics};
+pub use endpoint_auth_runtime::{audit, issuer, metadata, metrics};
 
 /// Declares what a handler requires of the caller's bearer token.
 ///
@@ -533,6 +533,33 @@ pub use endpoint_auth_macros::scopes;
 /// (`any(role = "reports-admin", scope = "write:reports")`): then the hint names them.
 #[doc(inline)]
 pub use endpoint_auth_macros::roles;
+
+/// Lists every route the crate's sources register, with what its handler declares, as
+/// `pub static ROUTE_AUDIT: `[`audit::RouteAudit`]. Invoke it once, at the crate root (it
+/// reads that file and every module file reached from it at compile time; actix-web cannot
+/// list an `App`'s routes at run time). [`audit`] says what it sees (route attributes,
+/// `.route`, resources, nested scopes, `.configure` under a scope, the default service) and
+/// lists what it cannot, with the place.
+///
+/// ```ignore
+/// endpoint_auth::route_audit!();
+///
+/// fn main() {
+///     println!("{ROUTE_AUDIT}"); // ROUTE  DECLARATION  HANDLER  WHERE, one line per route
+/// }
+///
+/// #[test]
+/// fn every_route_is_declared() {
+///     ROUTE_AUDIT.assert_all_declared(); // fails listing each UNDECLARED route
+/// }
+/// ```
+///
+/// [`AuthConfigBuilder::strict_routes`]`(&ROUTE_AUDIT)` refuses to build the configuration
+/// (so the service to start) with one line naming every undeclared route;
+/// `route_audit!(strict)` makes each one a compile error instead. For a renamed dependency:
+/// `route_audit!(crate = "my_auth")`.
+#[doc(inline)]
+pub use endpoint_auth_macros::route_audit;
 
 /// Declares the crate's issuer catalog, at the crate root, like [`scopes!`]: the names the
 /// service gives its trusted issuers ([`AuthConfigBuilder::trust`] with a

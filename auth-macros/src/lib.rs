@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod ast;
+mod audit;
 mod expand;
 mod source;
 mod valid;
@@ -24,6 +25,13 @@ pub fn requires(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn public(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::public(args.into(), item.into(), source::Site::of_call()).into()
+}
+
+// Documented on the facade's re-export (`endpoint_auth::route_audit`).
+#[proc_macro]
+pub fn route_audit(input: TokenStream) -> TokenStream {
+    let root = proc_macro::Span::call_site().local_file();
+    audit::expand(input.into(), root).into()
 }
 
 // Documented on the facade's re-export (`endpoint_auth::scopes`).

@@ -47,10 +47,10 @@ pub fn route(site: &Site, name: &str) -> Option<(Vec<String>, String)> {
 }
 
 /// proc-macro2's fallback implementation for the life of the value.
-struct Fallback;
+pub struct Fallback;
 
 impl Fallback {
-    fn force() -> Self {
+    pub fn force() -> Self {
         proc_macro2::fallback::force();
         Fallback
     }

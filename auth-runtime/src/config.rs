@@ -103,6 +103,10 @@ pub enum ConfigError {
     /// More trusted issuers than fit a `u16`.
     #[error("too many trusted issuers")]
     TooManyIssuers,
+    /// [`strict_routes`](AuthConfigBuilder::strict_routes) with routes whose handlers
+    /// declare neither `#[requires]` nor `#[public]`: each listed, on one line.
+    #[error(transparent)]
+    UndeclaredRoutes(#[from] crate::audit::UndeclaredRoutes),
     /// A setting of the trusted issuer named first that it refuses.
     #[error("issuer {0:?}: {1}")]
     Issuer(String, Box<ConfigError>),
@@ -124,6 +128,8 @@ pub struct AuthConfigBuilder {
     deny_by_default: bool,
     error_body: Option<BodyRendererFn>,
     token_cache: Option<TokenCacheSettings>,
+    strict_routes: Option<&'static crate::audit::RouteAudit>,
+    route_audit: Option<&'static crate::audit::RouteAudit>,
 }
 
 impl AuthConfigBuilder {
@@ -186,6 +192,35 @@ impl AuthConfigBuilder {
     /// ```
     pub fn deny_by_default(mut self) -> Self {
         self.deny_by_default = true;
+        self
+    }
+    /// Deny by default, strictly: [`deny_by_default`](Self::deny_by_default), and
+    /// [`build`](Self::build) fails with [`ConfigError::UndeclaredRoutes`], one line naming
+    /// every undeclared route, when the crate's route audit (`endpoint_auth::route_audit!`,
+    /// see [`crate::audit`]) has any. A service built this way does not start with a route
+    /// nobody decided about.
+    ///
+    /// ```ignore
+    /// endpoint_auth::route_audit!();
+    ///
+    /// let auth = AuthConfig::builder()
+    ///     /* realm, issuer, audience, keys */
+    ///     .strict_routes(&ROUTE_AUDIT)
+    ///     .build()?; // Err: "undeclared routes (…): GET /debug (debug, src/main.rs:88)"
+    /// ```
+    pub fn strict_routes(mut self, audit: &'static crate::audit::RouteAudit) -> Self {
+        self.deny_by_default = true;
+        self.strict_routes = Some(audit);
+        self.route_audit = Some(audit);
+        self
+    }
+    /// The crate's route audit (`endpoint_auth::route_audit!`), for deny-by-default to
+    /// recognise the `#[public]` routes it found by their method and full path, however
+    /// they are registered: without it, a `#[public]` handler registered by hand
+    /// (`.route("/x", web::get().to(h))`, `web::resource`) is only recognised when its
+    /// resource is named after it. [`strict_routes`](Self::strict_routes) sets it too.
+    pub fn route_audit(mut self, audit: &'static crate::audit::RouteAudit) -> Self {
+        self.route_audit = Some(audit);
         self
     }
     /// Renders the body of every rejection (400, 401, 403, 503) with `render` instead of the
@@ -317,6 +352,9 @@ impl AuthConfigBuilder {
             }
             (issuers, leeway)
         };
+        if let Some(audit) = self.strict_routes {
+            audit.check()?;
+        }
         if self.deny_by_default && self.methods.form_body {
             return Err(ConfigError::DenyByDefaultWithFormBody);
         }
@@ -339,6 +377,7 @@ impl AuthConfigBuilder {
                 resource_metadata: self.resource_metadata,
                 scope_on_missing: self.scope_on_missing,
                 deny_by_default: self.deny_by_default,
+                route_audit: self.route_audit,
                 // Built here, not kept in the builder: each configuration logs its own
                 // renderer's first failure.
                 error_body: self.error_body.map(BodyRenderer::new),
@@ -380,6 +419,7 @@ pub(crate) struct Inner {
     pub(crate) resource_metadata: Option<String>,
     pub(crate) scope_on_missing: bool,
     pub(crate) deny_by_default: bool,
+    pub(crate) route_audit: Option<&'static crate::audit::RouteAudit>,
     pub(crate) error_body: Option<BodyRenderer>,
 }
 
@@ -408,6 +448,8 @@ impl AuthConfig {
             deny_by_default: false,
             error_body: None,
             token_cache: Some(TokenCacheSettings::default()),
+            strict_routes: None,
+            route_audit: None,
         }
     }
 

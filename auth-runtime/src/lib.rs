@@ -18,6 +18,7 @@
 
 #[cfg(feature = "actix")]
 pub mod actix;
+pub mod audit;
 pub mod authenticate;
 pub mod cache;
 pub mod catalog;

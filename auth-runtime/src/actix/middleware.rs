@@ -72,7 +72,7 @@ where
         let public = self
             .inner
             .deny_by_default
-            .then(|| Rc::new(PublicRoutes::registered()));
+            .then(|| Rc::new(PublicRoutes::registered(self.inner.route_audit)));
         let mut data = actix_web::dev::Extensions::new();
         data.insert(self.clone());
         data.insert(Wrapped(self.clone()));
@@ -100,12 +100,23 @@ pub struct AuthMiddleware<S> {
     public: Option<Rc<PublicRoutes>>,
 }
 
-/// The `#[public]` handlers, and how a request's route is recognised as one of theirs.
-struct PublicRoutes(Vec<&'static crate::registry::PublicHandler>);
+/// The `#[public]` handlers, and how a request's route is recognised as one of theirs: by
+/// what their declarations registered, and by the public routes of the route audit when
+/// the configuration has one.
+struct PublicRoutes(
+    Vec<&'static crate::registry::PublicHandler>,
+    Vec<&'static crate::audit::AuditedRoute>,
+);
 
 impl PublicRoutes {
-    fn registered() -> Self {
-        PublicRoutes(crate::registry::public_handlers())
+    fn registered(audit: Option<&'static crate::audit::RouteAudit>) -> Self {
+        let audited = audit.map_or_else(Vec::new, |a| {
+            a.routes()
+                .iter()
+                .filter(|r| matches!(r.declaration(), crate::audit::Declaration::Public(_)))
+                .collect()
+        });
+        PublicRoutes(crate::registry::public_handlers(), audited)
     }
 
     /// Whether the route this request matches is open: the RFC 9728 metadata document
@@ -120,11 +131,23 @@ impl PublicRoutes {
         if name == Some(super::response::METADATA_RESOURCE) {
             return true;
         }
-        if self.0.is_empty() {
+        if self.0.is_empty() && self.1.is_empty() {
             return false;
         }
         let pattern = http.match_pattern();
         let method = req.method().as_str();
+        // A public route of the audit: the same full pattern, and one of its methods (any,
+        // when it names none). Its default service is never open this way.
+        let audited = pattern.as_deref().is_some_and(|p| {
+            self.1.iter().any(|r| {
+                r.path() == p
+                    && (r.methods().is_empty()
+                        || r.methods().iter().any(|m| m.eq_ignore_ascii_case(method)))
+            })
+        });
+        if audited {
+            return true;
+        }
         self.0.iter().any(|h| {
             let named = name == Some(h.handler());
             match h.path() {

@@ -1,0 +1,1132 @@
+//! `route_audit!`: the routes a crate's sources register, read from the files at compile
+//! time (actix-web cannot list an `App`'s routes at run time). See the runtime's `audit`
+//! module for what it sees and what it cannot.
+//!
+//! The files are parsed with proc-macro2's own lexer (as `source` does), so every route
+//! keeps its line; only strings leave the analysis.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{Expr, ExprMethodCall, Item, ItemFn, Lit, LitStr};
+
+/// What a handler declares, as the audit reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decl {
+    Requires(String),
+    Public(Option<String>),
+    Undeclared,
+}
+
+/// One route found in the sources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub methods: Vec<String>,
+    pub path: String,
+    pub handler: String,
+    pub decl: Decl,
+    pub location: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Audit {
+    pub routes: Vec<Route>,
+    pub unseen: Vec<String>,
+    /// Every file read, for the compiler to rebuild when one changes.
+    pub files: Vec<PathBuf>,
+}
+
+/// A function of the crate: its declaration and route attribute, if any.
+struct Handler<'a> {
+    name: String,
+    /// The module it is in (`[]` for the crate root).
+    module: Vec<String>,
+    decl: Decl,
+    route: Option<(Vec<String>, String)>,
+    location: String,
+    body: &'a ItemFn,
+}
+
+struct Source {
+    rel: String,
+    file: syn::File,
+    module: Vec<String>,
+}
+
+/// Reads the module tree from `root` and lists its routes; locations are relative to `base`.
+pub fn audit(root: &Path, base: &Path) -> Audit {
+    let _fallback = crate::source::Fallback::force();
+    let mut audit = Audit::default();
+    let mut sources = Vec::new();
+    load(root, true, Vec::new(), base, &mut sources, &mut audit);
+    let handlers = handlers(&sources);
+    let mut walker = Walker {
+        handlers: &handlers,
+        routes: Vec::new(),
+        unseen: Vec::new(),
+        registered: HashMap::new(),
+        configured: HashMap::new(),
+        current: None,
+        prefix: String::new(),
+        rel: String::new(),
+        module: Vec::new(),
+        stack: Vec::new(),
+    };
+    for source in &sources {
+        walker.rel = source.rel.clone();
+        walker.module = source.module.clone();
+        for item in &source.file.items {
+            walker.item(item);
+        }
+    }
+    // Route-attribute functions: under each scope prefix they were registered with, else as
+    // written.
+    let mut routes: Vec<Route> = Vec::new();
+    for h in &handlers {
+        let Some((methods, path)) = &h.route else {
+            continue;
+        };
+        let prefixes = walker
+            .registered
+            .get(&h.name)
+            .cloned()
+            .unwrap_or_else(|| vec![String::new()]);
+        for prefix in prefixes {
+            routes.push(Route {
+                methods: methods.clone(),
+                path: join(&prefix, path),
+                handler: h.name.clone(),
+                decl: h.decl.clone(),
+                location: h.location.clone(),
+            });
+        }
+    }
+    // Bodies passed to `.configure(f)` only under a scope were also walked at the top, without
+    // the prefix: keep the prefixed ones.
+    for (route, origin) in walker.routes {
+        if let Some((name, prefix)) = &origin {
+            let under = walker.configured.get(name);
+            if prefix.is_empty() && under.is_some_and(|p| !p.iter().any(String::is_empty)) {
+                continue;
+            }
+        }
+        if !routes.contains(&route) {
+            routes.push(route);
+        }
+    }
+    routes.sort_by_key(|r| line_order(&r.location));
+    audit.routes = routes;
+    audit.unseen.extend(walker.unseen);
+    audit
+}
+
+/// `file:line` sorted by file, then line as a number.
+fn line_order(location: &str) -> (String, usize) {
+    match location.rsplit_once(':') {
+        Some((file, line)) => (file.to_owned(), line.parse().unwrap_or(0)),
+        None => (location.to_owned(), 0),
+    }
+}
+
+fn join(prefix: &str, path: &str) -> String {
+    match (prefix.ends_with('/'), path.starts_with('/')) {
+        (true, true) => format!("{prefix}{}", &path[1..]),
+        _ => format!("{prefix}{path}"),
+    }
+}
+
+fn relative(path: &Path, base: &Path) -> String {
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Reads `path` and, through `mod x;` declarations, the files of its submodules.
+fn load(
+    path: &Path,
+    is_root: bool,
+    module: Vec<String>,
+    base: &Path,
+    out: &mut Vec<Source>,
+    audit: &mut Audit,
+) {
+    let rel = relative(path, base);
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            audit.unseen.push(format!("{rel}: cannot be read ({e})"));
+            return;
+        }
+    };
+    audit.files.push(path.to_owned());
+    let file = match syn::parse_file(&text) {
+        Ok(file) => file,
+        Err(e) => {
+            audit.unseen.push(format!("{rel}: cannot be parsed ({e})"));
+            return;
+        }
+    };
+    // Where `mod x;` files are: beside a crate root or `mod.rs`, else in a directory named
+    // after the file.
+    let dir = path.parent().unwrap_or(Path::new(".")).to_owned();
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    let mod_dir = if is_root || stem == "mod" {
+        dir.clone()
+    } else {
+        dir.join(stem)
+    };
+    let mut children = Vec::new();
+    submodules(&file.items, &dir, &mod_dir, &module, &mut children);
+    out.push(Source { rel, file, module });
+    for (child, module) in children {
+        if !out.iter().any(|s| base.join(&s.rel) == child) {
+            load(&child, false, module, base, out, audit);
+        }
+    }
+}
+
+fn submodules(
+    items: &[Item],
+    dir: &Path,
+    mod_dir: &Path,
+    module: &[String],
+    out: &mut Vec<(PathBuf, Vec<String>)>,
+) {
+    for item in items {
+        let Item::Mod(m) = item else { continue };
+        let explicit = m.attrs.iter().find_map(|a| {
+            if !a.path().is_ident("path") {
+                return None;
+            }
+            match &a.meta {
+                syn::Meta::NameValue(nv) => match &nv.value {
+                    Expr::Lit(syn::ExprLit {
+                        lit: Lit::Str(s), ..
+                    }) => Some(s.value()),
+                    _ => None,
+                },
+                _ => None,
+            }
+        });
+        let name = m.ident.to_string();
+        let inner_module: Vec<String> = module.iter().cloned().chain([name.clone()]).collect();
+        match &m.content {
+            None => {
+                let file = match explicit {
+                    Some(p) => dir.join(p),
+                    None => {
+                        let flat = mod_dir.join(format!("{name}.rs"));
+                        if flat.exists() {
+                            flat
+                        } else {
+                            mod_dir.join(&name).join("mod.rs")
+                        }
+                    }
+                };
+                out.push((file, inner_module));
+            }
+            Some((_, inner)) => {
+                let sub = mod_dir.join(&name);
+                submodules(inner, &sub, &sub, &inner_module, out);
+            }
+        }
+    }
+}
+
+/// Every function of the sources, at any depth (modules, function bodies).
+fn handlers(sources: &[Source]) -> Vec<Handler<'_>> {
+    fn walk<'a>(items: &'a [Item], rel: &str, module: &[String], out: &mut Vec<Handler<'a>>) {
+        for item in items {
+            match item {
+                Item::Fn(f) => {
+                    out.push(handler(f, rel, module));
+                    let inner: Vec<&Item> = f
+                        .block
+                        .stmts
+                        .iter()
+                        .filter_map(|s| match s {
+                            syn::Stmt::Item(i) => Some(i),
+                            _ => None,
+                        })
+                        .collect();
+                    for i in inner {
+                        walk(std::slice::from_ref(i), rel, module, out);
+                    }
+                }
+                Item::Mod(m) => {
+                    if let Some((_, inner)) = &m.content {
+                        let module: Vec<String> = module
+                            .iter()
+                            .cloned()
+                            .chain([m.ident.to_string()])
+                            .collect();
+                        walk(inner, rel, &module, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for source in sources {
+        walk(&source.file.items, &source.rel, &source.module, &mut out);
+    }
+    out
+}
+
+fn handler<'a>(f: &'a ItemFn, rel: &str, module: &[String]) -> Handler<'a> {
+    let mut decl = Decl::Undeclared;
+    for attr in &f.attrs {
+        let last = attr
+            .path()
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        match last.as_str() {
+            "requires" => {
+                let tokens = attr
+                    .meta
+                    .require_list()
+                    .map(|l| l.tokens.clone())
+                    .unwrap_or_default();
+                decl = Decl::Requires(tidy(&tokens.to_string()));
+            }
+            "public" => {
+                let reason = attr.meta.require_list().ok().and_then(|l| {
+                    syn::parse2::<PublicArgs>(l.tokens.clone())
+                        .ok()
+                        .and_then(|a| a.reason)
+                });
+                decl = Decl::Public(reason);
+            }
+            _ => {}
+        }
+    }
+    // Actix's route attributes only: `#[utoipa::path]` documents, it does not register.
+    let routing: Vec<syn::Attribute> = f
+        .attrs
+        .iter()
+        .filter(|a| {
+            let segments: Vec<String> = a
+                .path()
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            segments.first().map(String::as_str) != Some("utoipa")
+        })
+        .cloned()
+        .collect();
+    let (methods, path) = crate::ast::route_of(&routing);
+    Handler {
+        name: f.sig.ident.to_string(),
+        module: module.to_vec(),
+        decl,
+        route: path.map(|p| (methods, p)),
+        location: format!("{rel}:{}", f.sig.ident.span().start().line),
+        body: f,
+    }
+}
+
+/// `reason = "…"` of `#[public(…)]`, if any.
+struct PublicArgs {
+    reason: Option<String>,
+}
+
+impl Parse for PublicArgs {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut reason = None;
+        while !input.is_empty() {
+            let name: syn::Ident = input.parse()?;
+            if input.peek(syn::Token![=]) {
+                input.parse::<syn::Token![=]>()?;
+                let value: Lit = input.parse()?;
+                if let (true, Lit::Str(s)) = (name == "reason", value) {
+                    reason = Some(s.value());
+                }
+            }
+            if input.peek(syn::Token![,]) {
+                input.parse::<syn::Token![,]>()?;
+            }
+        }
+        Ok(PublicArgs { reason })
+    }
+}
+
+/// Tokens as a person writes them: `any(scope = "a", scope = "b")`.
+fn tidy(tokens: &str) -> String {
+    let mut s = tokens.to_owned();
+    for (from, to) in [
+        (" ,", ","),
+        ("( ", "("),
+        (" )", ")"),
+        (" (", "("),
+        (" .", "."),
+        (". ", "."),
+    ] {
+        s = s.replace(from, to);
+    }
+    s
+}
+
+/// The walk over every function body, in search of registrations.
+struct Walker<'h, 'a> {
+    handlers: &'h [Handler<'a>],
+    /// Routes with the function body they were found in and the prefix it was walked with.
+    routes: Vec<(Route, Option<(String, String)>)>,
+    unseen: Vec<String>,
+    /// Route-attribute functions registered with `.service(f)`, by the prefixes seen.
+    registered: HashMap<String, Vec<String>>,
+    /// Functions passed to `.configure(f)`, by the prefixes seen.
+    configured: HashMap<String, Vec<String>>,
+    /// The function whose body is walked, and the prefix it was walked with.
+    current: Option<(String, String)>,
+    prefix: String,
+    rel: String,
+    /// The module of the function being walked.
+    module: Vec<String>,
+    /// Functions being walked through `.configure`, against recursion.
+    stack: Vec<String>,
+}
+
+impl<'ast> Visit<'ast> for Walker<'_, '_> {
+    fn visit_expr_method_call(&mut self, call: &'ast ExprMethodCall) {
+        self.chain(&Expr::MethodCall(call.clone()));
+    }
+}
+
+impl Walker<'_, '_> {
+    fn item(&mut self, item: &Item) {
+        match item {
+            Item::Fn(f) => {
+                let origin = qualified(&self.module, &f.sig.ident.to_string());
+                let saved = self.current.replace((origin, String::new()));
+                self.visit_block(&f.block);
+                self.current = saved;
+            }
+            Item::Mod(m) => {
+                if let Some((_, items)) = &m.content {
+                    self.module.push(m.ident.to_string());
+                    for i in items {
+                        self.item(i);
+                    }
+                    self.module.pop();
+                }
+            }
+            Item::Impl(i) => {
+                for it in &i.items {
+                    if let syn::ImplItem::Fn(f) = it {
+                        let origin = qualified(&self.module, &f.sig.ident.to_string());
+                        let saved = self.current.replace((origin, String::new()));
+                        self.visit_block(&f.block);
+                        self.current = saved;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn at(&self, span: Span) -> String {
+        format!("{}:{}", self.rel, span.start().line)
+    }
+
+    /// The functions a path names: in the module the path leads to from the current one
+    /// (`self`, `super`, `crate`, submodules); failing that (a `use` brought it in), those
+    /// whose module ends with the path's modules; failing that, every function of that name.
+    fn resolve(&self, path: &syn::Path) -> Vec<&Handler<'_>> {
+        let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let Some((name, modules)) = segments.split_last() else {
+            return Vec::new();
+        };
+        let mut target = self.module.clone();
+        let mut rest: &[String] = modules;
+        while let Some((first, tail)) = rest.split_first() {
+            match first.as_str() {
+                "self" => {}
+                "super" => {
+                    target.pop();
+                }
+                "crate" => target.clear(),
+                _ => break,
+            }
+            rest = tail;
+        }
+        target.extend(rest.iter().cloned());
+        let named = || self.handlers.iter().filter(|h| h.name == *name);
+        let exact: Vec<_> = named().filter(|h| h.module == target).collect();
+        if !exact.is_empty() {
+            return exact;
+        }
+        let suffix: Vec<_> = named().filter(|h| h.module.ends_with(rest)).collect();
+        if !suffix.is_empty() && !rest.is_empty() {
+            return suffix;
+        }
+        named().collect()
+    }
+
+    /// The declaration of the handler `expr` names (a function path or a closure).
+    fn declaration_of(&self, expr: &Expr) -> (String, Decl) {
+        match expr {
+            Expr::Path(p) => {
+                let name = p
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default();
+                let written = tidy(&quote!(#p).to_string()).replace(" :: ", "::");
+                let _ = &name;
+                let found = self.resolve(&p.path);
+                // Declared only when every function of that name is: a same-named
+                // undeclared one must not hide behind a declared one.
+                let decl = match found.first() {
+                    Some(first) if found.iter().all(|h| h.decl != Decl::Undeclared) => {
+                        first.decl.clone()
+                    }
+                    _ => Decl::Undeclared,
+                };
+                (written, decl)
+            }
+            Expr::Closure(_) | Expr::Async(_) => ("(closure)".into(), Decl::Undeclared),
+            other => (tidy(&quote!(#other).to_string()), Decl::Undeclared),
+        }
+    }
+
+    fn push(&mut self, methods: Vec<String>, path: String, handler: &Expr, span: Span) {
+        let (handler, decl) = self.declaration_of(handler);
+        let location = self.at(span);
+        self.routes.push((
+            Route {
+                methods,
+                path,
+                handler,
+                decl,
+                location,
+            },
+            self.current.clone(),
+        ));
+    }
+
+    /// A method-call chain from its root: `App::new().service(a).route(…)`,
+    /// `web::scope("/x").route(…)`, `web::resource("/x").route(…)`, `cfg.route(…)`.
+    fn chain(&mut self, expr: &Expr) {
+        let mut calls: Vec<&ExprMethodCall> = Vec::new();
+        let mut root = expr;
+        while let Expr::MethodCall(call) = root {
+            calls.push(call);
+            root = &call.receiver;
+        }
+        calls.reverse();
+        // What the chain builds, from its root.
+        let (kind, base) = match root_call(root) {
+            Some(("scope", Some(lit))) => (Kind::Scope, join(&self.prefix, &lit.value())),
+            Some(("resource", Some(lit))) => (Kind::Resource, join(&self.prefix, &lit.value())),
+            Some(("scope" | "resource", None)) => {
+                self.unseen.push(format!(
+                    "{}: a scope or resource whose path is not a string literal",
+                    self.at(root.span())
+                ));
+                (Kind::Other, self.prefix.clone())
+            }
+            _ => {
+                // The root itself may hold chains (`HttpServer::new(move || App::new()…)`).
+                syn::visit::visit_expr(self, root);
+                (Kind::Other, self.prefix.clone())
+            }
+        };
+        for call in calls {
+            let method = call.method.to_string();
+            let args: Vec<&Expr> = call.args.iter().collect();
+            match (kind, method.as_str(), args.as_slice()) {
+                (Kind::Resource, "route", [route]) => {
+                    let (methods, handler) = route_expr(route);
+                    match handler {
+                        Some(h) => self.push(methods, base.clone(), h, call.method.span()),
+                        None => self.note_unread(route, "a route without `.to(handler)`"),
+                    }
+                }
+                (Kind::Resource, "to", [handler]) => {
+                    self.push(Vec::new(), base.clone(), handler, call.method.span())
+                }
+                (Kind::Resource, "default_service", [service]) => {
+                    self.default_service(service, &format!("{base} (default service)"), call)
+                }
+                (Kind::Scope | Kind::Other, "route", [path, route]) => {
+                    let (methods, handler) = route_expr(route);
+                    match (lit_str(path), handler) {
+                        (Some(p), Some(h)) => {
+                            self.push(methods, join(&base, &p.value()), h, call.method.span())
+                        }
+                        (None, _) => self.unseen.push(format!(
+                            "{}: .route(…) with a path that is not a string literal",
+                            self.at(call.method.span())
+                        )),
+                        (Some(_), None) => {
+                            self.note_unread(route, "a route without `.to(handler)`")
+                        }
+                    }
+                }
+                (Kind::Scope | Kind::Other, "service", [service]) => self.service(service, &base),
+                (Kind::Scope | Kind::Other, "default_service", [service]) => {
+                    let label = if base.is_empty() {
+                        "(default service)".to_owned()
+                    } else {
+                        format!("{base} (default service)")
+                    };
+                    self.default_service(service, &label, call)
+                }
+                (Kind::Scope | Kind::Other, "configure", [Expr::Path(f)]) => {
+                    let targets: Vec<(String, Vec<String>)> = self
+                        .resolve(&f.path)
+                        .iter()
+                        .map(|h| (h.name.clone(), h.module.clone()))
+                        .collect();
+                    for (name, module) in targets {
+                        self.configured
+                            .entry(qualified(&module, &name))
+                            .or_default()
+                            .push(base.clone());
+                        if !base.is_empty() {
+                            self.configure(&name, &module, &base);
+                        }
+                    }
+                }
+                _ => {
+                    for arg in args {
+                        syn::visit::visit_expr(self, arg);
+                    }
+                }
+            }
+        }
+    }
+
+    fn note_unread(&mut self, expr: &Expr, why: &str) {
+        self.unseen.push(format!("{}: {why}", self.at(expr.span())));
+    }
+
+    fn default_service(&mut self, service: &Expr, label: &str, call: &ExprMethodCall) {
+        let (methods, handler) = route_expr(service);
+        match handler {
+            Some(h) => self.push(methods, label.to_owned(), h, call.method.span()),
+            None => self.push(Vec::new(), label.to_owned(), service, call.method.span()),
+        }
+    }
+
+    /// `.service(x)`: a route-attribute function, or a scope or resource written in place.
+    fn service(&mut self, service: &Expr, prefix: &str) {
+        match service {
+            Expr::Path(p) => {
+                let name = p
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default();
+                let routed = self.resolve(&p.path).iter().any(|h| h.route.is_some());
+                if routed {
+                    self.registered
+                        .entry(name)
+                        .or_default()
+                        .push(prefix.to_owned());
+                } else {
+                    self.unseen.push(format!(
+                        "{}: .service({}) is not a route-attribute function the audit can read",
+                        self.at(service.span()),
+                        quote!(#p).to_string().replace(' ', "")
+                    ));
+                }
+            }
+            // The RFC 9728 metadata document, served by the framework's own service.
+            Expr::Call(call) if matches!(&*call.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "metadata_service")) =>
+            {
+                self.routes.push((
+                    Route {
+                        methods: vec!["GET".into()],
+                        path: join(prefix, "/.well-known/oauth-protected-resource…"),
+                        handler: "metadata_service".into(),
+                        decl: Decl::Public(Some(
+                            "RFC 9728 metadata: where clients learn how to get a token".into(),
+                        )),
+                        location: self.at(call.func.span()),
+                    },
+                    self.current.clone(),
+                ));
+            }
+            Expr::MethodCall(_) | Expr::Call(_) if root_call(chain_root(service)).is_some() => {
+                let saved = std::mem::replace(&mut self.prefix, prefix.to_owned());
+                self.chain(service);
+                self.prefix = saved;
+            }
+            other => {
+                self.unseen.push(format!(
+                    "{}: .service({}) is not a handler, scope or resource the audit can read",
+                    self.at(other.span()),
+                    tidy(&quote!(#other).to_string())
+                ));
+                syn::visit::visit_expr(self, other);
+            }
+        }
+    }
+
+    /// Walks the body of `f` (passed to `.configure` under `prefix`) with that prefix.
+    fn configure(&mut self, name: &str, module: &[String], prefix: &str) {
+        if self.stack.iter().any(|n| n == name) {
+            return;
+        }
+        let handlers = self.handlers;
+        let bodies: Vec<(&ItemFn, String)> = handlers
+            .iter()
+            .filter(|h| h.name == name && h.module == module)
+            .map(|h| {
+                let rel = h
+                    .location
+                    .rsplit_once(':')
+                    .map_or(h.location.clone(), |(f, _)| f.to_owned());
+                (h.body, rel)
+            })
+            .collect();
+        self.stack.push(name.to_owned());
+        for (body, rel) in bodies {
+            let saved_prefix = std::mem::replace(&mut self.prefix, prefix.to_owned());
+            let saved_rel = std::mem::replace(&mut self.rel, rel);
+            let saved_module = std::mem::replace(&mut self.module, module.to_vec());
+            let saved = self
+                .current
+                .replace((qualified(module, name), prefix.to_owned()));
+            self.visit_block(&body.block);
+            self.current = saved;
+            self.module = saved_module;
+            self.rel = saved_rel;
+            self.prefix = saved_prefix;
+        }
+        self.stack.pop();
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Scope,
+    Resource,
+    Other,
+}
+
+/// `a::b::f` for the function `f` of module `a::b`.
+fn qualified(module: &[String], name: &str) -> String {
+    module
+        .iter()
+        .map(String::as_str)
+        .chain([name])
+        .collect::<Vec<_>>()
+        .join("::")
+}
+
+fn chain_root(mut expr: &Expr) -> &Expr {
+    while let Expr::MethodCall(call) = expr {
+        expr = &call.receiver;
+    }
+    expr
+}
+
+/// `web::scope("…")` / `web::resource("…")` (or `Scope::new`, `Resource::new`): which, and
+/// its literal path.
+fn root_call(expr: &Expr) -> Option<(&'static str, Option<&LitStr>)> {
+    let Expr::Call(call) = expr else { return None };
+    let Expr::Path(p) = &*call.func else {
+        return None;
+    };
+    let segments: Vec<String> = p
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let kind = match segments.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [.., "scope"] | [.., "Scope", "new"] => "scope",
+        [.., "resource"] | [.., "Resource", "new"] => "resource",
+        _ => return None,
+    };
+    Some((kind, call.args.first().and_then(lit_str)))
+}
+
+fn lit_str(expr: &Expr) -> Option<&LitStr> {
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(s),
+        _ => None,
+    }
+}
+
+const METHODS: [&str; 9] = [
+    "get", "post", "put", "delete", "patch", "head", "options", "trace", "connect",
+];
+
+/// `web::get().to(h)`, `web::route().method(Method::POST).to(h)`, `web::route().guard(guard::Put()).to(h)`,
+/// `web::to(h)`: the methods (empty: any) and the handler.
+fn route_expr(expr: &Expr) -> (Vec<String>, Option<&Expr>) {
+    let mut methods = Vec::new();
+    let mut handler = None;
+    let mut node = expr;
+    loop {
+        match node {
+            Expr::MethodCall(call) => {
+                let name = call.method.to_string();
+                let arg = call.args.first();
+                match name.as_str() {
+                    "to" => handler = handler.or(arg),
+                    "method" => methods.extend(arg.and_then(method_of)),
+                    "guard" => methods.extend(arg.and_then(guard_of)),
+                    _ => {}
+                }
+                node = &call.receiver;
+            }
+            Expr::Call(call) => {
+                if let Expr::Path(p) = &*call.func {
+                    let last = p
+                        .path
+                        .segments
+                        .last()
+                        .map(|s| s.ident.to_string())
+                        .unwrap_or_default();
+                    if METHODS.contains(&last.as_str()) {
+                        methods.push(last.to_ascii_uppercase());
+                    } else if last == "to" {
+                        handler = handler.or(call.args.first());
+                    } else if last == "method" {
+                        methods.extend(call.args.first().and_then(method_of));
+                    }
+                }
+                break;
+            }
+            _ => break,
+        }
+    }
+    methods.dedup();
+    (methods, handler)
+}
+
+/// `Method::POST`, `http::Method::POST`.
+fn method_of(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Path(p) => p
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string().to_ascii_uppercase()),
+        _ => None,
+    }
+}
+
+/// `guard::Get()`.
+fn guard_of(expr: &Expr) -> Option<String> {
+    let Expr::Call(call) = expr else { return None };
+    let Expr::Path(p) = &*call.func else {
+        return None;
+    };
+    let last = p.path.segments.last()?.ident.to_string();
+    METHODS
+        .contains(&last.to_ascii_lowercase().as_str())
+        .then(|| last.to_ascii_uppercase())
+}
+
+/// `route_audit!()` / `route_audit!(strict)` / `crate = "…"`.
+pub struct Args {
+    strict: bool,
+    krate: syn::Path,
+}
+
+impl Parse for Args {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut strict = false;
+        let mut krate: syn::Path = syn::parse_quote!(::endpoint_auth);
+        while !input.is_empty() {
+            if input.peek(syn::Token![crate]) {
+                input.parse::<syn::Token![crate]>()?;
+                input.parse::<syn::Token![=]>()?;
+                let lit: LitStr = input.parse()?;
+                krate = lit.parse()?;
+            } else {
+                let word: syn::Ident = input.parse()?;
+                if word != "strict" {
+                    return Err(syn::Error::new(
+                        word.span(),
+                        "expected `strict` or `crate = \"…\"`",
+                    ));
+                }
+                strict = true;
+            }
+            if input.peek(syn::Token![,]) {
+                input.parse::<syn::Token![,]>()?;
+            }
+        }
+        Ok(Args { strict, krate })
+    }
+}
+
+/// The expansion: `pub static ROUTE_AUDIT`, and with `strict` a compile error naming every
+/// undeclared route.
+pub fn expand(input: TokenStream, root: Option<PathBuf>) -> TokenStream {
+    let args = match syn::parse2::<Args>(input) {
+        Ok(args) => args,
+        Err(e) => return e.to_compile_error(),
+    };
+    let Some(root) = root else {
+        return syn::Error::new(
+            Span::call_site(),
+            "route_audit! reads the crate's source files: invoke it in a file on disk, at the crate root",
+        )
+        .to_compile_error();
+    };
+    // Absolute, so that places are shown relative to the crate's manifest directory.
+    let root = std::fs::canonicalize(&root).unwrap_or(root);
+    let base = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .and_then(|dir| std::fs::canonicalize(dir).ok())
+        .unwrap_or_else(|| root.parent().unwrap_or(Path::new(".")).to_owned());
+    let audit = audit(&root, &base);
+    render(&audit, &args)
+}
+
+fn render(audit: &Audit, args: &Args) -> TokenStream {
+    let krate = &args.krate;
+    let routes = audit.routes.iter().map(|r| {
+        let methods = &r.methods;
+        let (path, handler, location) = (&r.path, &r.handler, &r.location);
+        let decl = match &r.decl {
+            Decl::Requires(text) => quote!(#krate::audit::Declaration::Requires(#text)),
+            Decl::Public(Some(reason)) => {
+                quote!(#krate::audit::Declaration::Public(::core::option::Option::Some(#reason)))
+            }
+            Decl::Public(None) => {
+                quote!(#krate::audit::Declaration::Public(::core::option::Option::None))
+            }
+            Decl::Undeclared => quote!(#krate::audit::Declaration::Undeclared),
+        };
+        quote!(#krate::audit::AuditedRoute::new(&[#(#methods),*], #path, #handler, #decl, #location))
+    });
+    let unseen = &audit.unseen;
+    let files = audit
+        .files
+        .iter()
+        .filter_map(|f| f.to_str())
+        .collect::<HashSet<_>>();
+    let files = files.into_iter();
+    let strict = args.strict.then(|| {
+        let undeclared: Vec<String> = audit
+            .routes
+            .iter()
+            .filter(|r| r.decl == Decl::Undeclared)
+            .map(|r| {
+                let methods = if r.methods.is_empty() {
+                    "*".to_owned()
+                } else {
+                    r.methods.join("|")
+                };
+                format!("{methods} {} ({}, {})", r.path, r.handler, r.location)
+            })
+            .collect();
+        (!undeclared.is_empty()).then(|| {
+            let message = format!(
+                "undeclared routes (add #[requires(…)] or #[public(reason = \"…\")] to their handlers): {}",
+                undeclared.join(", ")
+            );
+            quote!(::core::compile_error!(#message);)
+        })
+    });
+    quote! {
+        #strict
+        /// Every route this crate's sources register, with what its handler declares
+        /// (generated by `endpoint_auth::route_audit!`).
+        pub static ROUTE_AUDIT: #krate::audit::RouteAudit =
+            #krate::audit::RouteAudit::new(&[#(#routes),*], &[#(#unseen),*]);
+        // The files read: the compiler rebuilds when one changes.
+        #(const _: &[u8] = ::core::include_bytes!(#files);)*
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn audit_of(files: &[(&str, &str)]) -> Audit {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "endpoint-auth-audit-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        for (name, text) in files {
+            let path = dir.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let audit = audit(&dir.join(files[0].0), &dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        audit
+    }
+
+    fn table(audit: &Audit) -> Vec<String> {
+        audit
+            .routes
+            .iter()
+            .map(|r| {
+                let decl = match &r.decl {
+                    Decl::Requires(t) => format!("requires({t})"),
+                    Decl::Public(Some(reason)) => format!("public({reason})"),
+                    Decl::Public(None) => "public".into(),
+                    Decl::Undeclared => "UNDECLARED".into(),
+                };
+                let methods = if r.methods.is_empty() {
+                    "*".into()
+                } else {
+                    r.methods.join("|")
+                };
+                format!("{methods} {} {} {decl} {}", r.path, r.handler, r.location)
+            })
+            .collect()
+    }
+
+    const MAIN: &str = r#"
+mod api;
+
+#[requires(scope = "read:reports")]
+#[get("/reports")]
+async fn list() -> String { String::new() }
+
+#[get("/debug")]
+async fn debug() -> String { String::new() }
+
+#[public(reason = "probe")]
+#[get("/health")]
+async fn health() -> String { String::new() }
+
+#[requires(any(scope = "a", scope = "b"))]
+async fn by_hand() -> String { String::new() }
+
+async fn legacy() -> String { String::new() }
+
+fn app() {
+    App::new()
+        .service(list)
+        .service(debug)
+        .service(health)
+        .route("/by-hand", web::get().to(by_hand))
+        .route("/legacy", web::post().to(legacy))
+        .route("/closure", web::route().to(|| async { "" }))
+        .service(web::resource("/res").route(web::put().to(legacy)).to(by_hand))
+        .service(
+            web::scope("/v1")
+                .service(list)
+                .service(web::scope("/inner").route("/deep", web::delete().to(legacy)))
+                .configure(api::routes),
+        )
+        .service(make_service())
+        .default_service(web::to(legacy));
+}
+"#;
+
+    const API: &str = r#"
+use super::*;
+
+#[public]
+async fn ping() -> &'static str { "" }
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/ping", web::get().to(ping));
+}
+"#;
+
+    #[test]
+    fn every_registration_style_is_listed_with_its_declaration() {
+        let audit = audit_of(&[("main.rs", MAIN), ("api.rs", API)]);
+        let rows = table(&audit);
+        let expect = [
+            r#"GET /reports list requires(scope = "read:reports") main.rs:6"#,
+            "GET /v1/reports list requires(scope = \"read:reports\") main.rs:6",
+            "GET /debug debug UNDECLARED main.rs:9",
+            "GET /health health public(probe) main.rs:13",
+            "GET /by-hand by_hand requires(any(scope = \"a\", scope = \"b\")) main.rs:25",
+            "POST /legacy legacy UNDECLARED main.rs:26",
+            "* /closure (closure) UNDECLARED main.rs:27",
+            "PUT /res legacy UNDECLARED main.rs:28",
+            "* /res by_hand requires(any(scope = \"a\", scope = \"b\")) main.rs:28",
+            "DELETE /v1/inner/deep legacy UNDECLARED main.rs:32",
+            "* (default service) legacy UNDECLARED main.rs:36",
+            "GET /v1/ping ping public api.rs:8",
+        ];
+        for row in expect {
+            assert!(
+                rows.iter().any(|r| r == row),
+                "missing {row:?} in {rows:#?}"
+            );
+        }
+        assert_eq!(rows.len(), expect.len(), "{rows:#?}");
+        // The configure body is listed under its scope only.
+        assert!(
+            !rows.iter().any(|r| r.starts_with("GET /ping")),
+            "{rows:#?}"
+        );
+        assert_eq!(audit.unseen.len(), 1, "{:?}", audit.unseen);
+        assert!(audit.unseen[0].starts_with("main.rs:35: .service(make_service())"));
+    }
+
+    #[test]
+    fn what_cannot_be_read_is_said() {
+        let audit = audit_of(&[(
+            "main.rs",
+            r#"
+mod missing;
+fn app(p: &str) {
+    App::new().route(p, web::get().to(h)).service(web::scope(p));
+}
+"#,
+        )]);
+        assert!(audit.routes.is_empty());
+        let notes = audit.unseen.join("\n");
+        assert!(notes.contains("missing/mod.rs: cannot be read"), "{notes}");
+        assert!(
+            notes.contains("main.rs:4: .route(…) with a path that is not a string literal"),
+            "{notes}"
+        );
+        assert!(
+            notes.contains("main.rs:4: a scope or resource whose path is not a string literal"),
+            "{notes}"
+        );
+    }
+
+    #[test]
+    fn a_same_named_undeclared_function_is_not_hidden() {
+        let audit = audit_of(&[(
+            "main.rs",
+            r#"
+mod a { #[requires(authenticated)] pub async fn h() {} }
+mod b { pub async fn h() {} }
+fn app() { App::new().route("/x", web::get().to(b::h)); }
+"#,
+        )]);
+        assert_eq!(table(&audit), ["GET /x b::h UNDECLARED main.rs:4"]);
+    }
+
+    #[test]
+    fn strict_names_every_undeclared_route() {
+        let audit = audit_of(&[("main.rs", MAIN), ("api.rs", API)]);
+        let args: Args = syn::parse_quote!(strict);
+        let out = render(&audit, &args).to_string();
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("GET /debug (debug, main.rs:9)"), "{out}");
+        let args: Args = syn::parse_quote!();
+        assert!(!render(&audit, &args).to_string().contains("compile_error"));
+    }
+}

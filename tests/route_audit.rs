@@ -1,0 +1,254 @@
+//! The route audit (issue 18): `route_audit!` lists every route these sources register, in
+//! every registration style (route attributes, `.route`, resources, nested scopes,
+//! `.configure` under a scope, the default service), with its declaration or UNDECLARED; the
+//! strict configuration refuses to build naming each undeclared route; and over real HTTP
+//! the audit agrees with what deny-by-default does: every UNDECLARED route answers 401
+//! without a token, every public one is served.
+
+mod common;
+
+use actix_web::{get, post, web, HttpResponse};
+use common::{bearer, get, request, serve, TestServer};
+use endpoint_auth::audit::Declaration;
+use endpoint_auth::testing::TestIssuer;
+use endpoint_auth::{public, requires, ConfigError};
+
+endpoint_auth::scopes! {
+    "read:reports" => "Read reports",
+}
+
+endpoint_auth::route_audit!();
+
+#[requires(scope = "read:reports")]
+#[get("/reports")]
+async fn list() -> HttpResponse {
+    HttpResponse::Ok().body("reports")
+}
+
+#[public(reason = "load balancer probe")]
+#[get("/health")]
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().body("up")
+}
+
+/// Forgotten: no declaration.
+#[post("/debug")]
+async fn debug() -> HttpResponse {
+    HttpResponse::Ok().body("debug")
+}
+
+#[public]
+async fn ping() -> HttpResponse {
+    HttpResponse::Ok().body("pong")
+}
+
+async fn legacy() -> HttpResponse {
+    HttpResponse::Ok().body("legacy")
+}
+
+async fn fallback() -> HttpResponse {
+    HttpResponse::NotFound().body("fallback")
+}
+
+mod admin {
+    use super::*;
+
+    #[requires(authenticated)]
+    pub async fn stats() -> HttpResponse {
+        HttpResponse::Ok().body("stats")
+    }
+
+    pub fn routes(cfg: &mut web::ServiceConfig) {
+        cfg.route("/stats", web::get().to(stats))
+            .route("/flush", web::post().to(super::legacy));
+    }
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(list)
+        .service(health)
+        .service(debug)
+        .route("/legacy", web::get().to(legacy))
+        .route(
+            "/closure",
+            web::get().to(|| async { HttpResponse::Ok().body("closure") }),
+        )
+        .service(web::resource("/ping").route(web::get().to(ping)))
+        .service(
+            web::scope("/v1")
+                .service(list)
+                .service(web::scope("/admin").configure(admin::routes)),
+        )
+        .default_service(web::to(fallback));
+}
+
+/// The audit as `METHODS path handler declaration`, in source order.
+fn rows() -> Vec<String> {
+    ROUTE_AUDIT
+        .routes()
+        .iter()
+        .map(|r| format!("{} {} {}", r.label(), r.handler(), r.declaration()))
+        .collect()
+}
+
+#[test]
+fn every_registration_style_is_in_the_audit() {
+    let rows = rows();
+    let expect = [
+        "GET /reports list requires(scope = \"read:reports\")",
+        "GET /v1/reports list requires(scope = \"read:reports\")",
+        "GET /health health public (load balancer probe)",
+        "POST /debug debug UNDECLARED",
+        "GET /v1/admin/stats stats requires(authenticated)",
+        "POST /v1/admin/flush super::legacy UNDECLARED",
+        "GET /legacy legacy UNDECLARED",
+        "GET /closure (closure) UNDECLARED",
+        "GET /ping ping public",
+        "* (default service) fallback UNDECLARED",
+    ];
+    for row in expect {
+        assert!(
+            rows.iter().any(|r| r == row),
+            "missing {row:?} in\n{ROUTE_AUDIT}"
+        );
+    }
+    // The common test helpers register nothing the audit can read as a route.
+    assert_eq!(rows.len(), expect.len(), "\n{ROUTE_AUDIT}");
+    assert!(ROUTE_AUDIT
+        .routes()
+        .iter()
+        .all(|r| r.location().starts_with("tests/")));
+    // The table says it too, with a summary line.
+    let table = ROUTE_AUDIT.to_string();
+    assert!(
+        table.contains("10 routes, 5 declared, 5 UNDECLARED"),
+        "{table}"
+    );
+}
+
+#[test]
+fn assert_all_declared_fails_listing_each_undeclared_route() {
+    let failure = std::panic::catch_unwind(|| ROUTE_AUDIT.assert_all_declared())
+        .expect_err("undeclared routes must fail the assertion");
+    let message = failure
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    let first = message.lines().next().unwrap();
+    for route in [
+        "POST /debug (debug, tests/route_audit.rs:",
+        "GET /legacy (legacy, ",
+        "GET /closure ((closure), ",
+        "POST /v1/admin/flush (super::legacy, ",
+        "* (default service) (fallback, ",
+    ] {
+        assert!(first.contains(route), "{route:?} not in {first}");
+    }
+}
+
+#[test]
+fn the_strict_configuration_refuses_to_build_in_one_line() {
+    let issuer = TestIssuer::new(SCOPES);
+    let err = issuer
+        .config()
+        .strict_routes(&ROUTE_AUDIT)
+        .build()
+        .unwrap_err();
+    let ConfigError::UndeclaredRoutes(_) = &err else {
+        panic!("{err:?}");
+    };
+    let line = err.to_string();
+    assert!(!line.contains('\n'), "{line}");
+    assert!(line.starts_with(
+        "undeclared routes (add #[requires(…)] or #[public(reason = \"…\")] to their handlers): "
+    ));
+    assert_eq!(
+        line.matches("tests/route_audit.rs:").count(),
+        ROUTE_AUDIT.undeclared().len(),
+        "{line}"
+    );
+    // Without strict_routes the same configuration builds.
+    assert!(issuer.config().deny_by_default().build().is_ok());
+}
+
+/// A concrete request path for an audited route.
+fn path_of(route: &endpoint_auth::audit::AuditedRoute) -> String {
+    if route.path().contains("(default service)") {
+        "/nowhere".into()
+    } else {
+        route.path().to_owned()
+    }
+}
+
+fn method_of(route: &endpoint_auth::audit::AuditedRoute) -> &'static str {
+    route.methods().first().copied().unwrap_or("GET")
+}
+
+fn status(
+    srv: &TestServer,
+    route: &endpoint_auth::audit::AuditedRoute,
+    token: Option<&str>,
+) -> u16 {
+    let auth = token.map(bearer);
+    let headers: Vec<&str> = auth.iter().map(String::as_str).collect();
+    request(srv.addr, method_of(route), &path_of(route), &headers, b"").status
+}
+
+#[test]
+fn over_http_the_audit_agrees_with_deny_by_default() {
+    let issuer = TestIssuer::new(SCOPES);
+    // With the audit, deny-by-default recognises `#[public]` routes however registered.
+    let deny = serve(
+        Some(
+            issuer
+                .config()
+                .deny_by_default()
+                .route_audit(&ROUTE_AUDIT)
+                .build()
+                .unwrap(),
+        ),
+        routes,
+    );
+    let open = serve(Some(issuer.auth_config()), routes);
+    let token = issuer.token().scopes(["read:reports"]).sign();
+    for route in ROUTE_AUDIT.routes() {
+        let label = route.label();
+        match route.declaration() {
+            Declaration::Undeclared => {
+                // Deny by default: 401 before the handler; a valid token lets it run.
+                assert_eq!(status(&deny, route, None), 401, "{label}");
+                assert_ne!(status(&deny, route, Some(token.as_str())), 401, "{label}");
+                // Otherwise the forgotten route is open: what the audit is there to show.
+                assert_ne!(status(&open, route, None), 401, "{label}");
+            }
+            Declaration::Public(_) => {
+                assert_eq!(status(&deny, route, None), 200, "{label}");
+                assert_eq!(status(&open, route, None), 200, "{label}");
+            }
+            Declaration::Requires(_) => {
+                assert_eq!(status(&deny, route, None), 401, "{label}");
+                assert_eq!(status(&open, route, None), 401, "{label}");
+                assert_eq!(status(&deny, route, Some(token.as_str())), 200, "{label}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Without the audit, a `#[public]` handler registered by hand is not recognised (its
+    // resource is not named after it): deny-by-default asks for a token there.
+    let unaware = serve(
+        Some(issuer.config().deny_by_default().build().unwrap()),
+        routes,
+    );
+    assert_eq!(get(unaware.addr, "/ping", &[]).status, 401);
+    assert_eq!(get(unaware.addr, "/health", &[]).status, 200);
+    // And a route the audit lists as UNDECLARED really is served without a token otherwise.
+    assert_eq!(
+        get(open.addr, "/debug", &[]).status,
+        404,
+        "GET is not its method"
+    );
+    assert_eq!(
+        request(open.addr, "POST", "/debug", &[], b"").text(),
+        "debug"
+    );
+}

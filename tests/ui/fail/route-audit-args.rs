@@ -1,0 +1,3 @@
+endpoint_auth::route_audit!(strictly);
+
+fn main() {}
