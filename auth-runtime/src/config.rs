@@ -117,6 +117,7 @@ pub struct AuthConfigBuilder {
     #[cfg(feature = "remote")]
     remote_settings: RemoteSettings,
     token_cache: Option<TokenCacheSettings>,
+    pub(crate) revocation: crate::revocation::RevocationSettings,
 }
 
 /// Where remote keys come from, as configured (discovery takes the issuer at build time).
@@ -464,6 +465,7 @@ impl AuthConfigBuilder {
                 // Built here, not kept in the builder: each configuration logs its own
                 // renderer's first failure.
                 error_body: self.error_body.map(BodyRenderer::new),
+                revocation: self.revocation.build(),
             }),
         })
     }
@@ -503,6 +505,7 @@ pub(crate) struct Inner {
     pub(crate) scope_on_missing: bool,
     pub(crate) deny_by_default: bool,
     pub(crate) error_body: Option<BodyRenderer>,
+    pub(crate) revocation: Option<crate::revocation::Revocation>,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -544,6 +547,7 @@ impl AuthConfig {
             #[cfg(feature = "remote")]
             remote_settings: RemoteSettings::default(),
             token_cache: Some(TokenCacheSettings::default()),
+            revocation: Default::default(),
         }
     }
 
