@@ -1,11 +1,10 @@
 //! The revocation check (issue 22), with in-process implementations: a revoked token is 401
 //! `invalid_token` saying so, on every request (token-cache hits included), decided after
 //! verification and before any other extractor can answer; a check that cannot answer is 503
-//! + `Retry-After` unless the configuration fails open; a token without `jti` is refused
+//! with `Retry-After` unless the configuration fails open; a token without `jti` is refused
 //! without asking a check that needs one. Real signed tokens from the testing kit, the real
 //! middleware and extractors (`actix_web::test`). The shared Redis store is
 //! `tests/revocation_redis.rs`.
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
