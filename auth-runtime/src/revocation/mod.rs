@@ -32,6 +32,8 @@
 //! "every token of this user issued before T") returns `false` from `needs_token_id`.
 
 mod memory;
+#[cfg(feature = "revocation-redis")]
+mod redis;
 
 use std::fmt;
 use std::future::Future;
@@ -41,6 +43,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use memory::MemoryRevocationList;
+#[cfg(feature = "revocation-redis")]
+pub use redis::{RedisRevocationStore, RedisSettings};
 
 use crate::claims::Verified;
 use crate::config::{AuthConfig, AuthConfigBuilder, MAX_LEEWAY};
