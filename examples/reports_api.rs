@@ -11,6 +11,10 @@
 //!
 //! Against a real provider, set `AUTH_ISSUER` (keys by OIDC discovery) and optionally
 //! `AUTH_JWKS_URL`; `AUTH_AUDIENCE` defaults to `reports-api`, `BIND` to `127.0.0.1:8080`.
+//!
+//! Revoked tokens (by `jti`) are refused: kept in this process, or in the Redis/Valkey server
+//! `AUTH_REVOCATION_REDIS_URL` names, shared by every instance. The embedded default revokes
+//! its own tokens at `POST /oauth/revoke` (RFC 7009).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -24,6 +28,7 @@ use base64::Engine as _;
 use endpoint_auth::actix::Decision;
 use endpoint_auth::metadata::ResourceMetadata;
 use endpoint_auth::openapi::SecurityDoc;
+use endpoint_auth::revocation::{MemoryRevocationList, RedisRevocationStore};
 use endpoint_auth::{public, requires, AuthConfig, Key, MaybePrincipal, Principal, RoleSource};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi as _;
@@ -365,7 +370,7 @@ impl DevKey {
         header.typ = Some("at+jwt".into());
         let mut claims = serde_json::json!({
             "iss": issuer, "aud": audience, "sub": subject, "client_id": "reports-api-dev",
-            "iat": now, "exp": now + 3600, "jti": format!("{now}-{}", std::process::id()),
+            "iat": now, "exp": now + 3600, "jti": token_id(),
             "scope": scopes.join(" "),
         });
         if let Some(acr) = acr {
@@ -382,6 +387,13 @@ impl DevKey {
         )
         .expect("signing with the dev key")
     }
+}
+
+/// A fresh token id (`jti`): 128 random bits, so that revoking one token revokes no other.
+fn token_id() -> String {
+    let mut id = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut id).expect("random token id");
+    URL_SAFE_NO_PAD.encode(id)
 }
 
 /// Files only this user may use. On unix: the directory is created 0700 and the key file 0600
@@ -542,6 +554,9 @@ struct Settings {
     token_url: Option<String>,
     /// Where roles are in a token (dotted path): `AUTH_ROLES_CLAIM`, default `roles`.
     roles_claim: String,
+    /// The Redis/Valkey server that keeps revoked token ids for every instance:
+    /// `AUTH_REVOCATION_REDIS_URL`; without it, this process's memory.
+    revocation_redis_url: Option<String>,
 }
 
 fn settings() -> Result<Settings, String> {
@@ -571,6 +586,7 @@ fn settings() -> Result<Settings, String> {
         resource: var("AUTH_RESOURCE"),
         token_url: var("AUTH_TOKEN_URL"),
         roles_claim: var("AUTH_ROLES_CLAIM").unwrap_or_else(|| "roles".into()),
+        revocation_redis_url: var("AUTH_REVOCATION_REDIS_URL"),
     })
 }
 
@@ -677,6 +693,28 @@ async fn serve(
         // Every route is declared #[requires] or #[public]; a route added without either
         // asks for a valid token rather than being silently open.
         .deny_by_default();
+    // Revoked tokens (by `jti`) are refused on every request: in the Redis server
+    // AUTH_REVOCATION_REDIS_URL names (shared by every instance), else, on the embedded default,
+    // in this process (its /oauth/revoke writes there). A real issuer without that setting gets
+    // no check: nothing here would revoke, and its tokens need not carry a `jti`. A store that
+    // cannot answer is 503 + Retry-After (the default: a revoked token is never let through).
+    let revoked = match (&settings.revocation_redis_url, &settings.issuer) {
+        (Some(url), _) => {
+            let store = RedisRevocationStore::new(url, "reports-api:revoked:")
+                .map_err(|e| format!("AUTH_REVOCATION_REDIS_URL: {e}"))?;
+            tracing::info!(
+                "revoked tokens are kept in the Redis server AUTH_REVOCATION_REDIS_URL names"
+            );
+            Some(Revoked::Redis(store))
+        }
+        (None, None) => Some(Revoked::Memory(MemoryRevocationList::new())),
+        (None, Some(_)) => None,
+    };
+    let builder = match &revoked {
+        Some(Revoked::Memory(list)) => builder.revocation_check(list.clone()),
+        Some(Revoked::Redis(store)) => builder.revocation_check(store.clone()),
+        None => builder,
+    };
     let (auth, dev, token_url) = match &settings.issuer {
         Some(issuer) => {
             let builder = match &settings.jwks_url {
@@ -715,6 +753,10 @@ async fn serve(
             key,
             issuer: issuer.clone(),
             audience: settings.audience.clone(),
+            verifier: auth.clone(),
+            revoked: revoked
+                .clone()
+                .expect("the embedded default always checks revocation"),
         })
     });
     let store = web::Data::new(Store {
@@ -755,7 +797,8 @@ async fn serve(
                 app = app
                     .app_data(dev.clone())
                     .service(dev_jwks)
-                    .service(dev_token);
+                    .service(dev_token)
+                    .service(dev_revoke);
             }
             app
         }
@@ -848,6 +891,31 @@ struct DevIssuer {
     key: DevKey,
     issuer: String,
     audience: String,
+    /// Verifies a token presented for revocation (only our own are revoked).
+    verifier: AuthConfig,
+    revoked: Revoked,
+}
+
+/// Where revoked token ids are kept.
+#[derive(Clone)]
+enum Revoked {
+    Memory(MemoryRevocationList),
+    Redis(RedisRevocationStore),
+}
+
+impl Revoked {
+    async fn revoke(&self, token_id: &str, expires_at: u64) -> Result<(), String> {
+        match self {
+            Revoked::Memory(list) => {
+                list.revoke(token_id, expires_at);
+                Ok(())
+            }
+            Revoked::Redis(store) => store
+                .revoke(token_id, expires_at)
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    }
 }
 
 #[public(reason = "the embedded issuer's signing keys")]
@@ -923,6 +991,51 @@ async fn dev_token(dev: web::Data<DevIssuer>, form: web::Form<TokenRequest>) -> 
         }))
 }
 
+/// RFC 7009 §2.1. `token_type_hint` is a hint a server may ignore, and this one does (it only
+/// issues access tokens).
+#[derive(Deserialize)]
+struct RevocationRequest {
+    token: Option<String>,
+}
+
+/// A development-only RFC 7009 revocation endpoint for the embedded issuer's own tokens: from
+/// the next request on, the token is 401 `invalid_token` ("the access token has been
+/// revoked"), at every instance that shares the revocation store. No client authentication
+/// (as `/oauth/token`). RFC 7009 §2.2: 200 for a token that is unknown, invalid or already
+/// expired too (nothing to revoke, and nothing for a client to fix); a store that cannot be
+/// written is 503.
+#[public(reason = "the embedded issuer's token revocation endpoint (RFC 7009)")]
+#[post("/oauth/revoke")]
+async fn dev_revoke(dev: web::Data<DevIssuer>, form: web::Form<RevocationRequest>) -> HttpResponse {
+    let Some(token) = form.token.as_deref().filter(|t| !t.is_empty()) else {
+        return HttpResponse::BadRequest()
+            .insert_header(("cache-control", "no-store"))
+            .json(serde_json::json!({
+                "error": "invalid_request",
+                "error_description": "the token parameter is required",
+            }));
+    };
+    // Only a token this issuer signed (and still valid) is revoked: no one can fill the
+    // store with made-up ids.
+    if let Ok(verified) = dev.verifier.verifier().verify(token) {
+        if let Some(id) = verified.token_id() {
+            if let Err(e) = dev.revoked.revoke(id, verified.expires_at()).await {
+                tracing::warn!(error = %e, "a token could not be revoked");
+                return HttpResponse::ServiceUnavailable()
+                    .insert_header(("cache-control", "no-store"))
+                    .insert_header(("retry-after", "5"))
+                    .json(serde_json::json!({
+                        "error": "temporarily_unavailable",
+                        "error_description": "the revocation store cannot be written right now; retry later",
+                    }));
+            }
+        }
+    }
+    HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store"))
+        .finish()
+}
+
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM; the handlers are registered before it returns.
 #[cfg(unix)]
 fn shutdown_signals() -> std::io::Result<impl std::future::Future<Output = ()>> {
@@ -978,6 +1091,10 @@ fn print_quickstart(addr: SocketAddr, key: &DevKey, issuer: &str, audience: &str
     println!("curl -i {base}/reports/public");
     println!("# 403: read-only token trying to create");
     println!("curl -i -X POST {base}/reports -H 'Authorization: Bearer {read}' -H 'Content-Type: application/json' -d '{{\"title\":\"Q3\"}}'");
+    println!(
+        "# revoke the read-only token (RFC 7009); the first command then answers 401 invalid_token"
+    );
+    println!("curl -i -X POST {base}/oauth/revoke -d 'token={read}'");
     println!(
         "\nMore tokens: cargo run --example reports_api -- mint read:reports export:reports\n"
     );
