@@ -405,3 +405,55 @@ async fn a_configuration_with_a_check_registered_as_app_data_only_is_refused() {
     let r = call!(&app, get_reports(&token(&issuer, "data-1")));
     assert_eq!(r.status(), 500);
 }
+
+/// A token in a form body (RFC 6750 §2.2, opt-in) is checked too: the extractor reads the
+/// body, verifies, then asks the check (the middleware leaves such requests to it).
+#[actix_web::test]
+async fn a_revoked_token_in_a_form_body_is_refused() {
+    let issuer = TestIssuer::new(SCOPES);
+    let revoked = MemoryRevocationList::new();
+    let app = app!(issuer
+        .config()
+        .allow_form_body_token()
+        .revocation_check(revoked.clone())
+        .build()
+        .unwrap());
+    let t = token(&issuer, "form-1");
+    let post = || {
+        test::TestRequest::post()
+            .uri("/reports/7/notes")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .set_payload(format!("access_token={t}"))
+    };
+    // Not revoked: authenticated, then the handler's `Json` refuses the form body.
+    assert_eq!(call!(&app, post()).status(), 400);
+    revoked.revoke("form-1", now() + 300);
+    assert_invalid_token(call!(&app, post()));
+}
+
+/// With remote keys the first request waits for the key fetch, then for the check: both
+/// before routing, so a revoked token is 401 even then, and a good one is served.
+#[actix_web::test]
+async fn remote_keys_and_the_check_both_finish_before_routing() {
+    let issuer = TestIssuer::new(SCOPES).serve();
+    let revoked = MemoryRevocationList::new();
+    revoked.revoke("remote-1", now() + 300);
+    let app = app!(issuer
+        .config()
+        .revocation_check(Slow(revoked))
+        .build()
+        .unwrap());
+    let post = |t: &TestToken| {
+        test::TestRequest::post()
+            .uri("/reports/abc/notes")
+            .bearer(t)
+            .insert_header(("content-type", "application/json"))
+            .set_payload("{broken")
+    };
+    assert_invalid_token(call!(&app, post(&token(&issuer, "remote-1"))));
+    assert_eq!(call!(&app, post(&token(&issuer, "remote-2"))).status(), 404);
+    assert_eq!(
+        call!(&app, get_reports(&token(&issuer, "remote-3"))).status(),
+        200
+    );
+}
