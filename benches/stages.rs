@@ -233,6 +233,78 @@ fn issuer_selection(c: &mut Criterion) {
     group.finish();
 }
 
+/// The revocation check's cost per request: the whole pipeline (`AuthConfig::authenticate`)
+/// on a repeated token (a token-cache hit, where the check weighs most), without a check and
+/// with an in-process `MemoryRevocationList` of 10,000 revoked ids (not this token's). The
+/// ratio with / without is the check's relative cost; `check_overhead_paired` its absolute
+/// cost, measured in alternating batches as `overhead_paired` above.
+fn revocation(c: &mut Criterion) {
+    use endpoint_auth::revocation::MemoryRevocationList;
+    use endpoint_auth::RequestView;
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+
+    /// The pipeline's outcome: an in-process check answers at once, so one poll suffices.
+    fn at_once<F: Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(out) => out,
+            Poll::Pending => panic!("the pipeline waited on a static-key, in-process path"),
+        }
+    }
+
+    let list = MemoryRevocationList::new();
+    let far = 4_000_000_000;
+    for i in 0..10_000 {
+        list.revoke(&format!("revoked-{i}"), far);
+    }
+    let without = builder().build().unwrap();
+    let with = builder().revocation_check(list).build().unwrap();
+    let mut c0 = claims("read:reports write:reports");
+    c0["jti"] = serde_json::json!("bench-token-1");
+    let header = format!("Bearer {}", mint(Algorithm::ES256, &c0));
+    let view = || RequestView {
+        authorization: std::iter::once(header.as_bytes()).collect(),
+        ..RequestView::default()
+    };
+    for config in [&without, &with] {
+        // Verified twice: in the (thread's) cache from then on.
+        for _ in 0..3 {
+            assert!(at_once(config.authenticate(view())).is_ok());
+        }
+        assert_eq!(config.cached_tokens(), 1);
+    }
+    let mut group = c.benchmark_group("revocation/cached_token");
+    group.bench_function("without_check", |b| {
+        b.iter(|| at_once(without.authenticate(black_box(view()))))
+    });
+    group.bench_function("memory_list", |b| {
+        b.iter(|| at_once(with.authenticate(black_box(view()))))
+    });
+    group.bench_function("check_overhead_paired", |b| {
+        b.iter_custom(|iters| {
+            let (mut checked, mut bare) = (Duration::ZERO, Duration::ZERO);
+            let mut done = 0;
+            while done < iters {
+                let n = (iters - done).min(32);
+                let start = Instant::now();
+                for _ in 0..n {
+                    black_box(at_once(with.authenticate(black_box(view()))).is_ok());
+                }
+                checked += start.elapsed();
+                let start = Instant::now();
+                for _ in 0..n {
+                    black_box(at_once(without.authenticate(black_box(view()))).is_ok());
+                }
+                bare += start.elapsed();
+                done += n;
+            }
+            checked.saturating_sub(bare).max(Duration::from_nanos(1))
+        })
+    });
+    group.finish();
+}
+
 /// The signature check with the key parsed once, straight on aws-lc-rs (jsonwebtoken's
 /// backend): the physical floor of verification.
 #[allow(clippy::large_enum_variant)] // built once per algorithm
@@ -288,6 +360,7 @@ criterion_group!(
     policy,
     token_cache,
     issuer_selection,
+    revocation,
     verification
 );
 criterion_main!(benches);

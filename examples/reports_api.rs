@@ -21,6 +21,10 @@
 //! tokens of the issuer named `partners`. The embedded default shows it with
 //! `REPORTS_API_DEV_PARTNERS=1`: a second dev issuer, `partners`, at `/partners` (its own key,
 //! JWKS and token endpoint), beside the first, then called `staff`.
+//!
+//! Revoked tokens (by `jti`) are refused: kept in this process, or in the Redis/Valkey server
+//! `AUTH_REVOCATION_REDIS_URL` names, shared by every instance. The embedded default revokes
+//! its own tokens at `POST /oauth/revoke` (RFC 7009).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -34,6 +38,7 @@ use base64::Engine as _;
 use endpoint_auth::actix::Decision;
 use endpoint_auth::metadata::ResourceMetadata;
 use endpoint_auth::openapi::SecurityDoc;
+use endpoint_auth::revocation::{MemoryRevocationList, RedisRevocationStore};
 use endpoint_auth::{
     public, requires, AuthConfig, Key, MaybePrincipal, Principal, RoleSource, TrustedIssuer,
 };
@@ -440,7 +445,7 @@ impl DevKey {
         header.typ = Some("at+jwt".into());
         let mut claims = serde_json::json!({
             "iss": issuer, "aud": audience, "sub": subject, "client_id": "reports-api-dev",
-            "iat": now, "exp": now + 3600, "jti": format!("{now}-{}", std::process::id()),
+            "iat": now, "exp": now + 3600, "jti": token_id(),
             "scope": scopes.join(" "),
         });
         if let Some(acr) = acr {
@@ -457,6 +462,13 @@ impl DevKey {
         )
         .expect("signing with the dev key")
     }
+}
+
+/// A fresh token id (`jti`): 128 random bits, so that revoking one token revokes no other.
+fn token_id() -> String {
+    let mut id = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut id).expect("random token id");
+    URL_SAFE_NO_PAD.encode(id)
 }
 
 /// Files only this user may use. On unix: the directory is created 0700 and the key file 0600
@@ -621,6 +633,9 @@ struct Settings {
     token_url: Option<String>,
     /// Where roles are in a token (dotted path): `AUTH_ROLES_CLAIM`, default `roles`.
     roles_claim: String,
+    /// The Redis/Valkey server that keeps revoked token ids for every instance:
+    /// `AUTH_REVOCATION_REDIS_URL`; without it, this process's memory.
+    revocation_redis_url: Option<String>,
 }
 
 /// One entry of `AUTH_ISSUERS`, with its own `AUTH_JWKS_URL_<NAME>` and `AUTH_AUDIENCE_<NAME>`.
@@ -715,6 +730,7 @@ fn settings() -> Result<Settings, String> {
         resource: var("AUTH_RESOURCE"),
         token_url: var("AUTH_TOKEN_URL"),
         roles_claim: var("AUTH_ROLES_CLAIM").unwrap_or_else(|| "roles".into()),
+        revocation_redis_url: var("AUTH_REVOCATION_REDIS_URL"),
     })
 }
 
@@ -842,9 +858,33 @@ async fn serve(
         // added without either asks for a valid token rather than being silently open, and
         // the service refuses to start while the route audit finds one.
         .strict_routes(&ROUTE_AUDIT);
-    // Dev issuers: the embedded default's, and with REPORTS_API_DEV_PARTNERS its second one.
-    let mut dev: Option<DevIssuer> = None;
-    let mut partners_dev: Option<DevIssuer> = None;
+    // Revoked tokens (by `jti`) are refused on every request: in the Redis server
+    // AUTH_REVOCATION_REDIS_URL names (shared by every instance), else, on the embedded default,
+    // in this process (its /oauth/revoke writes there). A real issuer without that setting gets
+    // no check: nothing here would revoke, and its tokens need not carry a `jti`. A store that
+    // cannot answer is 503 + Retry-After (the default: a revoked token is never let through).
+    let embedded_default = settings.issuer.is_none() && settings.issuers.is_empty();
+    let revoked = match &settings.revocation_redis_url {
+        Some(url) => {
+            let store = RedisRevocationStore::new(url, "reports-api:revoked:")
+                .map_err(|e| format!("AUTH_REVOCATION_REDIS_URL: {e}"))?;
+            tracing::info!(
+                "revoked tokens are kept in the Redis server AUTH_REVOCATION_REDIS_URL names"
+            );
+            Some(Revoked::Redis(store))
+        }
+        None if embedded_default => Some(Revoked::Memory(MemoryRevocationList::new())),
+        None => None,
+    };
+    let builder = match &revoked {
+        Some(Revoked::Memory(list)) => builder.revocation_check(list.clone()),
+        Some(Revoked::Redis(store)) => builder.revocation_check(store.clone()),
+        None => builder,
+    };
+    // Dev issuers' keys and `iss`: the embedded default's, and with REPORTS_API_DEV_PARTNERS
+    // its second one.
+    let mut dev_key: Option<DevKey> = None;
+    let mut partners_key: Option<(DevKey, String)> = None;
     let auth = if !settings.issuers.is_empty() {
         // Several providers, each with its own keys and audience; none is waited for.
         let mut builder = builder;
@@ -883,20 +923,12 @@ async fn serve(
     } else {
         let key = DevKey::load_or_create()?;
         let verification = Key::from_jwk_json(&key.jwk.to_string()).map_err(|e| e.to_string())?;
-        dev = Some(DevIssuer {
-            key,
-            issuer: embedded.clone(),
-            audience: settings.audience.clone(),
-        });
+        dev_key = Some(key);
         if settings.dev_partners {
             let key = DevKey::load_or_create_named(DEV_PARTNERS_KEY_FILE, DEV_PARTNERS_KID)?;
-            let partners_key =
+            let partners_verification =
                 Key::from_jwk_json(&key.jwk.to_string()).map_err(|e| e.to_string())?;
-            let partners = DevIssuer {
-                key,
-                issuer: partners_issuer(&embedded),
-                audience: settings.audience.clone(),
-            };
+            let iss = partners_issuer(&embedded);
             let auth = builder
                 .trust(
                     TrustedIssuer::new("staff", &embedded)
@@ -905,14 +937,14 @@ async fn serve(
                         .key(verification),
                 )
                 .trust(
-                    TrustedIssuer::new("partners", &partners.issuer)
+                    TrustedIssuer::new("partners", &iss)
                         .audience(&settings.audience)
                         .roles_from(roles)
-                        .key(partners_key),
+                        .key(partners_verification),
                 )
                 .build()
                 .map_err(|e| e.to_string())?;
-            partners_dev = Some(partners);
+            partners_key = Some((key, iss));
             auth
         } else {
             builder
@@ -934,6 +966,17 @@ async fn serve(
             );
         }
     }
+    let dev_issuer = |key: DevKey, issuer: String| DevIssuer {
+        key,
+        issuer,
+        audience: settings.audience.clone(),
+        verifier: auth.clone(),
+        revoked: revoked
+            .clone()
+            .expect("the embedded default always checks revocation"),
+    };
+    let dev = dev_key.map(|key| dev_issuer(key, embedded.clone()));
+    let partners_dev = partners_key.map(|(key, iss)| dev_issuer(key, iss));
     let token_url = match (&settings.issuer, &dev) {
         (_, Some(_)) => Some(format!("{base}/oauth/token")),
         _ => settings.token_url.clone(),
@@ -998,7 +1041,8 @@ async fn serve(
                 app = app
                     .app_data(dev.clone())
                     .service(dev_jwks)
-                    .service(dev_token);
+                    .service(dev_token)
+                    .service(dev_revoke);
             }
             if let Some(partners) = &partners_dev {
                 app = app
@@ -1119,6 +1163,31 @@ struct DevIssuer {
     key: DevKey,
     issuer: String,
     audience: String,
+    /// Verifies a token presented for revocation (only our own are revoked).
+    verifier: AuthConfig,
+    revoked: Revoked,
+}
+
+/// Where revoked token ids are kept.
+#[derive(Clone)]
+enum Revoked {
+    Memory(MemoryRevocationList),
+    Redis(RedisRevocationStore),
+}
+
+impl Revoked {
+    async fn revoke(&self, token_id: &str, expires_at: u64) -> Result<(), String> {
+        match self {
+            Revoked::Memory(list) => {
+                list.revoke(token_id, expires_at);
+                Ok(())
+            }
+            Revoked::Redis(store) => store
+                .revoke(token_id, expires_at)
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    }
 }
 
 /// The second dev issuer (`REPORTS_API_DEV_PARTNERS=1`), as app data of its own type.
@@ -1221,6 +1290,51 @@ fn token_of(dev: &DevIssuer, form: &TokenRequest) -> HttpResponse {
         }))
 }
 
+/// RFC 7009 §2.1. `token_type_hint` is a hint a server may ignore, and this one does (it only
+/// issues access tokens).
+#[derive(Deserialize)]
+struct RevocationRequest {
+    token: Option<String>,
+}
+
+/// A development-only RFC 7009 revocation endpoint for the embedded issuer's own tokens: from
+/// the next request on, the token is 401 `invalid_token` ("the access token has been
+/// revoked"), at every instance that shares the revocation store. No client authentication
+/// (as `/oauth/token`). RFC 7009 §2.2: 200 for a token that is unknown, invalid or already
+/// expired too (nothing to revoke, and nothing for a client to fix); a store that cannot be
+/// written is 503.
+#[public(reason = "the embedded issuer's token revocation endpoint (RFC 7009)")]
+#[post("/oauth/revoke")]
+async fn dev_revoke(dev: web::Data<DevIssuer>, form: web::Form<RevocationRequest>) -> HttpResponse {
+    let Some(token) = form.token.as_deref().filter(|t| !t.is_empty()) else {
+        return HttpResponse::BadRequest()
+            .insert_header(("cache-control", "no-store"))
+            .json(serde_json::json!({
+                "error": "invalid_request",
+                "error_description": "the token parameter is required",
+            }));
+    };
+    // Only a token this issuer signed (and still valid) is revoked: no one can fill the
+    // store with made-up ids.
+    if let Ok(verified) = dev.verifier.verifier().verify(token) {
+        if let Some(id) = verified.token_id() {
+            if let Err(e) = dev.revoked.revoke(id, verified.expires_at()).await {
+                tracing::warn!(error = %e, "a token could not be revoked");
+                return HttpResponse::ServiceUnavailable()
+                    .insert_header(("cache-control", "no-store"))
+                    .insert_header(("retry-after", "5"))
+                    .json(serde_json::json!({
+                        "error": "temporarily_unavailable",
+                        "error_description": "the revocation store cannot be written right now; retry later",
+                    }));
+            }
+        }
+    }
+    HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store"))
+        .finish()
+}
+
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM; the handlers are registered before it returns.
 #[cfg(unix)]
 fn shutdown_signals() -> std::io::Result<impl std::future::Future<Output = ()>> {
@@ -1290,6 +1404,10 @@ fn print_quickstart(
         println!("curl -i {base}/partner/reports -H 'Authorization: Bearer {partner}'");
         println!("curl -i {base}/partner/reports -H 'Authorization: Bearer {read}'");
     }
+    println!(
+        "# revoke the read-only token (RFC 7009); the first command then answers 401 invalid_token"
+    );
+    println!("curl -i -X POST {base}/oauth/revoke -d 'token={read}'");
     println!(
         "\nMore tokens: cargo run --example reports_api -- mint read:reports export:reports\n"
     );

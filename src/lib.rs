@@ -80,7 +80,7 @@ pub use endpoint_auth_runtime::actix;
 pub use endpoint_auth_runtime::openapi;
 #[cfg(feature = "testing")]
 pub use endpoint_auth_runtime::testing;
-pub use endpoint_auth_runtime::{audit, issuer, metadata, metrics};
+pub use endpoint_auth_runtime::{audit, issuer, metadata, metrics, revocation};
 
 /// Declares what a handler requires of the caller's bearer token.
 ///

@@ -1076,7 +1076,7 @@ fn the_embedded_default_runs_two_issuers_on_request() {
     let curls: Vec<&String> = svc
         .stdout
         .iter()
-        .filter(|l| l.contains("/partner/reports"))
+        .filter(|l| l.starts_with("curl ") && l.contains("/partner/reports"))
         .collect();
     assert_eq!(curls.len(), 2, "{:?}", svc.stdout);
     let printed = token_from_curl(curls[0]);
@@ -1225,4 +1225,106 @@ fn several_issuers_misconfigured_fail_fast_with_one_line() {
         let line = refusal(cmd);
         assert!(line.contains(expect), "{env:?}: {line}");
     }
+}
+
+/// A dev token from the embedded issuer's token endpoint.
+fn dev_token(addr: SocketAddr, scope: &str) -> String {
+    dev_token_from(addr, "/oauth/token", scope)
+}
+
+/// `POST /oauth/revoke` (RFC 7009 form body).
+fn revoke(addr: SocketAddr, body: &str) -> Response {
+    request(
+        addr,
+        "POST",
+        "/oauth/revoke",
+        &["Content-Type: application/x-www-form-urlencoded"],
+        body.as_bytes(),
+    )
+}
+
+/// Issue 22 on the flagship: the embedded issuer revokes its own tokens (RFC 7009), and the
+/// service refuses a revoked one from the next request on; the quickstart shows how.
+#[test]
+fn a_revoked_dev_token_is_refused_from_the_next_request() {
+    let svc = start(&[]);
+    let (token, other) = (
+        dev_token(svc.addr, "read:reports"),
+        dev_token(svc.addr, "read:reports"),
+    );
+    assert_eq!(get(svc.addr, "/reports", &[&bearer(&token)]).status, 200);
+    let r = revoke(
+        svc.addr,
+        &format!("token={token}&token_type_hint=access_token"),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let r = get(svc.addr, "/reports", &[&bearer(&token)]);
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        r.challenge(),
+        "Bearer realm=\"reports-api\", error=\"invalid_token\", error_description=\"the access token has been revoked\", resource_metadata=\"".to_owned()
+            + &format!("http://{}/.well-known/oauth-protected-resource\"", svc.addr)
+    );
+    // Every token has an id of its own: revoking one revokes no other.
+    assert_eq!(get(svc.addr, "/reports", &[&bearer(&other)]).status, 200);
+    // RFC 7009 §2.2: unknown or invalid tokens are 200 too; no token at all is a bad request.
+    assert_eq!(revoke(svc.addr, "token=not-a-token").status, 200);
+    assert_eq!(revoke(svc.addr, &format!("token={token}")).status, 200);
+    let r = revoke(svc.addr, "");
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"], "invalid_request");
+    // The quickstart revokes its read-only token, the one of its first command.
+    let curls: Vec<&String> = svc
+        .stdout
+        .iter()
+        .filter(|l| l.starts_with("curl "))
+        .collect();
+    let printed = curls
+        .iter()
+        .find_map(|l| l.split("/oauth/revoke -d 'token=").nth(1))
+        .expect("a revocation command in the quickstart");
+    assert_eq!(printed.trim_end_matches('\''), token_from_curl(curls[0]));
+}
+
+/// `AUTH_REVOCATION_REDIS_URL`: revocations live in the shared store, so they outlive the
+/// instance that made them: a new instance (same key, same address) still refuses the token.
+#[test]
+fn revocations_in_redis_outlive_the_instance_that_made_them() {
+    let Ok(url) = std::env::var("ENDPOINT_AUTH_TEST_REDIS_URL") else {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "SKIPPED revocations_in_redis_outlive_the_instance_that_made_them: \
+             ENDPOINT_AUTH_TEST_REDIS_URL is not set (.ci/run starts a Redis/Valkey server and sets it)"
+        );
+        return;
+    };
+    let keys = Scratch::new();
+    let key_dir = keys.key_dir().display().to_string();
+    let env = [
+        ("AUTH_REVOCATION_REDIS_URL", url.as_str()),
+        ("REPORTS_API_DEV_KEY_DIR", key_dir.as_str()),
+    ];
+    let first = start(&env);
+    let addr = first.addr;
+    let (revoked, kept) = (
+        dev_token(addr, "read:reports"),
+        dev_token(addr, "read:reports"),
+    );
+    assert_eq!(revoke(addr, &format!("token={revoked}")).status, 200);
+    assert_eq!(get(addr, "/reports", &[&bearer(&revoked)]).status, 401);
+    drop(first);
+
+    let bind = addr.to_string();
+    let second = start(&[env[0], env[1], ("BIND", bind.as_str())]);
+    assert_eq!(second.addr, addr);
+    let r = get(addr, "/reports", &[&bearer(&revoked)]);
+    assert_eq!(r.status, 401);
+    assert!(
+        r.challenge().contains("has been revoked"),
+        "{}",
+        r.challenge()
+    );
+    assert_eq!(get(addr, "/reports", &[&bearer(&kept)]).status, 200);
 }

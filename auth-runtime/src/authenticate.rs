@@ -3,8 +3,8 @@
 //! they are needed and the token could be ours), then check the endpoint's requirement.
 //!
 //! An adapter builds a [`RequestView`] and calls [`AuthConfig::authenticate`]; the actix-web
-//! adapter uses the two halves, `begin` (no I/O) and `complete` (awaits a key fetch), so
-//! that the common case answers without a future of its own.
+//! adapter uses the two halves, `begin` (no I/O) and `complete` (awaits a key fetch or the
+//! revocation check), so that the common case answers without a future of its own.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -125,6 +125,8 @@ pub(crate) enum Step {
         /// The key-set generation before the lookup, for the token cache.
         key_generation: u64,
     },
+    /// Verified (or served from the cache); the revocation check remains.
+    Revocation(Arc<Verified>),
 }
 
 /// A fresh verification's outcome; successes are offered to the token cache under the
@@ -142,8 +144,16 @@ fn verified(
     outcome
 }
 
-/// Finds the token and verifies it if that needs no network.
+/// Finds the token and verifies it if that needs no network; a verified token still goes
+/// through the revocation check, when one is configured.
 pub(crate) fn begin(config: &AuthConfig, request: RequestView<'_>) -> Step {
+    match verify_step(config, request) {
+        Step::Done(Ok(verified)) if config.inner.revocation.is_some() => Step::Revocation(verified),
+        step => step,
+    }
+}
+
+fn verify_step(config: &AuthConfig, request: RequestView<'_>) -> Step {
     let key_generation = config.key_generation();
     let keys_refreshed = request.keys_refreshed;
     let token = match find_token(config, request, key_generation) {
@@ -223,11 +233,12 @@ fn begin_remote(
     }
 }
 
-/// The network part: wait for the (shared) refresh, then verify with what is there.
+/// The network part: wait for the (shared) refresh, then verify with what is there; then
+/// the revocation check.
 pub(crate) async fn complete(config: &AuthConfig, step: Step) -> Result<Arc<Verified>, AuthError> {
-    let _ = config; // only read when keys may be fetched
-    match step {
-        Step::Done(outcome) => outcome,
+    let verified = match step {
+        Step::Done(outcome) => return outcome,
+        Step::Revocation(verified) => verified,
         #[cfg(feature = "remote")]
         Step::Fetch {
             token,
@@ -247,9 +258,10 @@ pub(crate) async fn complete(config: &AuthConfig, step: Step) -> Result<Arc<Veri
                 Lookup::Fetch { .. } => unreachable!("lookup_after_refresh never asks to fetch"),
             }
             .map_err(|e| issuer.stamp(e));
-            verified(config, &token, key_generation, outcome)
+            verified(config, &token, key_generation, outcome)?
         }
-    }
+    };
+    crate::revocation::check(config, verified).await
 }
 
 /// What [`find_token`] found.

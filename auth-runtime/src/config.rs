@@ -130,6 +130,7 @@ pub struct AuthConfigBuilder {
     token_cache: Option<TokenCacheSettings>,
     strict_routes: Option<&'static crate::audit::RouteAudit>,
     route_audit: Option<&'static crate::audit::RouteAudit>,
+    pub(crate) revocation: crate::revocation::RevocationSettings,
 }
 
 impl AuthConfigBuilder {
@@ -381,6 +382,7 @@ impl AuthConfigBuilder {
                 // Built here, not kept in the builder: each configuration logs its own
                 // renderer's first failure.
                 error_body: self.error_body.map(BodyRenderer::new),
+                revocation: self.revocation.build(),
             }),
         })
     }
@@ -421,6 +423,7 @@ pub(crate) struct Inner {
     pub(crate) deny_by_default: bool,
     pub(crate) route_audit: Option<&'static crate::audit::RouteAudit>,
     pub(crate) error_body: Option<BodyRenderer>,
+    pub(crate) revocation: Option<crate::revocation::Revocation>,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -450,6 +453,7 @@ impl AuthConfig {
             token_cache: Some(TokenCacheSettings::default()),
             strict_routes: None,
             route_audit: None,
+            revocation: Default::default(),
         }
     }
 

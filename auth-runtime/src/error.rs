@@ -38,7 +38,8 @@ pub enum ErrorCode {
     /// A `check` hid the resource from this caller: 404, no challenge (a challenge would say
     /// the resource exists).
     NotFound,
-    /// The key source cannot be reached and no usable keys are cached: 503, no challenge.
+    /// The key source cannot be reached and no usable keys are cached, or the revocation
+    /// check cannot answer: 503, no challenge.
     Unavailable,
     /// The service is not set up (no configuration registered): 500, no challenge.
     Misconfigured,
@@ -130,6 +131,13 @@ pub enum Reason {
     InsufficientUserAuthentication,
     /// Keys could not be fetched and none are cached.
     KeysUnavailable,
+    /// The revocation check says the token was revoked.
+    Revoked,
+    /// A revocation check that looks tokens up by `jti`, and a token without one.
+    MissingTokenId,
+    /// The revocation check cannot answer (its store is down) and the configuration fails
+    /// closed.
+    RevocationUnavailable,
     /// No [`AuthConfig`](crate::AuthConfig) is registered on the application.
     NotConfigured,
 }
@@ -146,13 +154,12 @@ impl Reason {
             }
             TokenTooLarge | Malformed | Encrypted | AlgorithmNotAllowed | UnknownKeyId
             | BadSignature | UnsupportedCritical | RejectedType | Expired | NotYetValid
-            | MissingExpiry | WrongIssuer | UntrustedIssuer | WrongAudience | InvalidClaims => {
-                ErrorCode::InvalidToken
-            }
+            | MissingExpiry | WrongIssuer | UntrustedIssuer | WrongAudience | InvalidClaims
+            | Revoked | MissingTokenId => ErrorCode::InvalidToken,
             InsufficientScope | InsufficientGrant | CheckDenied => ErrorCode::InsufficientScope,
             CheckHidden => ErrorCode::NotFound,
             InsufficientUserAuthentication => ErrorCode::InsufficientUserAuthentication,
-            KeysUnavailable => ErrorCode::Unavailable,
+            KeysUnavailable | RevocationUnavailable => ErrorCode::Unavailable,
             NotConfigured => ErrorCode::Misconfigured,
         }
     }
@@ -186,6 +193,9 @@ impl Reason {
             Reason::CheckHidden => "check_hidden",
             Reason::InsufficientUserAuthentication => "insufficient_user_authentication",
             Reason::KeysUnavailable => "keys_unavailable",
+            Reason::Revoked => "token_revoked",
+            Reason::MissingTokenId => "missing_jti",
+            Reason::RevocationUnavailable => "revocation_unavailable",
             Reason::NotConfigured => "not_configured",
         }
     }
@@ -356,6 +366,29 @@ impl AuthError {
         e
     }
 
+    /// The revocation check says the token was revoked: 401 `invalid_token`.
+    pub fn revoked() -> Self {
+        Self::new(Reason::Revoked, "the access token has been revoked")
+    }
+
+    /// A revocation check by `jti`, and a token without one: 401 `invalid_token`.
+    pub fn missing_token_id() -> Self {
+        Self::new(
+            Reason::MissingTokenId,
+            "the access token has no jti claim, so whether it was revoked cannot be checked",
+        )
+    }
+
+    /// The revocation check cannot answer (503) with a `Retry-After` in seconds.
+    pub fn revocation_unavailable(retry_after_secs: u64) -> Self {
+        let mut e = Self::new(
+            Reason::RevocationUnavailable,
+            "whether the access token was revoked cannot be checked right now; retry later",
+        );
+        e.retry_after = Some(retry_after_secs.max(1));
+        e
+    }
+
     /// The service has no authentication configuration (500).
     pub fn misconfigured(description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(Reason::NotConfigured, description)
@@ -389,7 +422,8 @@ impl AuthError {
     pub fn status(&self) -> u16 {
         self.code().status()
     }
-    /// The seconds sent in `Retry-After`, for a 503 while keys are unavailable.
+    /// The seconds sent in `Retry-After`, for a 503 while keys or the revocation check are
+    /// unavailable.
     pub fn retry_after(&self) -> Option<u64> {
         self.retry_after
     }

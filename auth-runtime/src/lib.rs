@@ -37,6 +37,7 @@ pub mod openapi;
 pub mod policy;
 #[cfg(feature = "actix")]
 pub mod registry;
+pub mod revocation;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod verify;

@@ -59,6 +59,7 @@ pub fn command(key_dir: &Path) -> Command {
         .env_remove("REPORTS_API_DEV_PARTNERS")
         .env_remove("AUTH_JWKS_URL")
         .env_remove("AUTH_AUDIENCE")
+        .env_remove("AUTH_REVOCATION_REDIS_URL")
         .env("BIND", "127.0.0.1:0")
         .env("REPORTS_API_DEV_KEY_DIR", key_dir);
     cmd

@@ -79,9 +79,9 @@ pub(super) fn config_of(req: &HttpRequest) -> Option<(&AuthConfig, bool)> {
         .map(|config| (config, false))
 }
 
-/// Why `config` cannot serve this request, if it cannot: one with remote keys must be the
-/// one whose middleware the request went through. Registered only as app data, a request
-/// that waits for keys would let the handler's other extractors (`Path`, `Query`, …) answer
+/// Why `config` cannot serve this request, if it cannot: one with remote keys or a revocation
+/// check must be the one whose middleware the request went through. Registered only as app
+/// data, a request that waits for keys or the check would let the handler's other extractors (`Path`, `Query`, …) answer
 /// 404/400 before authentication does; that weaker order is refused instead.
 fn unusable(config: &AuthConfig, wrapped: bool) -> Option<&'static str> {
     #[cfg(feature = "remote")]
@@ -92,7 +92,13 @@ fn unusable(config: &AuthConfig, wrapped: bool) -> Option<&'static str> {
              the scope), so that a key fetch completes before any other extractor can answer",
         );
     }
-    let _ = (config, wrapped);
+    if config.inner.revocation.is_some() && !wrapped {
+        return Some(
+            "this route's endpoint_auth::AuthConfig has a revocation check but is registered with \
+             `app_data` only: register it with `App::wrap(auth_config.clone())` (or `.wrap` on \
+             the scope), so that the check completes before any other extractor can answer",
+        );
+    }
     None
 }
 
@@ -206,7 +212,6 @@ fn authorize_request(req: &HttpRequest, payload: &mut Payload, demand: Demand) -
         None if wants_form_body(req, config) => None,
         None => match begin(config, view(req, None)) {
             Step::Done(outcome) => Some(Step::Done(settle(req, outcome))),
-            #[cfg(feature = "remote")]
             pending => Some(pending),
         },
     };

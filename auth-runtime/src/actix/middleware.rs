@@ -26,9 +26,7 @@ use actix_web::HttpMessage;
 #[cfg(feature = "remote")]
 use super::extract::KeysRefreshed;
 use super::extract::{settle, view};
-#[cfg(feature = "remote")]
-use crate::authenticate::complete;
-use crate::authenticate::{begin, Step};
+use crate::authenticate::{begin, complete, Step};
 use crate::config::AuthConfig;
 #[cfg(feature = "remote")]
 use crate::credentials::parse_authorization;
@@ -223,6 +221,9 @@ where
                 return self.authenticate_first(req);
             }
         }
+        if self.config.inner.revocation.is_some() {
+            return self.check_revocation_first(req);
+        }
         #[cfg(feature = "remote")]
         if let Some((remote, generation, cause)) = self.pending_fetch(&req) {
             let service = self.service.clone();
@@ -275,7 +276,6 @@ where
                     Either::right(Box::pin(std::future::ready(Ok(response))))
                 }
             },
-            #[cfg(feature = "remote")]
             pending => {
                 let service = self.service.clone();
                 let config = self.config.clone();
@@ -288,6 +288,52 @@ where
                             .map(actix_web::dev::ServiceResponse::map_into_boxed_body),
                         Err(e) => Ok(refused(req, &config, e)),
                     }
+                }))
+            }
+        }
+    }
+}
+
+impl<S, B> AuthMiddleware<S>
+where
+    S: actix_web::dev::Service<
+            actix_web::dev::ServiceRequest,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        > + 'static,
+    B: MessageBody + 'static,
+{
+    /// With a revocation check: a request that presents a token is authenticated, revocation
+    /// check included, before routing, so that no other extractor can answer while the check
+    /// is under way. Nothing is refused here (a public route serves whatever the outcome); the
+    /// outcome is kept for the extractors. A request without credentials passes untouched, and
+    /// so does one whose token is in a form body (its extractor reads the body first).
+    fn check_revocation_first(&self, req: actix_web::dev::ServiceRequest) -> Passed<S::Future> {
+        if super::body::wants_form_body(req.request(), &self.config) {
+            return Either::left(Boxed {
+                inner: self.service.call(req),
+            });
+        }
+        match begin(&self.config, view(req.request(), None)) {
+            Step::Done(outcome) => {
+                // Kept, so that a bad token is not verified twice; an anonymous request is
+                // left for the extractors (a public route without one counts nothing).
+                if !matches!(&outcome, Err(e) if e.reason() == crate::error::Reason::Missing) {
+                    let _ = settle(req.request(), outcome);
+                }
+                Either::left(Boxed {
+                    inner: self.service.call(req),
+                })
+            }
+            pending => {
+                let service = self.service.clone();
+                let config = self.config.clone();
+                Either::right(Box::pin(async move {
+                    let _ = settle(req.request(), complete(&config, pending).await);
+                    service
+                        .call(req)
+                        .await
+                        .map(actix_web::dev::ServiceResponse::map_into_boxed_body)
                 }))
             }
         }
