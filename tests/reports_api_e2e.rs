@@ -1328,3 +1328,64 @@ fn revocations_in_redis_outlive_the_instance_that_made_them() {
     );
     assert_eq!(get(addr, "/reports", &[&bearer(&kept)]).status, 200);
 }
+
+/// Issue 18 on the flagship: the route audit is printed at startup, every route is declared,
+/// and the service is built with `strict_routes`, so a route added without a declaration
+/// stops it from starting (and fails this test, and every other one here).
+#[test]
+fn the_route_audit_is_printed_at_startup_with_every_route_declared() {
+    let svc = start(&[]);
+    let header = svc
+        .stdout
+        .iter()
+        .position(|l| l.starts_with("ROUTE ") && l.contains("DECLARATION"))
+        .unwrap_or_else(|| panic!("no audit table in {:?}", svc.stdout));
+    let summary = svc.stdout[header..]
+        .iter()
+        .find(|l| l.contains(" routes, "))
+        .expect("the audit's summary line");
+    let rows = &svc.stdout[header + 1..];
+    let rows: Vec<&String> = rows
+        .iter()
+        .take_while(|l| !l.contains(" routes, "))
+        .collect();
+    assert!(
+        summary.ends_with(" declared, 0 UNDECLARED"),
+        "{summary}\n{:#?}",
+        rows
+    );
+    assert!(
+        !svc.stdout.iter().any(|l| l.starts_with("not seen:")),
+        "{:#?}",
+        svc.stdout
+    );
+    // Every route the service serves is in the table, with its declaration.
+    for (route, declaration) in [
+        ("GET /health ", "public (liveness probe)"),
+        ("GET /reports ", "requires(scope = \"read:reports\")"),
+        ("DELETE /reports/{id} ", "check = author_or_admin"),
+        ("GET /partner/reports ", "issuer = \"partners\""),
+        ("GET /openapi.json ", "public"),
+        ("GET /metrics ", "public"),
+        (
+            "GET /.well-known/oauth-protected-resource",
+            "public (RFC 9728",
+        ),
+        ("POST /oauth/token ", "public"),
+        ("POST /oauth/revoke ", "public"),
+    ] {
+        assert!(
+            rows.iter()
+                .any(|r| r.starts_with(route) && r.contains(declaration)),
+            "{route} with {declaration} not in\n{}",
+            rows.iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    // The table's count is the number of rows.
+    assert!(summary.starts_with(&format!("{} routes, {} declared", rows.len(), rows.len())));
+    // A path no route serves answers 401 before anything (deny by default).
+    assert_eq!(get(svc.addr, "/not-a-route", &[]).status, 401);
+}
