@@ -340,6 +340,20 @@ fn reports_api_document_and_enforcement_never_drift() {
                 continue;
             };
             visited += 1;
+            // Limited to a trusted issuer (`x-issuers`) the embedded default does not run (its
+            // one issuer is "default"): every token of the documented flow is refused with 403,
+            // no scope hint (no scope would help).
+            if let Some(issuers) = op.get("x-issuers") {
+                assert_eq!(issuers, &json!(["partners"]), "{method} {path}");
+                assert_eq!(anonymous.status, 401, "{method} {path}");
+                for alt in &alts {
+                    let token = token_via_documented_flow(svc.addr, &doc, alt);
+                    let r = call(svc.addr, &method, &url, Some(&token));
+                    assert_eq!(r.status, 403, "{method} {path} with {alt:?}");
+                    assert!(r.json().get("scope").is_none(), "{method} {path}");
+                }
+                continue;
+            }
             assert_eq!(
                 anonymous.status, 401,
                 "{method} {path} is documented as protected"
@@ -403,7 +417,7 @@ fn reports_api_document_and_enforcement_never_drift() {
             }
         }
     }
-    assert_eq!(visited, 7, "the seven protected operations of reports_api");
+    assert_eq!(visited, 8, "the eight protected operations of reports_api");
     assert_eq!(optional, 1, "GET /reports/public, optionally authenticated");
 }
 

@@ -212,6 +212,12 @@ fn a_rotation_at_one_issuer_is_picked_up_without_a_restart() {
         get(srv.addr, "/reports", &[&bearer(old.as_str())]).status,
         200
     );
+    // Both issuers' startup fetches done (a partner token served), then count.
+    let partner = p.partners.token().scopes(["read:reports"]).sign();
+    assert_eq!(
+        get(srv.addr, "/reports", &[&bearer(partner.as_str())]).status,
+        200
+    );
     let partners_before = fetches(&p.partners);
     p.staff.rotate();
     let new = p.staff.token().scopes(["read:reports"]).sign();
@@ -221,7 +227,6 @@ fn a_rotation_at_one_issuer_is_picked_up_without_a_restart() {
     assert_eq!(r.text(), "staff");
     // The other issuer was not fetched again for staff's rotation.
     assert_eq!(fetches(&p.partners), partners_before);
-    let partner = p.partners.token().scopes(["read:reports"]).sign();
     assert_eq!(
         get(srv.addr, "/reports", &[&bearer(partner.as_str())]).status,
         200
