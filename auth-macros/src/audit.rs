@@ -286,13 +286,7 @@ fn handlers(sources: &[Source]) -> Vec<Handler<'_>> {
 fn handler<'a>(f: &'a ItemFn, rel: &str, module: &[String]) -> Handler<'a> {
     let mut decl = Decl::Undeclared;
     for attr in &f.attrs {
-        let last = attr
-            .path()
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default();
-        match last.as_str() {
+        match last_ident(attr.path()).as_str() {
             "requires" => {
                 let tokens = attr
                     .meta
@@ -479,14 +473,7 @@ impl Walker<'_, '_> {
     fn declaration_of(&self, expr: &Expr) -> (String, Decl) {
         match expr {
             Expr::Path(p) => {
-                let name = p
-                    .path
-                    .segments
-                    .last()
-                    .map(|s| s.ident.to_string())
-                    .unwrap_or_default();
                 let written = tidy(&quote!(#p).to_string()).replace(" :: ", "::");
-                let _ = &name;
                 let found = self.resolve(&p.path);
                 // Declared only when every function of that name is: a same-named
                 // undeclared one must not hide behind a declared one.
@@ -627,12 +614,7 @@ impl Walker<'_, '_> {
     fn service(&mut self, service: &Expr, prefix: &str) {
         match service {
             Expr::Path(p) => {
-                let name = p
-                    .path
-                    .segments
-                    .last()
-                    .map(|s| s.ident.to_string())
-                    .unwrap_or_default();
+                let name = last_ident(&p.path);
                 let routed = self.resolve(&p.path).iter().any(|h| h.route.is_some());
                 if routed {
                     self.registered
@@ -721,6 +703,14 @@ enum Kind {
     Other,
 }
 
+/// The last segment of a path: the name of what it names.
+fn last_ident(path: &syn::Path) -> String {
+    path.segments
+        .last()
+        .map(|s| s.ident.to_string())
+        .unwrap_or_default()
+}
+
 /// `a::b::f` for the function `f` of module `a::b`.
 fn qualified(module: &[String], name: &str) -> String {
     module
@@ -793,12 +783,7 @@ fn route_expr(expr: &Expr) -> (Vec<String>, Option<&Expr>) {
             }
             Expr::Call(call) => {
                 if let Expr::Path(p) = &*call.func {
-                    let last = p
-                        .path
-                        .segments
-                        .last()
-                        .map(|s| s.ident.to_string())
-                        .unwrap_or_default();
+                    let last = last_ident(&p.path);
                     if METHODS.contains(&last.as_str()) {
                         methods.push(last.to_ascii_uppercase());
                     } else if last == "to" {
@@ -819,11 +804,7 @@ fn route_expr(expr: &Expr) -> (Vec<String>, Option<&Expr>) {
 /// `Method::POST`, `http::Method::POST`.
 fn method_of(expr: &Expr) -> Option<String> {
     match expr {
-        Expr::Path(p) => p
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string().to_ascii_uppercase()),
+        Expr::Path(p) => Some(last_ident(&p.path).to_ascii_uppercase()),
         _ => None,
     }
 }

@@ -292,17 +292,7 @@ where
             }
         }
     }
-}
 
-impl<S, B> AuthMiddleware<S>
-where
-    S: actix_web::dev::Service<
-            actix_web::dev::ServiceRequest,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        > + 'static,
-    B: MessageBody + 'static,
-{
     /// With a revocation check: a request that presents a token is authenticated, revocation
     /// check included, before routing, so that no other extractor can answer while the check
     /// is under way. Nothing is refused here (a public route serves whatever the outcome); the
