@@ -374,3 +374,60 @@ fn openapi_documents_a_scheme_per_issuer() {
         json!([{ "staff": [] }, { "partners": ["read:reports"] }])
     );
 }
+
+#[test]
+fn hostile_iss_members_choose_nothing_and_fetch_nothing() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let p = providers();
+    let auth = config(&p);
+    let reason = |payload: String| {
+        let token = format!(
+            "{}.{}.{}",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256","typ":"at+jwt"}"#),
+            URL_SAFE_NO_PAD.encode(payload),
+            URL_SAFE_NO_PAD.encode([7u8; 64])
+        );
+        let header = format!("Bearer {token}");
+        actix_web::rt::System::new()
+            .block_on(auth.authenticate(endpoint_auth::RequestView {
+                authorization: [header.as_bytes()].into_iter().collect(),
+                ..Default::default()
+            }))
+            .map(|_| ())
+            .unwrap_err()
+            .reason()
+    };
+    let (staff, partners) = (p.staff.issuer_url(), p.partners.issuer_url());
+    // Two `iss` members (which one would a verifier read?), an `iss` that is no string, one
+    // that differs from a trusted one by a trailing slash or case.
+    assert_eq!(
+        reason(format!(
+            r#"{{"iss":"{staff}","iss":"{partners}","exp":9999999999}}"#
+        )),
+        Reason::Malformed
+    );
+    assert_eq!(
+        reason(r#"{"iss":["a","b"],"exp":9999999999}"#.into()),
+        Reason::Malformed
+    );
+    assert_eq!(
+        reason(r#"{"iss":42,"exp":9999999999}"#.into()),
+        Reason::Malformed
+    );
+    assert_eq!(
+        reason(format!(r#"{{"iss":"{staff}/","exp":9999999999}}"#)),
+        Reason::UntrustedIssuer
+    );
+    assert_eq!(
+        reason(format!(
+            r#"{{"iss":"{}","exp":9999999999}}"#,
+            staff.to_uppercase()
+        )),
+        Reason::UntrustedIssuer
+    );
+    // A payload that is not JSON, or not base64url.
+    assert_eq!(reason("not json".into()), Reason::Malformed);
+    // None of it reached either provider.
+    assert_eq!(fetches(&p.staff) + fetches(&p.partners), 0);
+}
