@@ -125,6 +125,11 @@ pub(crate) enum Step {
         /// The key-set generation before the lookup, for the token cache.
         key_generation: u64,
     },
+    /// An opaque token: the introspection endpoint must be asked.
+    #[cfg(feature = "remote")]
+    Introspect {
+        token: String,
+    },
     /// Verified (or served from the cache); the revocation check remains.
     Revocation(Arc<Verified>),
 }
@@ -148,7 +153,10 @@ fn verified(
 /// through the revocation check, when one is configured.
 pub(crate) fn begin(config: &AuthConfig, request: RequestView<'_>) -> Step {
     match verify_step(config, request) {
-        Step::Done(Ok(verified)) if config.inner.revocation.is_some() => Step::Revocation(verified),
+        // An introspected token was just judged by its authorization server.
+        Step::Done(Ok(verified)) if config.inner.revocation.is_some() && !verified.introspected => {
+            Step::Revocation(verified)
+        }
         step => step,
     }
 }
@@ -161,6 +169,13 @@ fn verify_step(config: &AuthConfig, request: RequestView<'_>) -> Step {
         Ok(Found::NotCached(token)) => token,
         Err(e) => return Step::Done(Err(e)),
     };
+    // Not a JWT, and introspection is configured: the authorization server decides.
+    #[cfg(feature = "remote")]
+    if let Some(introspector) = &config.inner.introspection {
+        if !crate::introspection::is_jwt_shaped(&token) {
+            return introspector.begin(&token);
+        }
+    }
     // One issuer: nothing to choose. Several: the token's `iss` picks the only one whose
     // keys may verify it, before any key is looked up (an untrusted one is 401 here).
     let issuer = match select(&config.inner.issuers, &token, config.inner.max_token_bytes) {
@@ -239,6 +254,13 @@ pub(crate) async fn complete(config: &AuthConfig, step: Step) -> Result<Arc<Veri
     let verified = match step {
         Step::Done(outcome) => return outcome,
         Step::Revocation(verified) => verified,
+        #[cfg(feature = "remote")]
+        Step::Introspect { token } => {
+            return match &config.inner.introspection {
+                Some(introspector) => introspector.introspect(config, &token).await,
+                None => unreachable!("only a configuration with introspection asks for it"),
+            };
+        }
         #[cfg(feature = "remote")]
         Step::Fetch {
             token,
