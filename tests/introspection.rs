@@ -345,3 +345,47 @@ async fn the_client_secret_never_appears_in_debug_output() {
     let config = config(&issuer, settings);
     assert!(!format!("{config:?}").contains("s3cret"));
 }
+
+#[actix_web::test]
+async fn with_introspect_jwts_a_verified_jwt_revoked_at_the_server_is_401() {
+    let issuer = TestIssuer::new(SCOPES);
+    let server = IntrospectionServer::start(CLIENT, SECRET);
+    let jwt = issuer
+        .token()
+        .scopes(["read:reports"])
+        .subject("bob")
+        .sign();
+    server.set(jwt.as_str(), active(&issuer, "bob", now() + 300));
+    let app = app!(config(
+        &issuer,
+        introspection(&server)
+            .introspect_jwts(true)
+            .inactive_cache_for(Duration::ZERO)
+            .cache_for(Duration::from_millis(300))
+    ));
+    let r = get!(&app, "/reports", jwt.as_str());
+    assert_eq!(r.status(), 200);
+    // The handler reads the JWT's own claims (the answer's client_id is not used).
+    let body = String::from_utf8(test::read_body(r).await.to_vec()).unwrap();
+    assert!(
+        body.starts_with("bob via ") && !body.contains("mobile-app"),
+        "{body}"
+    );
+    // A token-cache hit of the JWT is still confirmed (here from the answer cache).
+    assert_eq!(get!(&app, "/reports", jwt.as_str()).status(), 200);
+    assert_eq!(server.hits(), 1);
+
+    // Revoked at the authorization server: seen once the short positive window is over.
+    server.set(jwt.as_str(), json!({ "active": false }));
+    std::thread::sleep(Duration::from_millis(400));
+    let challenge = assert_invalid_token(get!(&app, "/reports", jwt.as_str()));
+    assert!(challenge
+        .param("error_description")
+        .unwrap()
+        .contains("not active"));
+    assert_eq!(server.hits(), 2);
+
+    // The endpoint down: 503 for JWTs too, not a silent pass.
+    server.fail_with(Some(502));
+    assert_unavailable(get!(&app, "/reports", jwt.as_str()));
+}

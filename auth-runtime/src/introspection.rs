@@ -10,6 +10,13 @@
 //! configured; JWTs are verified locally as before. A token the endpoint does not know is
 //! answered `active: false` by it, so an opaque token is never refused without asking.
 //!
+//! With [`Introspection::introspect_jwts`], JWTs of the introspection's issuer are also
+//! sent, after they verified locally (every request, token-cache hits included, subject to
+//! the answer cache below): `active: false` is then 401 as for an opaque token, and the
+//! handler reads the JWT's own claims. This is how a service sees a JWT revoked at the
+//! authorization server before its `exp`. There is no per-route switch (yet): it applies
+//! to every route of the configuration.
+//!
 //! # The answer
 //! - `active: true`: the response is checked like a JWT's claims, against the issuer the
 //!   introspection belongs to ([`Introspection::for_issuer`], by default the first): `exp`
@@ -120,6 +127,7 @@ pub struct Introspection {
     capacity: usize,
     max_response_bytes: usize,
     allow_insecure_http: bool,
+    jwts: bool,
 }
 
 impl Introspection {
@@ -155,6 +163,7 @@ impl Introspection {
             capacity: 10_000,
             max_response_bytes: 64 * 1024,
             allow_insecure_http: false,
+            jwts: false,
         }
     }
 
@@ -204,6 +213,15 @@ impl Introspection {
     /// Accept an `http://` endpoint on a host that is not loopback (default off).
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
         self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Introspect JWTs too (default off): every JWT of this issuer, once verified locally,
+    /// must also be `active` at the endpoint (the JWTs of other trusted issuers are not sent
+    /// to it), so that a revocation at the authorization server is seen
+    /// within [`cache_for`](Self::cache_for). The handler still reads the JWT's own claims.
+    pub fn introspect_jwts(mut self, on: bool) -> Self {
+        self.jwts = on;
         self
     }
 
@@ -333,6 +351,48 @@ impl Introspector {
         }
     }
 
+    /// Whether verified JWTs are introspected too.
+    pub(crate) fn checks_jwts(&self) -> bool {
+        self.settings.jwts
+    }
+
+    /// A verified JWT, unless a cached answer says it is not active; otherwise the step that
+    /// asks the endpoint.
+    pub(crate) fn begin_jwt(&self, token: &str, verified: Arc<Verified>) -> Step {
+        if verified.issuer_index != self.issuer {
+            return Step::Done(Ok(verified));
+        }
+        match self.cached(token) {
+            Some(outcome) => Step::Done(outcome.map(|_| verified)),
+            None => Step::IntrospectJwt {
+                token: token.to_owned(),
+                verified,
+            },
+        }
+    }
+
+    /// The verified JWT `verified`, if the endpoint (or a cached answer) says it is active.
+    pub(crate) async fn introspect_jwt(
+        &self,
+        config: &AuthConfig,
+        token: &str,
+        verified: Arc<Verified>,
+    ) -> Result<Arc<Verified>, AuthError> {
+        if verified.issuer_index != self.issuer {
+            return Ok(verified);
+        }
+        if let Some(outcome) = self.cached(token) {
+            return outcome.map(|_| verified);
+        }
+        let issuer = &config.inner.issuers[usize::from(self.issuer)];
+        let outcome = match self.answer(issuer, token).await? {
+            Response::Inactive => Err(AuthError::inactive()),
+            Response::Active(_) => Ok(verified),
+        };
+        self.keep(token, &outcome);
+        outcome
+    }
+
     fn cached(&self, token: &str) -> Option<Result<Arc<Verified>, AuthError>> {
         let key = key(token);
         let answer = self.cache.get(&key)?;
@@ -351,12 +411,26 @@ impl Introspector {
         token: &str,
     ) -> Result<Arc<Verified>, AuthError> {
         let issuer = &config.inner.issuers[usize::from(self.issuer)];
-        let response = match self.ask(issuer, token).await {
+        let outcome = match self.answer(issuer, token).await? {
+            Response::Inactive => Err(AuthError::inactive()),
+            Response::Active(payload) => issuer
+                .verifier
+                .verify_introspected(payload)
+                .map(Arc::new)
+                .map_err(|e| issuer.stamp(e)),
+        };
+        self.keep(token, &outcome);
+        outcome
+    }
+
+    /// The endpoint's answer, or 503 (logged once while the endpoint stays down).
+    async fn answer(&self, issuer: &Issuer, token: &str) -> Result<Response, AuthError> {
+        match self.ask(issuer, token).await {
             Ok(response) => {
                 if self.down.swap(false, Ordering::Relaxed) {
                     tracing::info!(target: "endpoint_auth", "the introspection endpoint answers again");
                 }
-                response
+                Ok(response)
             }
             Err(cause) => {
                 if !self.down.swap(true, Ordering::Relaxed) {
@@ -367,19 +441,15 @@ impl Introspector {
                     );
                 }
                 let retry = self.settings.retry_after.as_secs();
-                return Err(AuthError::introspection_unavailable(retry));
+                Err(AuthError::introspection_unavailable(retry))
             }
-        };
+        }
+    }
+
+    /// Keeps an answer as long as the settings allow: an active one never past its `exp`.
+    fn keep(&self, token: &str, outcome: &Result<Arc<Verified>, AuthError>) {
         let now = Instant::now();
-        let outcome = match response {
-            Response::Inactive => Err(AuthError::inactive()),
-            Response::Active(payload) => issuer
-                .verifier
-                .verify_introspected(payload)
-                .map(Arc::new)
-                .map_err(|e| issuer.stamp(e)),
-        };
-        let keep = match &outcome {
+        let keep = match outcome {
             Ok(verified) => {
                 let left = verified.expires_at().saturating_sub(unix_now());
                 self.settings.cache_for.min(Duration::from_secs(left))
@@ -393,7 +463,6 @@ impl Introspector {
             };
             self.cache.insert(key(token), answer);
         }
-        outcome
     }
 
     /// One introspection request: the response, or why there is none (for the log; never
