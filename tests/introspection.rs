@@ -3,6 +3,8 @@
 //! client and counts requests); its answer becomes the `Principal` the handler reads, is
 //! checked like a JWT's claims, is cached within bounds, and an endpoint that cannot answer
 //! is 503 with `Retry-After`, never 401. Real middleware and extractors (`actix_web::test`).
+mod common;
+
 use std::time::Duration;
 
 use actix_web::{get, test, App, HttpResponse};
@@ -388,4 +390,39 @@ async fn with_introspect_jwts_a_verified_jwt_revoked_at_the_server_is_401() {
     // The endpoint down: 503 for JWTs too, not a silent pass.
     server.fail_with(Some(502));
     assert_unavailable(get!(&app, "/reports", jwt.as_str()));
+}
+
+#[actix_web::test]
+async fn neither_tokens_nor_the_client_secret_reach_the_logs() {
+    let captured = common::capture_logs();
+    let issuer = TestIssuer::new(SCOPES);
+    let server = IntrospectionServer::start(CLIENT, SECRET);
+    let token = "opaque-logcheck-91f2c7";
+    server.set(token, active(&issuer, "alice", now() + 300));
+    // Refused client credentials (warned about), then an outage, then inactive and active.
+    let wrong = app!(config(
+        &issuer,
+        Introspection::new(server.url(), CLIENT, "log-check-secret-77")
+    ));
+    assert_unavailable(get!(&wrong, "/reports", token));
+    let app = app!(config(&issuer, introspection(&server)));
+    server.fail_with(Some(500));
+    assert_unavailable(get!(&app, "/reports", token));
+    server.fail_with(None);
+    assert_invalid_token(get!(&app, "/reports", "opaque-logcheck-inactive"));
+    assert_eq!(get!(&app, "/reports", token).status(), 200);
+
+    let logs = captured.take();
+    assert!(
+        logs.contains("refused the service's client credentials"),
+        "the misconfiguration is logged: {logs}"
+    );
+    for secret in [
+        token,
+        "opaque-logcheck-inactive",
+        "log-check-secret-77",
+        SECRET,
+    ] {
+        assert!(!logs.contains(secret), "{secret:?} in the logs: {logs}");
+    }
 }
