@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use actix_web::{get, test, App, HttpResponse};
+use actix_web::{get, test, web, App, HttpResponse};
 use endpoint_auth::introspection::{ClientAuth, Introspection};
 use endpoint_auth::testing::introspection::IntrospectionServer;
 use endpoint_auth::testing::server::Reply;
@@ -38,6 +38,12 @@ async fn reports(caller: Principal) -> HttpResponse {
 #[get("/reports/edit")]
 async fn edit_reports() -> HttpResponse {
     HttpResponse::Ok().finish()
+}
+
+#[requires(scope = "read:reports")]
+#[get("/reports/{id}")]
+async fn report(id: web::Path<u64>) -> HttpResponse {
+    HttpResponse::Ok().body(id.to_string())
 }
 
 const CLIENT: &str = "reports-api";
@@ -74,7 +80,8 @@ macro_rules! app {
             App::new()
                 .wrap($config)
                 .service(reports)
-                .service(edit_reports),
+                .service(edit_reports)
+                .service(report),
         )
         .await
     };
@@ -425,4 +432,34 @@ async fn neither_tokens_nor_the_client_secret_reach_the_logs() {
     ] {
         assert!(!logs.contains(secret), "{secret:?} in the logs: {logs}");
     }
+}
+
+/// Introspection answers before routing: an inactive token on a path the handler's `Path`
+/// extractor would refuse (400/404) is still 401, even while the endpoint takes its time.
+#[actix_web::test]
+async fn introspection_answers_before_any_other_extractor() {
+    let issuer = TestIssuer::new(SCOPES);
+    let server = IntrospectionServer::start(CLIENT, SECRET);
+    server.delay(Duration::from_millis(100));
+    let app = app!(config(&issuer, introspection(&server)));
+    assert_invalid_token(get!(&app, "/reports/not-a-number", "opaque-inactive"));
+    server.set("opaque-alice", active(&issuer, "alice", now() + 300));
+    assert_eq!(get!(&app, "/reports/42", "opaque-alice").status(), 200);
+}
+
+/// Registered with `app_data` alone, introspection could lose the race to other
+/// extractors: such a configuration is refused (500), as for remote keys.
+#[actix_web::test]
+async fn a_configuration_with_introspection_registered_as_app_data_only_is_refused() {
+    let issuer = TestIssuer::new(SCOPES);
+    let server = IntrospectionServer::start(CLIENT, SECRET);
+    server.set("opaque-alice", active(&issuer, "alice", now() + 300));
+    let app = test::init_service(
+        App::new()
+            .app_data(config(&issuer, introspection(&server)))
+            .service(reports),
+    )
+    .await;
+    assert_eq!(get!(&app, "/reports", "opaque-alice").status(), 500);
+    assert_eq!(server.hits(), 0);
 }

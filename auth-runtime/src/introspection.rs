@@ -21,7 +21,9 @@
 //! - `active: true`: the response is checked like a JWT's claims, against the issuer the
 //!   introspection belongs to ([`Introspection::for_issuer`], by default the first): `exp`
 //!   (an answer without one holds only for the cache window), `iss` and `aud` when configured
-//!   (a wrong one is 401 as for a JWT), `nbf`, `iat`; scopes from `scope` feed the endpoint's
+//!   (absent or wrong: 401 as for a JWT, although RFC 7662 makes them optional; an
+//!   authorization server that omits them needs an issuer configured without them), `nbf`,
+//!   `iat`; scopes from `scope` feed the endpoint's
 //!   policy (403 `insufficient_scope` as usual). The revocation check
 //!   ([`crate::revocation`]) is not asked: the authorization server just answered that.
 //! - `active: false`: 401 `invalid_token`, "the access token is not active (revoked or
