@@ -305,6 +305,74 @@ fn revocation(c: &mut Criterion) {
     group.finish();
 }
 
+/// A cached introspection answer (RFC 7662) against the cached JWT path: the whole pipeline
+/// (`AuthConfig::authenticate`) on a repeated opaque token whose active answer is in the
+/// introspection cache (a SHA-256 of the token and a lookup), beside a repeated JWT served
+/// from the verified-token cache. The ratio `opaque_cached / jwt_cached` is the cost of a
+/// cached introspection relative to the cached JWT path. The answer comes once from the
+/// testing kit's real endpoint on 127.0.0.1; nothing is fetched while measuring.
+fn introspection(c: &mut Criterion) {
+    use endpoint_auth::introspection::Introspection;
+    use endpoint_auth::testing::introspection::IntrospectionServer;
+    use endpoint_auth::RequestView;
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+
+    fn at_once<F: Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(out) => out,
+            Poll::Pending => panic!("a cached answer waited on the network"),
+        }
+    }
+
+    let server = IntrospectionServer::start("bench", "secret");
+    let opaque = "2YotnFZFEjr1zCsicMWpAA-bench";
+    let mut answer = claims("read:reports write:reports");
+    answer["active"] = serde_json::json!(true);
+    answer["exp"] = serde_json::json!(4_000_000_000u64);
+    server.set(opaque, answer);
+    let config = builder()
+        .introspection(
+            Introspection::new(server.url(), "bench", "secret")
+                .cache_for(Duration::from_secs(3600)),
+        )
+        .build()
+        .unwrap();
+    let opaque_header = format!("Bearer {opaque}");
+    let jwt_header = format!(
+        "Bearer {}",
+        mint(Algorithm::ES256, &claims("read:reports write:reports"))
+    );
+    let view = |header: &'static str| RequestView {
+        authorization: std::iter::once(header.as_bytes()).collect(),
+        ..RequestView::default()
+    };
+    let opaque_header: &'static str = Box::leak(opaque_header.into_boxed_str());
+    let jwt_header: &'static str = Box::leak(jwt_header.into_boxed_str());
+    // The first answer needs the endpoint (a runtime for reqwest); cached from then on.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    assert!(runtime
+        .block_on(config.authenticate(view(opaque_header)))
+        .is_ok());
+    for _ in 0..3 {
+        assert!(at_once(config.authenticate(view(jwt_header))).is_ok());
+        assert!(at_once(config.authenticate(view(opaque_header))).is_ok());
+    }
+    assert_eq!(server.hits(), 1);
+    let mut group = c.benchmark_group("introspection/cached");
+    group.bench_function("jwt_cached", |b| {
+        b.iter(|| at_once(config.authenticate(black_box(view(jwt_header)))))
+    });
+    group.bench_function("opaque_cached", |b| {
+        b.iter(|| at_once(config.authenticate(black_box(view(opaque_header)))))
+    });
+    group.finish();
+}
+
 /// The signature check with the key parsed once, straight on aws-lc-rs (jsonwebtoken's
 /// backend): the physical floor of verification.
 #[allow(clippy::large_enum_variant)] // built once per algorithm
@@ -361,6 +429,7 @@ criterion_group!(
     token_cache,
     issuer_selection,
     revocation,
+    introspection,
     verification
 );
 criterion_main!(benches);

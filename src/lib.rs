@@ -64,6 +64,9 @@ pub mod conformance {}
 
 // The public API, item by item: what a service needs to declare, configure, register and
 // document its protection. The runtime's internals stay in the runtime crate.
+/// Token introspection (RFC 7662) for opaque access tokens.
+#[cfg(feature = "remote")]
+pub use endpoint_auth_runtime::introspection;
 pub use endpoint_auth_runtime::{
     is_scope_token, Algorithm, AnyValidToken, AuthConfig, AuthConfigBuilder, AuthError,
     AuthRejection, Authorized, BearerMethods, ClaimValue, ConfigError, ErrorBody, ErrorCode,

@@ -125,6 +125,17 @@ pub(crate) enum Step {
         /// The key-set generation before the lookup, for the token cache.
         key_generation: u64,
     },
+    /// An opaque token: the introspection endpoint must be asked.
+    #[cfg(feature = "remote")]
+    Introspect {
+        token: String,
+    },
+    /// A verified JWT that introspection must confirm (it checks JWTs too).
+    #[cfg(feature = "remote")]
+    IntrospectJwt {
+        token: String,
+        verified: Arc<Verified>,
+    },
     /// Verified (or served from the cache); the revocation check remains.
     Revocation(Arc<Verified>),
 }
@@ -148,7 +159,10 @@ fn verified(
 /// through the revocation check, when one is configured.
 pub(crate) fn begin(config: &AuthConfig, request: RequestView<'_>) -> Step {
     match verify_step(config, request) {
-        Step::Done(Ok(verified)) if config.inner.revocation.is_some() => Step::Revocation(verified),
+        // An introspected token was just judged by its authorization server.
+        Step::Done(Ok(verified)) if config.inner.revocation.is_some() && !verified.introspected => {
+            Step::Revocation(verified)
+        }
         step => step,
     }
 }
@@ -157,10 +171,25 @@ fn verify_step(config: &AuthConfig, request: RequestView<'_>) -> Step {
     let key_generation = config.key_generation();
     let keys_refreshed = request.keys_refreshed;
     let token = match find_token(config, request, key_generation) {
-        Ok(Found::Verified(hit)) => return Step::Done(Ok(hit)),
+        Ok(Found::Verified(hit, _raw)) => {
+            #[cfg(feature = "remote")]
+            if let Some(introspector) = jwt_introspection(config) {
+                // A cached JWT passed the b64token check when it was first verified.
+                let token = std::str::from_utf8(&_raw).unwrap_or_default();
+                return introspector.begin_jwt(token, hit);
+            }
+            return Step::Done(Ok(hit));
+        }
         Ok(Found::NotCached(token)) => token,
         Err(e) => return Step::Done(Err(e)),
     };
+    // Not a JWT, and introspection is configured: the authorization server decides.
+    #[cfg(feature = "remote")]
+    if let Some(introspector) = &config.inner.introspection {
+        if !crate::introspection::is_jwt_shaped(&token) {
+            return introspector.begin(&token);
+        }
+    }
     // One issuer: nothing to choose. Several: the token's `iss` picks the only one whose
     // keys may verify it, before any key is looked up (an untrusted one is 401 here).
     let issuer = match select(&config.inner.issuers, &token, config.inner.max_token_bytes) {
@@ -169,21 +198,41 @@ fn verify_step(config: &AuthConfig, request: RequestView<'_>) -> Step {
     };
     #[cfg(feature = "remote")]
     if let Some(remote) = &issuer.remote {
-        return match begin_remote(
+        let step = begin_remote(
             config,
             issuer,
             remote,
-            token,
+            token.clone(),
             key_generation,
             keys_refreshed,
-        ) {
+        );
+        return match step {
+            Step::Done(Ok(v)) => match jwt_introspection(config) {
+                Some(introspector) => introspector.begin_jwt(&token, v),
+                None => Step::Done(Ok(v)),
+            },
             Step::Done(outcome) => Step::Done(outcome.map_err(|e| issuer.stamp(e))),
             fetch => fetch,
         };
     }
     let _ = keys_refreshed;
     let outcome = issuer.verifier.verify(&token).map_err(|e| issuer.stamp(e));
-    Step::Done(verified(config, &token, key_generation, outcome))
+    let outcome = verified(config, &token, key_generation, outcome);
+    #[cfg(feature = "remote")]
+    if let (Ok(v), Some(introspector)) = (&outcome, jwt_introspection(config)) {
+        return introspector.begin_jwt(&token, v.clone());
+    }
+    Step::Done(outcome)
+}
+
+/// The introspector, when it checks JWTs too.
+#[cfg(feature = "remote")]
+fn jwt_introspection(config: &AuthConfig) -> Option<&crate::introspection::Introspector> {
+    config
+        .inner
+        .introspection
+        .as_ref()
+        .filter(|i| i.checks_jwts())
 }
 
 #[cfg(feature = "remote")]
@@ -240,6 +289,22 @@ pub(crate) async fn complete(config: &AuthConfig, step: Step) -> Result<Arc<Veri
         Step::Done(outcome) => return outcome,
         Step::Revocation(verified) => verified,
         #[cfg(feature = "remote")]
+        Step::Introspect { token } => {
+            return match &config.inner.introspection {
+                Some(introspector) => introspector.introspect(config, &token).await,
+                None => unreachable!("only a configuration with introspection asks for it"),
+            };
+        }
+        #[cfg(feature = "remote")]
+        Step::IntrospectJwt { token, verified } => match &config.inner.introspection {
+            Some(introspector) => {
+                introspector
+                    .introspect_jwt(config, &token, verified)
+                    .await?
+            }
+            None => unreachable!("only a configuration with introspection asks for it"),
+        },
+        #[cfg(feature = "remote")]
         Step::Fetch {
             token,
             issuer,
@@ -258,7 +323,15 @@ pub(crate) async fn complete(config: &AuthConfig, step: Step) -> Result<Arc<Veri
                 Lookup::Fetch { .. } => unreachable!("lookup_after_refresh never asks to fetch"),
             }
             .map_err(|e| issuer.stamp(e));
-            verified(config, &token, key_generation, outcome)?
+            let verified = verified(config, &token, key_generation, outcome)?;
+            match jwt_introspection(config) {
+                Some(introspector) => {
+                    introspector
+                        .introspect_jwt(config, &token, verified)
+                        .await?
+                }
+                None => verified,
+            }
         }
     };
     crate::revocation::check(config, verified).await
@@ -266,8 +339,8 @@ pub(crate) async fn complete(config: &AuthConfig, step: Step) -> Result<Arc<Veri
 
 /// What [`find_token`] found.
 enum Found<'r> {
-    /// A token verified before and still cached.
-    Verified(Arc<Verified>),
+    /// A token verified before and still cached, and the token.
+    Verified(Arc<Verified>, Cow<'r, [u8]>),
     /// A token to verify: not cached.
     NotCached(Cow<'r, str>),
 }
@@ -283,7 +356,7 @@ fn find_token<'r>(
     // verified before passed the b64token check then, so a cache hit skips the check.
     if let (Some(raw), false, None) = (header, query_method, &request.body_token) {
         if let Some(hit) = cache_hit(config, raw, key_generation) {
-            return Ok(Found::Verified(hit));
+            return Ok(Found::Verified(hit, Cow::Borrowed(raw)));
         }
         return Ok(Found::NotCached(Cow::Borrowed(check_token(raw)?)));
     }
@@ -295,7 +368,13 @@ fn find_token<'r>(
     };
     let token = single_token(header, query, request.body_token)?.ok_or_else(AuthError::missing)?;
     Ok(match cache_hit(config, token.as_bytes(), key_generation) {
-        Some(hit) => Found::Verified(hit),
+        Some(hit) => Found::Verified(
+            hit,
+            match token {
+                Cow::Borrowed(t) => Cow::Borrowed(t.as_bytes()),
+                Cow::Owned(t) => Cow::Owned(t.into_bytes()),
+            },
+        ),
         None => Found::NotCached(token),
     })
 }

@@ -449,6 +449,8 @@ pub struct Verified {
     pub(crate) trusted_issuer: Option<Arc<str>>,
     /// Whether that configuration has several issuers (metrics then carry the name).
     pub(crate) labelled: bool,
+    /// Built from an introspection answer (RFC 7662) rather than a verified JWT.
+    pub(crate) introspected: bool,
     /// The decoded payload (JSON), parsed into `claims` on first use.
     payload: Vec<u8>,
     claims: OnceLock<Map<String, Value>>,
@@ -613,6 +615,7 @@ impl Verified {
             issuer_index: 0,
             trusted_issuer: None,
             labelled: false,
+            introspected: false,
             payload,
             claims: full,
         };
@@ -626,6 +629,30 @@ impl Verified {
                 "the token was issued in the future",
             ));
         }
+        Ok(verified)
+    }
+}
+
+impl Verified {
+    /// From an active introspection response (RFC 7662 §2.2), checked like a JWT's claims
+    /// (`exp`, `iss`, `aud`, `nbf`, `iat`; scopes from `scope`); `payload` is the response's
+    /// JSON object, kept as the claims.
+    pub(crate) fn from_introspection(
+        payload: Vec<u8>,
+        scopes: &ScopeSource,
+        rules: &ClaimRules<'_>,
+        now: u64,
+    ) -> Result<Self, AuthError> {
+        let mut claims = StandardClaims::default();
+        claims.fill(&payload).map_err(|_| {
+            AuthError::new(
+                Reason::InvalidClaims,
+                "the introspection response is not a JSON object",
+            )
+        })?;
+        claims.check(rules, now)?;
+        let mut verified = Self::from_claims(&mut claims, payload, scopes, rules, now)?;
+        verified.introspected = true;
         Ok(verified)
     }
 }

@@ -80,6 +80,10 @@ pub enum ConfigError {
     #[cfg(feature = "remote")]
     #[error(transparent)]
     Remote(#[from] FetchError),
+    /// Token introspection settings that cannot be used ([`crate::introspection`]).
+    #[cfg(feature = "remote")]
+    #[error("introspection: {0}")]
+    Introspection(String),
     /// A clock leeway above [`MAX_LEEWAY`]: it would keep expired tokens alive.
     #[error("leeway {0:?} is above the maximum of 5 minutes")]
     LeewayTooLarge(Duration),
@@ -131,6 +135,8 @@ pub struct AuthConfigBuilder {
     strict_routes: Option<&'static crate::audit::RouteAudit>,
     route_audit: Option<&'static crate::audit::RouteAudit>,
     pub(crate) revocation: crate::revocation::RevocationSettings,
+    #[cfg(feature = "remote")]
+    pub(crate) introspection: Option<crate::introspection::Introspection>,
 }
 
 impl AuthConfigBuilder {
@@ -364,6 +370,11 @@ impl AuthConfigBuilder {
                 return Err(ConfigError::InvalidUrl("resource_metadata"));
             }
         }
+        #[cfg(feature = "remote")]
+        let introspection = match self.introspection {
+            Some(settings) => Some(settings.build(&issuers)?),
+            None => None,
+        };
         Ok(AuthConfig {
             inner: Arc::new(Inner {
                 // Entries live until `exp` plus the smallest leeway of any issuer: never
@@ -383,6 +394,8 @@ impl AuthConfigBuilder {
                 // renderer's first failure.
                 error_body: self.error_body.map(BodyRenderer::new),
                 revocation: self.revocation.build(),
+                #[cfg(feature = "remote")]
+                introspection,
             }),
         })
     }
@@ -424,6 +437,8 @@ pub(crate) struct Inner {
     pub(crate) route_audit: Option<&'static crate::audit::RouteAudit>,
     pub(crate) error_body: Option<BodyRenderer>,
     pub(crate) revocation: Option<crate::revocation::Revocation>,
+    #[cfg(feature = "remote")]
+    pub(crate) introspection: Option<crate::introspection::Introspector>,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -454,6 +469,8 @@ impl AuthConfig {
             strict_routes: None,
             route_audit: None,
             revocation: Default::default(),
+            #[cfg(feature = "remote")]
+            introspection: None,
         }
     }
 

@@ -138,6 +138,12 @@ pub enum Reason {
     /// The revocation check cannot answer (its store is down) and the configuration fails
     /// closed.
     RevocationUnavailable,
+    /// Token introspection (RFC 7662) answered `active: false`: the token is revoked, expired
+    /// or unknown to the authorization server.
+    Inactive,
+    /// The introspection endpoint cannot answer (down, 5xx, timeout, or it refused the
+    /// service's own client credentials).
+    IntrospectionUnavailable,
     /// No [`AuthConfig`](crate::AuthConfig) is registered on the application.
     NotConfigured,
 }
@@ -155,11 +161,13 @@ impl Reason {
             TokenTooLarge | Malformed | Encrypted | AlgorithmNotAllowed | UnknownKeyId
             | BadSignature | UnsupportedCritical | RejectedType | Expired | NotYetValid
             | MissingExpiry | WrongIssuer | UntrustedIssuer | WrongAudience | InvalidClaims
-            | Revoked | MissingTokenId => ErrorCode::InvalidToken,
+            | Revoked | MissingTokenId | Inactive => ErrorCode::InvalidToken,
             InsufficientScope | InsufficientGrant | CheckDenied => ErrorCode::InsufficientScope,
             CheckHidden => ErrorCode::NotFound,
             InsufficientUserAuthentication => ErrorCode::InsufficientUserAuthentication,
-            KeysUnavailable | RevocationUnavailable => ErrorCode::Unavailable,
+            KeysUnavailable | RevocationUnavailable | IntrospectionUnavailable => {
+                ErrorCode::Unavailable
+            }
             NotConfigured => ErrorCode::Misconfigured,
         }
     }
@@ -196,6 +204,8 @@ impl Reason {
             Reason::Revoked => "token_revoked",
             Reason::MissingTokenId => "missing_jti",
             Reason::RevocationUnavailable => "revocation_unavailable",
+            Reason::Inactive => "token_inactive",
+            Reason::IntrospectionUnavailable => "introspection_unavailable",
             Reason::NotConfigured => "not_configured",
         }
     }
@@ -384,6 +394,24 @@ impl AuthError {
         let mut e = Self::new(
             Reason::RevocationUnavailable,
             "whether the access token was revoked cannot be checked right now; retry later",
+        );
+        e.retry_after = Some(retry_after_secs.max(1));
+        e
+    }
+
+    /// Token introspection says the token is not active: 401 `invalid_token`.
+    pub fn inactive() -> Self {
+        Self::new(
+            Reason::Inactive,
+            "the access token is not active (revoked or expired)",
+        )
+    }
+
+    /// The introspection endpoint cannot answer (503) with a `Retry-After` in seconds.
+    pub fn introspection_unavailable(retry_after_secs: u64) -> Self {
+        let mut e = Self::new(
+            Reason::IntrospectionUnavailable,
+            "the access token cannot be checked right now; retry later",
         );
         e.retry_after = Some(retry_after_secs.max(1));
         e

@@ -27,6 +27,8 @@ pub mod claims;
 pub mod config;
 pub mod credentials;
 pub mod error;
+#[cfg(feature = "remote")]
+pub mod introspection;
 pub mod issuer;
 pub(crate) mod json;
 pub mod keys;

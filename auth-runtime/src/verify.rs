@@ -305,6 +305,18 @@ impl Verifier {
         Ok(verified)
     }
 
+    /// The caller of an active introspection response (`payload`, a JSON object), checked
+    /// against this issuer's rules as a token's claims are.
+    #[cfg(feature = "remote")]
+    pub(crate) fn verify_introspected(&self, payload: Vec<u8>) -> Result<Verified, AuthError> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let mut verified = Verified::from_introspection(payload, &self.scopes, &self.rules(), now)?;
+        verified.issuer_index = self.index;
+        verified.trusted_issuer = Some(self.name.clone());
+        verified.labelled = self.labelled;
+        Ok(verified)
+    }
+
     /// What the claims are checked against.
     fn rules(&self) -> ClaimRules<'_> {
         ClaimRules {

@@ -92,6 +92,14 @@ fn unusable(config: &AuthConfig, wrapped: bool) -> Option<&'static str> {
              the scope), so that a key fetch completes before any other extractor can answer",
         );
     }
+    #[cfg(feature = "remote")]
+    if config.inner.introspection.is_some() && !wrapped {
+        return Some(
+            "this route's endpoint_auth::AuthConfig introspects tokens but is registered with \
+             `app_data` only: register it with `App::wrap(auth_config.clone())` (or `.wrap` on \
+             the scope), so that introspection completes before any other extractor can answer",
+        );
+    }
     if config.inner.revocation.is_some() && !wrapped {
         return Some(
             "this route's endpoint_auth::AuthConfig has a revocation check but is registered with \

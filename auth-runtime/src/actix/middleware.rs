@@ -221,7 +221,7 @@ where
                 return self.authenticate_first(req);
             }
         }
-        if self.config.inner.revocation.is_some() {
+        if self.config.inner.revocation.is_some() || self.introspects() {
             return self.check_revocation_first(req);
         }
         #[cfg(feature = "remote")]
@@ -326,6 +326,20 @@ where
                         .map(actix_web::dev::ServiceResponse::map_into_boxed_body)
                 }))
             }
+        }
+    }
+}
+
+impl<S> AuthMiddleware<S> {
+    /// Introspection, like the revocation check, answers before routing.
+    fn introspects(&self) -> bool {
+        #[cfg(feature = "remote")]
+        {
+            self.config.inner.introspection.is_some()
+        }
+        #[cfg(not(feature = "remote"))]
+        {
+            false
         }
     }
 }

@@ -276,6 +276,9 @@ pub struct Endpoints {
     pub authorization: Option<String>,
     /// `token_endpoint`.
     pub token: Option<String>,
+    /// `introspection_endpoint` (RFC 8414 §2, RFC 7662), when it obeys the URL rules of the
+    /// key source (https, or http on loopback unless opted in).
+    pub introspection: Option<String>,
 }
 
 /// A remote key source with its cache. Shared by every worker of a service.
@@ -673,6 +676,7 @@ impl RemoteKeys {
             jwks_uri: Option<String>,
             authorization_endpoint: Option<String>,
             token_endpoint: Option<String>,
+            introspection_endpoint: Option<String>,
         }
         let fail = |detail: String| FetchError::Discovery {
             issuer: issuer.to_owned(),
@@ -705,6 +709,9 @@ impl RemoteKeys {
             self.state().endpoints = Endpoints {
                 authorization: meta.authorization_endpoint,
                 token: meta.token_endpoint,
+                introspection: meta
+                    .introspection_endpoint
+                    .filter(|url| check_url(url, self.settings.allow_insecure_http).is_ok()),
             };
             return Ok(jwks_uri);
         }
@@ -810,7 +817,7 @@ fn discovery_urls(issuer: &str) -> Vec<String> {
     urls
 }
 
-fn check_url(url: &str, allow_http: bool) -> Result<(), FetchError> {
+pub(crate) fn check_url(url: &str, allow_http: bool) -> Result<(), FetchError> {
     let bad = || FetchError::InsecureUrl(url.to_owned());
     if url.bytes().any(|b| !b.is_ascii_graphic()) {
         return Err(bad());

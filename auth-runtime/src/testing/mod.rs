@@ -50,6 +50,7 @@ use crate::Algorithm;
 #[cfg(feature = "actix")]
 mod actix;
 mod assert;
+pub mod introspection;
 pub mod server;
 
 #[cfg(feature = "actix")]
