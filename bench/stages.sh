@@ -72,6 +72,13 @@ lines += ["", "The revocation check per request: `AuthConfig::authenticate` on a
           "| path | without check | with check | with / without | with − without |",
           "|---|---:|---:|---:|---:|",
           f"| cached token, `MemoryRevocationList` | {fmt(without)} | {fmt(with_check)} | {with_check / without:.2f} | {fmt(over)} |"]
+jwt, opaque = best["introspection/cached/jwt_cached"], best["introspection/cached/opaque_cached"]
+lines += ["", "A cached introspection (RFC 7662) per request: `AuthConfig::authenticate` with an opaque",
+          "token whose `active` answer is in the introspection cache (looked up by the token's",
+          "SHA-256), beside a cached JWT on the same configuration.", "",
+          "| path | cached JWT | cached introspection | introspection / JWT |",
+          "|---|---:|---:|---:|",
+          f"| repeated token | {fmt(jwt)} | {fmt(opaque)} | {opaque / jwt:.2f} |"]
 lines.append("<!-- stages:end -->")
 section = "\n".join(lines)
 print(section)
