@@ -6,7 +6,6 @@
 #[allow(unused_imports)]
 mod common;
 
-use std::future::Future as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -20,6 +19,17 @@ use endpoint_auth_runtime::credentials::parse_authorization_value;
 use endpoint_auth_runtime::error::ChallengeContext;
 use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::Value;
+
+/// The outcome of a pipeline that must not wait (static keys, an in-process check, a cached
+/// answer): one poll, which panics if it would have waited.
+fn at_once<F: std::future::Future>(f: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => out,
+        Poll::Pending => panic!("a path measured as synchronous waited"),
+    }
+}
 
 fn header_parsing(c: &mut Criterion) {
     let header = format!("Bearer {}", token("read:reports write:reports"));
@@ -209,15 +219,11 @@ fn issuer_selection(c: &mut Criterion) {
     });
     // Static keys: `authenticate` completes on its first poll.
     let authenticate = |config: &AuthConfig, header: &str| {
-        let mut fut = std::pin::pin!(config.authenticate(RequestView {
+        at_once(config.authenticate(RequestView {
             authorization: [header.as_bytes()].into_iter().collect(),
             ..Default::default()
-        }));
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        match fut.as_mut().poll(&mut cx) {
-            std::task::Poll::Ready(outcome) => outcome.is_ok(),
-            std::task::Poll::Pending => unreachable!("static keys never wait"),
-        }
+        }))
+        .is_ok()
     };
     let (staff_header, partner_header) = (
         format!("Bearer {}", staff.as_str()),
@@ -241,17 +247,6 @@ fn issuer_selection(c: &mut Criterion) {
 fn revocation(c: &mut Criterion) {
     use endpoint_auth::revocation::MemoryRevocationList;
     use endpoint_auth::RequestView;
-    use std::future::Future;
-    use std::task::{Context, Poll, Waker};
-
-    /// The pipeline's outcome: an in-process check answers at once, so one poll suffices.
-    fn at_once<F: Future>(f: F) -> F::Output {
-        let mut f = std::pin::pin!(f);
-        match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(out) => out,
-            Poll::Pending => panic!("the pipeline waited on a static-key, in-process path"),
-        }
-    }
 
     let list = MemoryRevocationList::new();
     let far = 4_000_000_000;
@@ -315,16 +310,6 @@ fn introspection(c: &mut Criterion) {
     use endpoint_auth::introspection::Introspection;
     use endpoint_auth::testing::introspection::IntrospectionServer;
     use endpoint_auth::RequestView;
-    use std::future::Future;
-    use std::task::{Context, Poll, Waker};
-
-    fn at_once<F: Future>(f: F) -> F::Output {
-        let mut f = std::pin::pin!(f);
-        match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(out) => out,
-            Poll::Pending => panic!("a cached answer waited on the network"),
-        }
-    }
 
     let server = IntrospectionServer::start("bench", "secret");
     let opaque = "2YotnFZFEjr1zCsicMWpAA-bench";
