@@ -11,11 +11,16 @@
 # 2. Same server, same handler: `/public` and `/reports` (#[requires]) served by one App
 #    behind `App::wrap(auth)`, with 1 pinned worker and with 2 workers (unpinned: wrk shares
 #    the 2 cores); a repeated valid token on both routes. Protected/public per worker count.
+#    actix-web tries an App's routes in order, so the route registered second pays for one
+#    more failed match: each App runs twice, the routes registered in both orders, and the
+#    ratio is the geometric mean of the two orders' (routing cancels out, protection stays).
 # 3. Distinct tokens: every request carries a token from a pool of $TOKENS (far more than a
 #    worker's token cache keeps), to (b), (b') and (c).
 #
-# Then the allocation count (benches/allocations.rs). Prints every table and rewrites the
-# load and allocation sections of BENCHMARKS.md. Medians over the rounds; ratios are medians
+# Then the allocation count (benches/allocations.rs) and, when valgrind is installed, the
+# instructions per request of the same-server App (callgrind counts them: exact where wall
+# time on this VM drifts by ±15%). Prints every table and rewrites the load and allocation
+# sections of BENCHMARKS.md. Medians over the rounds; ratios are medians
 # of per-round ratios, with their range.
 # Usage: bench/load.sh   (env: ROUNDS=9 DURATION=3s CONNECTIONS=32 TOKENS=40000)
 set -euo pipefail
@@ -56,6 +61,7 @@ declare -A servers=(
   [plain]="plain 18101 1 yes" [floor]="floor 18105 1 yes" [requires]="requires 18102 1 yes"
   [requires-nocache]="requires-nocache 18103 1 yes" [alternative]="alternative 18104 1 yes"
   [same-1]="both 18110 1 yes" [same-2]="both 18111 2 no"
+  [same-1r]="both-reversed 18112 1 yes" [same-2r]="both-reversed 18113 2 no"
 )
 pids=()
 declare -A pid port
@@ -83,9 +89,11 @@ for name in "${!servers[@]}"; do
   distinct=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(tail -1 target/bench-tokens.txt)" "$base/reports")
   [ "$distinct" = 200 ] || { echo "$name: minted token refused ($distinct)" >&2; exit 1; }
 done
-case "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${port[same-1]}/public")" in
-  200) ;; *) echo "same-1: /public is not public" >&2; exit 1 ;;
-esac
+for name in same-1 same-1r; do
+  case "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${port[$name]}/public")" in
+    200) ;; *) echo "$name: /public is not public" >&2; exit 1 ;;
+  esac
+done
 
 # run <label> <server> <path> [lua]: one wrk run; output in target/wrk-<label>-<round>.txt
 run() {
@@ -99,13 +107,16 @@ run() {
 }
 # label → "server path lua"
 labels=(plain floor requires requires-nocache alternative
-        same1-public same1-protected same2-public same2-protected
+        same1-public same1-protected same1r-public same1r-protected
+        same2-public same2-protected same2r-public same2r-protected
         distinct-requires distinct-nocache distinct-alternative)
 declare -A what=(
   [plain]="plain /reports" [floor]="floor /reports" [requires]="requires /reports"
   [requires-nocache]="requires-nocache /reports" [alternative]="alternative /reports"
   [same1-public]="same-1 /public" [same1-protected]="same-1 /reports"
   [same2-public]="same-2 /public" [same2-protected]="same-2 /reports"
+  [same1r-public]="same-1r /public" [same1r-protected]="same-1r /reports"
+  [same2r-public]="same-2r /public" [same2r-protected]="same-2r /reports"
   [distinct-requires]="requires /reports target/bench-distinct.lua"
   [distinct-nocache]="requires-nocache /reports target/bench-distinct.lua"
   [distinct-alternative]="alternative /reports target/bench-distinct.lua"
@@ -129,6 +140,25 @@ kill "${pids[@]}" 2>/dev/null || true
 echo "counting allocations" >&2
 cargo bench --bench allocations 2>/dev/null | tee target/allocations.txt >&2
 
+# Instructions per request: the difference between n2 and n1 requests through the App in
+# process (`bench_server count`), divided by n2 − n1, so that startup cancels out.
+rm -f target/instructions.txt
+if command -v valgrind >/dev/null; then
+  echo "counting instructions (callgrind)" >&2
+  n1=1000 n2=11000
+  for c in "plain /reports" "both /public" "both-reversed /public" "both /reports" "both-reversed /reports"; do
+    read -r variant path <<<"$c"
+    ir() {
+      valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" count "$variant" "$path" "$1" 2>&1 \
+        | awk '/refs:/{gsub(",", "", $NF); print $NF}'
+    }
+    a=$(ir $n1) b=$(ir $n2)
+    echo "$variant $path $(( (b - a) / (n2 - n1) ))" | tee -a target/instructions.txt >&2
+  done
+else
+  echo "SKIPPED: instructions per request (valgrind is not installed)" >&2
+fi
+
 pinning="not pinned"
 [ -n "$pin_server" ] && pinning="1-worker servers on CPU 0, wrk on CPU 1"
 python3 - "$ROUNDS" "$DURATION" "$CONNECTIONS" "$TOKENS" "$pinning" <<'PY'
@@ -150,7 +180,8 @@ def parse(label, r):
     return rps, lat(50), lat(99), int(bad.group(1)) if bad else 0, cpu_us
 
 labels = ["plain", "floor", "requires", "requires-nocache", "alternative",
-          "same1-public", "same1-protected", "same2-public", "same2-protected",
+          "same1-public", "same1-protected", "same1r-public", "same1r-protected",
+          "same2-public", "same2-protected", "same2r-public", "same2r-protected",
           "distinct-requires", "distinct-nocache", "distinct-alternative"]
 runs = {l: [parse(l, r) for r in range(1, rounds + 1)] for l in labels}
 med = {l: [statistics.median(x[i] for x in runs[l]) for i in (0, 1, 2, 4)] for l in labels}
@@ -158,6 +189,13 @@ bad = {l: sum(x[3] for x in runs[l]) for l in labels}
 
 def ratio(a, b):
     per_round = [x[0] / y[0] for x, y in zip(runs[a], runs[b])]
+    return f"{statistics.median(per_round):.3f} (rounds {min(per_round):.3f}–{max(per_round):.3f})"
+
+def both_orders(n):
+    # Per round, the geometric mean of protected/public over the two registration orders.
+    per_round = [((p[0] / q[0]) * (pr[0] / qr[0])) ** 0.5
+                 for p, q, pr, qr in zip(runs[f"{n}-protected"], runs[f"{n}-public"],
+                                         runs[f"{n}r-protected"], runs[f"{n}r-public"])]
     return f"{statistics.median(per_round):.3f} (rounds {min(per_round):.3f}–{max(per_round):.3f})"
 
 def cpu_diff(a, b):
@@ -200,17 +238,26 @@ lines += [
     "token costs with the cache (the default)",
     "",
     "**Same server, same handler**: `/public` and `/reports` (`#[requires]`) in one App behind "
-    "`App::wrap(auth)`; a repeated valid token on both:",
+    "`App::wrap(auth)`, registered in both orders (actix-web tries routes in order: the second "
+    "pays for a failed match); a repeated valid token on both:",
     "",
 ]
-lines += table([("same1-public", "1 worker (pinned), public"),
-                ("same1-protected", "1 worker (pinned), #[requires]"),
-                ("same2-public", "2 workers, public"),
-                ("same2-protected", "2 workers, #[requires]")])
+lines += table([("same1-public", "1 worker (pinned), public (registered first)"),
+                ("same1-protected", "1 worker (pinned), #[requires] (second)"),
+                ("same1r-public", "1 worker (pinned), public (second)"),
+                ("same1r-protected", "1 worker (pinned), #[requires] (first)"),
+                ("same2-public", "2 workers, public (first)"),
+                ("same2-protected", "2 workers, #[requires] (second)"),
+                ("same2r-public", "2 workers, public (second)"),
+                ("same2r-protected", "2 workers, #[requires] (first)")])
 lines += [
     "",
-    f"- protected/public, 1 pinned worker = {ratio('same1-protected', 'same1-public')} (goal ≥ 0.97)",
-    f"- protected/public, 2 workers = {ratio('same2-protected', 'same2-public')} (goal ≥ 0.95)",
+    f"- protected/public, 1 pinned worker = {both_orders('same1')} (geometric mean of the two "
+    f"orders; public first {ratio('same1-protected', 'same1-public')}, protected first "
+    f"{ratio('same1r-protected', 'same1r-public')}) (goal ≥ 0.97)",
+    f"- protected/public, 2 workers = {both_orders('same2')} (public first "
+    f"{ratio('same2-protected', 'same2-public')}, protected first "
+    f"{ratio('same2r-protected', 'same2r-public')}) (goal ≥ 0.95)",
     f"- scaling, 2 workers / 1 worker: public {ratio('same2-public', 'same1-public')}, "
     f"protected {ratio('same2-protected', 'same1-protected')} (wrk takes one of the 2 cores)",
     "",
@@ -226,8 +273,36 @@ lines += [
     f"- our default (cache on) against the alternative: b/c = {ratio('distinct-requires', 'distinct-alternative')} (goal ≥ 1.10)",
     f"- like for like, both without a cache: b'/c = {ratio('distinct-nocache', 'distinct-alternative')}",
     f"- what the cache costs a stream of one-off tokens: b/b' = {ratio('distinct-requires', 'distinct-nocache')}",
-    "<!-- load:end -->",
 ]
+try:
+    counted = {" ".join(l.split()[:2]): int(l.split()[2]) for l in open("target/instructions.txt")}
+except FileNotFoundError:
+    counted = {}
+if counted:
+    plain = counted["plain /reports"]
+    pub = (counted["both /public"] + counted["both-reversed /public"]) / 2
+    prot = (counted["both /reports"] + counted["both-reversed /reports"]) / 2
+    lines += [
+        "",
+        "**Instructions per request** (callgrind, the same Apps in process through actix-web's "
+        "service stack, no sockets: the request's user-space work without the kernel's, exact "
+        "and repeatable; each route counted in both registration orders and averaged):",
+        "",
+        "| request | instructions per request |",
+        "|---|---:|",
+        f"| an App without endpoint-auth (plain) | {plain} |",
+        f"| public route behind `App::wrap(auth)` | {pub:.0f} |",
+        f"| #[requires], repeated token (cache hit) | {prot:.0f} |",
+        "",
+        f"- a public route behind the middleware: {pub - plain:+.0f} instructions against an App "
+        "without it",
+        f"- a protected request: {prot - pub:+.0f} instructions against the public route "
+        f"({(prot - pub) / pub:.1%} of its user-space work; in a real server the kernel's TCP "
+        "work comes on top of both)",
+    ]
+else:
+    lines += ["", "**Instructions per request**: SKIPPED (valgrind is not installed)."]
+lines += ["<!-- load:end -->"]
 section = "\n".join(lines)
 print(section)
 alloc_rows = [l for l in open("target/allocations.txt") if l.startswith("|")]

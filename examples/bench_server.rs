@@ -6,7 +6,8 @@
 //! - `requires`: `#[requires(scope = "read:reports")]`, the configuration registered with
 //!   `App::wrap` (`requires-nocache`: the same with the token cache off);
 //! - `both`: `/public` unprotected and `/reports` behind `#[requires]`, the same handler body
-//!   in one App behind `App::wrap(auth)`: what a public route of a protected service pays;
+//!   in one App behind `App::wrap(auth)`: what a public route of a protected service pays
+//!   (`both-reversed`: the same routes registered in the other order);
 //! - `floor`: the signature check alone, no claims: the `Authorization` header's token, its
 //!   signature decoded and checked with the key parsed once (aws-lc-rs), 401 if it fails.
 //!   What any protection must spend; `requires` minus `floor` is what we add to it;
@@ -15,7 +16,9 @@
 //!   and the same validation (iss, aud, exp, nbf, 30 s leeway, RS256).
 //!
 //! `bench_server mint` prints a token (RS256, the repository's test key) for them all;
-//! `bench_server mint N` prints N distinct ones (one per line).
+//! `bench_server mint N` prints N distinct ones (one per line). `bench_server count <variant>
+//! <path> <n>` sends `n` requests with that token through the variant's App in-process (no
+//! sockets, no server), for an instruction counter (bench/load.sh runs it under callgrind).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -216,38 +219,76 @@ fn main() -> std::io::Result<()> {
         )
         .unwrap(),
     ));
+    if variant == "count" {
+        // `bench_server count <variant> <path> <n>`: n requests through the variant's App in
+        // this process (no sockets), for an instruction counter such as callgrind.
+        let (app_variant, path) = (args[1].clone(), args[2].clone());
+        let n: usize = args[3].parse().expect("a request count");
+        let header = format!("Bearer {}", mint(None));
+        return actix_web::rt::System::new().block_on(async move {
+            use actix_web::dev::Service as _;
+            let app = actix_web::test::init_service(
+                App::new()
+                    .app_data(alt.clone())
+                    .app_data(floor_key.clone())
+                    .configure(|c| routes(&app_variant, &auth, c)),
+            )
+            .await;
+            for _ in 0..n {
+                let req = actix_web::test::TestRequest::get()
+                    .uri(&path)
+                    .insert_header((header::AUTHORIZATION, header.as_str()))
+                    .to_request();
+                let res = app.call(req).await.expect("a response");
+                assert_eq!(res.status(), 200, "{app_variant} {path}");
+            }
+            Ok(())
+        });
+    }
     actix_web::rt::System::new().block_on(async move {
         HttpServer::new(move || {
-            let app = App::new()
+            App::new()
                 .app_data(alt.clone())
-                .app_data(floor_key.clone());
-            match variant.as_str() {
-                "plain" => app.service(web::scope("").service(plain)),
-                "floor" => app.service(web::scope("").service(floor)),
-                "requires" | "requires-nocache" => app.service(
-                    web::scope("")
-                        .wrap(auth.clone())
-                        .service(protected),
-                ),
-                "both" => app.service(
-                    web::scope("")
-                        .wrap(auth.clone())
-                        .service(open_route)
-                        .service(protected),
-                ),
-                "alternative" => app.service(
-                    web::scope("")
-                        .wrap(HttpAuthentication::bearer(alternative_validator))
-                        .service(alternative),
-                ),
-                other => {
-                    panic!("unknown variant {other}: plain | floor | requires | requires-nocache | both | alternative | mint [N]")
-                }
-            }
+                .app_data(floor_key.clone())
+                .configure(|c| routes(&variant, &auth, c))
         })
         .workers(workers)
         .bind(addr)?
         .run()
         .await
     })
+}
+
+/// The variant's routes. `both` registers `/public` first and `/reports` second, `both-reversed`
+/// the other way round: actix-web tries an App's routes in order, so the second one pays for
+/// one more failed match; bench/load.sh measures both orders so that this cancels out.
+fn routes(variant: &str, auth: &AuthConfig, c: &mut web::ServiceConfig) {
+    match variant {
+        "plain" => c.service(web::scope("").service(plain)),
+        "floor" => c.service(web::scope("").service(floor)),
+        "requires" | "requires-nocache" => {
+            c.service(web::scope("").wrap(auth.clone()).service(protected))
+        }
+        "both" => c.service(
+            web::scope("")
+                .wrap(auth.clone())
+                .service(open_route)
+                .service(protected),
+        ),
+        "both-reversed" => c.service(
+            web::scope("")
+                .wrap(auth.clone())
+                .service(protected)
+                .service(open_route),
+        ),
+        "alternative" => c.service(
+            web::scope("")
+                .wrap(HttpAuthentication::bearer(alternative_validator))
+                .service(alternative),
+        ),
+        other => panic!(
+            "unknown variant {other}: plain | floor | requires | requires-nocache | both | \
+             both-reversed | alternative | mint [N] | count <variant> <path> <n>"
+        ),
+    };
 }

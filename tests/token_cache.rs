@@ -43,6 +43,21 @@ fn repeated_tokens_are_cached_and_rejections_are_not() {
     let forged = format!("{head}.{}{flipped}", &sig[..sig.len() - 1]);
     assert_eq!(get(s.addr, "/me", &[&bearer(&forged)]).status, 401);
     assert_eq!(get(s.addr, "/me", &[&bearer("a.b.c")]).status, 401);
+    // The cache hashes only a token's length and last bytes (its signature): a token with the
+    // cached one's signature and length but another payload (`sub` user-2 for user-1) shares
+    // its hash, and must still be compared in full and verified.
+    let same_tail = {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut parts: Vec<String> = t.split('.').map(str::to_owned).collect();
+        let payload = String::from_utf8(b64.decode(&parts[1]).unwrap()).unwrap();
+        assert!(payload.contains("\"user-1\""));
+        parts[1] = b64.encode(payload.replace("\"user-1\"", "\"user-2\""));
+        parts.join(".")
+    };
+    assert_eq!(same_tail.len(), t.len());
+    assert_eq!(same_tail[same_tail.len() - 16..], t[t.len() - 16..]);
+    assert_eq!(get(s.addr, "/me", &[&bearer(&same_tail)]).status, 401);
     // Rejected tokens are never stored, however often they come.
     for _ in 0..3 {
         assert_eq!(get(s.addr, "/me", &[&bearer(&forged)]).status, 401);

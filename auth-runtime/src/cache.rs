@@ -45,16 +45,27 @@
 //! tokens pays a hash per token instead of an insertion. The hash only decides admission:
 //! a hit still compares the whole token.
 //!
+//! # What a lookup hashes
+//!
+//! A token's last bytes are its signature's, which the issuer's key makes unpredictable and
+//! distinct for every token it signs; so the cache hashes only a token's last
+//! [`HASHED_TAIL`] bytes and its length (seeded, per process), not all of its hundreds of
+//! bytes, and a hit then compares the whole token as before. The hash only spreads entries:
+//! tokens that share a tail (an attacker can present any number of them) land in the same
+//! bucket and still miss unless every byte matches, and only verified tokens are ever stored,
+//! so no stored entries pile up on one hash unless an issuer signs different tokens with the
+//! same signature bytes.
+//!
 //! The cache is on by default (4,096 entries and 4 MiB per thread);
 //! [`AuthConfigBuilder::token_cache`](crate::AuthConfigBuilder::token_cache) changes or disables it.
 
 use std::cell::RefCell;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use quick_cache::unsync::Cache;
-use quick_cache::Weighter;
+use quick_cache::{Equivalent, Weighter};
 use thread_local::ThreadLocal;
 
 use crate::claims::Verified;
@@ -77,6 +88,41 @@ impl Default for TokenCacheSettings {
     }
 }
 
+/// How many of a token's last bytes its hash covers (see the [module docs](self)).
+pub const HASHED_TAIL: usize = 16;
+
+/// A cached token's bytes; hashed by [`hash_token`], compared in full.
+#[derive(Clone, PartialEq, Eq)]
+struct TokenKey(Box<[u8]>);
+
+/// A token looked up by its bytes (no copy); equal to a [`TokenKey`] of the same bytes.
+struct Probe<'a>(&'a [u8]);
+
+/// The token's length and its last [`HASHED_TAIL`] bytes, the same for a key and a probe.
+fn hash_token<H: Hasher>(token: &[u8], state: &mut H) {
+    let tail = &token[token.len().saturating_sub(HASHED_TAIL)..];
+    state.write_usize(token.len());
+    state.write(tail);
+}
+
+impl Hash for TokenKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_token(&self.0, state);
+    }
+}
+
+impl Hash for Probe<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_token(self.0, state);
+    }
+}
+
+impl Equivalent<TokenKey> for Probe<'_> {
+    fn equivalent(&self, key: &TokenKey) -> bool {
+        *self.0 == *key.0
+    }
+}
+
 #[derive(Clone)]
 struct Entry {
     verified: Arc<Verified>,
@@ -91,9 +137,9 @@ struct TokenWeighter {
     floor: u64,
 }
 
-impl Weighter<Box<[u8]>, Entry> for TokenWeighter {
-    fn weight(&self, key: &Box<[u8]>, _: &Entry) -> u64 {
-        (key.len() as u64 * 5 + 256).max(self.floor)
+impl Weighter<TokenKey, Entry> for TokenWeighter {
+    fn weight(&self, key: &TokenKey, _: &Entry) -> u64 {
+        (key.0.len() as u64 * 5 + 256).max(self.floor)
     }
 }
 
@@ -111,7 +157,7 @@ pub struct TokenCache {
 /// One thread's cache and admission table.
 struct Local {
     /// Keyed by the token's bytes: a lookup needs no UTF-8 check of the header value.
-    cache: Cache<Box<[u8]>, Entry, TokenWeighter>,
+    cache: Cache<TokenKey, Entry, TokenWeighter>,
     /// Hashes of tokens verified once and not cached (0: empty slot); allocated at the first
     /// offer.
     seen: Box<[u64]>,
@@ -170,13 +216,13 @@ impl TokenCache {
         let now = jsonwebtoken::get_current_timestamp();
         let fresh = {
             let local = local.borrow();
-            let entry = local.cache.get(token)?;
+            let entry = local.cache.get(&Probe(token))?;
             (entry.generation == generation && now <= entry.valid_until)
                 .then(|| entry.verified.clone())
         };
         if fresh.is_none() {
             let mut local = local.borrow_mut();
-            local.cache.remove(token);
+            local.cache.remove(&Probe(token));
             self.record_sizes(&local);
         }
         fresh
@@ -187,7 +233,7 @@ impl TokenCache {
     /// it was verified on this thread before: the first sighting only records its hash.
     /// Returns whether it was stored.
     pub fn offer(&self, token: &str, verified: &Arc<Verified>, generation: u64) -> bool {
-        let hash = self.hasher.hash_one(token.as_bytes()) | 1;
+        let hash = self.hasher.hash_one(Probe(token.as_bytes())) | 1;
         let admitted = {
             let mut local = self.local().borrow_mut();
             if local.seen.is_empty() {
@@ -219,7 +265,7 @@ impl TokenCache {
         let valid_until = verified.expires_at().saturating_add(self.leeway);
         let mut local = self.local().borrow_mut();
         local.cache.insert(
-            token.as_bytes().into(),
+            TokenKey(token.as_bytes().into()),
             Entry {
                 verified: verified.clone(),
                 valid_until,

@@ -27,6 +27,7 @@ use crate::policy::{GuardSpec, Requirement, RequirementSpec};
 struct Authenticated(Result<Arc<Verified>, AuthError>);
 
 /// Marks a request for which the middleware already waited on a key refresh.
+#[cfg(feature = "remote")]
 #[derive(Clone, Copy)]
 pub(super) struct KeysRefreshed;
 
@@ -39,11 +40,28 @@ pub(super) fn settle(
     req: &HttpRequest,
     outcome: Result<Arc<Verified>, AuthError>,
 ) -> Result<Arc<Verified>, AuthError> {
+    // Two extractors that awaited the same key fetch both settle; the request is counted once.
+    let first = req.extensions().get::<Authenticated>().is_none();
+    record(req, outcome, first)
+}
+
+/// [`settle`] for an outcome the request has none of yet (the caller just looked).
+fn settle_first(
+    req: &HttpRequest,
+    outcome: Result<Arc<Verified>, AuthError>,
+) -> Result<Arc<Verified>, AuthError> {
+    record(req, outcome, true)
+}
+
+fn record(
+    req: &HttpRequest,
+    outcome: Result<Arc<Verified>, AuthError>,
+    count: bool,
+) -> Result<Arc<Verified>, AuthError> {
     if outcome.is_ok() {
         tracing::trace!(target: "endpoint_auth", "access token verified");
     }
-    // Two extractors that awaited the same key fetch both settle; the request is counted once.
-    if req.extensions().get::<Authenticated>().is_none() {
+    if count {
         metrics::authentication(&outcome);
     }
     req.extensions_mut().insert(Authenticated(outcome.clone()));
@@ -51,7 +69,11 @@ pub(super) fn settle(
 }
 
 /// The pipeline's view of an actix-web request.
-pub(super) fn view(req: &HttpRequest, body_token: Option<String>) -> RequestView<'_> {
+pub(super) fn view<'r>(
+    req: &'r HttpRequest,
+    config: &AuthConfig,
+    body_token: Option<String>,
+) -> RequestView<'r> {
     RequestView {
         authorization: req
             .headers()
@@ -60,8 +82,19 @@ pub(super) fn view(req: &HttpRequest, body_token: Option<String>) -> RequestView
             .collect(),
         query: req.query_string(),
         body_token,
-        keys_refreshed: req.extensions().get::<KeysRefreshed>().is_some(),
+        keys_refreshed: waited_for_keys(req, config),
     }
+}
+
+/// Whether the middleware waited on a key fetch for this request (only a configuration with
+/// remote keys asks: the others skip the lookup in the request's extensions).
+fn waited_for_keys(req: &HttpRequest, config: &AuthConfig) -> bool {
+    #[cfg(feature = "remote")]
+    if config.inner.issuers.iter().any(|i| i.remote.is_some()) {
+        return req.extensions().get::<KeysRefreshed>().is_some();
+    }
+    let _ = (req, config);
+    false
 }
 
 /// The configuration registered on the App: the one whose middleware the request went
@@ -218,8 +251,8 @@ fn authorize_request(req: &HttpRequest, payload: &mut Payload, demand: Demand) -
     let step = match cached(req) {
         Some(outcome) => Some(Step::Done(outcome)),
         None if wants_form_body(req, config) => None,
-        None => match begin(config, view(req, None)) {
-            Step::Done(outcome) => Some(Step::Done(settle(req, outcome))),
+        None => match begin(config, view(req, config, None)) {
+            Step::Done(outcome) => Some(Step::Done(settle_first(req, outcome))),
             pending => Some(pending),
         },
     };
@@ -240,7 +273,7 @@ fn authorize_request(req: &HttpRequest, payload: &mut Payload, demand: Demand) -
                 let body = read_body(original).await;
                 let step = match &body {
                     Ok(bytes) => match find_access_token(bytes) {
-                        Ok(token) => begin(&config, view(&req, token)),
+                        Ok(token) => begin(&config, view(&req, &config, token)),
                         Err(e) => Step::Done(Err(e)),
                     },
                     Err(e) => Step::Done(Err(e.clone())),

@@ -266,7 +266,7 @@ where
             let response = config.reject(error, None).error_response();
             req.into_response(response)
         }
-        match begin(&self.config, view(req.request(), None)) {
+        match begin(&self.config, view(req.request(), &self.config, None)) {
             Step::Done(outcome) => match settle(req.request(), outcome) {
                 Ok(_) => Either::left(Boxed {
                     inner: self.service.call(req),
@@ -304,7 +304,7 @@ where
                 inner: self.service.call(req),
             });
         }
-        match begin(&self.config, view(req.request(), None)) {
+        match begin(&self.config, view(req.request(), &self.config, None)) {
             Step::Done(outcome) => {
                 // Kept, so that a bad token is not verified twice; an anonymous request is
                 // left for the extractors (a public route without one counts nothing).
