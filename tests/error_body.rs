@@ -8,8 +8,8 @@ mod common;
 use actix_web::{get, web, HttpResponse};
 use common::*;
 use endpoint_auth::testing::{
-    assert_insufficient_scope, assert_invalid_request, assert_invalid_token, assert_unauthorized,
-    TestIssuer,
+    assert_insufficient_scope, assert_insufficient_user_authentication, assert_invalid_request,
+    assert_invalid_token, assert_unauthorized, assert_unavailable, CustomBody, TestIssuer,
 };
 use endpoint_auth::{requires, AuthConfigBuilder, AuthError, ErrorBody, Principal};
 use serde_json::{json, Value};
@@ -164,6 +164,64 @@ fn a_custom_body_on_503_keeps_retry_after_and_sends_no_challenge() {
     let body = acme_body(&r);
     assert_eq!(body["code"], "keys_unavailable");
     assert_eq!(body["retry_after"], retry);
+}
+
+/// The kit's assertions on a service with its own error bodies: `CustomBody` keeps every
+/// check of the contract (status, challenge, `Cache-Control`, `Retry-After`) and leaves the
+/// body to the application; without it, the assertion names the body it expected.
+#[test]
+fn the_kits_assertions_take_a_custom_body() {
+    let issuer = TestIssuer::new(SCOPES);
+    let s = serve_wrapped(with_acme(issuer.config()), routes);
+    assert_unauthorized(CustomBody(get(s.addr, "/reports", &[]).raw()));
+    assert_invalid_request(CustomBody(
+        get(s.addr, "/reports", &["Authorization: Bearer"]).raw(),
+    ));
+    let expired = issuer.token().expired().sign();
+    assert_invalid_token(CustomBody(
+        get(s.addr, "/reports", &[&bearer(&expired)]).raw(),
+    ));
+    let reader = issuer.token().scopes(["read:reports"]).sign();
+    assert_insufficient_scope(
+        CustomBody(get(s.addr, "/reports", &[&bearer(&reader)]).raw()),
+        "write:reports",
+    );
+    assert_insufficient_user_authentication(
+        CustomBody(get(s.addr, "/export", &[&bearer(&issuer.token().sign())]).raw()),
+        Some("urn:example:mfa"),
+        None,
+    );
+
+    // The contract's own parts are still checked: a wrong scope hint fails under CustomBody.
+    let wrong = std::panic::catch_unwind(|| {
+        assert_insufficient_scope(
+            CustomBody(get(s.addr, "/reports", &[&bearer(&reader)]).raw()),
+            "read:reports",
+        )
+    });
+    assert!(wrong.is_err(), "a wrong scope hint must fail");
+    // Without CustomBody, the default body is expected and the difference named.
+    let default = std::panic::catch_unwind(|| {
+        assert_unauthorized(get(s.addr, "/reports", &[]).raw());
+    });
+    let message = default.expect_err("the acme body is not problem+json");
+    let message = message
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.contains("Content-Type") && message.contains(ACME_ERROR),
+        "{message}"
+    );
+
+    // 503 with the application's body: Retry-After and no challenge, still checked.
+    let served = TestIssuer::new(SCOPES).serve();
+    served.fail_with(500);
+    let s = serve_wrapped(with_acme(served.config()), routes);
+    let retry = assert_unavailable(CustomBody(
+        get(s.addr, "/me", &[&bearer(&served.token().sign())]).raw(),
+    ));
+    assert!(retry >= 1);
 }
 
 #[test]

@@ -26,6 +26,9 @@ pub struct RawResponse {
     headers: Vec<(String, String)>,
     /// `None`: a streaming body that could not be read without waiting.
     body: Option<Vec<u8>>,
+    /// The body is the application's own ([`CustomBody`]): neither it nor its
+    /// `Content-Type` is checked.
+    custom_body: bool,
 }
 
 impl RawResponse {
@@ -46,6 +49,7 @@ impl RawResponse {
                 .map(|(n, v)| (n.as_ref().to_owned(), v.as_ref().to_owned()))
                 .collect(),
             body: Some(body.into()),
+            custom_body: false,
         }
     }
 
@@ -55,6 +59,7 @@ impl RawResponse {
             status,
             headers,
             body: None,
+            custom_body: false,
         }
     }
 
@@ -104,6 +109,36 @@ impl AuthResponse for RawResponse {
 impl AuthResponse for &RawResponse {
     fn into_raw(self) -> RawResponse {
         self.clone()
+    }
+}
+
+/// A rejection whose body the application renders itself
+/// ([`AuthConfigBuilder::error_body`](crate::AuthConfigBuilder::error_body)): the assertions
+/// check the status, `WWW-Authenticate`, `Cache-Control: no-store` and `Retry-After` as
+/// always, and leave the body and its `Content-Type` to the application's own checks.
+///
+/// ```
+/// use endpoint_auth_runtime::testing::{assert_insufficient_scope, CustomBody, RawResponse};
+///
+/// let resp = RawResponse::new(
+///     403,
+///     [("WWW-Authenticate",
+///       r#"Bearer realm="api", error="insufficient_scope", error_description="the token lacks a required scope", scope="write:reports""#),
+///      ("Cache-Control", "no-store"),
+///      ("Content-Type", "application/vnd.acme.error+json")],
+///     r#"{"error":{"code":"insufficient_scope"}}"#,
+/// );
+/// assert_insufficient_scope(CustomBody(resp), "write:reports");
+/// ```
+#[derive(Debug, Clone)]
+pub struct CustomBody<R>(pub R);
+
+impl<R: AuthResponse> AuthResponse for CustomBody<R> {
+    fn into_raw(self) -> RawResponse {
+        RawResponse {
+            custom_body: true,
+            ..self.0.into_raw()
+        }
     }
 }
 
@@ -540,7 +575,7 @@ fn check(name: &str, raw: RawResponse, expect: &Expect<'_>) -> Option<BearerChal
         .is_some_and(|c| c.trim().eq_ignore_ascii_case("application/problem+json"));
     // A response that carries no sign of an authentication rejection gets one line.
     let is_auth_status = matches!(raw.status, 400 | 401 | 403 | 503);
-    if challenges.is_empty() && !(is_auth_status && problem) {
+    if challenges.is_empty() && !(is_auth_status && (problem || raw.custom_body)) {
         panic!(
             "{name}: expected {}, got {} with no WWW-Authenticate{} — not an authentication rejection",
             expect.summary(),
@@ -627,13 +662,22 @@ fn check(name: &str, raw: RawResponse, expect: &Expect<'_>) -> Option<BearerChal
                 .any(|d| d.trim().eq_ignore_ascii_case("no-store"))
         }),
     );
-    item(
-        "Content-Type",
-        "application/problem+json".into(),
-        raw.header("content-type").unwrap_or("(none)").to_owned(),
-        problem,
-    );
-    body_items(&raw, expect, parsed.as_ref(), &mut item);
+    if raw.custom_body {
+        item(
+            "body",
+            String::new(),
+            "the application's own (CustomBody: not checked)".into(),
+            true,
+        );
+    } else {
+        item(
+            "Content-Type",
+            "application/problem+json".into(),
+            raw.header("content-type").unwrap_or("(none)").to_owned(),
+            problem,
+        );
+        body_items(&raw, expect, parsed.as_ref(), &mut item);
+    }
 
     if mismatches.is_empty() {
         return parsed;

@@ -58,7 +58,7 @@ pub use actix::TestRequestExt;
 pub use assert::{
     assert_insufficient_scope, assert_insufficient_user_authentication, assert_invalid_request,
     assert_invalid_token, assert_unauthorized, assert_unavailable, AuthResponse, BearerChallenge,
-    RawResponse,
+    CustomBody, RawResponse,
 };
 
 /// The issuer a [`TestIssuer`] names unless told otherwise.
