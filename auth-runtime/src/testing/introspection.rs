@@ -16,14 +16,15 @@
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::Value;
+
+use super::server::Listener;
 
 /// The path the endpoint answers on.
 pub const INTROSPECTION_PATH: &str = "/introspect";
@@ -45,16 +46,14 @@ struct State {
 
 /// The endpoint; it stops listening when dropped.
 pub struct IntrospectionServer {
-    addr: SocketAddr,
+    listener: Listener,
     state: Arc<Mutex<State>>,
-    stop: Arc<AtomicBool>,
-    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for IntrospectionServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IntrospectionServer")
-            .field("addr", &self.addr)
+            .field("addr", &self.listener.addr())
             .finish_non_exhaustive()
     }
 }
@@ -66,41 +65,23 @@ impl IntrospectionServer {
     /// # Panics
     /// If 127.0.0.1 cannot be bound.
     pub fn start(client_id: &str, secret: &str) -> IntrospectionServer {
-        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .unwrap_or_else(|e| panic!("IntrospectionServer: bind: {e}"));
-        listener
-            .set_nonblocking(true)
-            .expect("non-blocking listener");
-        let addr = listener.local_addr().expect("bound address");
         let state = Arc::new(Mutex::new(State {
             client_id: client_id.to_owned(),
             secret: secret.to_owned(),
             ..State::default()
         }));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (st, sp) = (state.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            while !sp.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let st = st.clone();
-                        std::thread::spawn(move || handle(stream, st));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
-                }
-            }
-        });
-        IntrospectionServer {
-            addr,
-            state,
-            stop,
-            thread: Mutex::new(Some(thread)),
-        }
+        let st = state.clone();
+        let listener = Listener::start(
+            "IntrospectionServer",
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            move |stream| handle(stream, &st),
+        );
+        IntrospectionServer { listener, state }
     }
 
     /// `http://127.0.0.1:<port>/introspect`.
     pub fn url(&self) -> String {
-        format!("http://{}{}", self.addr, INTROSPECTION_PATH)
+        format!("http://{}{}", self.listener.addr(), INTROSPECTION_PATH)
     }
 
     /// What the endpoint answers about `token` from now on (the JSON of RFC 7662 §2.2).
@@ -140,11 +121,7 @@ impl IntrospectionServer {
 
     /// Stops listening: later connections are refused.
     pub fn stop(&self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(t) = thread {
-            let _ = t.join();
-        }
+        self.listener.stop();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -152,15 +129,7 @@ impl IntrospectionServer {
     }
 }
 
-impl Drop for IntrospectionServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn handle(mut stream: TcpStream, state: Arc<Mutex<State>>) {
-    stream.set_nonblocking(false).ok();
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
+fn handle(mut stream: TcpStream, state: &Mutex<State>) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {

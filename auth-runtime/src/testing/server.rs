@@ -45,16 +45,78 @@ struct State {
 
 /// The server; it stops listening when dropped.
 pub struct KeyServer {
-    addr: SocketAddr,
+    listener: Listener,
     state: Arc<Mutex<State>>,
+}
+
+/// What the kit's servers share: a non-blocking accept loop on its own thread, one thread per
+/// connection (`handle`), and a stop that joins the loop, after which connections are refused.
+pub(super) struct Listener {
+    addr: SocketAddr,
     stop: Arc<AtomicBool>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Listener {
+    /// Listens on `addr`; `who` names the server in the panic when it cannot be bound.
+    pub(super) fn start<H>(who: &str, addr: SocketAddr, handle: H) -> Listener
+    where
+        H: Fn(TcpStream) + Clone + Send + 'static,
+    {
+        let listener =
+            TcpListener::bind(addr).unwrap_or_else(|e| panic!("{who}: bind {addr}: {e}"));
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let addr = listener.local_addr().expect("bound address");
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !stopped.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let handle = handle.clone();
+                        std::thread::spawn(move || {
+                            stream.set_nonblocking(false).ok();
+                            stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
+                            handle(stream)
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        });
+        Listener {
+            addr,
+            stop,
+            thread: Mutex::new(Some(thread)),
+        }
+    }
+
+    pub(super) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops listening (idempotent).
+    pub(super) fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 impl std::fmt::Debug for KeyServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyServer")
-            .field("addr", &self.addr)
+            .field("addr", &self.listener.addr())
             .finish_non_exhaustive()
     }
 }
@@ -73,42 +135,20 @@ impl KeyServer {
     /// # Panics
     /// If the address cannot be bound.
     pub fn start_on(addr: SocketAddr) -> KeyServer {
-        let listener =
-            TcpListener::bind(addr).unwrap_or_else(|e| panic!("KeyServer: bind {addr}: {e}"));
-        listener
-            .set_nonblocking(true)
-            .expect("non-blocking listener");
-        let addr = listener.local_addr().expect("bound address");
         let state = Arc::new(Mutex::new(State::default()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (st, sp) = (state.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            while !sp.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let st = st.clone();
-                        std::thread::spawn(move || handle(stream, st));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
-                }
-            }
-        });
-        KeyServer {
-            addr,
-            state,
-            stop,
-            thread: Mutex::new(Some(thread)),
-        }
+        let st = state.clone();
+        let listener = Listener::start("KeyServer", addr, move |stream| handle(stream, &st));
+        KeyServer { listener, state }
     }
 
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.listener.addr()
     }
 
     /// `http://127.0.0.1:<port><path>`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+        format!("http://{}{}", self.addr(), path)
     }
 
     /// What `path` answers from now on.
@@ -128,11 +168,7 @@ impl KeyServer {
 
     /// Stops listening: later connections are refused.
     pub fn stop(&self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(t) = thread {
-            let _ = t.join();
-        }
+        self.listener.stop();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -140,15 +176,7 @@ impl KeyServer {
     }
 }
 
-impl Drop for KeyServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn handle(mut stream: TcpStream, state: Arc<Mutex<State>>) {
-    stream.set_nonblocking(false).ok();
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
+fn handle(mut stream: TcpStream, state: &Mutex<State>) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 1024];
     while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
