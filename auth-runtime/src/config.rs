@@ -521,6 +521,12 @@ impl AuthConfig {
         self.inner.issuers[0].remote_keys()
     }
 
+    /// Whether any issuer's keys are remote (fetched, so a request may wait for them).
+    #[cfg(feature = "remote")]
+    pub(crate) fn has_remote_keys(&self) -> bool {
+        self.inner.issuers.iter().any(|i| i.remote.is_some())
+    }
+
     /// Whether verification keys are at hand now: always with static keys; with remote keys,
     /// once a fetch succeeded and until the keys are past their stale limit. The answer for
     /// a readiness probe (liveness does not depend on it: the service serves public routes

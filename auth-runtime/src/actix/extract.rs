@@ -90,7 +90,7 @@ pub(super) fn view<'r>(
 /// remote keys asks: the others skip the lookup in the request's extensions).
 fn waited_for_keys(req: &HttpRequest, config: &AuthConfig) -> bool {
     #[cfg(feature = "remote")]
-    if config.inner.issuers.iter().any(|i| i.remote.is_some()) {
+    if config.has_remote_keys() {
         return req.extensions().get::<KeysRefreshed>().is_some();
     }
     let _ = (req, config);
@@ -118,7 +118,7 @@ pub(super) fn config_of(req: &HttpRequest) -> Option<(&AuthConfig, bool)> {
 /// 404/400 before authentication does; that weaker order is refused instead.
 fn unusable(config: &AuthConfig, wrapped: bool) -> Option<&'static str> {
     #[cfg(feature = "remote")]
-    if config.inner.issuers.iter().any(|i| i.remote.is_some()) && !wrapped {
+    if config.has_remote_keys() && !wrapped {
         return Some(
             "this route's endpoint_auth::AuthConfig has remote keys but is registered with \
              `app_data` only: register it with `App::wrap(auth_config.clone())` (or `.wrap` on \

@@ -352,10 +352,10 @@ impl<S> AuthMiddleware<S> {
         &self,
         req: &actix_web::dev::ServiceRequest,
     ) -> Option<(Arc<RemoteKeys>, u64, Cause)> {
-        let inner = &self.config.inner;
-        if !inner.issuers.iter().any(|i| i.remote.is_some()) {
+        if !self.config.has_remote_keys() {
             return None;
         }
+        let inner = &self.config.inner;
         let token = parse_authorization(
             req.headers()
                 .get_all(header::AUTHORIZATION)
