@@ -146,13 +146,14 @@ rm -f target/instructions.txt
 if command -v valgrind >/dev/null; then
   echo "counting instructions (callgrind)" >&2
   n1=1000 n2=11000
+  # ir <variant> <path> <n>: instructions for n requests (startup included).
+  ir() {
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" count "$1" "$2" "$3" 2>&1 \
+      | awk '/refs:/{gsub(",", "", $NF); print $NF}'
+  }
   for c in "plain /reports" "both /public" "both-reversed /public" "both /reports" "both-reversed /reports"; do
     read -r variant path <<<"$c"
-    ir() {
-      valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" count "$variant" "$path" "$1" 2>&1 \
-        | awk '/refs:/{gsub(",", "", $NF); print $NF}'
-    }
-    a=$(ir $n1) b=$(ir $n2)
+    a=$(ir "$variant" "$path" $n1) b=$(ir "$variant" "$path" $n2)
     echo "$variant $path $(( (b - a) / (n2 - n1) ))" | tee -a target/instructions.txt >&2
   done
 else

@@ -45,14 +45,8 @@ pub(super) fn settle(
     record(req, outcome, first)
 }
 
-/// [`settle`] for an outcome the request has none of yet (the caller just looked).
-fn settle_first(
-    req: &HttpRequest,
-    outcome: Result<Arc<Verified>, AuthError>,
-) -> Result<Arc<Verified>, AuthError> {
-    record(req, outcome, true)
-}
-
+/// Keeps the outcome for later extractors and returns it; counts it when `count` (the
+/// request's first outcome).
 fn record(
     req: &HttpRequest,
     outcome: Result<Arc<Verified>, AuthError>,
@@ -252,7 +246,8 @@ fn authorize_request(req: &HttpRequest, payload: &mut Payload, demand: Demand) -
         Some(outcome) => Some(Step::Done(outcome)),
         None if wants_form_body(req, config) => None,
         None => match begin(config, view(req, config, None)) {
-            Step::Done(outcome) => Some(Step::Done(settle_first(req, outcome))),
+            // Nothing recorded yet (just looked): counted without a second lookup.
+            Step::Done(outcome) => Some(Step::Done(record(req, outcome, true))),
             pending => Some(pending),
         },
     };
