@@ -362,7 +362,12 @@ impl Requirement {
     /// `acr` and `max_age` count as met: see [`check`](Self::check) for the whole requirement.
     pub fn evaluate<S: AsRef<str>>(&self, scopes: &[S]) -> Result<(), Unsatisfied> {
         let has = |s: &str| scopes.iter().any(|t| t.as_ref() == s);
-        if self.is_satisfied_by(&has) {
+        // One scope, the commonest requirement: decided without walking the tree.
+        let satisfied = match self {
+            Requirement::Scope(s) => has(s),
+            _ => self.is_satisfied_by(&has),
+        };
+        if satisfied {
             return Ok(());
         }
         let hint = self
