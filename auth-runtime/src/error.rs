@@ -245,9 +245,16 @@ pub fn loggable(value: &str) -> String {
 }
 
 /// Why a request was refused. Carries no token material.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{reason}: {description}")]
-pub struct AuthError {
+///
+/// One pointer wide (its parts are boxed): the authentication pipeline hands
+/// `Result<_, AuthError>` from step to step, and the success path should not copy a
+/// rejection's worth of fields at every step.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {}", .0.reason, .0.description)]
+pub struct AuthError(pub(crate) Box<ErrorParts>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ErrorParts {
     reason: Reason,
     /// What a claim check compared, for the debug log only.
     mismatch: Option<Box<Mismatch>>,
@@ -261,11 +268,26 @@ pub struct AuthError {
     pub(crate) issuer: Option<std::sync::Arc<str>>,
 }
 
+impl fmt::Debug for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = &*self.0;
+        f.debug_struct("AuthError")
+            .field("reason", &p.reason)
+            .field("mismatch", &p.mismatch)
+            .field("description", &p.description)
+            .field("scope", &p.scope)
+            .field("step_up", &p.step_up)
+            .field("retry_after", &p.retry_after)
+            .field("issuer", &p.issuer)
+            .finish()
+    }
+}
+
 impl AuthError {
     /// A rejection for `reason` (which decides the status and error code), with a
     /// human-readable description that never holds token material.
     pub fn new(reason: Reason, description: impl Into<Cow<'static, str>>) -> Self {
-        AuthError {
+        AuthError(Box::new(ErrorParts {
             reason,
             mismatch: None,
             description: description.into(),
@@ -273,19 +295,19 @@ impl AuthError {
             step_up: None,
             retry_after: None,
             issuer: None,
-        }
+        }))
     }
 
     /// The error as one of the trusted issuer `name`'s tokens got it (several issuers).
     pub(crate) fn with_issuer(mut self, name: std::sync::Arc<str>) -> Self {
-        self.issuer = Some(name);
+        self.0.issuer = Some(name);
         self
     }
 
     /// The configured name of the trusted issuer whose token this is, when the configuration
     /// has several and the token named one of them (the `issuer` label of metrics).
     pub fn issuer(&self) -> Option<&str> {
-        self.issuer.as_deref()
+        self.0.issuer.as_deref()
     }
 
     /// Records what a claim check compared (`iss`, `aud`): the configured value and what the
@@ -297,7 +319,7 @@ impl AuthError {
         expected: &str,
         presented: &str,
     ) -> Self {
-        self.mismatch = Some(Box::new(Mismatch {
+        self.0.mismatch = Some(Box::new(Mismatch {
             claim,
             expected: loggable(expected),
             presented: loggable(presented),
@@ -308,7 +330,8 @@ impl AuthError {
     /// For the debug log: the claim a check compared, the configured value and what the
     /// token presented (escaped, truncated); `None` for rejections that compare no claim.
     pub fn mismatch(&self) -> Option<(&str, &str, &str)> {
-        self.mismatch
+        self.0
+            .mismatch
             .as_deref()
             .map(|m| (m.claim, m.expected.as_str(), m.presented.as_str()))
     }
@@ -325,7 +348,7 @@ impl AuthError {
             "the access token does not grant the scope this endpoint requires",
         );
         let hint = hint.into();
-        e.scope = (!hint.is_empty()).then_some(hint);
+        e.0.scope = (!hint.is_empty()).then_some(hint);
         e
     }
 
@@ -362,7 +385,7 @@ impl AuthError {
             },
         );
         let acr_values = (!acr_values.is_empty()).then(|| acr_values.join(" "));
-        e.step_up = Some(Box::new((acr_values, max_age)));
+        e.0.step_up = Some(Box::new((acr_values, max_age)));
         e
     }
 
@@ -372,7 +395,7 @@ impl AuthError {
             Reason::KeysUnavailable,
             "the signing keys cannot be fetched right now; retry later",
         );
-        e.retry_after = Some(retry_after_secs.max(1));
+        e.0.retry_after = Some(retry_after_secs.max(1));
         e
     }
 
@@ -395,7 +418,7 @@ impl AuthError {
             Reason::RevocationUnavailable,
             "whether the access token was revoked cannot be checked right now; retry later",
         );
-        e.retry_after = Some(retry_after_secs.max(1));
+        e.0.retry_after = Some(retry_after_secs.max(1));
         e
     }
 
@@ -413,7 +436,7 @@ impl AuthError {
             Reason::IntrospectionUnavailable,
             "the access token cannot be checked right now; retry later",
         );
-        e.retry_after = Some(retry_after_secs.max(1));
+        e.0.retry_after = Some(retry_after_secs.max(1));
         e
     }
 
@@ -424,27 +447,27 @@ impl AuthError {
 
     /// The error code.
     pub fn code(&self) -> ErrorCode {
-        self.reason.error_code()
+        self.0.reason.error_code()
     }
     /// The stable reason.
     pub fn reason(&self) -> Reason {
-        self.reason
+        self.0.reason
     }
     /// The human-readable description.
     pub fn description(&self) -> &str {
-        &self.description
+        &self.0.description
     }
     /// The scope hint, for `insufficient_scope`.
     pub fn scope(&self) -> Option<&str> {
-        self.scope.as_deref()
+        self.0.scope.as_deref()
     }
     /// The `acr_values` hint (space-delimited), for `insufficient_user_authentication`.
     pub fn acr_values(&self) -> Option<&str> {
-        self.step_up.as_ref().and_then(|s| s.0.as_deref())
+        self.0.step_up.as_ref().and_then(|s| s.0.as_deref())
     }
     /// The `max_age` hint in seconds, for `insufficient_user_authentication`.
     pub fn max_age(&self) -> Option<u64> {
-        self.step_up.as_ref().and_then(|s| s.1)
+        self.0.step_up.as_ref().and_then(|s| s.1)
     }
     /// The HTTP status.
     pub fn status(&self) -> u16 {
@@ -453,7 +476,7 @@ impl AuthError {
     /// The seconds sent in `Retry-After`, for a 503 while keys or the revocation check are
     /// unavailable.
     pub fn retry_after(&self) -> Option<u64> {
-        self.retry_after
+        self.0.retry_after
     }
 
     /// Renders the response for this error in the protection space `ctx` describes (its
@@ -466,7 +489,7 @@ impl AuthError {
     /// [`render`](Self::render), with `body` (already checked) in place of the default one.
     fn render_with(&self, ctx: &ChallengeContext<'_>, body: Option<ErrorBody>) -> Rejection {
         let status = self.status();
-        let description = nqschar(&self.description);
+        let description = nqschar(&self.0.description);
         let mut headers = Vec::with_capacity(4);
         let challenge = match self.code() {
             ErrorCode::MissingCredentials => Some(Challenge {
@@ -482,7 +505,7 @@ impl AuthError {
                 realm: ctx.realm,
                 error: self.code().as_error_param(),
                 error_description: Some(&description),
-                scope: self.scope.as_deref(),
+                scope: self.0.scope.as_deref(),
                 acr_values: self.acr_values(),
                 max_age: self.max_age(),
                 resource_metadata: ctx.resource_metadata.filter(|_| status == 401),
@@ -493,7 +516,7 @@ impl AuthError {
             headers.push(("www-authenticate", challenge.render()));
         }
         headers.push(("cache-control", "no-store".to_owned()));
-        if let Some(secs) = self.retry_after {
+        if let Some(secs) = self.0.retry_after {
             headers.push(("retry-after", secs.to_string()));
         }
         if let Some(custom) = body {
@@ -513,7 +536,7 @@ impl AuthError {
             detail: &description,
             error: self.code().as_error_param(),
             error_description: self.code().as_error_param().map(|_| description.as_str()),
-            scope: self.scope.as_deref(),
+            scope: self.0.scope.as_deref(),
             acr_values: self.acr_values(),
             max_age: self.max_age(),
         };

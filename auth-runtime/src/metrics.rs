@@ -148,7 +148,7 @@ pub(crate) fn authentication(outcome: &Result<std::sync::Arc<crate::Verified>, A
         }
         Err(e) => e,
     };
-    if let Some(issuer) = error.issuer.clone() {
+    if let Some(issuer) = error.0.issuer.clone() {
         return issuer_outcome(error, issuer);
     }
     let reason = error.reason().code();
@@ -205,7 +205,7 @@ fn issuer_outcome(error: &AuthError, issuer: std::sync::Arc<str>) {
 /// authentication behind it.
 #[cfg(feature = "metrics")]
 pub(crate) fn authorization_refused(error: &AuthError) {
-    if let Some(issuer) = error.issuer.clone() {
+    if let Some(issuer) = error.0.issuer.clone() {
         return issuer_outcome(error, issuer);
     }
     let code = error.code();
