@@ -9,58 +9,24 @@ use std::task::{Context, Poll};
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpMessage, HttpRequest};
+#[cfg(feature = "remote")]
+use actix_web::HttpMessage;
+use actix_web::{FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
 use super::body::{gated, read_body, wants_form_body, Passed};
+use super::outcome::{kept, record, settle};
 use crate::authenticate::{begin, complete, RequestView, Step};
 use crate::claims::{Authorized, MaybePrincipal, Principal, Verified};
 use crate::config::AuthConfig;
 use crate::credentials::find_access_token;
 use crate::error::{AuthError, AuthRejection, Reason};
-use crate::metrics;
 use crate::policy::{GuardSpec, Requirement, RequirementSpec};
-
-/// Authentication outcome kept in the request extensions, so that a request is verified
-/// once however many extractors ask.
-#[derive(Clone)]
-struct Authenticated(Result<Arc<Verified>, AuthError>);
 
 /// Marks a request for which the middleware already waited on a key refresh.
 #[cfg(feature = "remote")]
 #[derive(Clone, Copy)]
 pub(super) struct KeysRefreshed;
-
-fn cached(req: &HttpRequest) -> Option<Result<Arc<Verified>, AuthError>> {
-    req.extensions().get::<Authenticated>().map(|a| a.0.clone())
-}
-
-/// Records the request's outcome (counted once per request) and returns it.
-pub(super) fn settle(
-    req: &HttpRequest,
-    outcome: Result<Arc<Verified>, AuthError>,
-) -> Result<Arc<Verified>, AuthError> {
-    // Two extractors that awaited the same key fetch both settle; the request is counted once.
-    let first = req.extensions().get::<Authenticated>().is_none();
-    record(req, outcome, first)
-}
-
-/// Keeps the outcome for later extractors and returns it; counts it when `count` (the
-/// request's first outcome).
-fn record(
-    req: &HttpRequest,
-    outcome: Result<Arc<Verified>, AuthError>,
-    count: bool,
-) -> Result<Arc<Verified>, AuthError> {
-    if outcome.is_ok() {
-        tracing::trace!(target: "endpoint_auth", "access token verified");
-    }
-    if count {
-        metrics::authentication(&outcome);
-    }
-    req.extensions_mut().insert(Authenticated(outcome.clone()));
-    outcome
-}
 
 /// The pipeline's view of an actix-web request.
 pub(super) fn view<'r>(
@@ -242,12 +208,12 @@ fn authorize_request(req: &HttpRequest, payload: &mut Payload, demand: Demand) -
     if let Some(why) = unusable(config, wrapped) {
         return Core::Ready(Some(Err(AuthRejection::misconfigured_because(why))));
     }
-    let step = match cached(req) {
+    let step = match kept(req) {
         Some(outcome) => Some(Step::Done(outcome)),
         None if wants_form_body(req, config) => None,
         None => match begin(config, view(req, config, None)) {
             // Nothing recorded yet (just looked): counted without a second lookup.
-            Step::Done(outcome) => Some(Step::Done(record(req, outcome, true))),
+            Step::Done(outcome) => Some(Step::Done(record(req, outcome))),
             pending => Some(pending),
         },
     };

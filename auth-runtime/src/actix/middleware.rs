@@ -4,16 +4,18 @@
 //!
 //! Each worker builds its middleware once, with the configuration in an app-data container
 //! of its own (an `Rc`, local to the worker's thread). A request then pays: pushing that
-//! container onto the request's app-data list (a non-atomic count, no allocation), and, with
-//! remote keys and an `Authorization` header, the header's syntax check and a lock-free read
-//! of the current keys. No `AuthConfig` clone (a shared atomic count), no lock, no boxed
-//! future: the inner service's future is returned as is, and a future is boxed only for a
-//! request that must wait for a key fetch. A public route without a header pays the push.
+//! container onto the request's app-data list (a non-atomic count, no allocation); moving the
+//! request's outcome slot in and out of a thread-local on each poll of its future (two words
+//! each way; see `outcome.rs`, which is why the extractors allocate nothing to keep the
+//! outcome); and, with remote keys and an `Authorization` header, the header's syntax check
+//! and a lock-free read of the current keys. No `AuthConfig` clone (a shared atomic count),
+//! no lock, no boxed future: the inner service's future is wrapped as is, and a future is
+//! boxed only for a request that must wait for a key fetch. A public route pays the push and
+//! the slot (about 100 instructions; reading the `Authorization` header costs more).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-#[cfg(feature = "remote")]
 use std::sync::Arc;
 
 use actix_utils::future::Either;
@@ -23,10 +25,12 @@ use actix_web::http::header;
 #[cfg(feature = "remote")]
 use actix_web::HttpMessage;
 
+use super::extract::view;
 #[cfg(feature = "remote")]
 use super::extract::KeysRefreshed;
-use super::extract::{settle, view};
+use super::outcome::{counted_once, label, settle, Scoped};
 use crate::authenticate::{begin, complete, Step};
+use crate::claims::Verified;
 use crate::config::AuthConfig;
 #[cfg(feature = "remote")]
 use crate::credentials::parse_authorization;
@@ -162,8 +166,11 @@ impl PublicRoutes {
 }
 
 /// The future of a request the middleware passed on: the inner service's own, or, when the
-/// request waits for a key fetch first, a boxed one.
-type Passed<F> = Either<
+/// request waits for a key fetch first, a boxed one; either with the request's outcome slot
+/// ([`Scoped`]).
+type Passed<F> = Scoped<Inner<F>>;
+
+type Inner<F> = Either<
     Boxed<F>,
     Pin<
         Box<
@@ -171,6 +178,16 @@ type Passed<F> = Either<
         >,
     >,
 >;
+
+/// A request answered after I/O, or by the middleware itself: a boxed future.
+fn later<F>(
+    request: usize,
+    future: impl Future<Output = Result<actix_web::dev::ServiceResponse<BoxBody>, actix_web::Error>>
+        + 'static,
+) -> Passed<F> {
+    let boxed: Pin<Box<dyn Future<Output = _>>> = Box::pin(future);
+    Scoped::new(request, None, || Either::right(boxed))
+}
 
 pin_project_lite::pin_project! {
     /// The inner service's future, its response body as a `BoxBody` (the type of an App's
@@ -216,29 +233,28 @@ where
 
     fn call(&self, mut req: actix_web::dev::ServiceRequest) -> Self::Future {
         req.add_data_container(self.data.clone());
+        let request = label(req.request());
         if let Some(public) = &self.public {
             if !public.serve(&req) {
-                return self.authenticate_first(req);
+                return self.authenticate_first(request, req);
             }
         }
         if self.config.inner.revocation.is_some() || self.introspects() {
-            return self.check_revocation_first(req);
+            return self.check_revocation_first(request, req);
         }
         #[cfg(feature = "remote")]
         if let Some((remote, generation, cause)) = self.pending_fetch(&req) {
             let service = self.service.clone();
-            return Either::right(Box::pin(async move {
+            return later(request, async move {
                 remote.refresh(generation, cause).await;
                 req.extensions_mut().insert(KeysRefreshed);
                 service
                     .call(req)
                     .await
                     .map(actix_web::dev::ServiceResponse::map_into_boxed_body)
-            }));
+            });
         }
-        Either::left(Boxed {
-            inner: self.service.call(req),
-        })
+        self.pass(request, None, req)
     }
 }
 
@@ -254,7 +270,25 @@ where
     /// Deny-by-default on a route not declared `#[public]`: the request needs a valid token
     /// before routing (401 otherwise, the handler never runs). The outcome is kept for the
     /// extractors, which then check the route's own requirement without verifying again.
-    fn authenticate_first(&self, req: actix_web::dev::ServiceRequest) -> Passed<S::Future> {
+    /// Calls the inner service; `verified` is the request's token, when verified here.
+    fn pass(
+        &self,
+        request: usize,
+        verified: Option<Arc<Verified>>,
+        req: actix_web::dev::ServiceRequest,
+    ) -> Passed<S::Future> {
+        Scoped::new(request, verified, || {
+            Either::left(Boxed {
+                inner: self.service.call(req),
+            })
+        })
+    }
+
+    fn authenticate_first(
+        &self,
+        request: usize,
+        req: actix_web::dev::ServiceRequest,
+    ) -> Passed<S::Future> {
         // The rejection as this middleware's own response (outer middleware and test helpers
         // see a response, as they do for a handler's rejection).
         fn refused(
@@ -267,19 +301,17 @@ where
             req.into_response(response)
         }
         match begin(&self.config, view(req.request(), &self.config, None)) {
-            Step::Done(outcome) => match settle(req.request(), outcome) {
-                Ok(_) => Either::left(Boxed {
-                    inner: self.service.call(req),
-                }),
+            Step::Done(outcome) => match counted_once(req.request(), outcome) {
+                Ok(verified) => self.pass(request, Some(verified), req),
                 Err(e) => {
                     let response = refused(req, &self.config, e);
-                    Either::right(Box::pin(std::future::ready(Ok(response))))
+                    later(request, std::future::ready(Ok(response)))
                 }
             },
             pending => {
                 let service = self.service.clone();
                 let config = self.config.clone();
-                Either::right(Box::pin(async move {
+                later(request, async move {
                     let outcome = complete(&config, pending).await;
                     match settle(req.request(), outcome) {
                         Ok(_) => service
@@ -288,7 +320,7 @@ where
                             .map(actix_web::dev::ServiceResponse::map_into_boxed_body),
                         Err(e) => Ok(refused(req, &config, e)),
                     }
-                }))
+                })
             }
         }
     }
@@ -298,33 +330,43 @@ where
     /// is under way. Nothing is refused here (a public route serves whatever the outcome); the
     /// outcome is kept for the extractors. A request without credentials passes untouched, and
     /// so does one whose token is in a form body (its extractor reads the body first).
-    fn check_revocation_first(&self, req: actix_web::dev::ServiceRequest) -> Passed<S::Future> {
+    fn check_revocation_first(
+        &self,
+        request: usize,
+        req: actix_web::dev::ServiceRequest,
+    ) -> Passed<S::Future> {
         if super::body::wants_form_body(req.request(), &self.config) {
-            return Either::left(Boxed {
-                inner: self.service.call(req),
-            });
+            return self.pass(request, None, req);
         }
         match begin(&self.config, view(req.request(), &self.config, None)) {
             Step::Done(outcome) => {
                 // Kept, so that a bad token is not verified twice; an anonymous request is
                 // left for the extractors (a public route without one counts nothing).
-                if !matches!(&outcome, Err(e) if e.reason() == crate::error::Reason::Missing) {
-                    let _ = settle(req.request(), outcome);
+                match outcome {
+                    Err(e) if e.reason() == crate::error::Reason::Missing => {
+                        self.pass(request, None, req)
+                    }
+                    // A refusal is kept in the extensions (see `outcome.rs`).
+                    Err(e) => {
+                        let _ = settle(req.request(), Err(e));
+                        self.pass(request, None, req)
+                    }
+                    Ok(verified) => {
+                        let verified = counted_once(req.request(), Ok(verified)).ok();
+                        self.pass(request, verified, req)
+                    }
                 }
-                Either::left(Boxed {
-                    inner: self.service.call(req),
-                })
             }
             pending => {
                 let service = self.service.clone();
                 let config = self.config.clone();
-                Either::right(Box::pin(async move {
+                later(request, async move {
                     let _ = settle(req.request(), complete(&config, pending).await);
                     service
                         .call(req)
                         .await
                         .map(actix_web::dev::ServiceResponse::map_into_boxed_body)
-                }))
+                })
             }
         }
     }

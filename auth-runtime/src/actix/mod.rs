@@ -28,6 +28,7 @@
 //! - `extract.rs`: the extractors and their shared future; where actix meets the pipeline.
 //! - `middleware.rs`: `App::wrap(config)`: registers the configuration, finishes key fetches
 //!   before routing.
+//! - `outcome.rs`: where a request's authentication outcome is kept between its extractors.
 //! - `check.rs`: `check = …` of `#[requires]`: a decision on the application's own data.
 //! - `body.rs`: the form-body token method and the gate that holds the body back until
 //!   authentication is done.
@@ -37,6 +38,7 @@ mod body;
 mod check;
 mod extract;
 mod middleware;
+mod outcome;
 mod response;
 
 #[doc(hidden)]

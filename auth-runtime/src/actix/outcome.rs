@@ -1,0 +1,211 @@
+//! Where a request's authentication outcome is kept, so that the request is verified and
+//! counted once however many extractors ask (`#[requires]`'s guard, then a `Principal`, a
+//! check's own `Principal`, …): the first one keeps the outcome, the others read it.
+//!
+//! # Two places
+//!
+//! - **With the middleware** (`App::wrap`, the usual registration): in the middleware's
+//!   future for the request. While that future is polled (and while the middleware calls the
+//!   inner service, when it verified the token itself), the verified token sits in a slot of
+//!   the worker thread, labelled with the request; the extractors, which run inside those
+//!   polls, find it there. Between polls it goes back into the future, and it is dropped
+//!   with it. Nothing is allocated and nothing another thread reads is written.
+//! - **Otherwise**: in the request's extensions. That is where a refusal is kept (rare, and
+//!   the slot stays two words), where a configuration registered with `app_data` only keeps
+//!   the outcome, and where an extractor keeps it when it runs in the middleware's call
+//!   before the middleware holds an outcome. A reader looks in the slot, then in the
+//!   extensions. An extension costs an allocation (actix-web boxes each one), its hashing
+//!   and its drop: some 300 instructions, a sixth of what a protected request with a cached
+//!   token adds, which is why the slot exists.
+//!
+//! An extractor run outside the request's polls (in a task the handler spawned) finds
+//! neither the slot nor, with the middleware, the extensions: it authenticates the request
+//! again, to the same answer, and counts it again.
+//!
+//! # Why the slot cannot serve another request's outcome
+//!
+//! - It is filled only while the middleware's future of one request is polled, and is
+//!   restored to what it held before when that poll returns or unwinds (a drop guard): a
+//!   request whose handling polls another request's (in-process calls in a handler) sees
+//!   the slot of the innermost middleware, every one of which installs its own.
+//! - An extractor uses it only when its label is the extractor's request: the address of
+//!   the request's head, which no other live request shares. The request is alive while its
+//!   middleware's future is polled (actix-web's handler service holds it until the response
+//!   is built), so the label cannot name a newer request that reused a pooled head.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use actix_web::{HttpMessage, HttpRequest};
+
+use crate::claims::Verified;
+use crate::error::AuthError;
+use crate::metrics;
+
+/// A request's authentication outcome.
+pub(super) type Outcome = Result<Arc<Verified>, AuthError>;
+
+/// The outcome kept in the request's extensions (see the [module docs](self) for when).
+#[derive(Clone)]
+struct Authenticated(Outcome);
+
+/// The thread's slot: the label of the request being handled (0: none), and its verified
+/// token once there is one. A refusal is kept in the extensions: it is rare, and the slot
+/// stays two words, cheap to move in and out on every poll.
+#[derive(Default)]
+struct Slot {
+    request: usize,
+    verified: Option<Arc<Verified>>,
+}
+
+thread_local! {
+    static SLOT: Cell<Slot> = const {
+        Cell::new(Slot {
+            request: 0,
+            verified: None,
+        })
+    };
+}
+
+/// The label of a request: the address of its head, which no other live request shares.
+pub(super) fn label(req: &HttpRequest) -> usize {
+    std::ptr::from_ref(req.head()) as usize
+}
+
+/// `f` on the verified token in the thread's slot, when the slot is `req`'s; `None`
+/// otherwise.
+fn in_slot<R>(req: &HttpRequest, f: impl FnOnce(&mut Option<Arc<Verified>>) -> R) -> Option<R> {
+    let request = label(req);
+    SLOT.try_with(|cell| {
+        let mut slot = cell.take();
+        let out = (slot.request == request).then(|| f(&mut slot.verified));
+        cell.set(slot);
+        out
+    })
+    .ok()
+    .flatten()
+}
+
+/// The request's outcome, if it was authenticated already.
+pub(super) fn kept(req: &HttpRequest) -> Option<Outcome> {
+    if let Some(Some(verified)) = in_slot(req, |v| v.clone()) {
+        return Some(Ok(verified));
+    }
+    req.extensions().get::<Authenticated>().map(|a| a.0.clone())
+}
+
+/// Whether the request was authenticated already.
+fn is_kept(req: &HttpRequest) -> bool {
+    in_slot(req, |v| v.is_some()) == Some(true) || req.extensions().get::<Authenticated>().is_some()
+}
+
+/// Counts the outcome (the request's first) and returns it.
+pub(super) fn counted(outcome: Outcome) -> Outcome {
+    if outcome.is_ok() {
+        tracing::trace!(target: "endpoint_auth", "access token verified");
+    }
+    metrics::authentication(&outcome);
+    outcome
+}
+
+/// Counts the outcome unless the request has one already (two extractors that awaited the
+/// same key fetch both settle; nested middleware authenticate the same request).
+pub(super) fn counted_once(req: &HttpRequest, outcome: Outcome) -> Outcome {
+    if is_kept(req) {
+        outcome
+    } else {
+        counted(outcome)
+    }
+}
+
+/// Keeps the outcome for later extractors, counted once per request, and returns it.
+pub(super) fn settle(req: &HttpRequest, outcome: Outcome) -> Outcome {
+    let outcome = counted_once(req, outcome);
+    keep(req, &outcome);
+    outcome
+}
+
+/// Counts the outcome (the caller knows it is the request's first) and keeps it.
+pub(super) fn record(req: &HttpRequest, outcome: Outcome) -> Outcome {
+    let outcome = counted(outcome);
+    keep(req, &outcome);
+    outcome
+}
+
+fn keep(req: &HttpRequest, outcome: &Outcome) {
+    if let Ok(verified) = outcome {
+        if in_slot(req, |v| *v = Some(verified.clone())).is_some() {
+            return;
+        }
+    }
+    req.extensions_mut().insert(Authenticated(outcome.clone()));
+}
+
+pin_project_lite::pin_project! {
+    /// A future of the middleware: `inner`, with the request's slot installed while it is
+    /// polled.
+    pub struct Scoped<F> {
+        #[pin]
+        inner: F,
+        request: usize,
+        verified: Option<Arc<Verified>>,
+    }
+}
+
+impl<F> Scoped<F> {
+    /// The middleware's future for the request labelled `request`, made by `call` (with the
+    /// slot installed during the call when the request was authenticated already).
+    pub(super) fn new(
+        request: usize,
+        mut verified: Option<Arc<Verified>>,
+        call: impl FnOnce() -> F,
+    ) -> Self {
+        let inner = if verified.is_some() {
+            let _installed = Installed::new(request, &mut verified);
+            call()
+        } else {
+            call()
+        };
+        Scoped {
+            inner,
+            request,
+            verified,
+        }
+    }
+}
+
+impl<F: Future> Future for Scoped<F> {
+    type Output = F::Output;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _installed = Installed::new(*this.request, this.verified);
+        this.inner.poll(cx)
+    }
+}
+
+/// The request's slot, installed until dropped; then the verified token goes back where it
+/// came from and the slot holds what it held before.
+struct Installed<'a> {
+    verified: &'a mut Option<Arc<Verified>>,
+    outer: Slot,
+}
+
+impl<'a> Installed<'a> {
+    fn new(request: usize, verified: &'a mut Option<Arc<Verified>>) -> Self {
+        let slot = Slot {
+            request,
+            verified: verified.take(),
+        };
+        let outer = SLOT.replace(slot);
+        Installed { verified, outer }
+    }
+}
+
+impl Drop for Installed<'_> {
+    fn drop(&mut self) {
+        *self.verified = SLOT.replace(std::mem::take(&mut self.outer)).verified;
+    }
+}
