@@ -63,6 +63,7 @@ use std::cell::RefCell;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use quick_cache::unsync::Cache;
 use quick_cache::{Equivalent, Weighter};
@@ -126,7 +127,11 @@ impl Equivalent<TokenKey> for Probe<'_> {
 #[derive(Clone)]
 struct Entry {
     verified: Arc<Verified>,
-    valid_until: u64,
+    /// The first instant the entry is no longer served: the second after `exp + leeway`
+    /// (so that `now < deadline` is `⌊now⌋ ≤ exp + leeway`, the verifier's rule). Kept as a
+    /// `SystemTime` so that a hit compares two clock readings, with no conversion to
+    /// seconds since the epoch.
+    deadline: SystemTime,
     generation: u64,
 }
 
@@ -213,12 +218,11 @@ impl TokenCache {
     /// it, and it has not expired (leeway included).
     pub fn get(&self, token: &[u8], generation: u64) -> Option<Arc<Verified>> {
         let local = self.local();
-        let now = jsonwebtoken::get_current_timestamp();
+        let now = SystemTime::now();
         let fresh = {
             let local = local.borrow();
             let entry = local.cache.get(&Probe(token))?;
-            (entry.generation == generation && now <= entry.valid_until)
-                .then(|| entry.verified.clone())
+            (entry.generation == generation && now < entry.deadline).then(|| entry.verified.clone())
         };
         if fresh.is_none() {
             let mut local = local.borrow_mut();
@@ -262,13 +266,20 @@ impl TokenCache {
     /// Stores a token that was just verified under key-set `generation`, whether or not it
     /// was seen before.
     pub fn insert(&self, token: &str, verified: &Arc<Verified>, generation: u64) {
-        let valid_until = verified.expires_at().saturating_add(self.leeway);
+        let last_second = verified.expires_at().saturating_add(self.leeway);
+        let Some(deadline) = last_second
+            .checked_add(1)
+            .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
+        else {
+            // Beyond what the clock can represent: verified again each time, never cached.
+            return;
+        };
         let mut local = self.local().borrow_mut();
         local.cache.insert(
             TokenKey(token.as_bytes().into()),
             Entry {
                 verified: verified.clone(),
-                valid_until,
+                deadline,
                 generation,
             },
         );
