@@ -75,6 +75,28 @@ fn repeated_tokens_are_cached_and_rejections_are_not() {
     assert_eq!(cache_len(), 1, "tokens seen once are not stored");
 }
 
+/// A cached token decides nothing by itself: the same token sent by a second method too is
+/// still the 400 it would be uncached (the cached path must not skip that rule).
+#[test]
+fn a_cached_token_sent_by_two_methods_is_still_400() {
+    let cfg = builder().allow_query_token().build().unwrap();
+    let probe = cfg.clone();
+    let s = serve_one_worker(cfg, routes);
+    let t = token("read:reports");
+    for _ in 0..3 {
+        assert_eq!(get(s.addr, "/me", &[&bearer(&t)]).status, 200);
+    }
+    assert_eq!(probe.cached_tokens(), 1);
+    let r = get(s.addr, &format!("/me?access_token={t}"), &[&bearer(&t)]);
+    assert_eq!(r.status, 400);
+    assert!(r
+        .challenge()
+        .contains("the access token was sent by more than one method"));
+    // Two Authorization headers, each the cached token: 400 as well.
+    let r = get(s.addr, "/me", &[&bearer(&t), &bearer(&t)]);
+    assert_eq!(r.status, 400);
+}
+
 #[test]
 fn a_cached_token_is_refused_once_expired_beyond_leeway() {
     let cfg = builder().leeway(Duration::from_secs(1)).build().unwrap();

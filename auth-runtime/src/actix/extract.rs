@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 
 use super::body::{gated, read_body, wants_form_body, Passed};
 use super::outcome::{kept, record, settle};
-use crate::authenticate::{begin, complete, RequestView, Step};
+use crate::authenticate::{begin, cached_header, complete, RequestView, Step};
 use crate::claims::{Authorized, MaybePrincipal, Principal, Verified};
 use crate::config::AuthConfig;
 use crate::credentials::find_access_token;
@@ -35,15 +35,18 @@ pub(super) fn view<'r>(
     body_token: Option<String>,
 ) -> RequestView<'r> {
     RequestView {
-        authorization: req
-            .headers()
-            .get_all(header::AUTHORIZATION)
-            .map(|v| v.as_bytes())
-            .collect(),
+        authorization: authorization(req).collect(),
         query: req.query_string(),
         body_token,
         keys_refreshed: waited_for_keys(req, config),
     }
+}
+
+/// The request's `Authorization` field values, in order.
+fn authorization(req: &HttpRequest) -> impl Iterator<Item = &[u8]> {
+    req.headers()
+        .get_all(header::AUTHORIZATION)
+        .map(|v| v.as_bytes())
 }
 
 /// Whether the middleware waited on a key fetch for this request (only a configuration with
@@ -211,10 +214,13 @@ fn authorize_request(req: &HttpRequest, payload: &mut Payload, demand: Demand) -
     let step = match kept(req) {
         Some(outcome) => Some(Step::Done(outcome)),
         None if wants_form_body(req, config) => None,
-        None => match begin(config, view(req, config, None)) {
-            // Nothing recorded yet (just looked): counted without a second lookup.
-            Step::Done(outcome) => Some(Step::Done(record(req, outcome))),
-            pending => Some(pending),
+        // Nothing recorded yet (just looked): counted without a second lookup.
+        None => match cached_header(config, authorization(req)) {
+            Some(verified) => Some(Step::Done(record(req, Ok(verified)))),
+            None => match begin(config, view(req, config, None)) {
+                Step::Done(outcome) => Some(Step::Done(record(req, outcome))),
+                pending => Some(pending),
+            },
         },
     };
     if let Some(Step::Done(outcome)) = step {
