@@ -135,10 +135,18 @@ pub(super) fn record(req: &HttpRequest, outcome: Outcome) -> Outcome {
     outcome
 }
 
+/// Keeps the latest outcome: a verified token in the request's slot when there is one, else
+/// in the extensions; a refusal in the extensions, and the slot no longer answers for the
+/// request (readers look in the slot first).
 fn keep(req: &HttpRequest, outcome: &Outcome) {
-    if let Ok(verified) = outcome {
-        if in_slot(req, |v| *v = Some(verified.clone())).is_some() {
-            return;
+    match outcome {
+        Ok(verified) => {
+            if in_slot(req, |v| *v = Some(verified.clone())).is_some() {
+                return;
+            }
+        }
+        Err(_) => {
+            in_slot(req, |v| *v = None);
         }
     }
     req.extensions_mut().insert(Authenticated(outcome.clone()));
