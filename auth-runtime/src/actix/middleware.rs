@@ -267,9 +267,6 @@ where
         > + 'static,
     B: MessageBody + 'static,
 {
-    /// Deny-by-default on a route not declared `#[public]`: the request needs a valid token
-    /// before routing (401 otherwise, the handler never runs). The outcome is kept for the
-    /// extractors, which then check the route's own requirement without verifying again.
     /// Calls the inner service; `verified` is the request's token, when verified here.
     fn pass(
         &self,
@@ -284,6 +281,9 @@ where
         })
     }
 
+    /// Deny-by-default on a route not declared `#[public]`: the request needs a valid token
+    /// before routing (401 otherwise, the handler never runs). The outcome is kept for the
+    /// extractors, which then check the route's own requirement without verifying again.
     fn authenticate_first(
         &self,
         request: usize,
