@@ -92,7 +92,8 @@ pub use endpoint_auth_runtime::{audit, issuer, metadata, metrics, revocation};
 /// a valid token gets 401 and one whose scopes fall short gets 403
 /// (`error="insufficient_scope"` with the scopes to ask for), before any path, query or body
 /// is parsed. Take a [`Principal`] argument to read the caller; the token is verified once
-/// per request however many extractors ask.
+/// per request however many extractors ask (while the request is handled: an extractor run
+/// in a task the handler spawned authenticates the request again).
 ///
 /// Every scope must be declared in the crate's catalog ([`scopes!`] at the crate root); a
 /// scope that is not is a compile error at its literal, naming the closest declared scope.
