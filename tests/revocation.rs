@@ -5,11 +5,14 @@
 //! without asking a check that needs one. Real signed tokens from the testing kit, the real
 //! middleware and extractors (`actix_web::test`). The shared Redis store is
 //! `tests/revocation_redis.rs`.
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{get, post, test, web, App, HttpResponse};
+use common::revocation::{get_reports, now, token};
 use endpoint_auth::revocation::{
     MemoryRevocationList, RevocationCheck, RevocationError, RevocationFuture, StoreUnavailable,
 };
@@ -114,23 +117,6 @@ impl RevocationCheck for SignedOutUsers {
     }
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// A reader's token with this `jti`, valid for 5 minutes.
-fn token(issuer: &TestIssuer, jti: &str) -> TestToken {
-    issuer
-        .token()
-        .scopes(["read:reports"])
-        .subject(format!("user-{jti}"))
-        .claim("jti", jti)
-        .sign()
-}
-
 /// Sends `req` (a `TestRequest`) to `app`.
 macro_rules! call {
     ($app:expr, $req:expr) => {
@@ -142,10 +128,6 @@ macro_rules! app {
     ($config:expr) => {
         test::init_service(App::new().wrap($config).configure(routes)).await
     };
-}
-
-fn get_reports(token: &TestToken) -> test::TestRequest {
-    test::TestRequest::get().uri("/reports").bearer(token)
 }
 
 #[actix_web::test]

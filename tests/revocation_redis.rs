@@ -9,14 +9,17 @@
 //! own (`ENDPOINT_AUTH_TEST_REDIS_SERVER`, else `redis-server` or `valkey-server` on the PATH).
 //! The down-store tests need no server: they point at a closed port.
 
+mod common;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use actix_web::{get, post, test, web, App, HttpResponse};
+use common::revocation::{get_reports, now, token};
 use endpoint_auth::revocation::{RedisRevocationStore, StoreUnavailable};
 use endpoint_auth::testing::{
-    assert_invalid_token, assert_unavailable, TestIssuer, TestRequestExt, TestToken,
+    assert_invalid_token, assert_unavailable, TestIssuer, TestRequestExt,
 };
 use endpoint_auth::{requires, Principal};
 
@@ -77,22 +80,6 @@ fn prefix(test: &str) -> String {
     format!("endpoint-auth-test:{}:{nanos}:{test}:", std::process::id())
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn token(issuer: &TestIssuer, jti: &str) -> TestToken {
-    issuer
-        .token()
-        .scopes(["read:reports"])
-        .subject(format!("user-{jti}"))
-        .claim("jti", jti)
-        .sign()
-}
-
 /// One instance of the service: `$config` (with its own store handle) and `$store` for
 /// signing out.
 macro_rules! instance {
@@ -112,10 +99,6 @@ macro_rules! call {
     ($app:expr, $req:expr) => {
         test::call_service($app, $req.to_request()).await
     };
-}
-
-fn get_reports(token: &TestToken) -> test::TestRequest {
-    test::TestRequest::get().uri("/reports").bearer(token)
 }
 
 /// A port nothing listens on.

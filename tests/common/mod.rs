@@ -4,6 +4,7 @@
 
 pub mod example;
 pub mod keyserver;
+pub mod revocation;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
