@@ -257,22 +257,19 @@ impl TokenCache {
                 false
             }
         };
-        if admitted {
-            self.insert(token, verified, generation);
-        }
-        admitted
+        admitted && self.insert(token, verified, generation)
     }
 
     /// Stores a token that was just verified under key-set `generation`, whether or not it
-    /// was seen before.
-    pub fn insert(&self, token: &str, verified: &Arc<Verified>, generation: u64) {
+    /// was seen before. Returns whether it was stored: always, but for a token whose expiry
+    /// lies beyond what the system clock can represent (verified again each time).
+    pub fn insert(&self, token: &str, verified: &Arc<Verified>, generation: u64) -> bool {
         let last_second = verified.expires_at().saturating_add(self.leeway);
         let Some(deadline) = last_second
             .checked_add(1)
             .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
         else {
-            // Beyond what the clock can represent: verified again each time, never cached.
-            return;
+            return false;
         };
         let mut local = self.local().borrow_mut();
         local.cache.insert(
@@ -284,6 +281,7 @@ impl TokenCache {
             },
         );
         self.record_sizes(&local);
+        true
     }
 
     fn record_sizes(&self, local: &Local) {
