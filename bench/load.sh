@@ -128,8 +128,15 @@ for label in "${labels[@]}"; do
   read -r name path script <<<"${what[$label]}"
   DURATION=1s run "$label" "$name" "$path" "$script"
 done
+# Odd rounds run the labels in order, even rounds in reverse: a variant measured right after
+# another (a warmer cache, a busier neighbour, drift within the round) is as often first as
+# second, so no ratio owes anything to its place in the round.
+reversed=()
+for ((i = ${#labels[@]} - 1; i >= 0; i--)); do reversed+=("${labels[$i]}"); done
 for round in $(seq "$ROUNDS"); do
-  for label in "${labels[@]}"; do
+  order=("${labels[@]}")
+  [ $((round % 2)) = 0 ] && order=("${reversed[@]}")
+  for label in "${order[@]}"; do
     echo "round $round/$ROUNDS: $label" >&2
     read -r name path script <<<"${what[$label]}"
     run "$label" "$name" "$path" "$script"
@@ -163,7 +170,7 @@ fi
 pinning="not pinned"
 [ -n "$pin_server" ] && pinning="1-worker servers on CPU 0, wrk on CPU 1"
 python3 - "$ROUNDS" "$DURATION" "$CONNECTIONS" "$TOKENS" "$pinning" <<'PY'
-import re, statistics, subprocess, sys
+import random, re, statistics, subprocess, sys
 rounds, duration, conns, tokens, pinning = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 
 def parse(label, r):
@@ -188,16 +195,35 @@ runs = {l: [parse(l, r) for r in range(1, rounds + 1)] for l in labels}
 med = {l: [statistics.median(x[i] for x in runs[l]) for i in (0, 1, 2, 4)] for l in labels}
 bad = {l: sum(x[3] for x in runs[l]) for l in labels}
 
-def ratio(a, b):
-    per_round = [x[0] / y[0] for x, y in zip(runs[a], runs[b])]
-    return f"{statistics.median(per_round):.3f} (rounds {min(per_round):.3f}–{max(per_round):.3f})"
+def median_ci(per_round):
+    # A 95% interval for the median of the per-round ratios (percentile bootstrap, 4,000
+    # resamples, fixed seed): how far the headline figure could move on another run of as
+    # many rounds on the same machine. Rounds are independent draws; a goal whose threshold
+    # lies inside the interval is not settled by this run.
+    rng = random.Random(16)
+    n = len(per_round)
+    meds = sorted(statistics.median(rng.choices(per_round, k=n)) for _ in range(4000))
+    return meds[int(0.025 * len(meds))], meds[int(0.975 * len(meds)) - 1]
+
+def summary(per_round, ci=False):
+    text = f"{statistics.median(per_round):.3f}"
+    if ci and len(per_round) >= 5:
+        lo, hi = median_ci(per_round)
+        text += f" (95% CI {lo:.3f}–{hi:.3f}"
+    else:
+        text += " ("
+        return text + f"rounds {min(per_round):.3f}–{max(per_round):.3f})"
+    return text + f"; rounds {min(per_round):.3f}–{max(per_round):.3f})"
+
+def ratio(a, b, ci=False):
+    return summary([x[0] / y[0] for x, y in zip(runs[a], runs[b])], ci)
 
 def both_orders(n):
     # Per round, the geometric mean of protected/public over the two registration orders.
     per_round = [((p[0] / q[0]) * (pr[0] / qr[0])) ** 0.5
                  for p, q, pr, qr in zip(runs[f"{n}-protected"], runs[f"{n}-public"],
                                          runs[f"{n}r-protected"], runs[f"{n}r-public"])]
-    return f"{statistics.median(per_round):.3f} (rounds {min(per_round):.3f}–{max(per_round):.3f})"
+    return summary(per_round, ci=True)
 
 def cpu_diff(a, b):
     per_round = [x[4] - y[4] for x, y in zip(runs[a], runs[b])]
@@ -217,8 +243,10 @@ cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
 lines = [
     "<!-- load:begin (bench/load.sh rewrites this section) -->",
     f"wrk, 1 thread, {conns} connections; {rounds} interleaved rounds of {duration} per run; "
-    f"{cpu}, {cores} cores; {pinning}. Same RS256 key everywhere. Medians over the rounds; "
-    "ratios are medians of per-round ratios, with their range.",
+    f"{cpu}, {cores} cores; {pinning}. Same RS256 key everywhere. Odd rounds run the variants "
+    "in one order, even rounds in the reverse. Medians over the rounds; ratios are medians of "
+    "per-round ratios, with their range and, for the goals, a 95% bootstrap interval of the "
+    "median.",
     "",
     "**One token replayed**, one server per variant, 1 worker:",
     "",
@@ -271,7 +299,7 @@ lines += table([("distinct-requires", "(b) #[requires], token cache on (default)
                 ("distinct-alternative", "(c) httpauth + grants + jsonwebtoken (no cache)")])
 lines += [
     "",
-    f"- our default (cache on) against the alternative: b/c = {ratio('distinct-requires', 'distinct-alternative')} (goal ≥ 1.10)",
+    f"- our default (cache on) against the alternative: b/c = {ratio('distinct-requires', 'distinct-alternative', ci=True)} (goal ≥ 1.10)",
     f"- like for like, both without a cache: b'/c = {ratio('distinct-nocache', 'distinct-alternative')}",
     f"- what the cache costs a stream of one-off tokens: b/b' = {ratio('distinct-requires', 'distinct-nocache')}",
 ]
