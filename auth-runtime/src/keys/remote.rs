@@ -817,34 +817,37 @@ fn discovery_urls(issuer: &str) -> Vec<String> {
     urls
 }
 
+/// The URL rule for every fetch (configured, discovered, redirected): https, or http to a
+/// loopback host unless `allow_http`. The URL is judged as the client that fetches it will
+/// read it: by the WHATWG parser that reqwest uses (which reads `\` as `/` and so finds a
+/// different host than a naive split would in `http://evil.example\@127.0.0.1/`). A URL
+/// with any byte that is not visible ASCII is refused outright (that parser would drop tabs
+/// and newlines silently).
 pub(crate) fn check_url(url: &str, allow_http: bool) -> Result<(), FetchError> {
     let bad = || FetchError::InsecureUrl(url.to_owned());
     if url.bytes().any(|b| !b.is_ascii_graphic()) {
         return Err(bad());
     }
-    if url.starts_with("https://") && url.len() > 8 {
-        return Ok(());
-    }
-    let rest = url.strip_prefix("http://").ok_or_else(bad)?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-    let name = if host.starts_with('[') {
-        host.split(']')
-            .next()
-            .map(|h| format!("{h}]"))
-            .unwrap_or_default()
-    } else {
-        host.split(':').next().unwrap_or_default().to_owned()
+    let parsed = reqwest::Url::parse(url).map_err(|_| bad())?;
+    let host = parsed
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(bad)?;
+    let loopback = || {
+        host == "localhost"
+            || host
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.is_loopback())
+            || host
+                .strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .and_then(|h| h.parse::<std::net::Ipv6Addr>().ok())
+                .is_some_and(|ip| ip.is_loopback())
     };
-    let loopback = name == "localhost"
-        || name == "[::1]"
-        || name
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if allow_http || loopback {
-        Ok(())
-    } else {
-        Err(bad())
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if allow_http || loopback() => Ok(()),
+        _ => Err(bad()),
     }
 }
 
@@ -884,5 +887,15 @@ mod tests {
         assert!(check_url("http://user@127.0.0.1.evil.example/keys", false).is_err());
         assert!(check_url("http://idp.example/keys", true).is_ok());
         assert!(check_url("ftp://x", true).is_err());
+        // Judged as the fetching client parses it: `\` ends the authority, so the host
+        // here is evil.example, not 127.0.0.1.
+        assert!(check_url("http://evil.example\\@127.0.0.1/keys", false).is_err());
+        assert!(check_url("http://127.0.0.1\\@evil.example/keys", false).is_ok());
+        assert!(check_url("http://evil.example%2f@127.0.0.1/keys", false).is_ok());
+        assert!(check_url("http://127.1/keys", false).is_ok());
+        assert!(check_url("http://[::1]@evil.example/keys", false).is_err());
+        assert!(check_url("https://", false).is_err());
+        assert!(check_url("http:///keys", false).is_err());
+        assert!(check_url("http://127.0.0.1/k\teys", false).is_err());
     }
 }
