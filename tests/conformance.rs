@@ -69,6 +69,16 @@ async fn form(
     let names: Vec<&str> = form.iter().map(|(k, _)| k.as_str()).collect();
     HttpResponse::Ok().body(names.join(","))
 }
+async fn item_form(
+    _auth: Authorized<ReadReports>,
+    id: web::Path<u32>,
+    form: web::Form<Vec<(String, String)>>,
+) -> HttpResponse {
+    HttpResponse::Ok().body(format!("{id}: {}", form.len()))
+}
+async fn body_length(body: web::Bytes) -> HttpResponse {
+    HttpResponse::Ok().body(body.len().to_string())
+}
 async fn public() -> HttpResponse {
     HttpResponse::Ok().body("public")
 }
@@ -89,6 +99,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/create", web::post().to(create))
         .route("/items/{id}", web::get().to(item))
         .route("/form", web::post().to(form))
+        .route("/items/{id}", web::post().to(item_form))
+        .route("/length", web::post().to(body_length))
         .route("/tenant", web::get().to(tenant))
         .route("/public", web::get().to(public));
 }
@@ -510,6 +522,64 @@ fn form_body_token_works_when_enabled_and_the_handler_still_reads_the_form() {
     let r = request(s.addr, "POST", "/form", &[ct], b"title=x");
     assert_eq!(r.status, 401);
     assert_eq!(r.challenge(), BARE);
+}
+
+/// With the form-body method, the middleware reads a form request's body before routing:
+/// `Path`, `Json`'s content-type check and `Form` cannot answer first (RFC 6750 §2.2 meets
+/// "order of checks"), and the body still reaches the handler whole, a public route's
+/// included, however long. Fails if the body is read only by the auth extractor (which is
+/// `Pending` while it reads, so actix-web's tuple extractor lets `Path` answer 404).
+#[test]
+fn with_the_form_body_method_other_extractors_never_answer_first() {
+    let s = serve(
+        Some(builder().allow_form_body_token().build().unwrap()),
+        routes,
+    );
+    let ct = "Content-Type: application/x-www-form-urlencoded";
+    let post = |path: &str, headers: &[&str], body: &[u8]| {
+        let mut all = vec![ct];
+        all.extend_from_slice(headers);
+        request(s.addr, "POST", path, &all, body)
+    };
+    // Anonymous: 401 with the bare challenge, never Path's 404 or Json's 400.
+    for path in ["/items/not-a-number", "/create"] {
+        let r = post(path, &[], b"x=1");
+        assert_eq!(r.status, 401, "{path}: {}", r.text());
+        assert_eq!(r.challenge(), BARE, "{path}");
+    }
+    // A token in the body without the scope: 403, not 404.
+    let no_scope = token("other");
+    let r = post(
+        "/items/not-a-number",
+        &[],
+        format!("access_token={no_scope}").as_bytes(),
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    // Control: with the scope, Path answers for its own reason, and the form is handed on.
+    let t = token("read:reports");
+    let r = post(
+        "/items/not-a-number",
+        &[],
+        format!("access_token={t}").as_bytes(),
+    );
+    assert_eq!(r.status, 404, "{}", r.text());
+    let r = post("/items/7", &[], format!("a=1&access_token={t}").as_bytes());
+    assert_eq!((r.status, r.text().as_str()), (200, "7: 2"));
+    let r = post("/items/7", &[&bearer(&t)], b"a=1&b=2&c=3");
+    assert_eq!((r.status, r.text().as_str()), (200, "7: 3"));
+    // A public route gets the body whole, short or longer than what is searched for a token.
+    let r = post("/length", &[], b"a=1&b=2");
+    assert_eq!((r.status, r.text().as_str()), (200, "7"));
+    let long = vec![b'a'; 100_000];
+    let r = post("/length", &[], &long);
+    assert_eq!((r.status, r.text().as_str()), (200, "100000"));
+    // A protected route cannot tell whether such a body holds a second token: 400.
+    let r = post("/items/7", &[&bearer(&t)], &long);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        r.challenge(),
+        invalid_request("the form body is too large to carry an access token")
+    );
 }
 
 #[test]

@@ -405,6 +405,63 @@ fn with_the_middleware_other_extractors_never_answer_before_authentication_durin
     assert_eq!(r.status, 403, "{}", r.text());
 }
 
+/// The same with the token in the query (`allow_query_token`): the middleware finds it there
+/// too and waits for the keys before routing, so `Path` cannot answer 404 first; both before
+/// the first fetch and for a new `kid` (a rotation's refetch). Fails if the middleware looks
+/// only at the Authorization header.
+#[test]
+fn a_query_token_waiting_for_keys_is_decided_before_other_extractors() {
+    let ks = KeyServer::start();
+    let slow = |kids: &[&str]| {
+        let keys: Vec<_> = kids.iter().map(|k| jwk(Algorithm::RS256, k)).collect();
+        Reply::Slow(
+            Duration::from_millis(300),
+            Box::new(Reply::Json(jwks(&keys), None)),
+        )
+    };
+    ks.set("/jwks", slow(&["k1"]));
+    let auth = AuthConfig::builder()
+        .realm(REALM)
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .jwks_url(ks.url("/jwks"))
+        .remote_settings(settings())
+        .allow_query_token()
+        .build()
+        .unwrap();
+    let srv = serve_wrapped(auth, routes);
+    let token = |kid: &str, scope: &str| {
+        let mut h = Header::new(Algorithm::RS256);
+        h.kid = Some(kid.into());
+        mint_with_header(&h, &claims(scope))
+    };
+    // First request, keys not fetched yet: a scope-less token with a broken path is 403.
+    let r = get(
+        srv.addr,
+        &format!("/items/not-a-number?access_token={}", token("k1", "other")),
+        &[],
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    // A new kid (published now, fetched slowly): 403 again, not 404.
+    ks.set("/jwks", slow(&["k1", "k2"]));
+    let r = get(
+        srv.addr,
+        &format!("/items/not-a-number?access_token={}", token("k2", "other")),
+        &[],
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    // Control: the right scope reaches `Path`, which answers 404 for its own reason.
+    let r = get(
+        srv.addr,
+        &format!(
+            "/items/not-a-number?access_token={}",
+            token("k2", "read:reports")
+        ),
+        &[],
+    );
+    assert_eq!(r.status, 404, "{}", r.text());
+}
+
 /// Registered with `app_data` alone, a request waiting for keys would let `Path` or `Json`
 /// errors answer first; a configuration with remote keys is refused there instead: 500 on
 /// every protected route, never 404/400/401, and the log names the fix.

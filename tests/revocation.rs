@@ -388,8 +388,8 @@ async fn a_configuration_with_a_check_registered_as_app_data_only_is_refused() {
     assert_eq!(r.status(), 500);
 }
 
-/// A token in a form body (RFC 6750 §2.2, opt-in) is checked too: the extractor reads the
-/// body, verifies, then asks the check (the middleware leaves such requests to it).
+/// A token in a form body (RFC 6750 §2.2, opt-in) is checked too: the middleware reads the
+/// body before routing, verifies, then asks the check.
 #[actix_web::test]
 async fn a_revoked_token_in_a_form_body_is_refused() {
     let issuer = TestIssuer::new(SCOPES);

@@ -163,6 +163,15 @@ impl AuthConfigBuilder {
         self
     }
     /// Also accept `access_token` in form-encoded bodies (RFC 6750 §2.2).
+    ///
+    /// Registered with `App::wrap`, the middleware reads a form request's body (a
+    /// `application/x-www-form-urlencoded` request other than GET) before routing, on every
+    /// route, and authenticates it there, so that no other extractor (`Path`, `Json`, `Form`)
+    /// can answer first; the body is handed on to the handler unchanged, however long. Only
+    /// the first [`MAX_FORM_BODY_BYTES`] are searched for a token: a protected route answers
+    /// a longer form body 400 `invalid_request` (it cannot tell whether the body holds a
+    /// second token); a public route serves it. Registered by `app_data` alone, the auth
+    /// extractor reads the body itself, and a `Path` error can answer before it.
     pub fn allow_form_body_token(mut self) -> Self {
         self.methods.form_body = true;
         self

@@ -13,6 +13,7 @@ use actix_web::{HttpMessage, HttpRequest};
 use bytes::{Bytes, BytesMut};
 
 use crate::config::{AuthConfig, MAX_FORM_BODY_BYTES};
+use crate::credentials::find_access_token;
 use crate::error::{AuthError, Reason};
 
 type BoxedStream =
@@ -34,47 +35,121 @@ pub(super) fn wants_form_body(req: &HttpRequest, config: &AuthConfig) -> bool {
             .eq_ignore_ascii_case("application/x-www-form-urlencoded")
 }
 
-pub(super) async fn read_body(mut payload: Payload) -> Result<Bytes, AuthError> {
-    use futures_core::Stream;
-    let mut buf = BytesMut::new();
-    loop {
-        let next = std::future::poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await;
-        match next {
-            None => return Ok(buf.freeze()),
-            Some(Ok(chunk)) => {
-                if buf.len() + chunk.len() > MAX_FORM_BODY_BYTES {
-                    return Err(AuthError::new(
-                        Reason::MalformedParameter,
-                        "the form body is too large to carry an access token",
-                    ));
-                }
-                buf.extend_from_slice(&chunk);
-            }
-            Some(Err(_)) => {
-                return Err(AuthError::new(
-                    Reason::MalformedParameter,
-                    "the form body could not be read",
-                ))
-            }
+/// What the middleware found in a form body it read before routing: the token, or why the
+/// body cannot carry one; kept in the request's extensions for the extractors.
+struct FormToken(Result<Option<String>, AuthError>);
+
+/// Keeps what the middleware found in the request's form body.
+pub(super) fn keep_form_token(req: &HttpRequest, found: Result<Option<String>, AuthError>) {
+    req.extensions_mut().insert(FormToken(found));
+}
+
+/// What the middleware found in the request's form body, if it read it.
+pub(super) fn form_token(req: &HttpRequest) -> Option<Result<Option<String>, AuthError>> {
+    req.extensions().get::<FormToken>().map(|f| f.0.clone())
+}
+
+/// A form body as read for its token: its first bytes (all of it when it fits the limit)
+/// and what follows them, unread. Nothing read is lost: [`into_payload`](Self::into_payload)
+/// hands the body on unchanged, an oversized one or one whose stream failed included.
+pub(super) struct FormRead {
+    head: Bytes,
+    tail: Tail,
+}
+
+enum Tail {
+    /// The body ended within the limit.
+    End,
+    /// The body is longer than the limit: the rest of the stream.
+    More(Payload),
+    /// The stream failed: its error, handed on once.
+    Failed(Option<actix_web::error::PayloadError>),
+}
+
+impl FormRead {
+    /// The `access_token` the body carries, or why it cannot carry one we read (400: too
+    /// large to scan for one, or unreadable).
+    pub(super) fn token(&self) -> Result<Option<String>, AuthError> {
+        match self.tail {
+            Tail::End => find_access_token(&self.head),
+            Tail::More(_) => Err(AuthError::new(
+                Reason::MalformedParameter,
+                "the form body is too large to carry an access token",
+            )),
+            Tail::Failed(_) => Err(AuthError::new(
+                Reason::MalformedParameter,
+                "the form body could not be read",
+            )),
+        }
+    }
+
+    /// The body, unchanged, for the handler's extractors.
+    pub(super) fn into_payload(self) -> Payload {
+        match self.tail {
+            Tail::End => Payload::from(self.head),
+            tail => Payload::from(Box::pin(Replay {
+                head: Some(self.head).filter(|h| !h.is_empty()),
+                tail,
+            }) as BoxedStream),
         }
     }
 }
 
-/// What the gate hands on once authentication is done.
-pub(super) enum Passed {
-    Body(Bytes),
-    Stream(Payload),
+/// Reads a form body up to [`MAX_FORM_BODY_BYTES`] (one chunk more at most), leaving the
+/// rest of a longer one in the stream.
+pub(super) async fn read_form(mut payload: Payload) -> FormRead {
+    use futures_core::Stream;
+    let mut buf = BytesMut::new();
+    loop {
+        let next = std::future::poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await;
+        let tail = match next {
+            None => Tail::End,
+            Some(Ok(chunk)) => {
+                buf.extend_from_slice(&chunk);
+                if buf.len() <= MAX_FORM_BODY_BYTES {
+                    continue;
+                }
+                Tail::More(payload)
+            }
+            Some(Err(e)) => Tail::Failed(Some(e)),
+        };
+        return FormRead {
+            head: buf.freeze(),
+            tail,
+        };
+    }
+}
+
+/// A body's first bytes, then the rest of its stream (or its error).
+struct Replay {
+    head: Option<Bytes>,
+    tail: Tail,
+}
+
+impl futures_core::Stream for Replay {
+    type Item = Result<Bytes, actix_web::error::PayloadError>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(head) = self.head.take() {
+            return Poll::Ready(Some(Ok(head)));
+        }
+        match &mut self.tail {
+            Tail::End => Poll::Ready(None),
+            Tail::More(rest) => Pin::new(rest).poll_next(cx),
+            Tail::Failed(e) => Poll::Ready(e.take().map(Err)),
+        }
+    }
 }
 
 #[derive(Default)]
 pub(super) struct Gate {
-    passed: Option<Passed>,
+    passed: Option<Payload>,
     open: bool,
     waker: Option<Waker>,
 }
 
 impl Gate {
-    pub(super) fn open(&mut self, passed: Passed) {
+    /// Hands `passed` (the body, unchanged) on to the extractors waiting for it.
+    pub(super) fn open(&mut self, passed: Payload) {
         self.passed = Some(passed);
         self.open = true;
         if let Some(w) = self.waker.take() {
@@ -95,16 +170,7 @@ impl futures_core::Stream for GatedPayload {
         }
         match &mut gate.passed {
             None => Poll::Ready(None),
-            Some(Passed::Body(bytes)) => {
-                let bytes = std::mem::take(bytes);
-                gate.passed = None;
-                if bytes.is_empty() {
-                    Poll::Ready(None)
-                } else {
-                    Poll::Ready(Some(Ok(bytes)))
-                }
-            }
-            Some(Passed::Stream(stream)) => Pin::new(stream).poll_next(cx),
+            Some(stream) => Pin::new(stream).poll_next(cx),
         }
     }
 }

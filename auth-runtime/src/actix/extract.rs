@@ -14,12 +14,11 @@ use actix_web::HttpMessage;
 use actix_web::{FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
-use super::body::{gated, read_body, wants_form_body, Passed};
+use super::body::{form_token, gated, read_form, wants_form_body};
 use super::outcome::{kept, record, settle};
 use crate::authenticate::{begin, cached_header, complete, RequestView, Step};
 use crate::claims::{Authorized, MaybePrincipal, Principal, Verified};
 use crate::config::AuthConfig;
-use crate::credentials::find_access_token;
 use crate::error::{AuthError, AuthRejection, Reason};
 use crate::policy::{GuardSpec, Requirement, RequirementSpec};
 
@@ -213,14 +212,15 @@ fn authorize_request(req: &HttpRequest, payload: &mut Payload, demand: Demand) -
     }
     let step = match kept(req) {
         Some(outcome) => Some(Step::Done(outcome)),
-        None if wants_form_body(req, config) => None,
+        // Read before routing by the middleware (`wrap`): decided from what it found. Else
+        // (`app_data` only) the body is read below.
+        None if wants_form_body(req, config) => {
+            form_token(req).map(|found| begin_with(req, config, found))
+        }
         // Nothing recorded yet (just looked): counted without a second lookup.
         None => match cached_header(config, authorization(req)) {
             Some(verified) => Some(Step::Done(record(req, Ok(verified)))),
-            None => match begin(config, view(req, config, None)) {
-                Step::Done(outcome) => Some(Step::Done(record(req, outcome))),
-                pending => Some(pending),
-            },
+            None => Some(begin_with(req, config, Ok(None))),
         },
     };
     if let Some(Step::Done(outcome)) = step {
@@ -234,18 +234,15 @@ fn authorize_request(req: &HttpRequest, payload: &mut Payload, demand: Demand) -
     let config = config.clone();
     Core::Pending(Box::pin(async move {
         let (step, passed) = match step {
-            Some(step) => (step, Passed::Stream(original)),
+            Some(step) => (step, original),
             None => {
                 // RFC 6750 §2.2: the token may be in the form body; hand the body on unchanged.
-                let body = read_body(original).await;
-                let step = match &body {
-                    Ok(bytes) => match find_access_token(bytes) {
-                        Ok(token) => begin(&config, view(&req, &config, token)),
-                        Err(e) => Step::Done(Err(e)),
-                    },
-                    Err(e) => Step::Done(Err(e.clone())),
+                let read = read_form(original).await;
+                let step = match read.token() {
+                    Ok(token) => begin(&config, view(&req, &config, token)),
+                    Err(e) => Step::Done(Err(e)),
                 };
-                (step, Passed::Body(body.unwrap_or_default()))
+                (step, read.into_payload())
             }
         };
         let outcome = settle(&req, complete(&config, step).await);
@@ -253,6 +250,23 @@ fn authorize_request(req: &HttpRequest, payload: &mut Payload, demand: Demand) -
         gate.borrow_mut().open(passed);
         result.map(|verified| (verified, config, demand))
     }))
+}
+
+/// Authentication from the request's header (and query) and the form body's token as
+/// found (`Ok(None)`: none, or no body read); an outcome is recorded for the request.
+fn begin_with(
+    req: &HttpRequest,
+    config: &AuthConfig,
+    body_token: Result<Option<String>, AuthError>,
+) -> Step {
+    let step = match body_token {
+        Ok(token) => begin(config, view(req, config, token)),
+        Err(e) => Step::Done(Err(e)),
+    };
+    match step {
+        Step::Done(outcome) => Step::Done(record(req, outcome)),
+        pending => pending,
+    }
 }
 
 /// Checks the demand against the outcome: `None` for a request without credentials where
@@ -446,7 +460,7 @@ impl<R: GuardSpec, C: super::check::Checks> FromRequest for CheckedGuard<R, C> {
                     }
                 }),
             };
-            gate.borrow_mut().open(Passed::Stream(original));
+            gate.borrow_mut().open(original);
             outcome.map(|()| CheckedGuard(PhantomData))
         })
     }

@@ -33,7 +33,7 @@ use crate::authenticate::{begin, complete, Step};
 use crate::claims::Verified;
 use crate::config::AuthConfig;
 #[cfg(feature = "remote")]
-use crate::credentials::parse_authorization;
+use crate::credentials::{find_access_token, parse_authorization};
 #[cfg(feature = "remote")]
 use crate::keys::remote::{Cause, Lookup, RemoteKeys};
 
@@ -234,6 +234,9 @@ where
     fn call(&self, mut req: actix_web::dev::ServiceRequest) -> Self::Future {
         req.add_data_container(self.data.clone());
         let request = label(req.request());
+        if super::body::wants_form_body(req.request(), &self.config) {
+            return self.read_form_first(request, req);
+        }
         if let Some(public) = &self.public {
             if !public.serve(&req) {
                 return self.authenticate_first(request, req);
@@ -325,19 +328,53 @@ where
         }
     }
 
+    /// The form-body method (RFC 6750 §2.2, opt-in) on a form request: its body is read here,
+    /// before routing (up to [`MAX_FORM_BODY_BYTES`](crate::config::MAX_FORM_BODY_BYTES)),
+    /// so that no other extractor (`Path`, `Query`, `Json`'s content-type check) can answer
+    /// while it is read, and the request is authenticated here when it presents a token (key
+    /// fetch and revocation check included). Nothing is refused here (a public route serves
+    /// whatever the outcome); the outcome and what the body held are kept for the extractors,
+    /// which decide an anonymous request (and count it) as elsewhere. The body is handed on
+    /// unchanged, however long.
+    fn read_form_first(
+        &self,
+        request: usize,
+        mut req: actix_web::dev::ServiceRequest,
+    ) -> Passed<S::Future> {
+        let service = self.service.clone();
+        let config = self.config.clone();
+        later(request, async move {
+            let read = super::body::read_form(req.take_payload()).await;
+            let found = read.token();
+            req.set_payload(read.into_payload());
+            let step = match found.clone() {
+                Ok(token) => begin(&config, view(req.request(), &config, token)),
+                Err(e) => Step::Done(Err(e)),
+            };
+            match step {
+                Step::Done(Err(e)) if e.reason() == crate::error::Reason::Missing => {}
+                step => {
+                    let _ = settle(req.request(), complete(&config, step).await);
+                }
+            }
+            super::body::keep_form_token(req.request(), found);
+            service
+                .call(req)
+                .await
+                .map(actix_web::dev::ServiceResponse::map_into_boxed_body)
+        })
+    }
+
     /// With a revocation check: a request that presents a token is authenticated, revocation
     /// check included, before routing, so that no other extractor can answer while the check
     /// is under way. Nothing is refused here (a public route serves whatever the outcome); the
-    /// outcome is kept for the extractors. A request without credentials passes untouched, and
-    /// so does one whose token is in a form body (its extractor reads the body first).
+    /// outcome is kept for the extractors. A request without credentials passes untouched (a
+    /// form request never comes here: [`read_form_first`](Self::read_form_first)).
     fn check_revocation_first(
         &self,
         request: usize,
         req: actix_web::dev::ServiceRequest,
     ) -> Passed<S::Future> {
-        if super::body::wants_form_body(req.request(), &self.config) {
-            return self.pass(request, None, req);
-        }
         match begin(&self.config, view(req.request(), &self.config, None)) {
             Step::Done(outcome) => {
                 // Kept, so that a bad token is not verified twice; an anonymous request is
@@ -388,8 +425,11 @@ impl<S> AuthMiddleware<S> {
 
 #[cfg(feature = "remote")]
 impl<S> AuthMiddleware<S> {
-    /// The key fetch this request's header token needs, if any. Nothing is verified here:
-    /// public routes pay only for a header parse.
+    /// The key fetch this request's token needs, if any: the header's, else (when the query
+    /// method is on) the query's, so that no other extractor can answer while the fetch is
+    /// under way. Nothing is verified here: public routes pay only for a header parse. A
+    /// form request never comes here: [`read_form_first`](Self::read_form_first) reads its
+    /// body and fetches what its token needs before routing.
     fn pending_fetch(
         &self,
         req: &actix_web::dev::ServiceRequest,
@@ -398,13 +438,21 @@ impl<S> AuthMiddleware<S> {
             return None;
         }
         let inner = &self.config.inner;
-        let token = parse_authorization(
+        let header = parse_authorization(
             req.headers()
                 .get_all(header::AUTHORIZATION)
                 .map(|v| v.as_bytes()),
         )
-        .ok()
-        .flatten()?;
+        .ok()?;
+        let query;
+        let token = match header {
+            Some(token) => token,
+            None if inner.methods.query => {
+                query = find_access_token(req.query_string().as_bytes()).ok()??;
+                query.as_str()
+            }
+            None => return None,
+        };
         let issuer = crate::issuer::select(&inner.issuers, token, inner.max_token_bytes).ok()?;
         let remote = issuer.remote.as_ref()?;
         let verifier = &issuer.verifier;
