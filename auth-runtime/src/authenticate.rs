@@ -411,3 +411,105 @@ fn cache_hit(config: &AuthConfig, token: &[u8], key_generation: u64) -> Option<A
     }
     Some(hit)
 }
+
+#[cfg(test)]
+mod tests {
+    use jsonwebtoken::{encode, EncodingKey, Header};
+    use serde_json::json;
+
+    use super::*;
+    use crate::{Algorithm, AuthConfigBuilder, Key};
+
+    const SECRET: &[u8] = b"a secret of thirty-two bytes or more, for HS256";
+
+    fn token() -> String {
+        let claims = json!({
+            "iss": "https://issuer.example/",
+            "aud": "reports",
+            "sub": "u1",
+            "scope": "read:reports",
+            "iat": now(),
+            "exp": now() + 300,
+        });
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap()
+    }
+
+    fn config(more: impl FnOnce(AuthConfigBuilder) -> AuthConfigBuilder) -> AuthConfig {
+        let builder = AuthConfig::builder()
+            .realm("reports")
+            .issuer("https://issuer.example/")
+            .audience("reports")
+            .key(Key::hmac(Algorithm::HS256, SECRET).unwrap());
+        more(builder).build().unwrap()
+    }
+
+    /// Verifies `token` from the header often enough for the token cache to keep it (it
+    /// admits a token on its second sighting).
+    fn verify_until_cached(config: &AuthConfig, header: &str) {
+        for _ in 0..2 {
+            let view = RequestView {
+                authorization: [header.as_bytes()].into_iter().collect(),
+                ..RequestView::default()
+            };
+            let step = verify_step(config, view);
+            assert!(!matches!(step, Step::Done(Err(_))), "the token verifies");
+        }
+    }
+
+    /// The shortcut serves a cached header token only where the header alone decides: with
+    /// the query method on, a request may carry a second token (400); with a revocation check
+    /// or JWT introspection, a cached signature is not the whole answer.
+    #[test]
+    fn the_cached_header_shortcut_stands_aside_where_the_header_is_not_the_whole_answer() {
+        let header = format!("Bearer {}", token());
+        let plain = config(|b| b);
+        verify_until_cached(&plain, &header);
+        assert!(
+            cached_header(&plain, [header.as_bytes()]).is_some(),
+            "control: the header alone decides, and the token is cached"
+        );
+
+        let query = config(AuthConfigBuilder::allow_query_token);
+        let revocation =
+            config(|b| b.revocation_check(crate::revocation::MemoryRevocationList::new()));
+        #[allow(unused_mut)]
+        let mut others = vec![("query method", query), ("revocation check", revocation)];
+        #[cfg(feature = "remote")]
+        others.push((
+            "JWT introspection",
+            config(|b| {
+                b.introspection(
+                    crate::introspection::Introspection::new(
+                        "http://127.0.0.1:9/introspect",
+                        "reports-api",
+                        "secret",
+                    )
+                    .introspect_jwts(true),
+                )
+            }),
+        ));
+        for (what, config) in others {
+            verify_until_cached(&config, &header);
+            let cache = config.inner.cache.as_ref().unwrap();
+            assert!(
+                cache
+                    .get(token_of(&header), config.key_generation())
+                    .is_some(),
+                "{what}: cached"
+            );
+            assert!(
+                cached_header(&config, [header.as_bytes()]).is_none(),
+                "{what}: the shortcut must leave the request to the full pipeline"
+            );
+        }
+    }
+
+    fn token_of(header: &str) -> &[u8] {
+        header.strip_prefix("Bearer ").unwrap().as_bytes()
+    }
+}
