@@ -344,7 +344,7 @@ where
         let service = self.service.clone();
         let config = self.config.clone();
         later(request, async move {
-            let read = super::body::read_form(req.take_payload()).await;
+            let read = super::body::read_form(actix_web::HttpMessage::take_payload(&mut req)).await;
             let found = read.token();
             req.set_payload(read.into_payload());
             let step = match found.clone() {
