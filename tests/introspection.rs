@@ -463,3 +463,27 @@ async fn a_configuration_with_introspection_registered_as_app_data_only_is_refus
     assert_eq!(get!(&app, "/reports", "opaque-alice").status(), 500);
     assert_eq!(server.hits(), 0);
 }
+
+#[actix_web::test]
+async fn an_opaque_token_over_the_size_limit_is_401_without_asking_the_endpoint() {
+    let issuer = TestIssuer::new(SCOPES);
+    let server = IntrospectionServer::start(CLIENT, SECRET);
+    let long = "o".repeat(200);
+    server.set(&long, active(&issuer, "alice", now() + 300));
+    server.set("opaque-alice", active(&issuer, "alice", now() + 300));
+    let config = issuer
+        .config()
+        .max_token_bytes(100)
+        .introspection(introspection(&server))
+        .build()
+        .unwrap();
+    let app = app!(config);
+
+    let challenge = assert_invalid_token(get!(&app, "/reports", long.as_str()));
+    let description = challenge.param("error_description").unwrap();
+    assert!(description.contains("too large"), "{description}");
+    assert_eq!(server.hits(), 0, "the caller's bytes never reach the endpoint");
+    // Under the limit, the endpoint still decides.
+    assert_eq!(get!(&app, "/reports", "opaque-alice").status(), 200);
+    assert_eq!(server.hits(), 1);
+}

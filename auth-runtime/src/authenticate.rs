@@ -187,6 +187,11 @@ fn verify_step(config: &AuthConfig, request: RequestView<'_>) -> Step {
     #[cfg(feature = "remote")]
     if let Some(introspector) = &config.inner.introspection {
         if !crate::introspection::is_jwt_shaped(&token) {
+            // The limit holds for every token: an opaque one over it never becomes the body
+            // of a request to the authorization server.
+            if token.len() > config.inner.max_token_bytes {
+                return Step::Done(Err(AuthError::too_large()));
+            }
             return introspector.begin(&token);
         }
     }

@@ -341,6 +341,11 @@ impl AuthError {
         Self::new(Reason::Missing, "no access token was presented")
     }
 
+    /// The token is longer than the configured `max_token_bytes`: 401 `invalid_token`.
+    pub(crate) fn too_large() -> Self {
+        Self::new(Reason::TokenTooLarge, "the access token is too large")
+    }
+
     /// `insufficient_scope` (403) with the scope hint (space-delimited).
     pub fn insufficient_scope(hint: impl Into<String>) -> Self {
         let mut e = Self::new(

@@ -190,10 +190,7 @@ impl Verifier {
         then: impl FnOnce(Option<&str>, Algorithm) -> Result<R, AuthError>,
     ) -> Result<R, AuthError> {
         if token.len() > self.max_token_bytes {
-            return Err(AuthError::new(
-                Reason::TokenTooLarge,
-                "the access token is too large",
-            ));
+            return Err(AuthError::too_large());
         }
         self.check_header(token, then)
     }
