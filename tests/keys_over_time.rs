@@ -388,3 +388,27 @@ fn tokens_that_could_not_be_ours_never_cause_a_fetch() {
     }
     assert_eq!(ks.hits("/jwks"), 1);
 }
+
+#[test]
+fn a_new_kid_while_the_provider_fails_is_503_on_every_request_and_known_kids_still_serve() {
+    let ks = KeyServer::start();
+    ks.set(
+        "/jwks",
+        Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), None),
+    );
+    let srv = serve_jwks(&ks);
+    let known = signed(Algorithm::RS256, "k1");
+    assert_eq!(status(&srv, &known), 200);
+    // The provider rotates to k2 and fails at the same time: the refresh a k2 token causes
+    // fails, so whether k2 is genuine cannot be known yet. Every such request, the first
+    // included, is 503 + Retry-After (never a 401 that tells the client its token is bad).
+    ks.set("/jwks", Reply::Status(500));
+    let new = signed(Algorithm::ES256, "k2");
+    let before = ks.hits("/jwks");
+    for _ in 0..3 {
+        assert_unavailable(&srv, &new);
+    }
+    assert_eq!(ks.hits("/jwks"), before + 1, "one refresh, then the backoff");
+    // The keys at hand still serve the tokens they verify.
+    assert_eq!(status(&srv, &known), 200);
+}

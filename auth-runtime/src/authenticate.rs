@@ -255,7 +255,7 @@ fn begin_remote(
         Err(e) => return Step::Done(Err(e)),
     };
     let lookup = if keys_refreshed {
-        remote.lookup_after_refresh()
+        remote.lookup_after_refresh(pre.kid())
     } else {
         remote.lookup(pre.kid())
     };
@@ -320,14 +320,19 @@ pub(crate) async fn complete(config: &AuthConfig, step: Step) -> Result<Arc<Veri
         } => {
             remote.refresh(generation, cause).await;
             let issuer = &config.inner.issuers[usize::from(issuer)];
-            let outcome = match remote.lookup_after_refresh() {
-                Lookup::Ready(keys) => issuer.verifier.verify_with(&token, &keys),
-                Lookup::Unavailable { retry_after_secs } => {
-                    Err(AuthError::unavailable(retry_after_secs))
-                }
-                Lookup::Fetch { .. } => unreachable!("lookup_after_refresh never asks to fetch"),
-            }
-            .map_err(|e| issuer.stamp(e));
+            let verifier = &issuer.verifier;
+            let outcome = verifier
+                .prechecked(&token)
+                .and_then(|pre| match remote.lookup_after_refresh(pre.kid()) {
+                    Lookup::Ready(keys) => verifier.verify_prechecked(&token, pre, &keys),
+                    Lookup::Unavailable { retry_after_secs } => {
+                        Err(AuthError::unavailable(retry_after_secs))
+                    }
+                    Lookup::Fetch { .. } => {
+                        unreachable!("lookup_after_refresh never asks to fetch")
+                    }
+                })
+                .map_err(|e| issuer.stamp(e));
             let verified = verified(config, &token, key_generation, outcome)?;
             match jwt_introspection(config) {
                 Some(introspector) => {

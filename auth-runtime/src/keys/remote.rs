@@ -538,16 +538,25 @@ impl RemoteKeys {
         lookup
     }
 
-    /// After [`refresh`](Self::refresh): use what is there, never fetch again.
-    pub(crate) fn lookup_after_refresh(&self) -> Lookup {
+    /// After [`refresh`](Self::refresh): use what is there, never fetch again. A `kid` the
+    /// keys at hand do not know, while the provider is failing, is unavailable (503) as in
+    /// [`lookup`](Self::lookup): the failed refresh may have been the one that would have
+    /// brought it, so the token may be fine.
+    pub(crate) fn lookup_after_refresh(&self, kid: Option<&str>) -> Lookup {
         let now = Instant::now();
         let snapshot = self.snapshot.load();
-        if snapshot.usable(now).is_some() {
-            Lookup::Ready(Keys(snapshot))
-        } else {
-            Lookup::Unavailable {
-                retry_after_secs: snapshot.retry_after_secs(now),
+        let unavailable = Lookup::Unavailable {
+            retry_after_secs: snapshot.retry_after_secs(now),
+        };
+        match snapshot.usable(now) {
+            Some(keys)
+                if snapshot.failures == 0
+                    || kid.is_none_or(|kid| keys.has_kid(kid))
+                    || keys.keys.iter().any(|k| k.kid.is_none()) =>
+            {
+                Lookup::Ready(Keys(snapshot))
             }
+            _ => unavailable,
         }
     }
 
