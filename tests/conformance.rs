@@ -1226,6 +1226,10 @@ fn scope_in_missing_challenge_is_opt_in() {
         r.challenge(),
         "Bearer realm=\"test-api\", scope=\"write:reports admin:reports\""
     );
+    // The problem body repeats the hint, as it repeats the 403's.
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(body["scope"], "write:reports admin:reports");
+    assert!(body.get("error").is_none(), "{body}");
 }
 
 #[test]

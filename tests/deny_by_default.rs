@@ -30,6 +30,13 @@ async fn open() -> HttpResponse {
     HttpResponse::Ok().body("open")
 }
 
+/// The same declaration below the route attribute (it then reads no path or method).
+#[get("/ready")]
+#[public]
+async fn ready() -> HttpResponse {
+    HttpResponse::Ok().body("ok")
+}
+
 #[requires(scope = "read:reports")]
 #[get("/reports")]
 async fn reports() -> HttpResponse {
@@ -60,6 +67,7 @@ macro_rules! app {
                 .app_data($runs.clone())
                 .wrap($auth)
                 .service(health)
+                .service(ready)
                 .service(reports)
                 .service(forgotten)
                 .route("/undeclared", web::get().to(undeclared))
@@ -185,4 +193,81 @@ async fn the_protected_resource_metadata_stays_open_in_deny_mode() {
         .uri("/tenant-a/reports")
         .to_request();
     assert_unauthorized(test::call_service(&app, request).await);
+}
+
+/// With `scope_in_missing_challenge`, the 401 deny mode answers before routing names the
+/// route's scope as the extractor's would (RFC 6750 §3); an undeclared route has none to name.
+#[actix_web::test]
+async fn the_missing_token_challenge_names_the_routes_scope_when_asked_to() {
+    let issuer = TestIssuer::new(SCOPES);
+    let config = issuer
+        .config()
+        .deny_by_default()
+        .scope_in_missing_challenge()
+        .build()
+        .unwrap();
+    let app = app!(config, Runs::new(AtomicUsize::new(0)));
+    let get = |path: &str| test::TestRequest::get().uri(path).to_request();
+    let challenge = assert_unauthorized(test::call_service(&app, get("/reports")).await);
+    assert_eq!(challenge.param("scope"), Some("read:reports"));
+    let challenge = assert_unauthorized(test::call_service(&app, get("/undeclared")).await);
+    assert_eq!(challenge.param("scope"), None);
+    // A bad token is invalid_token, with no hint (RFC 6750 §3 gives it to the bare 401).
+    let bad = issuer.token().expired().sign();
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/reports")
+            .bearer(&bad)
+            .to_request(),
+    )
+    .await;
+    let challenge = endpoint_auth::testing::assert_invalid_token(resp);
+    assert_eq!(challenge.param("scope"), None);
+}
+
+/// A `#[public]` route is open for the methods it declares, whichever side of the route
+/// attribute `#[public]` is written on. actix-web's route attributes guard the resource, so a
+/// CORS preflight (`OPTIONS`) or a `HEAD` to a public `GET` route is not the public handler's:
+/// it falls through to the default service, which needs a token like any undeclared route
+/// (a CORS middleware answers preflights when it is registered outside this one).
+#[actix_web::test]
+async fn other_methods_of_a_public_route_reach_no_undeclared_handler_whatever_the_order() {
+    use actix_web::http::Method;
+    let issuer = TestIssuer::new(SCOPES);
+    let runs = Runs::new(AtomicUsize::new(0));
+    let app = app!(issuer.config().deny_by_default().build().unwrap(), runs);
+    let call = |method: Method, path: &str| {
+        test::TestRequest::default()
+            .method(method)
+            .uri(path)
+            .insert_header(("origin", "https://app.example"))
+            .insert_header(("access-control-request-method", "GET"))
+            .to_request()
+    };
+    for path in ["/health", "/ready", "/api/open"] {
+        for method in [Method::OPTIONS, Method::HEAD, Method::POST] {
+            assert_unauthorized(test::call_service(&app, call(method, path)).await);
+        }
+        let resp = test::call_service(&app, call(Method::GET, path)).await;
+        assert_eq!(resp.status(), 200, "GET {path}");
+    }
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        0,
+        "the default service ran without a token"
+    );
+    // With a token, the same requests reach the default service (this App's answers 404).
+    let token = issuer.token().sign();
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::default()
+            .method(Method::OPTIONS)
+            .uri("/health")
+            .bearer(&token)
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 404);
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
 }

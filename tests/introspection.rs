@@ -482,7 +482,11 @@ async fn an_opaque_token_over_the_size_limit_is_401_without_asking_the_endpoint(
     let challenge = assert_invalid_token(get!(&app, "/reports", long.as_str()));
     let description = challenge.param("error_description").unwrap();
     assert!(description.contains("too large"), "{description}");
-    assert_eq!(server.hits(), 0, "the caller's bytes never reach the endpoint");
+    assert_eq!(
+        server.hits(),
+        0,
+        "the caller's bytes never reach the endpoint"
+    );
     // Under the limit, the endpoint still decides.
     assert_eq!(get!(&app, "/reports", "opaque-alice").status(), 200);
     assert_eq!(server.hits(), 1);

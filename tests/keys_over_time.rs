@@ -408,7 +408,11 @@ fn a_new_kid_while_the_provider_fails_is_503_on_every_request_and_known_kids_sti
     for _ in 0..3 {
         assert_unavailable(&srv, &new);
     }
-    assert_eq!(ks.hits("/jwks"), before + 1, "one refresh, then the backoff");
+    assert_eq!(
+        ks.hits("/jwks"),
+        before + 1,
+        "one refresh, then the backoff"
+    );
     // The keys at hand still serve the tokens they verify.
     assert_eq!(status(&srv, &known), 200);
 }

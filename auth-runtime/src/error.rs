@@ -496,10 +496,15 @@ impl AuthError {
         let status = self.status();
         let description = nqschar(&self.0.description);
         let mut headers = Vec::with_capacity(4);
+        // The body repeats the challenge's `scope`: the bare 401's hint (when configured) too.
+        let scope = match self.code() {
+            ErrorCode::MissingCredentials => ctx.missing_scope_hint,
+            _ => self.0.scope.as_deref(),
+        };
         let challenge = match self.code() {
             ErrorCode::MissingCredentials => Some(Challenge {
                 realm: ctx.realm,
-                scope: ctx.missing_scope_hint,
+                scope,
                 resource_metadata: ctx.resource_metadata,
                 ..Default::default()
             }),
@@ -510,7 +515,7 @@ impl AuthError {
                 realm: ctx.realm,
                 error: self.code().as_error_param(),
                 error_description: Some(&description),
-                scope: self.0.scope.as_deref(),
+                scope,
                 acr_values: self.acr_values(),
                 max_age: self.max_age(),
                 resource_metadata: ctx.resource_metadata.filter(|_| status == 401),
@@ -541,7 +546,7 @@ impl AuthError {
             detail: &description,
             error: self.code().as_error_param(),
             error_description: self.code().as_error_param().map(|_| description.as_str()),
-            scope: self.0.scope.as_deref(),
+            scope,
             acr_values: self.acr_values(),
             max_age: self.max_age(),
         };

@@ -36,6 +36,7 @@ use crate::config::AuthConfig;
 use crate::credentials::{find_access_token, parse_authorization};
 #[cfg(feature = "remote")]
 use crate::keys::remote::{Cause, Lookup, RemoteKeys};
+use crate::policy::Requirement;
 
 /// `App::new().wrap(config.clone())` registers the configuration like `app_data` does and,
 /// with remote keys, finishes any key fetch a request's token needs *before* routing. Every
@@ -74,7 +75,7 @@ where
         let public = self
             .inner
             .deny_by_default
-            .then(|| Rc::new(PublicRoutes::registered(self.inner.route_audit)));
+            .then(|| Rc::new(DeclaredRoutes::registered(self.inner.route_audit)));
         let mut data = actix_web::dev::Extensions::new();
         data.insert(self.clone());
         data.insert(Wrapped(self.clone()));
@@ -99,18 +100,20 @@ pub struct AuthMiddleware<S> {
     /// This worker's app-data container holding `config`.
     data: Rc<actix_web::dev::Extensions>,
     /// Deny-by-default: the routes declared `#[public]`; every other one is authenticated here.
-    public: Option<Rc<PublicRoutes>>,
+    public: Option<Rc<DeclaredRoutes>>,
 }
 
 /// The `#[public]` handlers, and how a request's route is recognised as one of theirs: by
 /// what their declarations registered, and by the public routes of the route audit when
-/// the configuration has one.
-struct PublicRoutes(
-    Vec<&'static crate::registry::PublicHandler>,
-    Vec<&'static crate::audit::AuditedRoute>,
-);
+/// the configuration has one. The `#[requires]` handlers too, recognised the same way, for
+/// the scope hint of a 401 answered here.
+struct DeclaredRoutes {
+    public: Vec<&'static crate::registry::PublicHandler>,
+    audited: Vec<&'static crate::audit::AuditedRoute>,
+    protected: Vec<&'static crate::registry::ProtectedHandler>,
+}
 
-impl PublicRoutes {
+impl DeclaredRoutes {
     fn registered(audit: Option<&'static crate::audit::RouteAudit>) -> Self {
         let audited = audit.map_or_else(Vec::new, |a| {
             a.routes()
@@ -118,7 +121,11 @@ impl PublicRoutes {
                 .filter(|r| matches!(r.declaration(), crate::audit::Declaration::Public(_)))
                 .collect()
         });
-        PublicRoutes(crate::registry::public_handlers(), audited)
+        DeclaredRoutes {
+            public: crate::registry::public_handlers(),
+            audited,
+            protected: crate::registry::protected_handlers(),
+        }
     }
 
     /// Whether the route this request matches is open: the RFC 9728 metadata document
@@ -133,7 +140,7 @@ impl PublicRoutes {
         if name == Some(super::response::METADATA_RESOURCE) {
             return true;
         }
-        if self.0.is_empty() && self.1.is_empty() {
+        if self.public.is_empty() && self.audited.is_empty() {
             return false;
         }
         let pattern = http.match_pattern();
@@ -141,28 +148,54 @@ impl PublicRoutes {
         // A public route of the audit: the same full pattern, and one of its methods (any,
         // when it names none). Its default service is never open this way.
         let audited = pattern.as_deref().is_some_and(|p| {
-            self.1.iter().any(|r| {
-                r.path() == p
-                    && (r.methods().is_empty()
-                        || r.methods().iter().any(|m| m.eq_ignore_ascii_case(method)))
-            })
+            self.audited
+                .iter()
+                .any(|r| r.path() == p && (r.methods().is_empty() || opens(r.methods(), method)))
         });
-        if audited {
-            return true;
-        }
-        self.0.iter().any(|h| {
-            let named = name == Some(h.handler());
-            match h.path() {
-                Some(path) => {
-                    let route = pattern
-                        .as_deref()
-                        .is_some_and(|p| p == path || (named && p.ends_with(path)));
-                    route && h.methods().iter().any(|m| m.eq_ignore_ascii_case(method))
-                }
-                None => named,
-            }
-        })
+        audited
+            || self.public.iter().any(|h| {
+                routes_to(h, name, pattern.as_deref())
+                    && (h.path().is_none() || opens(h.methods(), method))
+            })
     }
+
+    /// The requirement of the `#[requires]` handler this request's route is, if it is one.
+    fn requirement(&self, req: &actix_web::dev::ServiceRequest) -> Option<Requirement> {
+        let http = req.request();
+        let pattern = http.match_pattern();
+        let method = req.method().as_str();
+        self.protected
+            .iter()
+            .find(|h| {
+                routes_to(h, http.match_name(), pattern.as_deref())
+                    && (h.path().is_none()
+                        || h.methods().iter().any(|m| m.eq_ignore_ascii_case(method)))
+            })
+            .map(|h| h.requirement())
+    }
+}
+
+/// Whether a request to the resource `name` with the full `pattern` is routed to the handler
+/// `declared`: by the path its declaration read (exactly, or as the end of the pattern of a
+/// resource named after the handler, under a scope), else by the resource name alone.
+fn routes_to<D>(
+    declared: &crate::registry::Declared<D>,
+    name: Option<&str>,
+    pattern: Option<&str>,
+) -> bool {
+    let named = name == Some(declared.handler());
+    match declared.path() {
+        Some(path) => pattern.is_some_and(|p| p == path || (named && p.ends_with(path))),
+        None => named,
+    }
+}
+
+/// Whether `method` is one of a public route's `methods`. Only those: actix-web's route
+/// attributes guard the resource itself, so a request of another method (a CORS preflight
+/// or a `HEAD` to a `GET` route included) is not the public handler's but falls through to
+/// the default service, which deny-by-default protects like any undeclared route.
+fn opens(methods: &[&str], method: &str) -> bool {
+    methods.iter().any(|m| m.eq_ignore_ascii_case(method))
 }
 
 /// The future of a request the middleware passed on: the inner service's own, or, when the
@@ -297,23 +330,27 @@ where
         fn refused(
             req: actix_web::dev::ServiceRequest,
             config: &AuthConfig,
+            routes: Option<&DeclaredRoutes>,
             error: crate::error::AuthError,
         ) -> actix_web::dev::ServiceResponse<BoxBody> {
             use actix_web::ResponseError as _;
-            let response = config.reject(error, None).error_response();
+            // The route's own requirement, for the scope hint of a bare 401 (when asked for).
+            let requirement = routes.and_then(|r| r.requirement(&req));
+            let response = config.reject(error, requirement.as_ref()).error_response();
             req.into_response(response)
         }
         match begin(&self.config, view(req.request(), &self.config, None)) {
             Step::Done(outcome) => match counted_once(req.request(), outcome) {
                 Ok(verified) => self.pass(request, Some(verified), req),
                 Err(e) => {
-                    let response = refused(req, &self.config, e);
+                    let response = refused(req, &self.config, self.public.as_deref(), e);
                     later(request, std::future::ready(Ok(response)))
                 }
             },
             pending => {
                 let service = self.service.clone();
                 let config = self.config.clone();
+                let routes = self.public.clone();
                 later(request, async move {
                     let outcome = complete(&config, pending).await;
                     match settle(req.request(), outcome) {
@@ -321,7 +358,7 @@ where
                             .call(req)
                             .await
                             .map(actix_web::dev::ServiceResponse::map_into_boxed_body),
-                        Err(e) => Ok(refused(req, &config, e)),
+                        Err(e) => Ok(refused(req, &config, routes.as_deref(), e)),
                     }
                 })
             }
