@@ -491,3 +491,29 @@ async fn an_opaque_token_over_the_size_limit_is_401_without_asking_the_endpoint(
     assert_eq!(get!(&app, "/reports", "opaque-alice").status(), 200);
     assert_eq!(server.hits(), 1);
 }
+
+/// A discovery document without an `introspection_endpoint` (or a provider that is down) is
+/// 503 for opaque tokens, and a flood of them never becomes a flood of discovery fetches:
+/// the document is read once, and retried by the background task's backoff only.
+#[actix_web::test]
+async fn opaque_tokens_without_a_discovered_endpoint_cause_no_fetch_each() {
+    let issuer = TestIssuer::new(SCOPES).serve();
+    let keys = issuer.server();
+    let discovery = json!({
+        "issuer": issuer.issuer_url(),
+        "jwks_uri": keys.url("/jwks.json"),
+    });
+    keys.set(
+        "/.well-known/openid-configuration",
+        Reply::Json(discovery.to_string(), None),
+    );
+    let app = app!(config(&issuer, Introspection::discovered(CLIENT, SECRET)));
+    let jwt = issuer.token().scopes(["read:reports"]).sign();
+    assert_eq!(get!(&app, "/reports", jwt.as_str()).status(), 200);
+    let read = keys.total_hits();
+    for i in 0..20 {
+        let token = format!("opaque-{i}");
+        assert_unavailable(get!(&app, "/reports", token.as_str()));
+    }
+    assert_eq!(keys.total_hits(), read, "the document was read once already");
+}

@@ -542,12 +542,11 @@ impl Introspector {
         if let Some(url) = remote.discovered_endpoints().introspection {
             return Ok(url);
         }
-        // Not read yet (or the document has none): read it now, with the keys.
-        remote.prefetch().await.map_err(|e| e.to_string())?;
-        remote
-            .discovered_endpoints()
-            .introspection
-            .ok_or_else(|| "the discovery document has no usable introspection_endpoint".into())
+        // Not read yet: read it now, with the keys (once; see `endpoints_discovered`).
+        remote.endpoints_discovered().await.introspection.ok_or_else(|| {
+            "no introspection_endpoint: the discovery document names none, or could not be read"
+                .into()
+        })
     }
 }
 

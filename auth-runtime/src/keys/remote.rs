@@ -372,6 +372,23 @@ impl RemoteKeys {
         self.state().endpoints.clone()
     }
 
+    /// The endpoints discovery names, reading the document first if no fetch has succeeded
+    /// yet (one fetch shared with concurrent callers). Never fetches once one succeeded (the
+    /// document's endpoints are then known, present or not), nor while the provider is
+    /// failing (the background task retries, paced by the backoff): a flood of requests that
+    /// need an endpoint never becomes a flood of fetches.
+    pub(crate) async fn endpoints_discovered(self: &Arc<Self>) -> Endpoints {
+        let generation = {
+            let st = self.state();
+            if self.snapshot.load().keys.is_some() {
+                return st.endpoints.clone();
+            }
+            st.generation
+        };
+        self.refresh(generation, Cause::NoKeys).await;
+        self.discovered_endpoints()
+    }
+
     /// Changes every time a different key set is stored (an identical refresh keeps it).
     pub fn keys_generation(&self) -> u64 {
         self.keys_generation.load(Ordering::SeqCst)
