@@ -515,5 +515,9 @@ async fn opaque_tokens_without_a_discovered_endpoint_cause_no_fetch_each() {
         let token = format!("opaque-{i}");
         assert_unavailable(get!(&app, "/reports", token.as_str()));
     }
-    assert_eq!(keys.total_hits(), read, "the document was read once already");
+    assert_eq!(
+        keys.total_hits(),
+        read,
+        "the document was read once already"
+    );
 }

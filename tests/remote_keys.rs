@@ -555,3 +555,32 @@ async fn the_wrapped_configuration_wins_over_app_data() {
         .unwrap();
     assert!(challenge.contains("realm=\"wrapped\""), "{challenge}");
 }
+
+/// Settings at their type's limit (`Duration::MAX` for "never") are clamped, never an
+/// overflow: keys are fetched, kept and used; a failing provider is retried, not a panic.
+#[test]
+fn settings_at_their_limits_never_overflow() {
+    let ks = KeyServer::start();
+    ks.set(
+        "/jwks",
+        Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), Some(u64::MAX)),
+    );
+    let mut s = RemoteSettings::default();
+    s.default_ttl = Duration::MAX;
+    s.min_ttl = Duration::MAX;
+    s.max_ttl = Duration::MAX;
+    s.max_stale = Duration::MAX;
+    s.cooldown = Duration::MAX;
+    s.retry_min = Duration::MAX;
+    s.retry_max = Duration::MAX;
+    let srv = serve(Some(jwks_config(&ks.url("/jwks"), s.clone())), routes);
+    assert_eq!(status(&srv, &signed(Algorithm::RS256, "k1")), 200);
+    assert_eq!(status(&srv, &signed(Algorithm::RS256, "k2")), 401);
+    assert_eq!(status(&srv, &signed(Algorithm::RS256, "k1")), 200);
+    // A provider that fails from the start: the retry is scheduled "never", not a panic.
+    let down = KeyServer::start();
+    down.set("/jwks", Reply::Status(500));
+    let srv = serve(Some(jwks_config(&down.url("/jwks"), s)), routes);
+    assert_eq!(status(&srv, &signed(Algorithm::RS256, "k1")), 503);
+    assert_eq!(status(&srv, &signed(Algorithm::RS256, "k1")), 503);
+}

@@ -543,10 +543,14 @@ impl Introspector {
             return Ok(url);
         }
         // Not read yet: read it now, with the keys (once; see `endpoints_discovered`).
-        remote.endpoints_discovered().await.introspection.ok_or_else(|| {
-            "no introspection_endpoint: the discovery document names none, or could not be read"
-                .into()
-        })
+        remote
+            .endpoints_discovered()
+            .await
+            .introspection
+            .ok_or_else(|| {
+                "no introspection_endpoint: the discovery document names none, or could not be read"
+                    .into()
+            })
     }
 }
 

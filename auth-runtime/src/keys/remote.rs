@@ -2,8 +2,9 @@
 //!
 //! # Keys over time
 //!
-//! - **Cache.** Keys are kept for `Cache-Control: max-age`, clamped to `[min_ttl, max_ttl]`
-//!   (10 min when absent). With `refresh_ahead` they are refreshed in the background during
+//! - **Cache.** Keys are kept for `Cache-Control: max-age` less the response's `Age`
+//!   (`no-store` or `no-cache` anywhere: the minimum), clamped to `[min_ttl, max_ttl]`
+//!   (10 min when absent). Settings of `Duration::MAX` mean "never", not an overflow. With `refresh_ahead` they are refreshed in the background during
 //!   the last fifth of that lifetime; once it is over they are refreshed in the background
 //!   too, and requests keep using them meanwhile, for up to `max_stale` (stale-if-error).
 //!   A refresh that returns the same keys keeps the key-set generation, so verified-token
@@ -623,9 +624,9 @@ impl RemoteKeys {
                 }
                 next.failures = 0;
                 next.retry_at = now;
-                next.fresh_until = now + ttl;
-                next.stale_until = now + ttl + self.settings.max_stale;
-                next.refresh_ahead_from = now + ttl.mul_f64(0.8);
+                next.fresh_until = after(now, ttl);
+                next.stale_until = after(now, ttl.saturating_add(self.settings.max_stale));
+                next.refresh_ahead_from = after(now, ttl.mul_f64(0.8));
                 st.jwks_uri = jwks_uri;
                 tracing::debug!(target: "endpoint_auth", keys = count, ttl_secs = ttl.as_secs(), changed = !same, "signing keys refreshed");
                 Ok((count, !same))
@@ -633,7 +634,7 @@ impl RemoteKeys {
             Err(e) => {
                 next.failures = next.failures.saturating_add(1);
                 let backoff = backoff(&self.settings, next.failures);
-                next.retry_at = now + backoff;
+                next.retry_at = after(now, backoff);
                 tracing::warn!(
                     target: "endpoint_auth",
                     error = %e,
@@ -768,12 +769,7 @@ impl RemoteKeys {
                 limit,
             });
         }
-        let max_age = res
-            .headers()
-            .get_all("cache-control")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(parse_max_age);
+        let max_age = freshness(res.headers());
         let mut body = Vec::new();
         while let Some(chunk) = res.chunk().await.map_err(|e| http(error_chain(&e)))? {
             if body.len() + chunk.len() > limit {
@@ -812,19 +808,53 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
-/// `max-age=N` from a Cache-Control value; `no-cache`/`no-store` count as 0 (then clamped).
-fn parse_max_age(value: &str) -> Option<Duration> {
-    value.split(',').map(str::trim).find_map(|d| {
-        let lower = d.to_ascii_lowercase();
-        if lower == "no-cache" || lower == "no-store" {
+/// `now + d`, or a time too far to matter when that is past what `Instant` can hold (a
+/// setting of `Duration::MAX` means "never", not a panic).
+fn after(now: Instant, d: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    now.checked_add(d)
+        .or_else(|| now.checked_add(FAR))
+        .unwrap_or(now)
+}
+
+/// How long a response stays fresh (RFC 9111 §4.2): its `max-age` less its `Age`, or zero
+/// when any `Cache-Control` directive says `no-store` or an unqualified `no-cache` (wherever
+/// it is written, in whichever field); `None` without a `max-age` (the default lifetime then). The caller
+/// clamps it to `[min_ttl, max_ttl]`.
+fn freshness(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let mut max_age = None;
+    let directives = headers
+        .get_all(reqwest::header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim);
+    for directive in directives {
+        let (name, value) = directive.split_once('=').unwrap_or((directive, ""));
+        let name = name.trim();
+        // A qualified `no-cache="field"` (§5.2.2.4) only keeps those fields out of a cache.
+        let unqualified_no_cache = name.eq_ignore_ascii_case("no-cache") && value.is_empty();
+        if unqualified_no_cache || name.eq_ignore_ascii_case("no-store") {
             return Some(Duration::ZERO);
         }
-        let v = lower.strip_prefix("max-age=")?;
-        v.trim_matches('"')
-            .parse::<u64>()
-            .ok()
-            .map(Duration::from_secs)
-    })
+        if name.eq_ignore_ascii_case("max-age") && max_age.is_none() {
+            max_age = delta_seconds(value.trim().trim_matches('"'));
+        }
+    }
+    let age = headers
+        .get(reqwest::header::AGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| delta_seconds(v.trim()))
+        .unwrap_or(0);
+    max_age.map(|secs| Duration::from_secs(secs.saturating_sub(age)))
+}
+
+/// RFC 9111 §1.2.2 delta-seconds: digits only; a value too large to hold counts as 2^31.
+fn delta_seconds(value: &str) -> Option<u64> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(value.parse::<u64>().map_or(1 << 31, |v| v.min(1 << 31)))
 }
 
 /// OIDC discovery appends the well-known path; RFC 8414 inserts it before the issuer's path.
@@ -881,14 +911,54 @@ pub(crate) fn check_url(url: &str, allow_http: bool) -> Result<(), FetchError> {
 mod tests {
     use super::*;
 
+    fn fresh_for(fields: &[(&str, &str)]) -> Option<u64> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        for (name, value) in fields {
+            headers.append(
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        freshness(&headers).map(|d| d.as_secs())
+    }
+
     #[test]
-    fn max_age_parsing() {
+    fn freshness_follows_rfc_9111() {
+        let cc = "cache-control";
+        assert_eq!(fresh_for(&[(cc, "public, max-age=300")]), Some(300));
+        assert_eq!(fresh_for(&[(cc, "Max-Age=\"300\"")]), Some(300));
+        assert_eq!(fresh_for(&[(cc, "public")]), None);
+        assert_eq!(fresh_for(&[]), None);
+        // no-cache / no-store win wherever they are written.
+        assert_eq!(fresh_for(&[(cc, "no-store")]), Some(0));
+        assert_eq!(fresh_for(&[(cc, "max-age=300, no-cache")]), Some(0));
+        assert_eq!(fresh_for(&[(cc, "no-cache, max-age=300")]), Some(0));
+        assert_eq!(fresh_for(&[(cc, "max-age=300"), (cc, "no-store")]), Some(0));
         assert_eq!(
-            parse_max_age("public, max-age=300"),
-            Some(Duration::from_secs(300))
+            fresh_for(&[(cc, "max-age=300, no-cache=\"set-cookie\"")]),
+            Some(300)
         );
-        assert_eq!(parse_max_age("no-store"), Some(Duration::ZERO));
-        assert_eq!(parse_max_age("public"), None);
+        // Age is what a cache on the way already used up.
+        assert_eq!(fresh_for(&[(cc, "max-age=300"), ("age", "120")]), Some(180));
+        assert_eq!(fresh_for(&[(cc, "max-age=300"), ("age", "900")]), Some(0));
+        assert_eq!(fresh_for(&[(cc, "max-age=300"), ("age", "x")]), Some(300));
+        // Too large for any integer: 2^31 (then clamped to max_ttl), not "no max-age".
+        assert_eq!(
+            fresh_for(&[(cc, "max-age=99999999999999999999999")]),
+            Some(1 << 31)
+        );
+        assert_eq!(fresh_for(&[(cc, "max-age=-5")]), None);
+        assert_eq!(fresh_for(&[(cc, "max-age=5s")]), None);
+    }
+
+    #[test]
+    fn instants_past_what_instant_holds_are_far_not_a_panic() {
+        let now = Instant::now();
+        assert!(after(now, Duration::MAX) > after(now, Duration::from_secs(365 * 24 * 3600)));
+        assert_eq!(
+            after(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
     }
 
     #[test]
