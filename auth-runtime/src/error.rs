@@ -497,10 +497,16 @@ impl AuthError {
         let description = nqschar(&self.0.description);
         let mut headers = Vec::with_capacity(4);
         // The body repeats the challenge's `scope`: the bare 401's hint (when configured) too.
+        // Only a list of scope-tokens is a hint (a hand-written requirement is checked when it
+        // compiles; this is what makes sure of it on the wire).
         let scope = match self.code() {
             ErrorCode::MissingCredentials => ctx.missing_scope_hint,
             _ => self.0.scope.as_deref(),
-        };
+        }
+        .filter(|s| crate::policy::is_token_list(s));
+        let acr_values = self
+            .acr_values()
+            .filter(|s| crate::policy::is_token_list(s));
         let challenge = match self.code() {
             ErrorCode::MissingCredentials => Some(Challenge {
                 realm: ctx.realm,
@@ -516,7 +522,7 @@ impl AuthError {
                 error: self.code().as_error_param(),
                 error_description: Some(&description),
                 scope,
-                acr_values: self.acr_values(),
+                acr_values,
                 max_age: self.max_age(),
                 resource_metadata: ctx.resource_metadata.filter(|_| status == 401),
             }),
@@ -547,7 +553,7 @@ impl AuthError {
             error: self.code().as_error_param(),
             error_description: self.code().as_error_param().map(|_| description.as_str()),
             scope,
-            acr_values: self.acr_values(),
+            acr_values,
             max_age: self.max_age(),
         };
         let body = serde_json::to_vec(&body).unwrap_or_default();
@@ -870,6 +876,33 @@ mod tests {
         assert_eq!(body["scope"], "a b");
         assert_eq!(body["status"], 403);
         assert_eq!(header(&r, "cache-control"), Some("no-store"));
+    }
+
+    #[test]
+    fn a_hint_that_is_not_a_list_of_scope_tokens_is_left_out_of_header_and_body() {
+        let ctx = ChallengeContext {
+            realm: "r",
+            missing_scope_hint: Some("read\treports"),
+            ..Default::default()
+        };
+        for hint in ["read\treports", "a\"b", "a\\b", "a  b", " a", ""] {
+            let r = AuthError::insufficient_scope(hint).render(&ctx);
+            assert!(
+                !header(&r, "www-authenticate").unwrap().contains("scope="),
+                "{hint:?}"
+            );
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            assert!(body.get("scope").is_none(), "{hint:?}");
+        }
+        let r = AuthError::missing().render(&ctx);
+        assert_eq!(
+            header(&r, "www-authenticate").unwrap(),
+            "Bearer realm=\"r\""
+        );
+        let r = AuthError::insufficient_user_authentication(&["urn:mfa\tphr"], None).render(&ctx);
+        assert!(!header(&r, "www-authenticate")
+            .unwrap()
+            .contains("acr_values"));
     }
 
     #[test]

@@ -231,6 +231,41 @@ impl Alternative {
 }
 
 impl Requirement {
+    /// Whether every scope and `acr` value it names is an RFC 6749 scope-token (no space,
+    /// `"`, `\`, control or non-ASCII byte), recursively. `#[requires]` checks this when it
+    /// compiles; the [`Authorized`](crate::Authorized) extractor checks a hand-written
+    /// [`RequirementSpec`] when it is compiled for it, so a requirement no token could ever
+    /// satisfy (a scope with a space is two scopes on the wire) is a build error, not a
+    /// challenge that names the wrong scopes.
+    ///
+    /// ```
+    /// use endpoint_auth_runtime::Requirement;
+    ///
+    /// assert!(Requirement::Scope("read:reports").is_well_formed());
+    /// assert!(!Requirement::Scope("read reports").is_well_formed());
+    /// assert!(!Requirement::Any(&[Requirement::Acr("")]).is_well_formed());
+    /// ```
+    pub const fn is_well_formed(&self) -> bool {
+        match self {
+            Requirement::Scope(s) | Requirement::Acr(s) => is_scope_token(s),
+            Requirement::All(members) | Requirement::Any(members) => {
+                let mut i = 0;
+                while i < members.len() {
+                    if !members[i].is_well_formed() {
+                        return false;
+                    }
+                    i += 1;
+                }
+                true
+            }
+            Requirement::Authenticated
+            | Requirement::Role(_)
+            | Requirement::Claim(..)
+            | Requirement::Issuer(_)
+            | Requirement::MaxAge(_) => true,
+        }
+    }
+
     /// Whether a token with these scopes satisfies the requirement's scopes (`acr` and
     /// `max_age` count as met: see [`check`](Self::check) for the whole requirement).
     pub fn is_satisfied_by(&self, has: &dyn Fn(&str) -> bool) -> bool {
@@ -533,10 +568,22 @@ impl fmt::Display for Requirement {
 }
 
 /// Whether `s` is an RFC 6749 §3.3 scope-token: `1*( %x21 / %x23-5B / %x5D-7E )`.
-pub fn is_scope_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
+pub const fn is_scope_token(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !matches!(bytes[i], 0x21 | 0x23..=0x5B | 0x5D..=0x7E) {
+            return false;
+        }
+        i += 1;
+    }
+    !bytes.is_empty()
+}
+
+/// Whether `s` is a list of scope-tokens, each separated by one space (the shape of a
+/// `scope` or `acr_values` challenge parameter).
+pub(crate) fn is_token_list(s: &str) -> bool {
+    s.split(' ').all(is_scope_token)
 }
 
 /// What `#[requires]`'s extractor accepts: every [`RequirementSpec`], and `()`, which is what rustc puts in

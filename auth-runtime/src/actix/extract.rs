@@ -372,6 +372,15 @@ impl<R: RequirementSpec, C: DeserializeOwned + Unpin + 'static> FromRequest for 
     type Future = AuthFuture<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        // A hand-written `RequirementSpec` is checked when this is compiled for it, as
+        // `#[requires]` checks its own arguments: a scope no token could carry is a build error.
+        const {
+            assert!(
+                R::REQUIREMENT.is_well_formed(),
+                "this RequirementSpec names a scope or acr value that is not an RFC 6749 \
+                 scope-token (no space, `\"`, `\\`, control or non-ASCII character)"
+            )
+        };
         let demand = Demand::Token(Some(R::REQUIREMENT));
         extract(req, payload, demand, |verified| {
             let principal = Principal::from_verified(present(verified)?)?;
