@@ -584,3 +584,51 @@ fn settings_at_their_limits_never_overflow() {
     assert_eq!(status(&srv, &signed(Algorithm::RS256, "k1")), 503);
     assert_eq!(status(&srv, &signed(Algorithm::RS256, "k1")), 503);
 }
+
+/// An RSA JWK without `alg` (RFC 7517 makes it optional; Entra ID omits it) is bound to one
+/// algorithm (RFC 8725 §3.1): the one RSA algorithm the issuer's allowlist names, else RS256.
+/// So a PS256 provider that omits `alg` works once `.algorithms([PS256])` says so, and an
+/// RS256 one works with the defaults; the key never verifies both.
+#[test]
+fn an_rsa_jwk_without_alg_takes_the_one_rsa_algorithm_the_issuer_allows() {
+    let ks = KeyServer::start();
+    let mut key = jwk(Algorithm::PS256, "k1");
+    key.as_object_mut().unwrap().remove("alg");
+    ks.set("/jwks", Reply::Json(jwks(&[key]), None));
+    let pss = signed(Algorithm::PS256, "k1");
+    // The same RSA key, signing RS256.
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("k1".into());
+    let pkcs1 = jsonwebtoken::encode(
+        &header,
+        &claims("read:reports"),
+        &signing_key(Algorithm::PS256),
+    )
+    .unwrap();
+
+    let config = |algorithms: Option<Vec<Algorithm>>| {
+        let mut b = endpoint_auth::AuthConfig::builder()
+            .realm(REALM)
+            .issuer(ISSUER)
+            .audience(AUDIENCE)
+            .jwks_url(ks.url("/jwks"));
+        if let Some(algorithms) = algorithms {
+            b = b.algorithms(algorithms);
+        }
+        b.build().unwrap()
+    };
+    let srv = serve(Some(config(Some(vec![Algorithm::PS256]))), routes);
+    assert_eq!(status(&srv, &pss), 200);
+    assert_eq!(status(&srv, &pkcs1), 401);
+    // The defaults: RS256, as before.
+    let srv = serve(Some(config(None)), routes);
+    assert_eq!(status(&srv, &pkcs1), 200);
+    assert_eq!(status(&srv, &pss), 401);
+    // Several RSA algorithms allowed: no way to tell which one the key is for; RS256.
+    let srv = serve(
+        Some(config(Some(vec![Algorithm::RS256, Algorithm::PS256]))),
+        routes,
+    );
+    assert_eq!(status(&srv, &pkcs1), 200);
+    assert_eq!(status(&srv, &pss), 401);
+}

@@ -170,7 +170,9 @@ impl IssuerSettings {
                         ),
                         RemoteSource::Jwks(url) => KeyLocation::Jwks(url),
                     };
-                    Some(Arc::new(RemoteKeys::new(location, self.remote_settings)?))
+                    let remote = RemoteKeys::new(location, self.remote_settings)?;
+                    let allowed = self.algorithms.as_deref().unwrap_or_default();
+                    Some(Arc::new(remote.for_algorithms(allowed)))
                 }
             }
         };

@@ -191,6 +191,12 @@ impl Key {
     }
 
     pub(crate) fn from_jwk_value(value: &Value) -> Result<Self, KeyError> {
+        Self::from_jwk_value_for(value, Algorithm::RS256)
+    }
+
+    /// [`from_jwk_value`](Self::from_jwk_value), an RSA JWK without `alg` bound to
+    /// `rsa_without_alg` (an RSA algorithm).
+    fn from_jwk_value_for(value: &Value, rsa_without_alg: Algorithm) -> Result<Self, KeyError> {
         let obj = value
             .as_object()
             .ok_or_else(|| KeyError::Jwk("a JWK must be a JSON object".into()))?;
@@ -222,7 +228,7 @@ impl Key {
             Some(_) => return Err(KeyError::Jwk("alg must be a string".into())),
         };
         let inferred = match &jwk.algorithm {
-            AlgorithmParameters::RSA(_) => Algorithm::RS256,
+            AlgorithmParameters::RSA(_) => rsa_without_alg,
             AlgorithmParameters::EllipticCurve(p) => match p.curve {
                 EllipticCurve::P256 => Algorithm::ES256,
                 EllipticCurve::P384 => Algorithm::ES384,
@@ -440,16 +446,24 @@ impl KeySet {
     /// `sig`, unsupported `kty`, `crv` or `alg`, broken parameters) are skipped and listed in
     /// [`skipped`](Self::skipped); the document fails only when it is not a JWKS at all.
     pub fn from_jwks_json(json: &str) -> Result<Self, KeyError> {
-        Self::parse_jwks(json, true)
+        Self::parse_jwks(json, true, Algorithm::RS256)
     }
 
     /// [`from_jwks_json`](Self::from_jwks_json) for a set fetched from a provider: symmetric
     /// (`oct`) keys are skipped too, since a published key is public by definition.
-    pub(crate) fn from_remote_jwks_json(json: &str) -> Result<Self, KeyError> {
-        Self::parse_jwks(json, false)
+    /// An RSA JWK without `alg` is bound to `rsa_without_alg`.
+    pub(crate) fn from_remote_jwks_json(
+        json: &str,
+        rsa_without_alg: Algorithm,
+    ) -> Result<Self, KeyError> {
+        Self::parse_jwks(json, false, rsa_without_alg)
     }
 
-    fn parse_jwks(json: &str, symmetric: bool) -> Result<Self, KeyError> {
+    fn parse_jwks(
+        json: &str,
+        symmetric: bool,
+        rsa_without_alg: Algorithm,
+    ) -> Result<Self, KeyError> {
         let doc: Value = serde_json::from_str(json)
             .map_err(|e| KeyError::Jwk(format!("JWKS is not JSON: {e}")))?;
         let keys = doc
@@ -463,7 +477,7 @@ impl KeySet {
                     "a symmetric (oct) key in a published key set is never used".into(),
                 ))
             } else {
-                Key::from_jwk_value(k)
+                Key::from_jwk_value_for(k, rsa_without_alg)
             };
             match key {
                 Ok(key) => set.keys.push(key),
@@ -588,7 +602,8 @@ mod tests {
     #[test]
     fn key_sets_compare_by_their_keys_in_any_order() {
         let set = |jwks: &[serde_json::Value]| {
-            KeySet::from_remote_jwks_json(&serde_json::json!({ "keys": jwks }).to_string()).unwrap()
+            let doc = serde_json::json!({ "keys": jwks }).to_string();
+            KeySet::from_remote_jwks_json(&doc, Algorithm::RS256).unwrap()
         };
         let a = set(&[ec_jwk(Some("a")), ec_jwk(Some("b"))]);
         assert!(a.same_keys(&set(&[ec_jwk(Some("b")), ec_jwk(Some("a"))])));
@@ -604,6 +619,7 @@ mod tests {
     fn only_an_exact_kid_is_known() {
         let set = KeySet::from_remote_jwks_json(
             &serde_json::json!({ "keys": [ec_jwk(None), ec_jwk(Some("k1"))] }).to_string(),
+            Algorithm::RS256,
         )
         .unwrap();
         assert!(set.has_kid("k1"));
@@ -620,7 +636,7 @@ mod tests {
         let mut verify = ec_jwk(Some("v"));
         verify["key_ops"] = serde_json::json!(["verify"]);
         let doc = serde_json::json!({ "keys": [oct, enc, verify] }).to_string();
-        let remote = KeySet::from_remote_jwks_json(&doc).unwrap();
+        let remote = KeySet::from_remote_jwks_json(&doc, Algorithm::RS256).unwrap();
         assert_eq!(remote.keys().len(), 1);
         assert_eq!(remote.keys()[0].kid(), Some("v"));
         assert_eq!(remote.skipped().len(), 2);

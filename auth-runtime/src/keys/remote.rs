@@ -52,6 +52,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use super::KeySet;
+use jsonwebtoken::{Algorithm, AlgorithmFamily};
 
 /// Settings of a remote key source; every default is documented on its field.
 #[derive(Debug, Clone)]
@@ -294,6 +295,8 @@ pub struct RemoteKeys {
     flight: tokio::sync::Mutex<()>,
     fetches: AtomicU64,
     keys_generation: AtomicU64,
+    /// The algorithm an RSA JWK without `alg` is bound to (RFC 8725 §3.1: one per key).
+    rsa_without_alg: Algorithm,
 }
 
 impl std::fmt::Debug for RemoteKeys {
@@ -359,7 +362,20 @@ impl RemoteKeys {
             flight: tokio::sync::Mutex::new(()),
             fetches: AtomicU64::new(0),
             keys_generation: AtomicU64::new(0),
+            rsa_without_alg: Algorithm::RS256,
         })
+    }
+
+    /// Binds RSA JWKs published without `alg` to the one RSA algorithm of `allowed`, when it
+    /// names exactly one (a PS256 provider that omits `alg`); otherwise they stay RS256.
+    pub(crate) fn for_algorithms(mut self, allowed: &[Algorithm]) -> Self {
+        let mut rsa = allowed
+            .iter()
+            .filter(|a| a.family() == AlgorithmFamily::Rsa);
+        if let (Some(only), None) = (rsa.next(), rsa.next()) {
+            self.rsa_without_alg = *only;
+        }
+        self
     }
 
     /// The settings.
@@ -676,9 +692,11 @@ impl RemoteKeys {
             url: jwks_uri.clone(),
             detail: "not UTF-8".into(),
         })?;
-        let keys = KeySet::from_remote_jwks_json(&text).map_err(|e| FetchError::BadJwks {
-            url: jwks_uri.clone(),
-            detail: e.to_string(),
+        let keys = KeySet::from_remote_jwks_json(&text, self.rsa_without_alg).map_err(|e| {
+            FetchError::BadJwks {
+                url: jwks_uri.clone(),
+                detail: e.to_string(),
+            }
         })?;
         if keys.is_empty() {
             return Err(FetchError::BadJwks {
