@@ -632,3 +632,67 @@ fn an_rsa_jwk_without_alg_takes_the_one_rsa_algorithm_the_issuer_allows() {
     assert_eq!(status(&srv, &pkcs1), 200);
     assert_eq!(status(&srv, &pss), 401);
 }
+
+/// An OIDC document that cannot be used (an HTML page answered 200, another issuer's) is not
+/// the end of discovery: the RFC 8414 document is tried next, as when the first is absent.
+/// Both unusable: the error names each.
+#[test]
+fn an_unusable_oidc_document_falls_back_to_rfc8414_metadata() {
+    let ks = KeyServer::start();
+    let issuer = ks.url("/as");
+    ks.set(
+        "/jwks",
+        Reply::Json(jwks(&[jwk(Algorithm::ES256, "k1")]), None),
+    );
+    let oidc = "/as/.well-known/openid-configuration";
+    let rfc8414 = "/.well-known/oauth-authorization-server/as";
+    ks.set(rfc8414, metadata(&issuer, &ks.url("/jwks")));
+    let rt = actix_web::rt::System::new();
+    for unusable in [
+        Reply::Json("<html><body>Sign in</body></html>".into(), None),
+        metadata(&ks.url("/other"), &ks.url("/jwks")),
+    ] {
+        ks.set(oidc, unusable);
+        let cfg = discovery_config(&issuer);
+        assert_eq!(rt.block_on(cfg.prefetch_keys()).unwrap(), 1);
+    }
+    ks.set(rfc8414, Reply::Status(404));
+    let err = rt
+        .block_on(discovery_config(&issuer).prefetch_keys())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("expected exactly") && err.contains("404"),
+        "{err}"
+    );
+}
+
+/// The `jwks_uri` discovery found is not kept forever: when fetching it fails, the next
+/// attempt reads the discovery document again (a provider that moved its keys).
+#[test]
+fn a_failing_jwks_uri_is_discovered_again() {
+    let ks = KeyServer::start();
+    let issuer = ks.url("/tenant");
+    let oidc = "/tenant/.well-known/openid-configuration";
+    ks.set(
+        "/jwks",
+        Reply::Json(jwks(&[jwk(Algorithm::RS256, "k1")]), None),
+    );
+    ks.set(oidc, metadata(&issuer, &ks.url("/jwks")));
+    let cfg = discovery_config(&issuer);
+    let rt = actix_web::rt::System::new();
+    assert_eq!(rt.block_on(cfg.prefetch_keys()).unwrap(), 1);
+    // The provider moves its keys.
+    ks.set("/jwks", Reply::Status(404));
+    ks.set(
+        "/keys/v2",
+        Reply::Json(
+            jwks(&[jwk(Algorithm::RS256, "k1"), jwk(Algorithm::ES256, "k2")]),
+            None,
+        ),
+    );
+    ks.set(oidc, metadata(&issuer, &ks.url("/keys/v2")));
+    assert!(rt.block_on(cfg.prefetch_keys()).is_err());
+    assert_eq!(rt.block_on(cfg.prefetch_keys()).unwrap(), 2);
+    assert_eq!(ks.hits("/keys/v2"), 1);
+}

@@ -687,7 +687,17 @@ impl RemoteKeys {
                 }
             }
         };
-        let (body, max_age) = self.get(&jwks_uri).await?;
+        let (body, max_age) = match self.get(&jwks_uri).await {
+            Ok(got) => got,
+            Err(e) => {
+                // A discovered `jwks_uri` that fails is looked up again on the next attempt:
+                // the provider may have moved its keys.
+                if matches!(self.location, KeyLocation::Discovery(_)) {
+                    self.state().jwks_uri = None;
+                }
+                return Err(e);
+            }
+        };
         let text = String::from_utf8(body).map_err(|_| FetchError::BadJwks {
             url: jwks_uri.clone(),
             detail: "not UTF-8".into(),
@@ -727,29 +737,43 @@ impl RemoteKeys {
             issuer: issuer.to_owned(),
             detail,
         };
-        let mut last = None;
+        // Each document that cannot be used (absent, not JSON, another issuer's, no
+        // `jwks_uri`) is passed over for the next; the error names every one.
+        let mut problems = Vec::new();
         for url in discovery_urls(issuer) {
             let body = match self.get(&url).await {
                 Ok((body, _)) => body,
                 Err(e) => {
-                    last = Some(e.to_string());
+                    problems.push(e.to_string());
                     continue;
                 }
             };
-            let meta: Metadata = serde_json::from_slice(&body)
-                .map_err(|e| fail(format!("{url} is not a JSON metadata document: {e}")))?;
+            let meta: Metadata = match serde_json::from_slice(&body) {
+                Ok(meta) => meta,
+                Err(e) => {
+                    problems.push(format!("{url} is not a JSON metadata document: {e}"));
+                    continue;
+                }
+            };
+            // RFC 8414 §3.3 / OIDC Discovery §4.3: a document naming another issuer must not
+            // be used.
             match meta.issuer.as_deref() {
                 Some(found) if found == issuer => {}
                 Some(found) => {
-                    return Err(fail(format!(
+                    problems.push(format!(
                         "{url} names issuer {found:?}, expected exactly {issuer:?}"
-                    )))
+                    ));
+                    continue;
                 }
-                None => return Err(fail(format!("{url} has no issuer"))),
+                None => {
+                    problems.push(format!("{url} has no issuer"));
+                    continue;
+                }
             }
-            let jwks_uri = meta
-                .jwks_uri
-                .ok_or_else(|| fail(format!("{url} has no jwks_uri")))?;
+            let Some(jwks_uri) = meta.jwks_uri else {
+                problems.push(format!("{url} has no jwks_uri"));
+                continue;
+            };
             check_url(&jwks_uri, self.settings.allow_insecure_http)?;
             self.state().endpoints = Endpoints {
                 authorization: meta.authorization_endpoint,
@@ -760,9 +784,11 @@ impl RemoteKeys {
             };
             return Ok(jwks_uri);
         }
-        Err(fail(
-            last.unwrap_or_else(|| "no metadata document found".into()),
-        ))
+        Err(fail(if problems.is_empty() {
+            "no metadata document found".into()
+        } else {
+            problems.join("; ")
+        }))
     }
 
     async fn get(&self, url: &str) -> Result<(Vec<u8>, Option<Duration>), FetchError> {
