@@ -238,11 +238,10 @@ fn authorize_request(req: &HttpRequest, payload: &mut Payload, demand: Demand) -
             None => {
                 // RFC 6750 §2.2: the token may be in the form body; hand the body on unchanged.
                 let read = read_form(original).await;
-                let step = match read.token() {
-                    Ok(token) => begin(&config, view(&req, &config, token)),
-                    Err(e) => Step::Done(Err(e)),
-                };
-                (step, read.into_payload())
+                (
+                    begin_found(&req, &config, read.token()),
+                    read.into_payload(),
+                )
             }
         };
         let outcome = settle(&req, complete(&config, step).await);
@@ -259,13 +258,23 @@ fn begin_with(
     config: &AuthConfig,
     body_token: Result<Option<String>, AuthError>,
 ) -> Step {
-    let step = match body_token {
-        Ok(token) => begin(config, view(req, config, token)),
-        Err(e) => Step::Done(Err(e)),
-    };
-    match step {
+    match begin_found(req, config, body_token) {
         Step::Done(outcome) => Step::Done(record(req, outcome)),
         pending => pending,
+    }
+}
+
+/// The first step of authentication from the request's header (and query) and what reading
+/// a form body found: its token (`Ok(None)`: none, or no body read), or why the body cannot
+/// be used. Nothing is recorded.
+pub(super) fn begin_found(
+    req: &HttpRequest,
+    config: &AuthConfig,
+    body_token: Result<Option<String>, AuthError>,
+) -> Step {
+    match body_token {
+        Ok(token) => begin(config, view(req, config, token)),
+        Err(e) => Step::Done(Err(e)),
     }
 }
 

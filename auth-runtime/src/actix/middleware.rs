@@ -384,11 +384,7 @@ where
             let read = super::body::read_form(actix_web::HttpMessage::take_payload(&mut req)).await;
             let found = read.token();
             req.set_payload(read.into_payload());
-            let step = match found.clone() {
-                Ok(token) => begin(&config, view(req.request(), &config, token)),
-                Err(e) => Step::Done(Err(e)),
-            };
-            match step {
+            match super::extract::begin_found(req.request(), &config, found.clone()) {
                 Step::Done(Err(e)) if e.reason() == crate::error::Reason::Missing => {}
                 step => {
                     let _ = settle(req.request(), complete(&config, step).await);
