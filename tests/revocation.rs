@@ -439,3 +439,52 @@ async fn remote_keys_and_the_check_both_finish_before_routing() {
         200
     );
 }
+
+/// A check that never answers (a store behind a firewall that drops packets).
+struct Hangs;
+
+impl RevocationCheck for Hangs {
+    fn is_revoked<'a>(&'a self, _token: &'a Verified) -> RevocationFuture<'a> {
+        Box::pin(std::future::pending())
+    }
+}
+
+/// A check that does not answer within `revocation_timeout` (default 1 s) cannot answer:
+/// 503 + `Retry-After` (or accepted, failing open), never a request that hangs.
+#[actix_web::test]
+async fn a_check_that_never_answers_is_503_after_the_timeout() {
+    let issuer = TestIssuer::new(SCOPES);
+    let app = app!(issuer
+        .config()
+        .revocation_check(Hangs)
+        .revocation_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap());
+    let started = std::time::Instant::now();
+    let retry = assert_unavailable(call!(&app, get_reports(&token(&issuer, "hang-1"))));
+    assert!(retry >= 1);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(200) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+    let app = app!(issuer
+        .config()
+        .revocation_check(Hangs)
+        .revocation_timeout(Duration::from_millis(100))
+        .revocation_store_unavailable(StoreUnavailable::FailOpen)
+        .build()
+        .unwrap());
+    assert_eq!(
+        call!(&app, get_reports(&token(&issuer, "hang-2"))).status(),
+        200
+    );
+    // Zero is not a time limit.
+    let err = issuer
+        .config()
+        .revocation_check(Hangs)
+        .revocation_timeout(Duration::ZERO)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("revocation_timeout"), "{err}");
+}

@@ -324,6 +324,9 @@ impl AuthConfigBuilder {
         if self.max_token_bytes == 0 {
             return Err(ConfigError::ZeroLimit("max_token_bytes"));
         }
+        if self.revocation.timeout.is_zero() {
+            return Err(ConfigError::ZeroLimit("revocation_timeout"));
+        }
         let max_token_bytes = self.max_token_bytes;
         let (issuers, leeway) = if self.trusted.is_empty() {
             let leeway = self.single.leeway();

@@ -151,11 +151,25 @@ impl Default for StoreUnavailable {
     }
 }
 
+/// How long a revocation check may take by default ([`AuthConfigBuilder::revocation_timeout`]).
+pub const DEFAULT_REVOCATION_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// The revocation settings as the builder keeps them.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct RevocationSettings {
     check: Option<Arc<dyn RevocationCheck>>,
     unavailable: StoreUnavailable,
+    pub(crate) timeout: Duration,
+}
+
+impl Default for RevocationSettings {
+    fn default() -> Self {
+        RevocationSettings {
+            check: None,
+            unavailable: StoreUnavailable::default(),
+            timeout: DEFAULT_REVOCATION_TIMEOUT,
+        }
+    }
 }
 
 impl fmt::Debug for RevocationSettings {
@@ -163,6 +177,7 @@ impl fmt::Debug for RevocationSettings {
         f.debug_struct("RevocationSettings")
             .field("check", &self.check.as_ref().map(|_| ".."))
             .field("unavailable", &self.unavailable)
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
@@ -173,6 +188,7 @@ impl RevocationSettings {
         Some(Revocation {
             check: self.check?,
             unavailable: self.unavailable,
+            timeout: self.timeout,
             down: AtomicBool::new(false),
         })
     }
@@ -182,6 +198,9 @@ impl RevocationSettings {
 pub(crate) struct Revocation {
     check: Arc<dyn RevocationCheck>,
     unavailable: StoreUnavailable,
+    /// The longest wait for an answer.
+    #[cfg_attr(not(any(feature = "actix", feature = "remote")), allow(dead_code))]
+    timeout: Duration,
     /// The last answer was an error: logged once when it starts and once when it ends.
     down: AtomicBool,
 }
@@ -234,6 +253,25 @@ impl AuthConfigBuilder {
         self.revocation.unavailable = policy;
         self
     }
+
+    /// The longest a [revocation check](Self::revocation_check) may take (default
+    /// [`DEFAULT_REVOCATION_TIMEOUT`], 1 s; zero fails [`build`](Self::build)): a check that
+    /// has not answered by then cannot answer, and the request gets what
+    /// [`revocation_store_unavailable`](Self::revocation_store_unavailable) says (503 by
+    /// default), rather than waiting on a store that never replies. Needs a tokio runtime
+    /// (actix-web's is one); applied with the `actix` or `remote` feature.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use endpoint_auth_runtime::AuthConfig;
+    ///
+    /// let auth = AuthConfig::builder().revocation_timeout(Duration::from_millis(250));
+    /// # let _ = auth;
+    /// ```
+    pub fn revocation_timeout(mut self, timeout: Duration) -> Self {
+        self.revocation.timeout = timeout;
+        self
+    }
 }
 
 impl AuthConfig {
@@ -259,7 +297,18 @@ impl Revocation {
         if verified.token_id().is_none() && self.check.needs_token_id() {
             return Err(AuthError::missing_token_id());
         }
-        match self.check.is_revoked(&verified).await {
+        #[cfg(any(feature = "actix", feature = "remote"))]
+        let answer = tokio::time::timeout(self.timeout, self.check.is_revoked(&verified))
+            .await
+            .unwrap_or_else(|_| {
+                Err(RevocationError::new(format!(
+                    "no answer within {} ms",
+                    self.timeout.as_millis()
+                )))
+            });
+        #[cfg(not(any(feature = "actix", feature = "remote")))]
+        let answer = self.check.is_revoked(&verified).await;
+        match answer {
             Ok(revoked) => {
                 if self.down.swap(false, Ordering::Relaxed) {
                     tracing::info!(
