@@ -15,6 +15,8 @@ endpoint_auth::scopes! {
     "read:reports" => "Read reports",
 }
 
+endpoint_auth::route_audit!();
+
 /// How many times an undeclared handler of one App ran.
 type Runs = web::Data<AtomicUsize>;
 
@@ -60,23 +62,28 @@ async fn nothing_here(runs: Runs) -> HttpResponse {
     HttpResponse::NotFound().body("nothing here")
 }
 
+/// The routes, in a function the route audit reads (it does not read `macro_rules!` bodies).
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(health)
+        .service(ready)
+        .service(reports)
+        .service(forgotten)
+        .route("/undeclared", web::get().to(undeclared))
+        .service(
+            web::scope("/api")
+                .service(open)
+                .service(web::scope("/v1").route("/x", web::get().to(undeclared))),
+        )
+        .default_service(web::to(nothing_here));
+}
+
 macro_rules! app {
     ($auth:expr, $runs:expr) => {
         test::init_service(
             App::new()
                 .app_data($runs.clone())
                 .wrap($auth)
-                .service(health)
-                .service(ready)
-                .service(reports)
-                .service(forgotten)
-                .route("/undeclared", web::get().to(undeclared))
-                .service(
-                    web::scope("/api")
-                        .service(open)
-                        .service(web::scope("/v1").route("/x", web::get().to(undeclared))),
-                )
-                .default_service(web::to(nothing_here)),
+                .configure(routes),
         )
         .await
     };
@@ -117,14 +124,29 @@ async fn undeclared_routes_need_a_token_and_their_handlers_never_run_without_one
     }
 }
 
+/// A `#[public]` route attribute's handler is recognised at the App's root by what it
+/// declares; under a scope (`/api/open`) only through the route audit, which knows the full
+/// path: without it the route needs a token (fail closed, never a guess from a suffix).
 #[actix_web::test]
 async fn public_routes_stay_open_and_requires_keeps_its_scope_in_deny_mode() {
     let issuer = TestIssuer::new(SCOPES);
-    let app = app!(
+    let get = |path: &str| test::TestRequest::get().uri(path);
+    let without_audit = app!(
         issuer.config().deny_by_default().build().unwrap(),
         Runs::new(AtomicUsize::new(0))
     );
-    let get = |path: &str| test::TestRequest::get().uri(path);
+    let resp = test::call_service(&without_audit, get("/health").to_request()).await;
+    assert_eq!(resp.status(), 200);
+    assert_unauthorized(test::call_service(&without_audit, get("/api/open").to_request()).await);
+    let app = app!(
+        issuer
+            .config()
+            .deny_by_default()
+            .route_audit(&ROUTE_AUDIT)
+            .build()
+            .unwrap(),
+        Runs::new(AtomicUsize::new(0))
+    );
     for (path, text) in [("/health", "up"), ("/api/open", "open")] {
         let resp = test::call_service(&app, get(path).to_request()).await;
         assert_eq!(resp.status(), 200, "{path}");
@@ -236,7 +258,13 @@ async fn other_methods_of_a_public_route_reach_no_undeclared_handler_whatever_th
     use actix_web::http::Method;
     let issuer = TestIssuer::new(SCOPES);
     let runs = Runs::new(AtomicUsize::new(0));
-    let app = app!(issuer.config().deny_by_default().build().unwrap(), runs);
+    let config = issuer
+        .config()
+        .deny_by_default()
+        .route_audit(&ROUTE_AUDIT)
+        .build()
+        .unwrap();
+    let app = app!(config, runs);
     let call = |method: Method, path: &str| {
         test::TestRequest::default()
             .method(method)
@@ -270,4 +298,106 @@ async fn other_methods_of_a_public_route_reach_no_undeclared_handler_whatever_th
     .await;
     assert_eq!(resp.status(), 404);
     assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
+
+/// What an attack pass tried against the before-routing recognition of `#[public]` routes.
+/// Each would run an undeclared handler without a token; each must be 401.
+mod recognition {
+    use super::*;
+    use actix_web::http::Method;
+
+    pub mod site {
+        use super::*;
+        #[public]
+        #[get("/status")]
+        pub async fn status() -> HttpResponse {
+            HttpResponse::Ok().body("site status")
+        }
+        #[public]
+        #[get("/files/{file:.*}")]
+        pub async fn files() -> HttpResponse {
+            HttpResponse::Ok().body("a public file")
+        }
+    }
+
+    pub mod admin {
+        use super::*;
+        /// The same function name as a public handler, another path, no declaration.
+        #[get("/admin/status")]
+        pub async fn status(runs: Runs) -> HttpResponse {
+            runs.fetch_add(1, Ordering::SeqCst);
+            HttpResponse::Ok().body("admin status")
+        }
+        /// Undeclared, under the public catch-all's prefix.
+        #[get("/files/secret")]
+        pub async fn secret(runs: Runs) -> HttpResponse {
+            runs.fetch_add(1, Ordering::SeqCst);
+            HttpResponse::Ok().body("secret")
+        }
+    }
+
+    /// A handler registered by hand, declared public, sharing its resource with an
+    /// undeclared one.
+    #[public]
+    async fn list_items() -> HttpResponse {
+        HttpResponse::Ok().body("items")
+    }
+    async fn create_item(runs: Runs) -> HttpResponse {
+        runs.fetch_add(1, Ordering::SeqCst);
+        HttpResponse::Created().body("created")
+    }
+
+    #[actix_web::test]
+    async fn lookalike_routes_never_borrow_a_public_routes_openness() {
+        let issuer = TestIssuer::new(SCOPES);
+        let runs = Runs::new(AtomicUsize::new(0));
+        let app = test::init_service(
+            App::new()
+                .app_data(runs.clone())
+                .wrap(issuer.config().deny_by_default().build().unwrap())
+                .service(site::status)
+                .service(admin::status)
+                .service(admin::secret)
+                .service(site::files)
+                .service(
+                    web::resource("/items")
+                        .name("list_items")
+                        .route(web::get().to(list_items))
+                        .route(web::post().to(create_item)),
+                ),
+        )
+        .await;
+        let call = |method: Method, path: &str| {
+            test::TestRequest::default()
+                .method(method)
+                .uri(path)
+                .to_request()
+        };
+        // The public routes themselves serve.
+        for (path, body) in [
+            ("/status", "site status"),
+            ("/files/a.txt", "a public file"),
+        ] {
+            let resp = test::call_service(&app, call(Method::GET, path)).await;
+            assert_eq!(resp.status(), 200, "{path}");
+            assert_eq!(super::body(resp).await, body);
+        }
+        // A same-named function elsewhere; a percent-encoded path that only the public
+        // catch-all matches before decoding; another method of a hand-registered resource.
+        for (method, path) in [
+            (Method::GET, "/admin/status"),
+            (Method::GET, "/files/secret"),
+            (Method::GET, "/files/%73ecret"),
+            (Method::GET, "/%61dmin/status"),
+            (Method::POST, "/items"),
+        ] {
+            let resp = test::call_service(&app, call(method.clone(), path)).await;
+            assert_unauthorized(resp);
+        }
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            0,
+            "an undeclared handler ran without a token"
+        );
+    }
 }

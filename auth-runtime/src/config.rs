@@ -188,11 +188,14 @@ impl AuthConfigBuilder {
     /// routing: 401 with the challenge, the handler never runs. Routes declared `#[requires]`
     /// keep their own requirement on top (403 without its scope).
     ///
-    /// A `#[public]` handler is recognised by its route: the resource name that actix-web's
-    /// route attributes give it (the function's name), or the method and path `#[public]` read
-    /// when it stood above the route attribute. A `#[public]` handler registered by hand
-    /// (`.route("/x", web::get().to(h))`) is not recognised unless its resource is named
-    /// after it (`web::resource("/x").name("h")`).
+    /// The decision is made before routing, from actix-web's resource map (for the
+    /// percent-decoded path the router matches) and the method, and it fails closed: a
+    /// `#[public]` route attribute's handler at the App's root is recognised by the exact
+    /// path and method it declares and the resource named after it; one under a scope, or
+    /// registered by hand (`.route("/x", web::get().to(h))`, `web::resource`), only through
+    /// the [route audit](Self::route_audit), which knows its full path and methods. A route
+    /// not recognised needs a token, so a lookalike (a same-named function elsewhere, another
+    /// method of the resource, an encoded path) can never borrow a public route's openness.
     ///
     /// ```
     /// # use endpoint_auth_runtime::{Algorithm, AuthConfig, Key};
@@ -232,9 +235,9 @@ impl AuthConfigBuilder {
     }
     /// The crate's route audit (`endpoint_auth::route_audit!`), for deny-by-default to
     /// recognise the `#[public]` routes it found by their method and full path, however
-    /// they are registered: without it, a `#[public]` handler registered by hand
-    /// (`.route("/x", web::get().to(h))`, `web::resource`) is only recognised when its
-    /// resource is named after it. [`strict_routes`](Self::strict_routes) sets it too.
+    /// they are registered (under a scope, by hand): a request is open when every audited
+    /// route of its pattern and method is public. Without it, only route attributes at the
+    /// App's root are recognised. [`strict_routes`](Self::strict_routes) sets it too.
     pub fn route_audit(mut self, audit: &'static crate::audit::RouteAudit) -> Self {
         self.route_audit = Some(audit);
         self

@@ -103,99 +103,111 @@ pub struct AuthMiddleware<S> {
     public: Option<Rc<DeclaredRoutes>>,
 }
 
-/// The `#[public]` handlers, and how a request's route is recognised as one of theirs: by
-/// what their declarations registered, and by the public routes of the route audit when
-/// the configuration has one. The `#[requires]` handlers too, recognised the same way, for
-/// the scope hint of a 401 answered here.
+/// The `#[public]` handlers, and how a request's route is recognised as one of theirs, before
+/// routing: by the full pattern and name of the resource actix-web's resource map matches
+/// for the path as the router sees it (percent-decoded), and the request's method. A route
+/// attribute's handler is recognised by the path and method it declares, at the App's root;
+/// under a scope, or registered by hand, only through the route audit, which knows its full
+/// pattern and methods. Whatever is not recognised needs a token (fail closed). The
+/// `#[requires]` handlers are recognised the same way, for the scope hint of a 401 answered
+/// here.
+///
+/// What the resource map cannot know is guards: a `#[public]` route with a guard of its own
+/// (beyond its method) that turns a request away lets the router try later resources of the
+/// same pattern; do not give public routes custom guards in deny mode.
 struct DeclaredRoutes {
     public: Vec<&'static crate::registry::PublicHandler>,
+    /// Every route of the audit, declared or not.
     audited: Vec<&'static crate::audit::AuditedRoute>,
     protected: Vec<&'static crate::registry::ProtectedHandler>,
 }
 
+/// The resource a request is routed to, as far as actix-web's resource map can tell before
+/// routing: its full pattern and its name, for the percent-decoded path the router matches.
+struct Matched<'r> {
+    pattern: Option<String>,
+    name: Option<&'r str>,
+    method: &'r str,
+}
+
+impl<'r> Matched<'r> {
+    fn of(req: &'r actix_web::dev::ServiceRequest) -> Self {
+        let http = req.request();
+        // `match_info` holds the path the router matches (decoded but for `/`, `%`, `+`);
+        // `HttpRequest::match_pattern` would read the raw path before routing, where
+        // `/%61dmin` is not `/admin`.
+        let path = http.match_info().as_str();
+        let map = http.resource_map();
+        Matched {
+            pattern: map.match_pattern(path),
+            name: map.match_name(path),
+            method: req.method().as_str(),
+        }
+    }
+
+    /// Whether this is the route `declared` was written on: the path and method its route
+    /// attribute names, the resource named after the handler (as route attributes name it).
+    fn is<D>(&self, declared: &crate::registry::Declared<D>) -> bool {
+        declared.path().is_some()
+            && self.pattern.as_deref() == declared.path()
+            && self.name == Some(declared.handler())
+            && declared
+                .methods()
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(self.method))
+    }
+}
+
 impl DeclaredRoutes {
     fn registered(audit: Option<&'static crate::audit::RouteAudit>) -> Self {
-        let audited = audit.map_or_else(Vec::new, |a| {
-            a.routes()
-                .iter()
-                .filter(|r| matches!(r.declaration(), crate::audit::Declaration::Public(_)))
-                .collect()
-        });
         DeclaredRoutes {
             public: crate::registry::public_handlers(),
-            audited,
+            audited: audit.map_or_else(Vec::new, |a| a.routes().iter().collect()),
             protected: crate::registry::protected_handlers(),
         }
     }
 
     /// Whether the route this request matches is open: the RFC 9728 metadata document
-    /// ([`metadata_service`](super::metadata_service)), or a `#[public]` handler's: by the method and
-    /// path `#[public]` read (exactly, or as the end of the full pattern of a resource named
-    /// after the handler, under a scope), else by the resource name that actix-web's route
-    /// attributes give (the function's name).
+    /// ([`metadata_service`](super::metadata_service)), or a `#[public]` handler's (see
+    /// [`DeclaredRoutes`]).
     fn serve(&self, req: &actix_web::dev::ServiceRequest) -> bool {
-        let http = req.request();
-        let name = http.match_name();
+        let matched = Matched::of(req);
         // The RFC 9728 document is how a client learns where to get a token.
-        if name == Some(super::response::METADATA_RESOURCE) {
+        if matched.name == Some(super::response::METADATA_RESOURCE) {
             return true;
         }
-        if self.public.is_empty() && self.audited.is_empty() {
+        let Some(pattern) = matched.pattern.as_deref() else {
+            // No resource: the default service, never open this way.
             return false;
-        }
-        let pattern = http.match_pattern();
-        let method = req.method().as_str();
-        // A public route of the audit: the same full pattern, and one of its methods (any,
-        // when it names none). Its default service is never open this way.
-        let audited = pattern.as_deref().is_some_and(|p| {
-            self.audited
-                .iter()
-                .any(|r| r.path() == p && (r.methods().is_empty() || opens(r.methods(), method)))
-        });
-        audited
-            || self.public.iter().any(|h| {
-                routes_to(h, name, pattern.as_deref())
-                    && (h.path().is_none() || opens(h.methods(), method))
+        };
+        // The audit knows every route of the pattern: open when each one this method
+        // reaches is public (one undeclared route among them and it is not).
+        let mut audited = self
+            .audited
+            .iter()
+            .filter(|r| {
+                r.path() == pattern
+                    && (r.methods().is_empty()
+                        || r.methods()
+                            .iter()
+                            .any(|m| m.eq_ignore_ascii_case(matched.method)))
             })
+            .peekable();
+        if audited.peek().is_some() {
+            return audited
+                .all(|r| matches!(r.declaration(), crate::audit::Declaration::Public(_)));
+        }
+        self.public.iter().any(|h| matched.is(h))
     }
 
     /// The requirement of the `#[requires]` handler this request's route is, if it is one.
     fn requirement(&self, req: &actix_web::dev::ServiceRequest) -> Option<Requirement> {
-        let http = req.request();
-        let pattern = http.match_pattern();
-        let method = req.method().as_str();
+        let matched = Matched::of(req);
         self.protected
             .iter()
-            .find(|h| {
-                routes_to(h, http.match_name(), pattern.as_deref())
-                    && (h.path().is_none()
-                        || h.methods().iter().any(|m| m.eq_ignore_ascii_case(method)))
-            })
+            .find(|h| matched.is(h))
             .map(|h| h.requirement())
     }
-}
-
-/// Whether a request to the resource `name` with the full `pattern` is routed to the handler
-/// `declared`: by the path its declaration read (exactly, or as the end of the pattern of a
-/// resource named after the handler, under a scope), else by the resource name alone.
-fn routes_to<D>(
-    declared: &crate::registry::Declared<D>,
-    name: Option<&str>,
-    pattern: Option<&str>,
-) -> bool {
-    let named = name == Some(declared.handler());
-    match declared.path() {
-        Some(path) => pattern.is_some_and(|p| p == path || (named && p.ends_with(path))),
-        None => named,
-    }
-}
-
-/// Whether `method` is one of a public route's `methods`. Only those: actix-web's route
-/// attributes guard the resource itself, so a request of another method (a CORS preflight
-/// or a `HEAD` to a `GET` route included) is not the public handler's but falls through to
-/// the default service, which deny-by-default protects like any undeclared route.
-fn opens(methods: &[&str], method: &str) -> bool {
-    methods.iter().any(|m| m.eq_ignore_ascii_case(method))
 }
 
 /// The future of a request the middleware passed on: the inner service's own, or, when the
