@@ -524,6 +524,21 @@ fn form_body_token_works_when_enabled_and_the_handler_still_reads_the_form() {
     assert_eq!(r.challenge(), BARE);
 }
 
+/// Registered with `app_data` alone, the form-body method cannot keep its order (the auth
+/// extractor would read the body while `Path` answers): refused, 500 on protected routes, as
+/// for remote keys; a public route (no auth extractor) still serves.
+#[test]
+fn the_form_body_method_registered_as_app_data_only_is_refused() {
+    let s = serve_app_data(builder().allow_form_body_token().build().unwrap(), routes);
+    let ct = "Content-Type: application/x-www-form-urlencoded";
+    let t = token("read:reports");
+    let body = format!("title=x&access_token={t}");
+    for path in ["/form", "/items/not-a-number"] {
+        let r = request(s.addr, "POST", path, &[ct], body.as_bytes());
+        assert_eq!(r.status, 500, "{path}: {}", r.text());
+    }
+}
+
 /// With the form-body method, the middleware reads a form request's body before routing:
 /// `Path`, `Json`'s content-type check and `Form` cannot answer first (RFC 6750 §2.2 meets
 /// "order of checks"), and the body still reaches the handler whole, a public route's

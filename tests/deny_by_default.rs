@@ -401,3 +401,24 @@ mod recognition {
         );
     }
 }
+
+/// Deny-by-default needs the middleware: registered with `app_data` alone nothing would
+/// guard the undeclared routes, so the protected routes answer 500 (the log names the fix)
+/// and the mistake shows in the first test rather than in production.
+#[actix_web::test]
+async fn deny_by_default_registered_as_app_data_only_is_refused() {
+    let issuer = TestIssuer::new(SCOPES);
+    let app = test::init_service(
+        App::new()
+            .app_data(issuer.config().deny_by_default().build().unwrap())
+            .app_data(Runs::new(AtomicUsize::new(0)))
+            .configure(routes),
+    )
+    .await;
+    let reader = issuer.token().scopes(["read:reports"]).sign();
+    let request = test::TestRequest::get()
+        .uri("/reports")
+        .bearer(&reader)
+        .to_request();
+    assert_eq!(test::call_service(&app, request).await.status(), 500);
+}

@@ -170,8 +170,9 @@ impl AuthConfigBuilder {
     /// can answer first; the body is handed on to the handler unchanged, however long. Only
     /// the first [`MAX_FORM_BODY_BYTES`] are searched for a token: a protected route answers
     /// a longer form body 400 `invalid_request` (it cannot tell whether the body holds a
-    /// second token); a public route serves it. Registered by `app_data` alone, the auth
-    /// extractor reads the body itself, and a `Path` error can answer before it.
+    /// second token); a public route serves it. Registered by `app_data` alone, a protected
+    /// route answers 500 and the log names the fix (the auth extractor would read the body
+    /// while a `Path` error answers first).
     pub fn allow_form_body_token(mut self) -> Self {
         self.methods.form_body = true;
         self

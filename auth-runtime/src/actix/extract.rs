@@ -74,8 +74,9 @@ pub(super) fn config_of(req: &HttpRequest) -> Option<(&AuthConfig, bool)> {
         .map(|config| (config, false))
 }
 
-/// Why `config` cannot serve this request, if it cannot: one with remote keys or a revocation
-/// check must be the one whose middleware the request went through. Registered only as app
+/// Why `config` cannot serve this request, if it cannot: one with remote keys, introspection,
+/// a revocation check or the form-body method must be the one whose middleware the request
+/// went through. Registered only as app
 /// data, a request that waits for keys or the check would let the handler's other extractors (`Path`, `Query`, …) answer
 /// 404/400 before authentication does; that weaker order is refused instead.
 fn unusable(config: &AuthConfig, wrapped: bool) -> Option<&'static str> {
@@ -93,6 +94,21 @@ fn unusable(config: &AuthConfig, wrapped: bool) -> Option<&'static str> {
             "this route's endpoint_auth::AuthConfig introspects tokens but is registered with \
              `app_data` only: register it with `App::wrap(auth_config.clone())` (or `.wrap` on \
              the scope), so that introspection completes before any other extractor can answer",
+        );
+    }
+    if config.inner.deny_by_default && !wrapped {
+        return Some(
+            "this route's endpoint_auth::AuthConfig denies by default but is registered with \
+             `app_data` only, where nothing guards the undeclared routes: register it with \
+             `App::wrap(auth_config.clone())`",
+        );
+    }
+    if config.inner.methods.form_body && !wrapped {
+        return Some(
+            "this route's endpoint_auth::AuthConfig accepts tokens in form bodies but is \
+             registered with `app_data` only: register it with `App::wrap(auth_config.clone())` \
+             (or `.wrap` on the scope), so that the body is read before any other extractor can \
+             answer",
         );
     }
     if config.inner.revocation.is_some() && !wrapped {
