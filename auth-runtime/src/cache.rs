@@ -5,8 +5,8 @@
 //! - **Keyed by the whole token.** The key is the full token string and lookups compare it
 //!   in full (no truncated hash, no hash-only equality), so only the exact bytes that were
 //!   verified can hit. Any change to header, payload or signature is a different token.
-//! - **Never past expiry.** An entry is served only while `now ≤ exp + leeway`, the same
-//!   bound the verifier applies; `nbf` and `iat` were already in the past when it was stored.
+//! - **Never past expiry.** An entry is served only while `now < exp + leeway`, the same
+//!   bound the verifier applies (RFC 7519 §4.1.4); `nbf` and `iat` were already in the past when it was stored.
 //! - **Never after its key is gone.** Entries carry the generation of the key set they were
 //!   verified with; any change of the key set (a rotation, a removal) makes all older
 //!   entries miss, so they are verified again against the current keys. A refresh that
@@ -127,8 +127,8 @@ impl Equivalent<TokenKey> for Probe<'_> {
 #[derive(Clone)]
 struct Entry {
     verified: Arc<Verified>,
-    /// The first instant the entry is no longer served: the second after `exp + leeway`
-    /// (so that `now < deadline` is `⌊now⌋ ≤ exp + leeway`, the verifier's rule). Kept as a
+    /// The first instant the entry is no longer served: `exp + leeway` (so that
+    /// `now < deadline` is `⌊now⌋ < exp + leeway`, the verifier's rule). Kept as a
     /// `SystemTime` so that a hit compares two clock readings, with no conversion to
     /// seconds since the epoch.
     deadline: SystemTime,
@@ -264,9 +264,9 @@ impl TokenCache {
     /// was seen before. Returns whether it was stored: always, but for a token whose expiry
     /// lies beyond what the system clock can represent (verified again each time).
     pub fn insert(&self, token: &str, verified: &Arc<Verified>, generation: u64) -> bool {
-        let last_second = verified.expires_at().saturating_add(self.leeway);
-        let Some(deadline) = last_second
-            .checked_add(1)
+        let Some(deadline) = verified
+            .expires_at()
+            .checked_add(self.leeway)
             .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
         else {
             return false;

@@ -331,7 +331,8 @@ impl StandardClaims {
                 }
             },
         };
-        if exp < now.saturating_sub(rules.leeway) {
+        // RFC 7519 §4.1.4: valid only before `exp` (plus the leeway), not at it.
+        if exp.saturating_add(rules.leeway) <= now {
             return Err(e(Reason::Expired, "the access token has expired"));
         }
         if nbf.is_some_and(|nbf| nbf > now.saturating_add(rules.leeway)) {
@@ -947,6 +948,32 @@ mod tests {
         ] {
             assert_eq!(check("client_id", refused), Err(Reason::WrongAudience));
         }
+    }
+
+    /// RFC 7519 §4.1.4: the current time must be before `exp` (the leeway added); §4.1.5: at
+    /// or after `nbf` (the leeway subtracted).
+    #[test]
+    fn exp_is_exclusive_and_nbf_inclusive_with_the_leeway() {
+        let check = |leeway, payload: Value, now| {
+            let rules = ClaimRules {
+                issuer: None,
+                audiences: &[],
+                audience_claim: "aud",
+                leeway,
+                roles: &RoleSource::default(),
+            };
+            standard(&payload).check(&rules, now).map_err(|e| e.reason())
+        };
+        let exp = json!({ "exp": 1000 });
+        assert_eq!(check(0, exp.clone(), 999), Ok(()));
+        assert_eq!(check(0, exp.clone(), 1000), Err(Reason::Expired));
+        assert_eq!(check(30, exp.clone(), 1029), Ok(()));
+        assert_eq!(check(30, exp.clone(), 1030), Err(Reason::Expired));
+        let nbf = json!({ "exp": 5000, "nbf": 1000 });
+        assert_eq!(check(0, nbf.clone(), 999), Err(Reason::NotYetValid));
+        assert_eq!(check(0, nbf.clone(), 1000), Ok(()));
+        assert_eq!(check(30, nbf.clone(), 970), Ok(()));
+        assert_eq!(check(30, nbf, 969), Err(Reason::NotYetValid));
     }
 
     #[test]
