@@ -169,6 +169,12 @@ async fn a_revoked_id_is_kept_until_its_token_cannot_be_accepted_anyway() {
     // Expired 2 s short of the margin: kept for 2 more seconds.
     store.revoke("short", now() + 2 - margin).await.unwrap();
     store.revoke("long", now() + 600).await.unwrap();
+    // An `exp` the verifier accepts but Redis's EXAT cannot hold (past year 9999, up to
+    // u64::MAX): kept, never "cannot revoke".
+    store.revoke("far", u64::MAX).await.unwrap();
+    store.revoke("farther", 1 << 60).await.unwrap();
+    assert!(store.contains("far").await.unwrap());
+    assert!(store.contains("farther").await.unwrap());
     // Past the margin already: nothing to keep.
     store.revoke("gone", now() - margin - 1).await.unwrap();
     assert!(store.contains("short").await.unwrap());

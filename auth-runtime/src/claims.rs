@@ -962,7 +962,9 @@ mod tests {
                 leeway,
                 roles: &RoleSource::default(),
             };
-            standard(&payload).check(&rules, now).map_err(|e| e.reason())
+            standard(&payload)
+                .check(&rules, now)
+                .map_err(|e| e.reason())
         };
         let exp = json!({ "exp": 1000 });
         assert_eq!(check(0, exp.clone(), 999), Ok(()));

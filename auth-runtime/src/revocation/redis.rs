@@ -10,6 +10,10 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use super::{now, RevocationCheck, RevocationError, RevocationFuture, KEEP_AFTER_EXPIRY};
 use crate::claims::Verified;
 
+/// The last second a Redis `EXAT` is sure to hold: 9999-12-31T23:59:59Z (Redis keeps expiry
+/// times as milliseconds in a signed 64-bit integer, and refuses what overflows it).
+const LAST_EXAT: u64 = 253_402_300_799;
+
 /// Settings of a [`RedisRevocationStore`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -128,10 +132,13 @@ impl RedisRevocationStore {
             return Ok(());
         }
         let mut cmd = redis::cmd("SET");
-        cmd.arg(self.key(token_id))
-            .arg(1)
-            .arg("EXAT")
-            .arg(keep_until);
+        cmd.arg(self.key(token_id)).arg(1);
+        // Redis keeps expiry times in milliseconds of a signed 64-bit integer: an `exp` the
+        // verifier accepts can be beyond that (up to u64::MAX). Such a token is revoked for
+        // good (its id is kept without an expiry) rather than not at all.
+        if keep_until <= LAST_EXAT {
+            cmd.arg("EXAT").arg(keep_until);
+        }
         self.run::<()>(cmd).await
     }
 
