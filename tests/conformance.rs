@@ -1311,3 +1311,57 @@ fn builder_rejects_bad_settings_at_startup() {
     assert!(endpoint_auth::Key::ec_pem(Algorithm::ES256, &read_key("ec384-public.pem")).is_err());
     assert!(endpoint_auth::Key::rsa_pem(Algorithm::ES256, &read_key("rsa-public.pem")).is_err());
 }
+
+/// Only access tokens presented as bearer tokens are accepted: a token bound to a DPoP key
+/// (`cnf.jkt`, RFC 9449 §6.1: it must come with a DPoP proof, never as `Bearer`), an ID or
+/// refresh token that a provider marks as such (`token_use`, Keycloak's `typ`) is 401
+/// `invalid_token`, however well it verifies.
+#[test]
+fn dpop_bound_id_and_refresh_tokens_are_not_bearer_access_tokens() {
+    let s = server();
+    let with = |name: &str, value: serde_json::Value| {
+        let mut c = claims("read:reports");
+        c[name] = value;
+        mint(Algorithm::ES256, &c)
+    };
+    for token in [
+        with(
+            "cnf",
+            json!({ "jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" }),
+        ),
+        with("token_use", json!("refresh_token")),
+        with("token_use", json!("id")),
+        with("typ", json!("ID")),
+        with("typ", json!("Refresh")),
+        with("token_type", json!("DPoP")),
+    ] {
+        let r = get(s.addr, "/read", &[&bearer(&token)]);
+        assert_eq!(r.status, 401, "{}", r.text());
+        assert!(
+            r.challenge().contains("error=\"invalid_token\""),
+            "{}",
+            r.challenge()
+        );
+        assert!(
+            r.challenge().contains("not a bearer access token"),
+            "{}",
+            r.challenge()
+        );
+    }
+    // What access tokens carry is fine: Cognito's and Hydra's token_use, Keycloak's typ, a
+    // certificate-bound token (RFC 8705, presented as Bearer; its binding is the TLS
+    // terminator's to check).
+    for token in [
+        with("token_use", json!("access")),
+        with("token_use", json!("access_token")),
+        with("typ", json!("Bearer")),
+        with("token_type", json!("Bearer")),
+        with(
+            "cnf",
+            json!({ "x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2" }),
+        ),
+    ] {
+        let r = get(s.addr, "/read", &[&bearer(&token)]);
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+}

@@ -521,3 +521,29 @@ async fn opaque_tokens_without_a_discovered_endpoint_cause_no_fetch_each() {
         "the document was read once already"
     );
 }
+
+/// An active answer for something that is not a bearer access token (a refresh token an
+/// authorization server such as Ory Hydra marks with `token_use`; a DPoP-bound token, RFC
+/// 9449 §6.2) is 401: a stolen refresh token does not open the API.
+#[actix_web::test]
+async fn an_active_refresh_or_dpop_bound_token_is_401() {
+    let issuer = TestIssuer::new(SCOPES);
+    let server = IntrospectionServer::start(CLIENT, SECRET);
+    let mut refresh = active(&issuer, "alice", now() + 300);
+    refresh["token_use"] = json!("refresh_token");
+    server.set("opaque-refresh", refresh);
+    let mut dpop = active(&issuer, "alice", now() + 300);
+    dpop["token_type"] = json!("DPoP");
+    dpop["cnf"] = json!({ "jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" });
+    server.set("opaque-dpop", dpop);
+    let mut access = active(&issuer, "alice", now() + 300);
+    access["token_use"] = json!("access_token");
+    server.set("opaque-access", access);
+    let app = app!(config(&issuer, introspection(&server)));
+    for token in ["opaque-refresh", "opaque-dpop"] {
+        let challenge = assert_invalid_token(get!(&app, "/reports", token));
+        let description = challenge.param("error_description").unwrap();
+        assert!(description.contains("not a bearer access token"), "{description}");
+    }
+    assert_eq!(get!(&app, "/reports", "opaque-access").status(), 200);
+}

@@ -188,6 +188,11 @@ pub(crate) struct StandardClaims {
     scp: Option<Value>,
     acr: Option<Value>,
     auth_time: Option<Value>,
+    /// Read only to refuse what is not a bearer access token (see [`StandardClaims::check`]).
+    cnf: Option<Value>,
+    token_use: Option<Value>,
+    token_type: Option<Value>,
+    typ: Option<Value>,
 }
 
 /// Reads the claims into the slots of a [`StandardClaims`] in place: the struct is a few
@@ -225,6 +230,10 @@ impl<'de> serde::de::Visitor<'de> for Fill<'_> {
                 "scp" => &mut claims.scp,
                 "acr" => &mut claims.acr,
                 "auth_time" => &mut claims.auth_time,
+                "cnf" => &mut claims.cnf,
+                "token_use" => &mut claims.token_use,
+                "token_type" => &mut claims.token_type,
+                "typ" => &mut claims.typ,
                 _ => {
                     map.next_value::<NoDuplicates>()?;
                     names.push(name);
@@ -271,6 +280,9 @@ impl StandardClaims {
     /// issuer and audience values, in this order, with the configured leeway.
     pub(crate) fn check(&self, rules: &ClaimRules<'_>, now: u64) -> Result<(), AuthError> {
         let e = AuthError::new;
+        if let Some(why) = self.not_a_bearer_access_token() {
+            return Err(e(Reason::NotABearerAccessToken, why));
+        }
         let exp = match self.get("exp").map(numeric_date) {
             Some(Some(exp)) => exp,
             _ => return Err(e(Reason::MissingExpiry, "the token has no exp claim")),
@@ -405,6 +417,35 @@ impl StandardClaims {
     }
 
     /// The claim `name`, if it is one of those read here and present.
+    /// Why the token is not a bearer access token, when its claims (or its introspection
+    /// response) say so: bound to a DPoP key (`cnf.jkt`, RFC 9449 §6.1; `token_type` `DPoP`
+    /// in an introspection response, §6.2), which must come with a proof, never as `Bearer`;
+    /// or marked as another kind of token by its provider (`token_use` other than Cognito's
+    /// `access` / Hydra's `access_token`; Keycloak's `typ` `ID` or `Refresh`). A certificate
+    /// binding (`cnf` `x5t#S256`, RFC 8705) is presented as `Bearer` over mutual TLS: its
+    /// check is the TLS terminator's.
+    fn not_a_bearer_access_token(&self) -> Option<&'static str> {
+        let text = |v: &Option<Value>| v.as_ref().and_then(Value::as_str).map(str::to_owned);
+        if self
+            .cnf
+            .as_ref()
+            .and_then(Value::as_object)
+            .is_some_and(|cnf| cnf.contains_key("jkt"))
+            || text(&self.token_type).is_some_and(|t| t.eq_ignore_ascii_case("dpop"))
+        {
+            return Some(
+                "the access token is bound to a DPoP key: it is not a bearer access token",
+            );
+        }
+        if text(&self.token_use).is_some_and(|u| u != "access" && u != "access_token")
+            || text(&self.typ)
+                .is_some_and(|t| t.eq_ignore_ascii_case("id") || t.eq_ignore_ascii_case("refresh"))
+        {
+            return Some("the token is an ID or refresh token: not a bearer access token");
+        }
+        None
+    }
+
     pub(crate) fn get(&self, name: &str) -> Option<&Value> {
         match name {
             "exp" => self.exp.as_ref(),

@@ -118,6 +118,9 @@ pub enum Reason {
     WrongAudience,
     /// A claim has the wrong type (e.g. `exp` as a string, `scope` as a number).
     InvalidClaims,
+    /// The token verifies but is not a bearer access token: bound to a DPoP key (RFC 9449),
+    /// or an ID or refresh token its provider marks as such (`token_use`, Keycloak's `typ`).
+    NotABearerAccessToken,
     /// The token's scopes do not satisfy the endpoint's requirement.
     InsufficientScope,
     /// The token lacks a role or a claim value the endpoint's requirement needs (no scope
@@ -158,10 +161,25 @@ impl Reason {
             MalformedHeader | MultipleHeaders | MultipleMethods | MalformedParameter => {
                 ErrorCode::InvalidRequest
             }
-            TokenTooLarge | Malformed | Encrypted | AlgorithmNotAllowed | UnknownKeyId
-            | BadSignature | UnsupportedCritical | RejectedType | Expired | NotYetValid
-            | MissingExpiry | WrongIssuer | UntrustedIssuer | WrongAudience | InvalidClaims
-            | Revoked | MissingTokenId | Inactive => ErrorCode::InvalidToken,
+            TokenTooLarge
+            | Malformed
+            | Encrypted
+            | AlgorithmNotAllowed
+            | UnknownKeyId
+            | BadSignature
+            | UnsupportedCritical
+            | RejectedType
+            | Expired
+            | NotYetValid
+            | MissingExpiry
+            | WrongIssuer
+            | UntrustedIssuer
+            | WrongAudience
+            | InvalidClaims
+            | NotABearerAccessToken
+            | Revoked
+            | MissingTokenId
+            | Inactive => ErrorCode::InvalidToken,
             InsufficientScope | InsufficientGrant | CheckDenied => ErrorCode::InsufficientScope,
             CheckHidden => ErrorCode::NotFound,
             InsufficientUserAuthentication => ErrorCode::InsufficientUserAuthentication,
@@ -195,6 +213,7 @@ impl Reason {
             Reason::UntrustedIssuer => "untrusted_issuer",
             Reason::WrongAudience => "wrong_audience",
             Reason::InvalidClaims => "invalid_claims",
+            Reason::NotABearerAccessToken => "not_a_bearer_access_token",
             Reason::InsufficientScope => "insufficient_scope",
             Reason::InsufficientGrant => "insufficient_grant",
             Reason::CheckDenied => "check_denied",
