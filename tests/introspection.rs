@@ -543,7 +543,51 @@ async fn an_active_refresh_or_dpop_bound_token_is_401() {
     for token in ["opaque-refresh", "opaque-dpop"] {
         let challenge = assert_invalid_token(get!(&app, "/reports", token));
         let description = challenge.param("error_description").unwrap();
-        assert!(description.contains("not a bearer access token"), "{description}");
+        assert!(
+            description.contains("not a bearer access token"),
+            "{description}"
+        );
     }
     assert_eq!(get!(&app, "/reports", "opaque-access").status(), 200);
+}
+
+/// At most `max_concurrent` introspection requests are under way at once (default 64): a
+/// flood of made-up opaque tokens cannot become a flood of requests to the authorization
+/// server (each carrying the service's credentials). Past the limit a request is 503 +
+/// `Retry-After` at once, without asking; a cached answer needs no request and still serves.
+#[actix_web::test]
+async fn introspection_requests_under_way_are_bounded() {
+    let issuer = TestIssuer::new(SCOPES);
+    let server = IntrospectionServer::start(CLIENT, SECRET);
+    server.set("opaque-alice", active(&issuer, "alice", now() + 300));
+    server.set("opaque-bob", active(&issuer, "bob", now() + 300));
+    let app = app!(config(&issuer, introspection(&server).max_concurrent(1)));
+    assert_eq!(get!(&app, "/reports", "opaque-alice").status(), 200);
+    server.delay(Duration::from_millis(400));
+    let started = std::time::Instant::now();
+    let (slow, refused, cached) = tokio::join!(
+        async { get!(&app, "/reports", "opaque-bob") },
+        async {
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+            let r = get!(&app, "/reports", "made-up-1");
+            (r, started.elapsed())
+        },
+        async {
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+            get!(&app, "/reports", "opaque-alice")
+        },
+    );
+    assert_eq!(slow.status(), 200);
+    let (refused, at) = refused;
+    assert_unavailable(refused);
+    assert!(
+        at < Duration::from_millis(350),
+        "refused at {at:?}, not at once"
+    );
+    assert_eq!(cached.status(), 200);
+    assert_eq!(
+        server.hits(),
+        2,
+        "alice once, bob once; the made-up token never asked"
+    );
 }

@@ -33,6 +33,14 @@
 //!   service's own client credentials (401/403) is the service's misconfiguration, so it is
 //!   503 as well (the client's token is not at fault), and logged as a warning. The first
 //!   failure is logged, then the recovery; never one line per request, never the token.
+//! - A token that is not a bearer access token by its answer (`token_use` of a refresh or ID
+//!   token, `token_type` `DPoP`, `cnf.jkt`): 401 `invalid_token`, as for a JWT.
+//!
+//! # Load on the authorization server
+//! At most [`Introspection::max_concurrent`] requests (default 64) are under way at once;
+//! past that, a request that would need one is 503 + `Retry-After` at once (logged once per
+//! episode). With the cache, a flood of made-up opaque tokens costs the authorization server
+//! a bounded number of requests in flight, never one per attacker request piling up.
 //!
 //! # Caching
 //! Answers are kept by the SHA-256 of the token (the token itself is never stored): an active
@@ -127,6 +135,7 @@ pub struct Introspection {
     inactive_cache_for: Duration,
     retry_after: Duration,
     capacity: usize,
+    max_concurrent: usize,
     max_response_bytes: usize,
     allow_insecure_http: bool,
     jwts: bool,
@@ -163,6 +172,7 @@ impl Introspection {
             inactive_cache_for: Duration::from_secs(5),
             retry_after: Duration::from_secs(5),
             capacity: 10_000,
+            max_concurrent: 64,
             max_response_bytes: 64 * 1024,
             allow_insecure_http: false,
             jwts: false,
@@ -203,6 +213,14 @@ impl Introspection {
     /// The `Retry-After` of a 503 while the endpoint cannot answer (default 5 s).
     pub fn retry_after(mut self, retry_after: Duration) -> Self {
         self.retry_after = retry_after;
+        self
+    }
+
+    /// How many introspection requests may be under way at once (default 64; at least 1).
+    /// Past it, a request that needs one is 503 + `Retry-After` at once, so a flood of
+    /// made-up opaque tokens never becomes a flood of requests to the authorization server.
+    pub fn max_concurrent(mut self, requests: usize) -> Self {
+        self.max_concurrent = requests.max(1);
         self
     }
 
@@ -263,10 +281,12 @@ impl Introspection {
             .map_err(|e| bad(e.to_string()))?;
         Ok(Introspector {
             cache: quick_cache::sync::Cache::new(self.capacity.max(1)),
+            in_flight: tokio::sync::Semaphore::new(self.max_concurrent),
             settings: self,
             issuer: issuer as u16,
             client,
             down: AtomicBool::new(false),
+            saturated: AtomicBool::new(false),
         })
     }
 }
@@ -284,8 +304,12 @@ pub(crate) struct Introspector {
     issuer: u16,
     client: reqwest::Client,
     cache: quick_cache::sync::Cache<[u8; 32], Answer>,
+    /// One permit per request under way ([`Introspection::max_concurrent`]).
+    in_flight: tokio::sync::Semaphore,
     /// The last request failed: logged once when it starts and once when it ends.
     down: AtomicBool,
+    /// Requests were refused for the limit: logged once per episode.
+    saturated: AtomicBool,
 }
 
 impl fmt::Debug for Introspector {
@@ -427,6 +451,21 @@ impl Introspector {
 
     /// The endpoint's answer, or 503 (logged once while the endpoint stays down).
     async fn answer(&self, issuer: &Issuer, token: &str) -> Result<Response, AuthError> {
+        let retry = self.settings.retry_after.as_secs();
+        let Ok(_permit) = self.in_flight.try_acquire() else {
+            if !self.saturated.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    target: "endpoint_auth",
+                    max_concurrent = self.settings.max_concurrent,
+                    "introspection requests at their limit: answering 503 without asking; \
+                     logged again only after a request gets through"
+                );
+            }
+            return Err(AuthError::introspection_unavailable(retry));
+        };
+        if self.saturated.load(Ordering::Relaxed) {
+            self.saturated.store(false, Ordering::Relaxed);
+        }
         match self.ask(issuer, token).await {
             Ok(response) => {
                 if self.down.swap(false, Ordering::Relaxed) {
@@ -442,7 +481,6 @@ impl Introspector {
                         "the introspection endpoint cannot answer (503); logged again only after it recovers"
                     );
                 }
-                let retry = self.settings.retry_after.as_secs();
                 Err(AuthError::introspection_unavailable(retry))
             }
         }
