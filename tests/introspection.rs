@@ -591,3 +591,32 @@ async fn introspection_requests_under_way_are_bounded() {
         "alice once, bob once; the made-up token never asked"
     );
 }
+
+/// A response that names a member twice (`{"active":false,"active":true}`) has no one
+/// meaning: it is no introspection response, 503 like any other, whether or not it has `exp`.
+#[actix_web::test]
+async fn a_response_with_a_member_named_twice_is_no_answer() {
+    let issuer = TestIssuer::new(SCOPES);
+    let server = IntrospectionServer::start(CLIENT, SECRET);
+    let app = app!(config(&issuer, introspection(&server)));
+    let iss = issuer.issuer_url();
+    let aud = issuer.audience_name();
+    let exp = now() + 300;
+    for (token, raw) in [
+        (
+            "twice-no-exp",
+            format!(
+                r#"{{"active":false,"active":true,"iss":"{iss}","aud":"{aud}","scope":"read:reports"}}"#
+            ),
+        ),
+        (
+            "twice-with-exp",
+            format!(
+                r#"{{"active":true,"iss":"{iss}","aud":"{aud}","scope":"read:reports","exp":{exp},"sub":"a","sub":"b"}}"#
+            ),
+        ),
+    ] {
+        server.set_raw(token, &raw);
+        assert_unavailable(get!(&app, "/reports", token));
+    }
+}

@@ -558,6 +558,10 @@ impl Introspector {
         }
         let mut object: Map<String, Value> =
             serde_json::from_slice(&bytes).map_err(|e| format!("{url}: not a JSON object: {e}"))?;
+        // A member named twice has no one meaning (which `active`?): not an answer (503).
+        if crate::json::has_duplicate_members(&bytes) {
+            return Err(format!("{url}: the response names a member twice"));
+        }
         match object.get("active") {
             Some(Value::Bool(true)) => {}
             Some(Value::Bool(false)) => return Ok(Response::Inactive),

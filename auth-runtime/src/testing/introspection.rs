@@ -34,6 +34,8 @@ struct State {
     client_id: String,
     secret: String,
     tokens: HashMap<String, Value>,
+    /// Bodies answered as they are, for what a `Value` cannot hold (a member named twice).
+    raw: HashMap<String, String>,
     /// Answer every request with this status and an empty body (an outage).
     failing: Option<u16>,
     delay: Duration,
@@ -87,6 +89,12 @@ impl IntrospectionServer {
     /// What the endpoint answers about `token` from now on (the JSON of RFC 7662 §2.2).
     pub fn set(&self, token: &str, response: Value) {
         self.lock().tokens.insert(token.to_owned(), response);
+    }
+
+    /// The endpoint answers `token` with exactly this body (200, `application/json`): for
+    /// answers a well-behaved server would never give, such as a member named twice.
+    pub fn set_raw(&self, token: &str, body: &str) {
+        self.lock().raw.insert(token.to_owned(), body.to_owned());
     }
 
     /// Every request is answered with `status` and an empty body (`None`: normal answers).
@@ -226,6 +234,9 @@ fn answer(
     let Some(token) = form.get("token") else {
         return (400, r#"{"error":"invalid_request"}"#.to_owned());
     };
+    if let Some(body) = st.raw.get(token) {
+        return (200, body.clone());
+    }
     let response = st
         .tokens
         .get(token)
