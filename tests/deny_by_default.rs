@@ -5,11 +5,11 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use actix_web::{get, test, web, App, HttpResponse};
+use actix_web::{get, post, test, web, App, HttpResponse};
 use endpoint_auth::testing::{
     assert_insufficient_scope, assert_unauthorized, TestIssuer, TestRequestExt,
 };
-use endpoint_auth::{public, requires, ConfigError};
+use endpoint_auth::{public, requires};
 
 endpoint_auth::scopes! {
     "read:reports" => "Read reports",
@@ -62,9 +62,31 @@ async fn nothing_here(runs: Runs) -> HttpResponse {
     HttpResponse::NotFound().body("nothing here")
 }
 
+/// An undeclared form handler: echoes the body it got.
+#[post("/notes")]
+async fn notes(runs: Runs, body: String) -> HttpResponse {
+    runs.fetch_add(1, Ordering::SeqCst);
+    HttpResponse::Ok().body(body)
+}
+
+#[public]
+#[post("/feedback")]
+async fn feedback() -> HttpResponse {
+    HttpResponse::Ok().body("thanks")
+}
+
+#[requires(scope = "read:reports")]
+#[post("/reports/search")]
+async fn search() -> HttpResponse {
+    HttpResponse::Ok().body("found")
+}
+
 /// The routes, in a function the route audit reads (it does not read `macro_rules!` bodies).
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(health)
+        .service(notes)
+        .service(feedback)
+        .service(search)
         .service(ready)
         .service(reports)
         .service(forgotten)
@@ -181,16 +203,66 @@ async fn without_the_mode_undeclared_routes_stay_open() {
 }
 
 // `test` is actix-web's here: the standard attribute by its full path.
-#[::core::prelude::v1::test]
-fn deny_by_default_refuses_the_form_body_method() {
+/// Deny-by-default with the form-body method (RFC 6750 §2.2): the middleware reads a form
+/// request's body before routing, so it decides from the body's token too. An undeclared
+/// route needs a token from header or body; a public one serves without; a `#[requires]` one
+/// keeps its scope check; the body reaches the handler whole.
+#[actix_web::test]
+async fn deny_by_default_with_the_form_body_method() {
     let issuer = TestIssuer::new(SCOPES);
-    let err = issuer
+    let runs = Runs::new(AtomicUsize::new(0));
+    let config = issuer
         .config()
         .deny_by_default()
         .allow_form_body_token()
         .build()
-        .unwrap_err();
-    assert_eq!(err, ConfigError::DenyByDefaultWithFormBody);
+        .unwrap();
+    let app = app!(config, runs);
+    let form = |path: &str, body: String| {
+        test::TestRequest::post()
+            .uri(path)
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .set_payload(body)
+            .to_request()
+    };
+    let nobody = issuer.token().sign();
+    let reader = issuer.token().scopes(["read:reports"]).sign();
+    // Undeclared: no token is 401 and the handler never runs; a bad one is 401 too.
+    assert_unauthorized(test::call_service(&app, form("/notes", "text=hi".into())).await);
+    let expired = issuer.token().expired().sign();
+    let resp = test::call_service(
+        &app,
+        form("/notes", format!("text=hi&access_token={expired}")),
+    )
+    .await;
+    endpoint_auth::testing::assert_invalid_token(resp);
+    assert_eq!(runs.load(Ordering::SeqCst), 0);
+    // A valid token in the body opens it; the handler reads the whole body.
+    let resp = test::call_service(
+        &app,
+        form("/notes", format!("text=hi&access_token={nobody}")),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(body(resp).await, format!("text=hi&access_token={nobody}"));
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    // Public: served without a token.
+    let resp = test::call_service(&app, form("/feedback", "text=great".into())).await;
+    assert_eq!(resp.status(), 200);
+    // Protected: its scope as ever.
+    let resp = test::call_service(
+        &app,
+        form("/reports/search", format!("q=x&access_token={nobody}")),
+    )
+    .await;
+    assert_insufficient_scope(resp, "read:reports");
+    let resp = test::call_service(
+        &app,
+        form("/reports/search", format!("q=x&access_token={reader}")),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_unauthorized(test::call_service(&app, form("/reports/search", "q=x".into())).await);
 }
 
 /// The RFC 9728 document is how a client learns where to get a token: open in deny mode too.

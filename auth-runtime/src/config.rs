@@ -90,9 +90,10 @@ pub enum ConfigError {
     /// A limit of zero.
     #[error("{0} must be greater than zero")]
     ZeroLimit(&'static str),
-    /// Deny-by-default with the form-body method: the middleware that enforces it cannot
-    /// read a form body without taking it from the handler.
-    #[error("deny_by_default() cannot be combined with allow_form_body_token(): the middleware authenticates before the body is read")]
+    /// No longer returned: deny-by-default works with the form-body method (the middleware
+    /// reads a form request's body before routing and decides from its token too).
+    #[deprecated(note = "never returned: deny_by_default() works with allow_form_body_token()")]
+    #[error("deny_by_default() cannot be combined with allow_form_body_token()")]
     DenyByDefaultWithFormBody,
     /// Single-issuer settings (`issuer`, `audience`, `key`, …) beside
     /// [`trust`](AuthConfigBuilder::trust): give each trusted issuer its own settings.
@@ -377,9 +378,6 @@ impl AuthConfigBuilder {
         };
         if let Some(audit) = self.strict_routes {
             audit.check()?;
-        }
-        if self.deny_by_default && self.methods.form_body {
-            return Err(ConfigError::DenyByDefaultWithFormBody);
         }
         if let Some(url) = &self.resource_metadata {
             if !is_header_safe_url(url) {

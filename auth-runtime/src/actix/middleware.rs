@@ -210,6 +210,21 @@ impl DeclaredRoutes {
     }
 }
 
+/// A rejection as this middleware's own response (outer middleware and test helpers see a
+/// response, as they do for a handler's rejection).
+fn refused(
+    req: actix_web::dev::ServiceRequest,
+    config: &AuthConfig,
+    routes: Option<&DeclaredRoutes>,
+    error: crate::error::AuthError,
+) -> actix_web::dev::ServiceResponse<BoxBody> {
+    use actix_web::ResponseError as _;
+    // The route's own requirement, for the scope hint of a bare 401 (when asked for).
+    let requirement = routes.and_then(|r| r.requirement(&req));
+    let response = config.reject(error, requirement.as_ref()).error_response();
+    req.into_response(response)
+}
+
 /// The future of a request the middleware passed on: the inner service's own, or, when the
 /// request waits for a key fetch first, a boxed one; either with the request's outcome slot
 /// ([`Scoped`]).
@@ -280,7 +295,9 @@ where
         req.add_data_container(self.data.clone());
         let request = label(req.request());
         if super::body::wants_form_body(req.request(), &self.config) {
-            return self.read_form_first(request, req);
+            // Deny-by-default decides after the body is read: its token counts too.
+            let open = self.public.as_ref().is_none_or(|public| public.serve(&req));
+            return self.read_form_first(request, req, open);
         }
         if let Some(public) = &self.public {
             if !public.serve(&req) {
@@ -337,20 +354,6 @@ where
         request: usize,
         req: actix_web::dev::ServiceRequest,
     ) -> Passed<S::Future> {
-        // The rejection as this middleware's own response (outer middleware and test helpers
-        // see a response, as they do for a handler's rejection).
-        fn refused(
-            req: actix_web::dev::ServiceRequest,
-            config: &AuthConfig,
-            routes: Option<&DeclaredRoutes>,
-            error: crate::error::AuthError,
-        ) -> actix_web::dev::ServiceResponse<BoxBody> {
-            use actix_web::ResponseError as _;
-            // The route's own requirement, for the scope hint of a bare 401 (when asked for).
-            let requirement = routes.and_then(|r| r.requirement(&req));
-            let response = config.reject(error, requirement.as_ref()).error_response();
-            req.into_response(response)
-        }
         match begin(&self.config, view(req.request(), &self.config, None)) {
             Step::Done(outcome) => match counted_once(req.request(), outcome) {
                 Ok(verified) => self.pass(request, Some(verified), req),
@@ -389,18 +392,32 @@ where
         &self,
         request: usize,
         mut req: actix_web::dev::ServiceRequest,
+        open: bool,
     ) -> Passed<S::Future> {
         let service = self.service.clone();
         let config = self.config.clone();
+        let routes = self.public.clone();
         later(request, async move {
             let read = super::body::read_form(actix_web::HttpMessage::take_payload(&mut req)).await;
             let found = read.token();
             req.set_payload(read.into_payload());
-            match super::extract::begin_found(req.request(), &config, found.clone()) {
-                Step::Done(Err(e)) if e.reason() == crate::error::Reason::Missing => {}
-                step => {
-                    let _ = settle(req.request(), complete(&config, step).await);
+            let outcome = match super::extract::begin_found(req.request(), &config, found.clone()) {
+                // Anonymous: left for the extractors (a public route counts nothing), unless
+                // deny-by-default refuses it here.
+                Step::Done(Err(e)) if e.reason() == crate::error::Reason::Missing => {
+                    if open {
+                        Ok(None)
+                    } else {
+                        Err(counted_once(req.request(), Err(e)).err())
+                    }
                 }
+                step => settle(req.request(), complete(&config, step).await)
+                    .map(Some)
+                    .map_err(Some),
+            };
+            // Deny-by-default on a route not declared `#[public]`: a valid token or nothing.
+            if let (false, Err(Some(e))) = (open, outcome) {
+                return Ok(refused(req, &config, routes.as_deref(), e));
             }
             super::body::keep_form_token(req.request(), found);
             service
