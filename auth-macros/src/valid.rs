@@ -159,7 +159,8 @@ pub fn requires(args: Args, errors: &mut Errors) -> Requires {
             ));
         }
     }
-    check_members("#[requires(…)]", &members, errors);
+    check_members("#[requires(…)]", true, &members, errors);
+    let first_key = members.first().map(|(e, _)| e.key.span());
     let mut nodes: Vec<Node> = members.into_iter().filter_map(|(_, n)| n).collect();
     let node = if nodes.len() == 1 {
         nodes.remove(0)
@@ -169,6 +170,17 @@ pub fn requires(args: Args, errors: &mut Errors) -> Requires {
     } else {
         Node::All(nodes)
     };
+    let alternatives = alternatives(&node);
+    if alternatives > MAX_ALTERNATIVES {
+        errors.at(
+            first_key.unwrap_or_else(proc_macro2::Span::call_site),
+            format!(
+                "this requirement expands to {alternatives} alternatives (at most \
+                 {MAX_ALTERNATIVES}): every `all` of several `any` multiplies them; name the \
+                 combinations a caller really needs"
+            ),
+        );
+    }
     let krate = krate.unwrap_or_else(|| syn::parse_quote!(::endpoint_auth));
     Requires {
         node,
@@ -386,7 +398,7 @@ fn node(
                 .iter()
                 .map(|e| (e, node(e, Level::Nested, errors, scopes, roles, issuers)))
                 .collect();
-            check_members(&format!("`{name}(…)`"), &members, errors);
+            check_members(&format!("`{name}(…)`"), name == "all", &members, errors);
             let nodes = members.into_iter().filter_map(|(_, n)| n).collect();
             Some(if name == "any" {
                 Node::Any(nodes)
@@ -439,12 +451,79 @@ fn node(
     }
 }
 
+/// The most alternatives (ways to be satisfied) one declaration may have: each is evaluated
+/// for a 403's hint and documented as an OpenAPI security requirement.
+const MAX_ALTERNATIVES: u64 = 256;
+
+/// How many alternatives `node` has once every `all` of `any`s is multiplied out.
+fn alternatives(node: &Node) -> u64 {
+    match node {
+        Node::Any(members) => members
+            .iter()
+            .map(alternatives)
+            .fold(0, u64::saturating_add),
+        Node::All(members) => members
+            .iter()
+            .map(alternatives)
+            .fold(1, u64::saturating_mul),
+        _ => 1,
+    }
+}
+
+/// A claim comparison with a literal, as written (for contradictions between siblings).
+fn claim_literal(lit: &ClaimLit) -> Option<String> {
+    match lit {
+        ClaimLit::Bool(b) => Some(b.to_string()),
+        ClaimLit::Str(s) => Some(format!("{:?}", s.value())),
+        ClaimLit::Int(i) => Some(i.to_string()),
+        ClaimLit::Param(_) => None,
+    }
+}
+
 /// Rules across the members of one list: no scope, role or `acr` twice, one `max_age`,
-/// `authenticated` only alone.
-fn check_members(list: &str, members: &[(&Entry, Option<Node>)], errors: &mut Errors) {
+/// `authenticated` only alone. In a list that must hold together (`conjunctive`: the
+/// attribute's own, `all(…)`), no two different `acr`s or issuers (a token has one of each)
+/// and no claim compared with two different values: such a list could never be satisfied.
+fn check_members(
+    list: &str,
+    conjunctive: bool,
+    members: &[(&Entry, Option<Node>)],
+    errors: &mut Errors,
+) {
     // What each named member was: its kind and value, to report a repeat.
     let mut seen: Vec<(&str, String)> = Vec::new();
     let mut max_age = false;
+    // The claim comparisons of the list, by claim name, with the value written.
+    let mut claims: Vec<(String, String)> = Vec::new();
+    for (_, node) in members {
+        let comparisons: Vec<&Node> = match node {
+            Some(Node::All(m)) if m.iter().all(|n| matches!(n, Node::Claim(..))) => {
+                m.iter().collect()
+            }
+            Some(n @ Node::Claim(..)) => vec![n],
+            _ => continue,
+        };
+        for comparison in comparisons {
+            let Node::Claim(name, lit) = comparison else {
+                continue;
+            };
+            let Some(value) = claim_literal(lit) else {
+                continue;
+            };
+            let name_text = name.value();
+            match claims.iter().find(|(n, _)| *n == name_text) {
+                Some((_, other)) if conjunctive && *other != value => errors.at(
+                    name.span(),
+                    format!(
+                        "claim `{name_text}` cannot equal both {other} and {value} in {list}: \
+                         no token satisfies it; for either, write `any(claim(…), claim(…))`"
+                    ),
+                ),
+                Some(_) => {}
+                None => claims.push((name_text, value)),
+            }
+        }
+    }
     for (entry, node) in members {
         let named = match node {
             Some(Node::Scope(lit)) => Some(("scope", lit)),
@@ -455,10 +534,23 @@ fn check_members(list: &str, members: &[(&Entry, Option<Node>)], errors: &mut Er
         };
         if let Some((kind, lit)) = named {
             let value = lit.value();
+            let single = matches!(kind, "acr" | "issuer");
             if seen.iter().any(|(k, v)| *k == kind && *v == value) {
                 errors.at(
                     lit.span(),
                     format!("{kind} `{value}` appears twice in {list}"),
+                );
+            } else if let Some((_, other)) = seen
+                .iter()
+                .find(|(k, _)| conjunctive && single && *k == kind)
+            {
+                errors.at(
+                    lit.span(),
+                    format!(
+                        "{kind} `{value}` and {kind} `{other}` can never both hold in {list}: a \
+                         token has one {kind}; for either, write `any({kind} = \"{other}\", \
+                         {kind} = \"{value}\")`"
+                    ),
                 );
             } else {
                 seen.push((kind, value));
