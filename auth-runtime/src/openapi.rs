@@ -578,19 +578,34 @@ fn is_anonymous_alternative(requirement: &Value) -> bool {
     requirement.as_object().is_some_and(Map::is_empty)
 }
 
-/// The registered handler for an operation: by method and path when the route is known,
-/// else by operationId (the handler name) when exactly one handler has that name.
+/// The registered handler for an operation: by method and path when the route is known;
+/// else, for a handler served under a `web::scope` (its route attribute names the path
+/// within the scope), by method and the end of the path, at a segment boundary, when exactly
+/// one handler fits and the operation's `operationId`, if any, is that handler's name; else
+/// by operationId (the handler name) when exactly one handler has that name.
 fn find<D>(
     handlers: &[&'static Declared<D>],
     method: &str,
     path: &str,
     op_id: Option<&str>,
 ) -> Option<usize> {
-    let by_route = handlers.iter().position(|h| {
-        h.path().is_some_and(|p| openapi_path(p) == path)
-            && h.methods().iter().any(|m| m.eq_ignore_ascii_case(method))
-    });
-    by_route.or_else(|| {
+    let serves = |h: &Declared<D>| h.methods().iter().any(|m| m.eq_ignore_ascii_case(method));
+    let by_route = handlers
+        .iter()
+        .position(|h| h.path().is_some_and(|p| openapi_path(p) == path) && serves(h));
+    let under_scope = || {
+        let mut fits = handlers.iter().enumerate().filter(|(_, h)| {
+            serves(h)
+                && op_id.is_none_or(|id| id == h.handler())
+                && h.path().is_some_and(|p| {
+                    let p = openapi_path(p);
+                    p.len() > 1 && path.len() > p.len() && path.ends_with(&p)
+                })
+        });
+        let first = fits.next()?;
+        fits.next().is_none().then_some(first.0)
+    };
+    by_route.or_else(under_scope).or_else(|| {
         let id = op_id?;
         let mut named = handlers
             .iter()

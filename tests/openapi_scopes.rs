@@ -1,0 +1,69 @@
+//! OpenAPI for handlers served under `web::scope`: a route attribute names the path within
+//! its scope (`#[get("/reports")]`), the document the full one (`/api/v1/reports`). The
+//! handler's declaration still becomes the operation's security, matched by the end of the
+//! path when exactly one handler of that method fits, and never when the operation's
+//! `operationId` names another handler.
+
+use actix_web::{get, HttpResponse};
+use endpoint_auth::openapi::SecurityDoc;
+use endpoint_auth::{public, requires};
+use serde_json::{json, Value};
+
+endpoint_auth::scopes! {
+    "read:reports" => "Read reports",
+    "export:reports" => "Export reports",
+}
+
+#[requires(scope = "export:reports")]
+#[get("/exports")]
+async fn list_exports() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+#[public(reason = "status page")]
+#[get("/status")]
+async fn status() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+fn operation(path: &str, operation_id: Option<&str>) -> Value {
+    let mut op = json!({ "responses": { "200": { "description": "ok" } } });
+    if let Some(id) = operation_id {
+        op["operationId"] = json!(id);
+    }
+    json!({ path: { "get": op } })
+}
+
+#[test]
+fn a_scoped_handler_is_matched_by_the_end_of_its_path() {
+    let mut paths = serde_json::Map::new();
+    for (path, id) in [
+        ("/api/v1/exports", Some("list_exports")),
+        ("/api/v2/exports", None),
+        ("/api/v1/status", None),
+        // Another handler's operation that happens to end the same way.
+        ("/admin/exports", Some("admin_exports")),
+    ] {
+        paths.extend(operation(path, id).as_object().unwrap().clone());
+    }
+    let mut doc = json!({
+        "openapi": "3.1.0",
+        "info": { "title": "t", "version": "1" },
+        "paths": paths,
+    });
+    let applied = SecurityDoc::new(SCOPES)
+        .client_credentials("https://idp.test/token")
+        .apply(&mut doc);
+    let security = |path: &str| doc["paths"][path]["get"]["security"].clone();
+    assert_eq!(
+        security("/api/v1/exports"),
+        json!([{ "oauth2": ["export:reports"] }])
+    );
+    assert_eq!(
+        security("/api/v2/exports"),
+        json!([{ "oauth2": ["export:reports"] }])
+    );
+    assert_eq!(security("/api/v1/status"), json!([]));
+    assert_eq!(security("/admin/exports"), Value::Null, "{doc:#}");
+    assert!(applied.undocumented.is_empty(), "{:?}", applied.undocumented);
+}
