@@ -65,5 +65,9 @@ fn a_scoped_handler_is_matched_by_the_end_of_its_path() {
     );
     assert_eq!(security("/api/v1/status"), json!([]));
     assert_eq!(security("/admin/exports"), Value::Null, "{doc:#}");
-    assert!(applied.undocumented.is_empty(), "{:?}", applied.undocumented);
+    assert!(
+        applied.undocumented.is_empty(),
+        "{:?}",
+        applied.undocumented
+    );
 }

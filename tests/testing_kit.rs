@@ -95,7 +95,11 @@ async fn an_admin_can_delete_and_a_writer_is_told_what_is_missing() {
         .uri("/reports/7")
         .bearer(&writer)
         .to_request();
-    let challenge = assert_insufficient_scope(test::call_service(&app, req).await, "admin:reports");
+    // The hint is the whole alternative (both scopes), not only the one the writer lacks.
+    let challenge = assert_insufficient_scope(
+        test::call_service(&app, req).await,
+        "admin:reports write:reports",
+    );
     assert_eq!(challenge.scopes(), ["write:reports", "admin:reports"]);
 }
 

@@ -157,6 +157,8 @@ impl<R: AuthResponse> AuthResponse for CustomBody<R> {
 pub struct BearerChallenge {
     scheme: String,
     params: Vec<(String, String)>,
+    /// The parameters written as a token rather than a quoted-string.
+    unquoted: Vec<String>,
 }
 
 impl BearerChallenge {
@@ -178,8 +180,13 @@ impl BearerChallenge {
             return Err(format!("no auth-scheme at the start of {value:?}"));
         }
         let mut params = Vec::new();
+        let mut unquoted = Vec::new();
         if i == bytes.len() {
-            return Ok(BearerChallenge { scheme, params });
+            return Ok(BearerChallenge {
+                scheme,
+                params,
+                unquoted,
+            });
         }
         if bytes[i] != b' ' {
             return Err(format!(
@@ -207,7 +214,11 @@ impl BearerChallenge {
             }
             i += 1;
             skip_ws(&mut i);
-            let v = if bytes.get(i) == Some(&b'"') {
+            let quoted = bytes.get(i) == Some(&b'"');
+            if !quoted {
+                unquoted.push(name.clone());
+            }
+            let v = if quoted {
                 i += 1;
                 let mut out = String::new();
                 loop {
@@ -245,7 +256,11 @@ impl BearerChallenge {
             params.push((name, v));
             skip_ws(&mut i);
             if i == bytes.len() {
-                return Ok(BearerChallenge { scheme, params });
+                return Ok(BearerChallenge {
+                    scheme,
+                    params,
+                    unquoted,
+                });
             }
             if bytes[i] != b',' {
                 return Err(format!("expected `,` at byte {i} of {value:?}"));
@@ -316,7 +331,7 @@ pub fn assert_unauthorized(resp: impl AuthResponse) -> BearerChallenge {
         &Expect::Challenge {
             status: 401,
             error: None,
-            scopes: &[],
+            scopes: None,
         },
     )
     .expect("a challenge was checked")
@@ -351,7 +366,7 @@ pub fn assert_invalid_request(resp: impl AuthResponse) -> BearerChallenge {
         &Expect::Challenge {
             status: 400,
             error: Some("invalid_request"),
-            scopes: &[],
+            scopes: None,
         },
     )
     .expect("a challenge was checked")
@@ -388,16 +403,18 @@ pub fn assert_invalid_token(resp: impl AuthResponse) -> BearerChallenge {
         &Expect::Challenge {
             status: 401,
             error: Some("invalid_token"),
-            scopes: &[],
+            scopes: None,
         },
     )
     .expect("a challenge was checked")
 }
 
 /// Asserts the contract's answer to a valid token without the scopes an endpoint requires:
-/// 403, `error="insufficient_scope"`, a `scope` hint containing `scope` (several scopes
-/// separated by spaces must all be in it), `Cache-Control: no-store`, the problem body
-/// repeating `error`, `error_description` and `scope`.
+/// 403, `error="insufficient_scope"`, a `scope` hint of exactly the scopes in `scope`
+/// (space-separated, in any order: the one alternative the hint names), `Cache-Control:
+/// no-store`, the problem body repeating `error`, `error_description` and `scope`. With
+/// `scope` empty, the hint must be absent: a role, claim or check refusal, which no scope
+/// would help.
 ///
 /// # Panics
 /// As [`assert_unauthorized`].
@@ -431,7 +448,7 @@ pub fn assert_insufficient_scope(resp: impl AuthResponse, scope: &str) -> Bearer
         &Expect::Challenge {
             status: 403,
             error: Some("insufficient_scope"),
-            scopes: &scopes,
+            scopes: Some(&scopes),
         },
     )
     .expect("a challenge was checked")
@@ -472,7 +489,7 @@ pub fn assert_insufficient_user_authentication(
         &Expect::Challenge {
             status: 401,
             error: Some("insufficient_user_authentication"),
-            scopes: &[],
+            scopes: None,
         },
     )
     .expect("a challenge was checked");
@@ -520,7 +537,9 @@ enum Expect<'a> {
     Challenge {
         status: u16,
         error: Option<&'static str>,
-        scopes: &'a [&'a str],
+        /// The `scope` hint: not checked (`None`), absent (`Some(&[])`), or exactly these
+        /// scopes in any order.
+        scopes: Option<&'a [&'a str]>,
     },
     Unavailable,
 }
@@ -543,13 +562,18 @@ impl Expect<'_> {
             Expect::Challenge {
                 status,
                 error: Some(e),
-                scopes,
+                scopes: Some(scopes),
             } if !scopes.is_empty() => {
                 format!(
                     "a {status} bearer challenge with error=\"{e}\" and scope \"{}\"",
                     scopes.join(" ")
                 )
             }
+            Expect::Challenge {
+                status,
+                error: Some(e),
+                scopes: Some(_),
+            } => format!("a {status} bearer challenge with error=\"{e}\" and no scope hint"),
             Expect::Challenge {
                 status,
                 error: Some(e),
@@ -645,7 +669,7 @@ fn check(name: &str, raw: RawResponse, expect: &Expect<'_>) -> Option<BearerChal
                     false,
                 ),
                 Some(Ok(c)) => {
-                    challenge_items(&c, *error, scopes, &shown, &mut item);
+                    challenge_items(&c, *error, *scopes, &shown, &mut item);
                     parsed = Some(c);
                 }
             }
@@ -702,7 +726,7 @@ fn check(name: &str, raw: RawResponse, expect: &Expect<'_>) -> Option<BearerChal
 fn challenge_items(
     c: &BearerChallenge,
     error: Option<&str>,
-    scopes: &[&str],
+    scopes: Option<&[&str]>,
     shown: &str,
     item: &mut impl FnMut(&'static str, String, String, bool),
 ) {
@@ -728,6 +752,29 @@ fn challenge_items(
         seen.push(lower);
         dup
     });
+    item(
+        "quoting",
+        "every parameter a quoted-string".into(),
+        if c.unquoted.is_empty() {
+            shown.to_owned()
+        } else {
+            format!("{} written as a token in {shown}", c.unquoted.join(", "))
+        },
+        c.unquoted.is_empty(),
+    );
+    if let Some(description) = c.param("error_description") {
+        // RFC 6750 §3: NQSCHAR only (%x20-21 / %x23-5B / %x5D-7E), so no quote, backslash
+        // or control character, escaped or not.
+        let nqschar = description
+            .bytes()
+            .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E));
+        item(
+            "error_description",
+            "NQSCHAR only (RFC 6750 §3)".into(),
+            format!("{description:?}"),
+            nqschar,
+        );
+    }
     item(
         "parameters",
         "each at most once".into(),
@@ -774,15 +821,28 @@ fn challenge_items(
         show(description),
         description.is_some_and(|d| !d.is_empty()) == error.is_some(),
     );
-    if !scopes.is_empty() {
-        let hint = c.scopes();
-        let missing: Vec<&&str> = scopes.iter().filter(|s| !hint.contains(s)).collect();
-        item(
+    match scopes {
+        None => {}
+        Some([]) => item(
             "scope hint",
-            format!("contains {:?}", scopes.join(" ")),
+            "(absent)".into(),
             show(c.param("scope")),
-            missing.is_empty(),
-        );
+            c.param("scope").is_none(),
+        ),
+        Some(scopes) => {
+            // Exactly one alternative's scopes (CONFORMANCE: the hint is the full scope set of
+            // one alternative), in any order, each once.
+            let mut hint = c.scopes();
+            let mut want = scopes.to_vec();
+            hint.sort_unstable();
+            want.sort_unstable();
+            item(
+                "scope hint",
+                format!("exactly {:?}", scopes.join(" ")),
+                show(c.param("scope")),
+                hint == want,
+            );
+        }
     }
 }
 
@@ -886,24 +946,88 @@ mod tests {
 
     #[test]
     fn a_matching_rejection_passes() {
-        let c = assert_insufficient_scope(rejection(403, Some(FORBIDDEN), FORBIDDEN_BODY), "b");
+        let c = assert_insufficient_scope(rejection(403, Some(FORBIDDEN), FORBIDDEN_BODY), "a b");
         assert_eq!(c.scopes(), ["a", "b"]);
-        assert_insufficient_scope(rejection(403, Some(FORBIDDEN), FORBIDDEN_BODY), "a b");
+        assert_insufficient_scope(rejection(403, Some(FORBIDDEN), FORBIDDEN_BODY), "b a");
     }
 
     #[test]
     #[should_panic(
-        expected = "scope hint:\n    - expected: contains \"c\"\n    + actual:   \"a b\""
+        expected = "scope hint:\n    - expected: exactly \"c\"\n    + actual:   \"a b\""
     )]
     fn a_scope_not_in_the_hint_is_listed_with_expected_and_actual() {
         assert_insufficient_scope(rejection(403, Some(FORBIDDEN), FORBIDDEN_BODY), "c");
+    }
+
+    /// The hint names one alternative in full: a hint wider than the expected scopes (two
+    /// alternatives run together, or extra scopes) fails.
+    #[test]
+    #[should_panic(expected = "scope hint:")]
+    fn a_hint_wider_than_the_alternative_fails() {
+        assert_insufficient_scope(rejection(403, Some(FORBIDDEN), FORBIDDEN_BODY), "a");
+    }
+
+    /// RFC 6750 §3 writes every parameter as a quoted-string and `error_description` in
+    /// NQSCHAR: an unquoted `error` or a description with a TAB or an escaped quote fails.
+    #[test]
+    fn unquoted_parameters_and_non_nqschar_descriptions_fail() {
+        let body = |description: &str| {
+            serde_json::json!({
+                "type": "about:blank", "title": "Unauthorized", "status": 401,
+                "detail": description, "error": "invalid_token",
+                "error_description": description,
+            })
+            .to_string()
+        };
+        for (challenge, description, why) in [
+            (
+                r#"Bearer realm="r", error=invalid_token, error_description="bad""#,
+                "bad",
+                "error written as a token",
+            ),
+            (
+                "Bearer realm=\"r\", error=\"invalid_token\", error_description=\"b\tad\"",
+                "b\tad",
+                "NQSCHAR only",
+            ),
+            (
+                r#"Bearer realm="r", error="invalid_token", error_description="b\"ad""#,
+                "b\"ad",
+                "NQSCHAR only",
+            ),
+        ] {
+            let failed = std::panic::catch_unwind(|| {
+                assert_invalid_token(rejection(401, Some(challenge), &body(description)))
+            });
+            let message = failed.expect_err(challenge);
+            let message = message
+                .downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_default();
+            assert!(message.contains(why), "{challenge}: {message}");
+        }
+        let fine = r#"Bearer realm="r", error="invalid_token", error_description="bad""#;
+        assert_invalid_token(rejection(401, Some(fine), &body("bad")));
+    }
+
+    /// An empty `scope`: a refusal no scope would help (role, claim, check) has no hint.
+    #[test]
+    fn an_empty_scope_asserts_there_is_no_hint() {
+        let challenge =
+            r#"Bearer realm="r", error="insufficient_scope", error_description="needs a role""#;
+        let body = r#"{"type":"about:blank","title":"Forbidden","status":403,"detail":"needs a role","error":"insufficient_scope","error_description":"needs a role"}"#;
+        assert_insufficient_scope(rejection(403, Some(challenge), body), "");
+        let failed = std::panic::catch_unwind(|| {
+            assert_insufficient_scope(rejection(403, Some(FORBIDDEN), FORBIDDEN_BODY), "")
+        });
+        assert!(failed.is_err(), "a hint where none belongs must fail");
     }
 
     #[test]
     #[should_panic(expected = "body.scope:")]
     fn a_body_that_does_not_repeat_the_challenge_fails() {
         let body = FORBIDDEN_BODY.replace(r#","scope":"a b""#, "");
-        assert_insufficient_scope(rejection(403, Some(FORBIDDEN), &body), "a");
+        assert_insufficient_scope(rejection(403, Some(FORBIDDEN), &body), "a b");
     }
 
     #[test]
