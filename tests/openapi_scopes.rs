@@ -71,3 +71,36 @@ fn a_scoped_handler_is_matched_by_the_end_of_its_path() {
         applied.undocumented
     );
 }
+
+/// The `AuthProblem` schema the document declares holds every rejection body the runtime
+/// renders, RFC 9470's step-up answer (`insufficient_user_authentication`, `acr_values`,
+/// `max_age`) included.
+#[test]
+fn every_rejection_body_fits_the_documented_auth_problem_schema() {
+    use actix_web::ResponseError as _;
+    use endpoint_auth::testing::TestIssuer;
+    use endpoint_auth::AuthError;
+    let doc = SecurityDoc::new(SCOPES)
+        .client_credentials("https://idp.test/token")
+        .document("t", "1");
+    let mut schema = doc["components"]["schemas"]["AuthProblem"].clone();
+    // Closed, so that a member the schema does not name fails too.
+    schema["additionalProperties"] = json!(false);
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let config = TestIssuer::new(SCOPES).auth_config();
+    let rt = actix_web::rt::System::new();
+    for error in [
+        AuthError::missing(),
+        AuthError::insufficient_scope("read:reports"),
+        AuthError::insufficient_user_authentication(&["urn:example:mfa"], Some(300)),
+        AuthError::unavailable(5),
+    ] {
+        let response = config.reject(error, None).error_response();
+        let bytes = rt
+            .block_on(actix_web::body::to_bytes(response.into_body()))
+            .unwrap();
+        let body: Value = serde_json::from_slice(&bytes).unwrap();
+        let problems: Vec<String> = validator.iter_errors(&body).map(|e| e.to_string()).collect();
+        assert!(problems.is_empty(), "{body}: {problems:?}");
+    }
+}

@@ -553,9 +553,11 @@ impl SecurityDoc {
                         "title": { "type": "string" },
                         "status": { "type": "integer" },
                         "detail": { "type": "string" },
-                        "error": { "type": "string", "enum": ["invalid_request", "invalid_token", "insufficient_scope"] },
+                        "error": { "type": "string", "enum": ["invalid_request", "invalid_token", "insufficient_scope", "insufficient_user_authentication"] },
                         "error_description": { "type": "string" },
-                        "scope": { "type": "string" }
+                        "scope": { "type": "string" },
+                        "acr_values": { "type": "string", "description": "RFC 9470: acceptable authentication context classes, space-separated" },
+                        "max_age": { "type": "integer", "description": "RFC 9470: the largest acceptable seconds since the user authenticated" }
                     },
                     "required": ["status"]
                 })
