@@ -159,6 +159,17 @@ pub fn requires(args: Args, errors: &mut Errors) -> Requires {
             ));
         }
     }
+    // `crate = "…"` alone (or with nothing that is a requirement) says nothing about who may
+    // call: as without arguments. With `check = …` alone, a valid token, then the checks.
+    if !args.entries.is_empty() && members.is_empty() && checks.is_empty() {
+        if let Some(entry) = args.entries.iter().find(|e| e.key == "crate") {
+            errors.at(
+                entry.key.span(),
+                "#[requires] needs a requirement besides `crate`: `scope = \"…\"`, `any(…)`, \
+                 `all(…)` or `authenticated`",
+            );
+        }
+    }
     check_members("#[requires(…)]", true, &members, errors);
     let first_key = members.first().map(|(e, _)| e.key.span());
     let mut nodes: Vec<Node> = members.into_iter().filter_map(|(_, n)| n).collect();
