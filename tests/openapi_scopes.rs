@@ -100,7 +100,10 @@ fn every_rejection_body_fits_the_documented_auth_problem_schema() {
             .block_on(actix_web::body::to_bytes(response.into_body()))
             .unwrap();
         let body: Value = serde_json::from_slice(&bytes).unwrap();
-        let problems: Vec<String> = validator.iter_errors(&body).map(|e| e.to_string()).collect();
+        let problems: Vec<String> = validator
+            .iter_errors(&body)
+            .map(|e| e.to_string())
+            .collect();
         assert!(problems.is_empty(), "{body}: {problems:?}");
     }
 }
