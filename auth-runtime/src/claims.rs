@@ -425,7 +425,9 @@ impl StandardClaims {
     /// binding (`cnf` `x5t#S256`, RFC 8705) is presented as `Bearer` over mutual TLS: its
     /// check is the TLS terminator's.
     fn not_a_bearer_access_token(&self) -> Option<&'static str> {
-        let text = |v: &Option<Value>| v.as_ref().and_then(Value::as_str).map(str::to_owned);
+        fn text(v: &Option<Value>) -> Option<&str> {
+            v.as_ref().and_then(Value::as_str)
+        }
         if self
             .cnf
             .as_ref()
