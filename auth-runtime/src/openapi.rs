@@ -681,9 +681,9 @@ mod tests {
 
     use super::*;
 
-    /// A protected handler whose route the document spells differently (a scope prefix)
-    /// and a public handler of the same name: the protected operation is never documented
-    /// as open.
+    /// A protected handler whose route the document spells with a scope prefix, and a
+    /// public handler of the same name: the protected operation is never documented as open
+    /// (it is matched to the protected handler by the end of its path, operationId agreeing).
     #[test]
     fn a_public_handler_never_opens_an_operation_that_a_protected_one_may_serve() {
         static LIST: ProtectedHandler = ProtectedHandler::new(
@@ -707,9 +707,12 @@ mod tests {
             "/health": { "get": { "operationId": "health", "responses": {} } }
         } });
         let applied = SecurityDoc::new(&[]).apply_with(&mut doc, &[&LIST], &[&OPEN_LIST, &HEALTH]);
-        assert!(doc["paths"]["/api/reports"]["get"]
-            .get("security")
-            .is_none());
+        let security = &doc["paths"]["/api/reports"]["get"]["security"];
+        assert_ne!(security, &json!([]), "{doc:#}");
+        assert!(
+            security.to_string().contains("read:reports"),
+            "the protected handler's requirement: {doc:#}"
+        );
         assert_eq!(
             doc["paths"]["/api/other"]["get"]["security"],
             json!([{ "oauth2": ["read:reports"] }])
