@@ -406,17 +406,15 @@ where
                 // deny-by-default refuses it here.
                 Step::Done(Err(e)) if e.reason() == crate::error::Reason::Missing => {
                     if open {
-                        Ok(None)
+                        Ok(())
                     } else {
-                        Err(counted_once(req.request(), Err(e)).err())
+                        counted_once(req.request(), Err(e)).map(drop)
                     }
                 }
-                step => settle(req.request(), complete(&config, step).await)
-                    .map(Some)
-                    .map_err(Some),
+                step => settle(req.request(), complete(&config, step).await).map(drop),
             };
             // Deny-by-default on a route not declared `#[public]`: a valid token or nothing.
-            if let (false, Err(Some(e))) = (open, outcome) {
+            if let (false, Err(e)) = (open, outcome) {
                 return Ok(refused(req, &config, routes.as_deref(), e));
             }
             super::body::keep_form_token(req.request(), found);
