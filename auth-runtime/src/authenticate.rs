@@ -73,8 +73,20 @@ impl AuthConfig {
         path_param: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Arc<Verified>, AuthRejection> {
         let verified = outcome.map_err(|e| self.reject(e, requirement))?;
+        self.authorize_verified(&verified, requirement, path_param)?;
+        Ok(verified)
+    }
+
+    /// [`authorize_with`](Self::authorize_with) for a token that verified, borrowed: the
+    /// adapter's common case, which keeps the token where it found it.
+    pub(crate) fn authorize_verified(
+        &self,
+        verified: &Verified,
+        requirement: Option<&Requirement>,
+        path_param: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), AuthRejection> {
         let Some(r) = requirement else {
-            return Ok(verified);
+            return Ok(());
         };
         // Scopes alone are the common case, decided without roles or a clock.
         let outcome = if !r.scopes_only() {
@@ -92,7 +104,7 @@ impl AuthConfig {
             r.evaluate(verified.scopes()).map_err(Unmet::Scope)
         };
         let refused = match outcome {
-            Ok(()) => return Ok(verified),
+            Ok(()) => return Ok(()),
             Err(Unmet::Scope(unsatisfied)) => {
                 AuthError::insufficient_scope(join_scopes(unsatisfied.hint))
             }

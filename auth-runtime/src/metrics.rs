@@ -134,18 +134,7 @@ pub fn describe() {
 #[cfg(feature = "metrics")]
 pub(crate) fn authentication(outcome: &Result<std::sync::Arc<crate::Verified>, AuthError>) {
     let error = match outcome {
-        Ok(v) if v.labelled => {
-            let issuer = v.trusted_issuer.clone().unwrap_or_else(|| "".into());
-            return metrics::counter!(REQUESTS_TOTAL, "outcome" => "ok", "issuer" => issuer)
-                .increment(1);
-        }
-        // The name as a literal: the macro then makes the key a `static` (an expression name
-        // would build and hash a key on every request). Equal to `REQUESTS_TOTAL` (tests/metrics.rs
-        // counts it under that name).
-        Ok(_) => {
-            return metrics::counter!("endpoint_auth_requests_total", "outcome" => "ok")
-                .increment(1)
-        }
+        Ok(v) => return authenticated(v),
         Err(e) => e,
     };
     if let Some(issuer) = error.0.issuer.clone() {
@@ -173,6 +162,20 @@ pub(crate) fn authentication(outcome: &Result<std::sync::Arc<crate::Verified>, A
         | ErrorCode::InsufficientUserAuthentication
         | ErrorCode::NotFound
         | ErrorCode::Misconfigured => {}
+    }
+}
+
+/// A request whose token verified (counted once per request, like [`authentication`]).
+#[cfg(feature = "metrics")]
+pub(crate) fn authenticated(v: &crate::Verified) {
+    if v.labelled {
+        let issuer = v.trusted_issuer.clone().unwrap_or_else(|| "".into());
+        metrics::counter!(REQUESTS_TOTAL, "outcome" => "ok", "issuer" => issuer).increment(1);
+    } else {
+        // The name as a literal: the macro then makes the key a `static` (an expression name
+        // would build and hash a key on every request). Equal to `REQUESTS_TOTAL`
+        // (tests/metrics.rs counts it under that name).
+        metrics::counter!("endpoint_auth_requests_total", "outcome" => "ok").increment(1);
     }
 }
 
@@ -226,6 +229,8 @@ pub(crate) fn verification(elapsed: Duration) {
 // Without the `metrics` feature nothing is recorded (and nothing is paid for).
 #[cfg(not(feature = "metrics"))]
 pub(crate) fn authentication<T>(_: &Result<T, AuthError>) {}
+#[cfg(not(feature = "metrics"))]
+pub(crate) fn authenticated(_: &crate::Verified) {}
 #[cfg(not(feature = "metrics"))]
 pub(crate) fn authorization_refused(_: &AuthError) {}
 #[cfg(not(feature = "metrics"))]

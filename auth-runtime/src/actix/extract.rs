@@ -15,7 +15,7 @@ use actix_web::{FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
 use super::body::{form_token, gated, read_form, wants_form_body};
-use super::outcome::{kept, record, settle};
+use super::outcome::{counted_verified, kept, put, record, settle, take};
 use crate::authenticate::{begin, cached_header, complete, RequestView, Step};
 use crate::claims::{Authorized, MaybePrincipal, Principal, Verified};
 use crate::config::AuthConfig;
@@ -74,14 +74,14 @@ pub(super) fn config_of(req: &HttpRequest) -> Option<(&AuthConfig, bool)> {
         .map(|config| (config, false))
 }
 
-/// Why `config` cannot serve this request, if it cannot: one with remote keys, introspection,
-/// a revocation check or the form-body method must be the one whose middleware the request
-/// went through. Registered only as app
+/// Why `config`, registered with `app_data` only (not the middleware the request went
+/// through), cannot serve this request, if it cannot: one with remote keys, introspection,
+/// a revocation check, deny-by-default or the form-body method must be the middleware. Registered only as app
 /// data, a request that waits for keys or the check would let the handler's other extractors (`Path`, `Query`, …) answer
 /// 404/400 before authentication does; that weaker order is refused instead.
-fn unusable(config: &AuthConfig, wrapped: bool) -> Option<&'static str> {
+fn unusable(config: &AuthConfig) -> Option<&'static str> {
     #[cfg(feature = "remote")]
-    if config.has_remote_keys() && !wrapped {
+    if config.has_remote_keys() {
         return Some(
             "this route's endpoint_auth::AuthConfig has remote keys but is registered with \
              `app_data` only: register it with `App::wrap(auth_config.clone())` (or `.wrap` on \
@@ -89,21 +89,21 @@ fn unusable(config: &AuthConfig, wrapped: bool) -> Option<&'static str> {
         );
     }
     #[cfg(feature = "remote")]
-    if config.inner.introspection.is_some() && !wrapped {
+    if config.inner.introspection.is_some() {
         return Some(
             "this route's endpoint_auth::AuthConfig introspects tokens but is registered with \
              `app_data` only: register it with `App::wrap(auth_config.clone())` (or `.wrap` on \
              the scope), so that introspection completes before any other extractor can answer",
         );
     }
-    if config.inner.deny_by_default && !wrapped {
+    if config.inner.deny_by_default {
         return Some(
             "this route's endpoint_auth::AuthConfig denies by default but is registered with \
              `app_data` only, where nothing guards the undeclared routes: register it with \
              `App::wrap(auth_config.clone())`",
         );
     }
-    if config.inner.methods.form_body && !wrapped {
+    if config.inner.methods.form_body {
         return Some(
             "this route's endpoint_auth::AuthConfig accepts tokens in form bodies but is \
              registered with `app_data` only: register it with `App::wrap(auth_config.clone())` \
@@ -111,7 +111,7 @@ fn unusable(config: &AuthConfig, wrapped: bool) -> Option<&'static str> {
              answer",
         );
     }
-    if config.inner.revocation.is_some() && !wrapped {
+    if config.inner.revocation.is_some() {
         return Some(
             "this route's endpoint_auth::AuthConfig has a revocation check but is registered with \
              `app_data` only: register it with `App::wrap(auth_config.clone())` (or `.wrap` on \
@@ -205,7 +205,7 @@ fn extract<T>(
     demand: Demand,
     finish: Finish<T>,
 ) -> AuthFuture<T> {
-    AuthFuture(match authorize_request(req, payload, demand) {
+    AuthFuture(match authorize_request(req, payload, demand, true) {
         Core::Ready(outcome) => Either::Ready(outcome.map(|outcome| {
             outcome.and_then(|verified| {
                 finish(verified).map_err(|e| match config_of(req) {
@@ -218,13 +218,39 @@ fn extract<T>(
     })
 }
 
-/// Authenticates the request and checks what the extractor demands.
-fn authorize_request(req: &HttpRequest, payload: &mut Payload, demand: Demand) -> Core {
+/// Authenticates the request and checks what the extractor demands. `hand_back`: whether
+/// the extractor takes the token (else an authorized request answers `Ok(None)`, and the
+/// token stays where it is kept, untouched).
+fn authorize_request(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    demand: Demand,
+    hand_back: bool,
+) -> Core {
     let Some((config, wrapped)) = config_of(req) else {
         return Core::Ready(Some(Err(AuthRejection::misconfigured())));
     };
-    if let Some(why) = unusable(config, wrapped) {
-        return Core::Ready(Some(Err(AuthRejection::misconfigured_because(why))));
+    if !wrapped {
+        if let Some(why) = unusable(config) {
+            return Core::Ready(Some(Err(AuthRejection::misconfigured_because(why))));
+        }
+    }
+    // The common case, behind the middleware: one look at the request's slot finds the
+    // token an earlier extractor kept, or that nothing was decided yet and the header's
+    // token is one this thread verified before; decided on the token where it lies (no
+    // reference count but the slot's own), and counted once.
+    if let Some(kept) = take(req) {
+        let verified = match kept {
+            Some(verified) => Some(verified),
+            None if wants_form_body(req, config) => None,
+            None => cached_header(config, authorization(req)).inspect(|v| counted_verified(v)),
+        };
+        if let Some(verified) = verified {
+            let decided = authorize_verified(req, config, &verified, demand);
+            let handed = hand_back.then(|| verified.clone());
+            put(verified);
+            return Core::Ready(Some(decided.map(|()| handed)));
+        }
     }
     let step = match kept(req) {
         Some(outcome) => Some(Step::Done(outcome)),
@@ -302,25 +328,39 @@ fn authorize(
     outcome: Result<Arc<Verified>, AuthError>,
     demand: Demand,
 ) -> Result<Option<Arc<Verified>>, AuthRejection> {
-    // Only the absence of credentials is anonymous: a malformed header, a bad token or
-    // unavailable keys are refused below like anywhere else.
-    if let (Demand::TokenIfPresent, Err(e)) = (demand, &outcome) {
-        if e.reason() == Reason::Missing {
-            return Ok(None);
+    match outcome {
+        Ok(verified) => authorize_verified(req, config, &verified, demand).map(|()| Some(verified)),
+        // Only the absence of credentials is anonymous: a malformed header, a bad token or
+        // unavailable keys are refused like anywhere else.
+        Err(e) if matches!(demand, Demand::TokenIfPresent) && e.reason() == Reason::Missing => {
+            Ok(None)
+        }
+        Err(e) => {
+            let requirement = demand.requirement();
+            let rejection = config.reject(e, requirement);
+            if tracing::enabled!(target: "endpoint_auth", tracing::Level::DEBUG) {
+                explain(req, &rejection, requirement, None);
+            }
+            Err(rejection)
         }
     }
+}
+
+/// Checks the demand against a token that verified; explains a refusal when debug logging
+/// is on.
+fn authorize_verified(
+    req: &HttpRequest,
+    config: &AuthConfig,
+    verified: &Verified,
+    demand: Demand,
+) -> Result<(), AuthRejection> {
     let requirement = demand.requirement();
-    // The granted scopes are kept for the explanation only when it will be logged: no extra
-    // reference count on the common path.
-    let explaining = tracing::enabled!(target: "endpoint_auth", tracing::Level::DEBUG);
-    let granted = explaining.then(|| outcome.as_ref().ok().cloned()).flatten();
     let path_param = |name: &str| req.match_info().get(name).map(str::to_owned);
     config
-        .authorize_with(outcome, requirement, &path_param)
-        .map(Some)
+        .authorize_verified(verified, requirement, &path_param)
         .inspect_err(|rejection| {
-            if explaining {
-                explain(req, rejection, requirement, granted.as_deref());
+            if tracing::enabled!(target: "endpoint_auth", tracing::Level::DEBUG) {
+                explain(req, rejection, requirement, Some(verified));
             }
         })
 }
@@ -448,7 +488,7 @@ impl<R: GuardSpec> FromRequest for Guard<R> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         GuardFuture(
-            authorize_request(req, payload, Demand::Token(Some(R::REQUIREMENT))),
+            authorize_request(req, payload, Demand::Token(Some(R::REQUIREMENT)), false),
             PhantomData,
         )
     }
@@ -466,7 +506,7 @@ impl<R: GuardSpec, C: super::check::Checks> FromRequest for CheckedGuard<R, C> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         use super::check::{Decision, Stopped};
-        let core = authorize_request(req, payload, Demand::Token(Some(R::REQUIREMENT)));
+        let core = authorize_request(req, payload, Demand::Token(Some(R::REQUIREMENT)), false);
         // Whatever the handler's extractors get comes through this gate, opened once the
         // checks are done.
         let (original, gate) = gated(payload);

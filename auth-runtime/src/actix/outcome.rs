@@ -18,6 +18,13 @@
 //!   and its drop: some 300 instructions, a sixth of what a protected request with a cached
 //!   token adds, which is why the slot exists.
 //!
+//! Behind the middleware, an extractor's common case is one look at the slot ([`take`]):
+//! the token an earlier extractor kept is checked where it lies, or, when nothing was
+//! decided for the request yet, a header token this thread verified before is counted and
+//! put there. A reference to the token is handed out only to an extractor that gives it to
+//! the handler (`Principal`, `Authorized`), never to `#[requires]`'s guard: the slot's is
+//! the request's only count on it.
+//!
 //! An extractor run outside the request's polls (in a task the handler spawned) finds
 //! neither the slot nor, with the middleware, the extensions: it authenticates the request
 //! again, to the same answer, and counts it again.
@@ -52,22 +59,21 @@ pub(super) type Outcome = Result<Arc<Verified>, AuthError>;
 #[derive(Clone)]
 struct Authenticated(Outcome);
 
-/// The thread's slot: the label of the request being handled (0: none), and its verified
-/// token once there is one. A refusal is kept in the extensions: it is rare, and the slot
-/// stays two words, cheap to move in and out on every poll.
+/// A request's slot: its label (0: none), and its verified token once there is one. A
+/// refusal is kept in the extensions: it is rare, and the slot stays two words, cheap to
+/// move in and out on every poll.
 #[derive(Default)]
 struct Slot {
     request: usize,
     verified: Option<Arc<Verified>>,
 }
 
+// The thread's slot, as two cells: the label is a plain word, read without the
+// destructor-state check a thread-local with a destructor costs, so a look at a slot that
+// is another request's (or none) is a compare.
 thread_local! {
-    static SLOT: Cell<Slot> = const {
-        Cell::new(Slot {
-            request: 0,
-            verified: None,
-        })
-    };
+    static REQUEST: Cell<usize> = const { Cell::new(0) };
+    static VERIFIED: Cell<Option<Arc<Verified>>> = const { Cell::new(None) };
 }
 
 /// The label of a request: the address of its head, which no other live request shares.
@@ -75,18 +81,47 @@ pub(super) fn label(req: &HttpRequest) -> usize {
     std::ptr::from_ref(req.head()) as usize
 }
 
+/// Whether the thread's slot is `req`'s.
+fn ours(req: &HttpRequest) -> bool {
+    REQUEST.with(Cell::get) == label(req)
+}
+
 /// `f` on the verified token in the thread's slot, when the slot is `req`'s; `None`
 /// otherwise.
 fn in_slot<R>(req: &HttpRequest, f: impl FnOnce(&mut Option<Arc<Verified>>) -> R) -> Option<R> {
-    let request = label(req);
-    SLOT.try_with(|cell| {
-        let mut slot = cell.take();
-        let out = (slot.request == request).then(|| f(&mut slot.verified));
-        cell.set(slot);
-        out
-    })
-    .ok()
-    .flatten()
+    if !ours(req) {
+        return None;
+    }
+    VERIFIED
+        .try_with(|cell| {
+            let mut verified = cell.take();
+            let out = f(&mut verified);
+            cell.set(verified);
+            out
+        })
+        .ok()
+}
+
+/// The token the thread's slot holds for `req`, taken out of it, when the slot is `req`'s:
+/// `Some(None)` when it holds none and the extensions no refusal (nothing was decided for
+/// the request yet). `None` otherwise: the slot is not `req`'s, or a refusal is kept, which
+/// [`kept`] finds. Put the token back with [`put`] before anything else can read the slot
+/// (the extractor's common case: one look decides it).
+pub(super) fn take(req: &HttpRequest) -> Option<Option<Arc<Verified>>> {
+    if !ours(req) {
+        return None;
+    }
+    let verified = VERIFIED.try_with(Cell::take).ok()?;
+    if verified.is_none() && req.extensions().get::<Authenticated>().is_some() {
+        return None;
+    }
+    Some(verified)
+}
+
+/// Puts `verified` in the thread's slot, after [`take`] found the slot the request's (the
+/// request's token: the one taken, or the one verified since, counted once).
+pub(super) fn put(verified: Arc<Verified>) {
+    let _ = VERIFIED.try_with(|cell| cell.set(Some(verified)));
 }
 
 /// The request's outcome, if it was authenticated already.
@@ -104,11 +139,17 @@ fn is_kept(req: &HttpRequest) -> bool {
 
 /// Counts the outcome (the request's first) and returns it.
 pub(super) fn counted(outcome: Outcome) -> Outcome {
-    if outcome.is_ok() {
-        tracing::trace!(target: "endpoint_auth", "access token verified");
+    match &outcome {
+        Ok(verified) => counted_verified(verified),
+        Err(_) => metrics::authentication(&outcome),
     }
-    metrics::authentication(&outcome);
     outcome
+}
+
+/// Counts a request whose token verified (the request's first outcome).
+pub(super) fn counted_verified(verified: &Verified) {
+    tracing::trace!(target: "endpoint_auth", "access token verified");
+    metrics::authenticated(verified);
 }
 
 /// Counts the outcome unless the request has one already (two extractors that awaited the
@@ -203,17 +244,21 @@ struct Installed<'a> {
 
 impl<'a> Installed<'a> {
     fn new(request: usize, verified: &'a mut Option<Arc<Verified>>) -> Self {
-        let slot = Slot {
-            request,
-            verified: verified.take(),
+        let outer = Slot {
+            request: REQUEST.replace(request),
+            verified: VERIFIED
+                .try_with(|cell| cell.replace(verified.take()))
+                .ok()
+                .flatten(),
         };
-        let outer = SLOT.replace(slot);
         Installed { verified, outer }
     }
 }
 
 impl Drop for Installed<'_> {
     fn drop(&mut self) {
-        *self.verified = SLOT.replace(std::mem::take(&mut self.outer)).verified;
+        REQUEST.set(self.outer.request);
+        let outer = self.outer.verified.take();
+        *self.verified = VERIFIED.try_with(|cell| cell.replace(outer)).ok().flatten();
     }
 }
