@@ -93,7 +93,9 @@ MIX = [
     ("forged", "GET", "/me", auth(wrong_aud), None, {401}),
     ("scope-less", "GET", "/reports", auth(noscope_token), None, {403}),
     ("scope-less", "POST", "/reports", dict(auth(read_token), **{"Content-Type": "application/json"}), b"not json", {403}),
-    ("scope-less", "DELETE", "/reports/1", auth(rw_token), None, {403}),
+    ("scope-less", "DELETE", "/reports/1", auth(read_token), None, {403}),
+    # write:reports, but report 1 is the seeded team's: the ownership check hides it.
+    ("not-owner", "DELETE", "/reports/1", auth(rw_token), None, {404}),
     ("garbage", "GET", "/reports", {}, None, {401}),
     ("garbage", "GET", "/reports", {"Authorization": "Bearer"}, None, {400}),
     ("garbage", "GET", "/reports", {"Authorization": "Basic dXNlcjpwYXNz"}, None, {401}),
@@ -183,7 +185,8 @@ Kinds: *valid* (read and read+write tokens on `GET /reports`, `/me`, `/reports/1
 *expired* (re-signed with `exp` 10 min ago, also as an anonymous-looking `POST` with a broken
 body), *forged* (payload swapped to admin scopes under the original signature, corrupted
 signature, `alg: none`, wrong `aud`), *scope-less* (valid tokens lacking the route's scope,
-including a `POST` with a non-JSON body and a `DELETE` without `admin:reports`), *garbage*
+including a `POST` with a non-JSON body and a `DELETE` without `write:reports`), *not-owner*
+(`DELETE` of the seeded team's report with `write:reports`: the ownership check hides it, 404), *garbage*
 (no header, `Bearer` alone, `Basic`, `a.b.c`, a 20 KB token, two words, an anonymous `POST` with
 truncated JSON, an anonymous unparsable path).
 <!-- soak:end -->"""
