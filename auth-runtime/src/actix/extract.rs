@@ -76,9 +76,10 @@ pub(super) fn config_of(req: &HttpRequest) -> Option<(&AuthConfig, bool)> {
 
 /// Why `config`, registered with `app_data` only (not the middleware the request went
 /// through), cannot serve this request, if it cannot: one with remote keys, introspection,
-/// a revocation check, deny-by-default or the form-body method must be the middleware. Registered only as app
-/// data, a request that waits for keys or the check would let the handler's other extractors (`Path`, `Query`, …) answer
-/// 404/400 before authentication does; that weaker order is refused instead.
+/// a revocation check, deny-by-default or the form-body method must be the middleware.
+/// Registered only as app data, a request that waits for keys or the check would let the
+/// handler's other extractors (`Path`, `Query`, …) answer 404/400 before authentication
+/// does; that weaker order is refused instead.
 fn unusable(config: &AuthConfig) -> Option<&'static str> {
     #[cfg(feature = "remote")]
     if config.has_remote_keys() {
