@@ -14,7 +14,7 @@ use actix_web::HttpMessage;
 use actix_web::{FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
-use super::body::{form_token, gated, read_form, wants_form_body};
+use super::body::{form_token, gated, wants_form_body};
 use super::outcome::{counted_verified, kept, put, record, settle, take};
 use crate::authenticate::{begin, cached_header, complete, RequestView, Step};
 use crate::claims::{Authorized, MaybePrincipal, Principal, Verified};
@@ -122,8 +122,8 @@ fn unusable(config: &AuthConfig) -> Option<&'static str> {
     None
 }
 
-/// The future of the extractors: ready at once unless a form body must be read or keys
-/// fetched.
+/// The future of the extractors: ready at once unless authentication needs I/O the
+/// middleware did not already do (a key fetch, a revocation check).
 ///
 /// Everything up to an authorized [`Verified`] is non-generic code shared by every extractor
 /// type; only the last step (building `T`) is generic, so each requirement type
@@ -254,42 +254,32 @@ fn authorize_request(
         }
     }
     let step = match kept(req) {
-        Some(outcome) => Some(Step::Done(outcome)),
-        // Read before routing by the middleware (`wrap`): decided from what it found. Else
-        // (`app_data` only) the body is read below.
+        Some(outcome) => Step::Done(outcome),
+        // The form-body method needs the middleware (see `unusable`), which read the body
+        // before routing: decided from what it found there. (Were nothing found, the body's
+        // token would not count: the request is judged on its header and query alone.)
         None if wants_form_body(req, config) => {
-            form_token(req).map(|found| begin_with(req, config, found))
+            begin_with(req, config, form_token(req).unwrap_or(Ok(None)))
         }
         // Nothing recorded yet (just looked): counted without a second lookup.
         None => match cached_header(config, authorization(req)) {
-            Some(verified) => Some(Step::Done(record(req, Ok(verified)))),
-            None => Some(begin_with(req, config, Ok(None))),
+            Some(verified) => Step::Done(record(req, Ok(verified))),
+            None => begin_with(req, config, Ok(None)),
         },
     };
-    if let Some(Step::Done(outcome)) = step {
+    if let Step::Done(outcome) = step {
         return Core::Ready(Some(authorize(req, config, outcome, demand)));
     }
-    // From here on the answer needs I/O (reading a form body, fetching keys). Later extractors
-    // get a gated payload that yields the body only once we are done, so a body extractor
-    // cannot answer before authentication does.
+    // From here on the answer needs I/O (fetching keys). Later extractors get a gated payload
+    // that yields the body only once we are done, so a body extractor cannot answer before
+    // authentication does.
     let (original, gate) = gated(payload);
     let req = req.clone();
     let config = config.clone();
     Core::Pending(Box::pin(async move {
-        let (step, passed) = match step {
-            Some(step) => (step, original),
-            None => {
-                // RFC 6750 §2.2: the token may be in the form body; hand the body on unchanged.
-                let read = read_form(original).await;
-                (
-                    begin_found(&req, &config, read.token()),
-                    read.into_payload(),
-                )
-            }
-        };
         let outcome = settle(&req, complete(&config, step).await);
         let result = authorize(&req, &config, outcome, demand);
-        gate.borrow_mut().open(passed);
+        gate.borrow_mut().open(original);
         result.map(|verified| (verified, config, demand))
     }))
 }
