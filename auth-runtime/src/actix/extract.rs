@@ -240,11 +240,15 @@ fn authorize_request(
     // token an earlier extractor kept, or that nothing was decided yet and the header's
     // token is one this thread verified before; decided on the token where it lies (no
     // reference count but the slot's own), and counted once.
+    let mut looked_up = false;
     if let Some(kept) = take(req) {
         let verified = match kept {
             Some(verified) => Some(verified),
             None if wants_form_body(req, config) => None,
-            None => cached_header(config, authorization(req)).inspect(|v| counted_verified(v)),
+            None => {
+                looked_up = true;
+                cached_header(config, authorization(req)).inspect(|v| counted_verified(v))
+            }
         };
         if let Some(verified) = verified {
             let decided = authorize_verified(req, config, &verified, demand);
@@ -253,7 +257,9 @@ fn authorize_request(
             return Core::Ready(Some(decided.map(|()| handed)));
         }
     }
-    let step = match kept(req) {
+    // After a look that found the slot empty and the cache without the token, nothing is
+    // kept to look for again: the full first step decides (verification, or why not).
+    let step = match (!looked_up).then(|| kept(req)).flatten() {
         Some(outcome) => Step::Done(outcome),
         // The form-body method needs the middleware (see `unusable`), which read the body
         // before routing: decided from what it found there. (Were nothing found, the body's
@@ -261,6 +267,7 @@ fn authorize_request(
         None if wants_form_body(req, config) => {
             begin_with(req, config, form_token(req).unwrap_or(Ok(None)))
         }
+        None if looked_up => begin_with(req, config, Ok(None)),
         // Nothing recorded yet (just looked): counted without a second lookup.
         None => match cached_header(config, authorization(req)) {
             Some(verified) => Step::Done(record(req, Ok(verified))),
