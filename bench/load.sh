@@ -19,7 +19,8 @@
 #
 # Then the allocation count (benches/allocations.rs) and, when valgrind is installed, the
 # instructions per request of the same-server App (callgrind counts them: exact where wall
-# time on this VM drifts by ±15%). Prints every table and rewrites the load and allocation
+# time on this VM drifts by ±15%), and of the same App with `/reports` taking a do-nothing
+# extractor instead of `#[requires]` (actix-web's own share of the difference). Prints every table and rewrites the load and allocation
 # sections of BENCHMARKS.md. Medians over the rounds; ratios are medians
 # of per-round ratios, with their range.
 # Usage: bench/load.sh   (env: ROUNDS=9 DURATION=3s CONNECTIONS=32 TOKENS=40000)
@@ -158,7 +159,8 @@ if command -v valgrind >/dev/null; then
     valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" count "$1" "$2" "$3" 2>&1 \
       | awk '/refs:/{gsub(",", "", $NF); print $NF}'
   }
-  for c in "plain /reports" "both /public" "both-reversed /public" "both /reports" "both-reversed /reports"; do
+  for c in "plain /reports" "both /public" "both-reversed /public" "both /reports" \
+    "both-reversed /reports" "noop /reports" "noop-reversed /reports"; do
     read -r variant path <<<"$c"
     a=$(ir "$variant" "$path" $n1) b=$(ir "$variant" "$path" $n2)
     echo "$variant $path $(( (b - a) / (n2 - n1) ))" | tee -a target/instructions.txt >&2
@@ -311,6 +313,7 @@ if counted:
     plain = counted["plain /reports"]
     pub = (counted["both /public"] + counted["both-reversed /public"]) / 2
     prot = (counted["both /reports"] + counted["both-reversed /reports"]) / 2
+    noop = (counted["noop /reports"] + counted["noop-reversed /reports"]) / 2
     lines += [
         "",
         "**Instructions per request** (callgrind, the same Apps in process through actix-web's "
@@ -321,6 +324,7 @@ if counted:
         "|---|---:|",
         f"| an App without endpoint-auth (plain) | {plain} |",
         f"| public route behind `App::wrap(auth)` | {pub:.0f} |",
+        f"| the public route's handler with one extractor that does nothing | {noop:.0f} |",
         f"| #[requires], repeated token (cache hit) | {prot:.0f} |",
         "",
         f"- a public route behind the middleware: {pub - plain:+.0f} instructions against an App "
@@ -328,6 +332,9 @@ if counted:
         f"- a protected request: {prot - pub:+.0f} instructions against the public route "
         f"({(prot - pub) / pub:.1%} of its user-space work; in a real server the kernel's TCP "
         "work comes on top of both)",
+        f"- of which actix-web's own price for a handler's extractor argument (the do-nothing "
+        f"extractor against the public route): {noop - pub:+.0f}; ours beyond it: "
+        f"{prot - noop:+.0f}",
     ]
 else:
     lines += ["", "**Instructions per request**: SKIPPED (valgrind is not installed)."]

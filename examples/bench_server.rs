@@ -8,6 +8,10 @@
 //! - `both`: `/public` unprotected and `/reports` behind `#[requires]`, the same handler body
 //!   in one App behind `App::wrap(auth)`: what a public route of a protected service pays
 //!   (`both-reversed`: the same routes registered in the other order);
+//! - `noop` (and `noop-reversed`): `both` with `/reports` taking an extractor that does
+//!   nothing instead of `#[requires]`: what actix-web itself charges a handler for one
+//!   extractor argument, the part of `both`'s difference that no extractor-based protection
+//!   can avoid (bench/load.sh only counts its instructions);
 //! - `floor`: the signature check alone, no claims: the `Authorization` header's token, its
 //!   signature decoded and checked with the key parsed once (aws-lc-rs), 401 if it fails.
 //!   What any protection must spend; `requires` minus `floor` is what we add to it;
@@ -24,7 +28,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::dev::ServiceRequest;
 use actix_web::http::header;
-use actix_web::{get, web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{get, web, App, FromRequest, HttpRequest, HttpResponse, HttpServer};
 use actix_web_grants::authorities::AttachAuthorities;
 use actix_web_httpauth::extractors::bearer::BearerAuth;
 use actix_web_httpauth::middleware::HttpAuthentication;
@@ -56,6 +60,22 @@ async fn protected() -> HttpResponse {
 
 #[get("/public")]
 async fn open_route() -> HttpResponse {
+    HttpResponse::Ok().body("[]")
+}
+
+/// An extractor that does nothing and is ready at once.
+struct Nothing;
+
+impl FromRequest for Nothing {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+    fn from_request(_: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(Ok(Nothing))
+    }
+}
+
+#[get("/reports")]
+async fn extractor_only(_: Nothing) -> HttpResponse {
     HttpResponse::Ok().body("[]")
 }
 
@@ -281,6 +301,18 @@ fn routes(variant: &str, auth: &AuthConfig, c: &mut web::ServiceConfig) {
                 .service(protected)
                 .service(open_route),
         ),
+        "noop" => c.service(
+            web::scope("")
+                .wrap(auth.clone())
+                .service(open_route)
+                .service(extractor_only),
+        ),
+        "noop-reversed" => c.service(
+            web::scope("")
+                .wrap(auth.clone())
+                .service(extractor_only)
+                .service(open_route),
+        ),
         "alternative" => c.service(
             web::scope("")
                 .wrap(HttpAuthentication::bearer(alternative_validator))
@@ -288,7 +320,8 @@ fn routes(variant: &str, auth: &AuthConfig, c: &mut web::ServiceConfig) {
         ),
         other => panic!(
             "unknown variant {other}: plain | floor | requires | requires-nocache | both | \
-             both-reversed | alternative | mint [N] | count <variant> <path> <n>"
+             both-reversed | noop | noop-reversed | alternative | mint [N] | \
+             count <variant> <path> <n>"
         ),
     };
 }
