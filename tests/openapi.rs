@@ -183,6 +183,27 @@ fn declarations_become_dnf_security_in_either_attribute_order() {
     });
     let applied = SecurityDoc::new(SCOPES).apply(&mut claims);
     assert_eq!(applied.unenforced, vec!["GET /z".to_owned()]);
+    assert!(applied.replaced_schemes.is_empty(), "{applied:?}");
+}
+
+#[test]
+fn a_scheme_of_the_document_that_ours_replace_is_reported() {
+    let security = SecurityDoc::new(SCOPES).client_credentials("https://issuer.test/token");
+    let mut doc = json!({
+        "openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {},
+        "components": {"securitySchemes": {
+            "oauth2": {"type": "oauth2", "flows": {"implicit": {
+                "authorizationUrl": "https://elsewhere.test/authorize", "scopes": {}}}},
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-Key"}
+        }}
+    });
+    let applied = security.apply(&mut doc);
+    assert_eq!(applied.replaced_schemes, vec!["oauth2".to_owned()]);
+    let schemes = &doc["components"]["securitySchemes"];
+    assert!(schemes["oauth2"]["flows"]["clientCredentials"].is_object());
+    assert_eq!(schemes["apiKey"]["name"], "X-Key", "not ours: left alone");
+    // Applying again replaces nothing: the schemes are ours already.
+    assert!(security.apply(&mut doc).replaced_schemes.is_empty());
 }
 
 #[test]

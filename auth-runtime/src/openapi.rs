@@ -69,6 +69,10 @@ pub struct Applied {
     /// optionally authenticated (`security: [{}, {"oauth2": []}]`) when the handler takes a
     /// [`MaybePrincipal`](crate::MaybePrincipal).
     pub public: Vec<String>,
+    /// Security schemes the document already had under one of our schemes' names, with a
+    /// different definition: replaced by ours, which describe what is enforced (rename ours
+    /// with [`SecurityDoc::scheme_name`] / [`SecurityDoc::bearer_scheme_name`] to keep both).
+    pub replaced_schemes: Vec<String>,
 }
 
 /// Completes OpenAPI documents with the declared security.
@@ -451,7 +455,7 @@ impl SecurityDoc {
             .filter(|(_, m)| !**m)
             .map(|(h, _)| h.label())
             .collect();
-        self.add_components(doc);
+        applied.replaced_schemes = self.add_components(doc);
         applied
     }
 
@@ -509,26 +513,36 @@ impl SecurityDoc {
         }
     }
 
-    fn add_components(&self, doc: &mut Value) {
+    /// Adds our security schemes and the problem schema; returns the names of the document's
+    /// own schemes that ours replaced (see [`Applied::replaced_schemes`]).
+    fn add_components(&self, doc: &mut Value) -> Vec<String> {
+        let mut replaced = Vec::new();
         let Some(root) = doc.as_object_mut() else {
-            return;
+            return replaced;
         };
         let components = root.entry("components").or_insert_with(|| json!({}));
         let Some(components) = components.as_object_mut() else {
-            return;
+            return replaced;
         };
         let schemes = components
             .entry("securitySchemes")
             .or_insert_with(|| json!({}));
         if let Some(schemes) = schemes.as_object_mut() {
+            let mut put = |name: &str, scheme: Value| {
+                if let Some(theirs) = schemes.insert(name.to_owned(), scheme) {
+                    if schemes.get(name) != Some(&theirs) {
+                        replaced.push(name.to_owned());
+                    }
+                }
+            };
             if !self.flows.is_empty() {
-                schemes.insert(
-                    self.scheme.clone(),
+                put(
+                    &self.scheme,
                     json!({ "type": "oauth2", "description": "OAuth 2.0 access tokens (RFC 9068 JWT)", "flows": self.flows }),
                 );
             }
-            schemes.insert(
-                self.bearer_scheme.clone(),
+            put(
+                &self.bearer_scheme,
                 json!({ "type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "RFC 6750 bearer access token (a JWT)" }),
             );
             for (name, flows) in &self.issuer_schemes {
@@ -536,8 +550,8 @@ impl SecurityDoc {
                     || format!("OAuth 2.0 access tokens of the trusted issuer `{name}`"),
                     |(_, d)| format!("OAuth 2.0 access tokens of the trusted issuer `{name}`: {d}"),
                 );
-                schemes.insert(
-                    name.clone(),
+                put(
+                    name,
                     json!({ "type": "oauth2", "description": description, "flows": flows }),
                 );
             }
@@ -563,6 +577,7 @@ impl SecurityDoc {
                 })
             });
         }
+        replaced
     }
 }
 
