@@ -870,8 +870,9 @@ fn parse_payload(payload: &[u8]) -> Map<String, Value> {
 }
 
 /// A caller whose token satisfies the requirement `R`: 401 without a valid token, 403 when
-/// the scopes fall short. `#[requires]` adds one of these as the handler's first argument;
-/// it can also be written by hand with any [`RequirementSpec`].
+/// the scopes fall short. It is what `#[requires]` checks, written by hand with any
+/// [`RequirementSpec`], and it hands the caller's token to the handler (`#[requires]` itself
+/// adds a hidden guard argument that makes the same checks and hands nothing over).
 ///
 /// ```
 /// use endpoint_auth_runtime::{Authorized, Requirement, RequirementSpec};

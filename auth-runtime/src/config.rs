@@ -190,6 +190,11 @@ impl AuthConfigBuilder {
     /// routing: 401 with the challenge, the handler never runs. Routes declared `#[requires]`
     /// keep their own requirement on top (403 without its scope).
     ///
+    /// It needs `App::wrap`: registered with `app_data` alone, the configuration guards only
+    /// what asks it (a route that declares nothing serves its handler, a path no route matches
+    /// answers 404), and each `#[requires]` route answers 500 with an error in the log that
+    /// names the fix.
+    ///
     /// The decision is made before routing, from actix-web's resource map (for the
     /// percent-decoded path the router matches) and the method, and it fails closed: a
     /// `#[public]` route attribute's handler at the App's root is recognised by the exact

@@ -20,8 +20,8 @@
 //! verifier, with the same keys and rules, as in production. What the kit changes is who holds
 //! the signing key.
 //!
-//! - [`TestIssuer`]: an in-process key (ES256 by default; RS256, PS256, EdDSA, HS256 on
-//!   request) and its configuration; `TestIssuer::serve` (feature `remote`) publishes its JWKS
+//! - [`TestIssuer`]: an in-process key (ES256 by default; ES384, RS256, PS256, EdDSA, HS256
+//!   on request) and its configuration; `TestIssuer::serve` (feature `remote`) publishes its JWKS
 //!   and discovery document on a loopback HTTP server (rotation, outages and hangs on command).
 //! - [`TokenBuilder`]: claims and the defects a negative test needs. Only an issuer hands one
 //!   out, so a token can never be built without the key and catalog it belongs to.
