@@ -30,6 +30,15 @@
 //! token is refused, 401 `invalid_token` ("the access token has no jti claim…"), rather than
 //! let through unchecked. An implementation that decides from other claims (`sub` and `iat`:
 //! "every token of this user issued before T") returns `false` from `needs_token_id`.
+//!
+//! # Several issuers
+//! Both ready implementations key a revocation by `jti` alone, whichever issuer signed the
+//! token: RFC 7519 §4.1.7 asks that an application using several issuers keep their `jti`
+//! values from colliding, and a revoked id is then refused from every issuer. Where the
+//! issuers are independent of each other (a tenant's own provider each), one could name a
+//! `jti` another uses, and revoking it would refuse both tokens (never accept one). Such a
+//! service implements [`RevocationCheck`] over its store with the issuer in the key
+//! ([`Verified::issuer`] and [`Verified::token_id`]).
 
 mod memory;
 #[cfg(feature = "revocation-redis")]
