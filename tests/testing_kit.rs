@@ -316,3 +316,65 @@ async fn an_assertion_on_another_rejection_lists_what_differs() {
 
 // A token builder used without an issuer cannot be written: `TokenBuilder` has no public
 // constructor, `TestIssuer::token` is the only way to one (a compile error, not a test).
+
+/// The caller's `jti`, for the revocation test below.
+#[requires(scope = "read:reports")]
+#[get("/whoami")]
+async fn whoami(caller: Principal) -> HttpResponse {
+    HttpResponse::Ok().body(caller.token().token_id().unwrap_or("").to_owned())
+}
+
+// A user adding revocation to a service tested with the kit: kit tokens carry a `jti` of
+// their own (RFC 9068 §2.2), so they pass a check by `jti`, and revoking one refuses it alone.
+#[actix_web::test]
+async fn kit_tokens_carry_their_own_jti_which_revocation_can_name() {
+    let issuer = TestIssuer::new(SCOPES);
+    let revoked = endpoint_auth::revocation::MemoryRevocationList::new();
+    let config = issuer
+        .config()
+        .revocation_check(revoked.clone())
+        .build()
+        .unwrap();
+    let app = test::init_service(App::new().wrap(config).service(whoami)).await;
+    let first = issuer.token().scopes(["read:reports"]).sign();
+    let second = issuer.token().scopes(["read:reports"]).sign();
+    assert_ne!(first, second, "two tokens built alike still differ");
+
+    let jti_of = |token| test::TestRequest::get().uri("/whoami").bearer(token);
+    let a = test::call_and_read_body(&app, jti_of(&first).to_request()).await;
+    let b = test::call_and_read_body(&app, jti_of(&second).to_request()).await;
+    let (a, b) = (
+        String::from_utf8(a.to_vec()).unwrap(),
+        String::from_utf8(b.to_vec()).unwrap(),
+    );
+    assert_eq!(a.len(), 32, "128 random bits, hex: {a:?}");
+    assert_ne!(a, b);
+
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 300;
+    revoked.revoke(&a, exp);
+    let refused = test::call_service(&app, jti_of(&first).to_request()).await;
+    let challenge = assert_invalid_token(refused);
+    assert!(challenge
+        .param("error_description")
+        .unwrap()
+        .contains("revoked"));
+    let served = test::call_service(&app, jti_of(&second).to_request()).await;
+    assert_eq!(served.status(), 200);
+
+    // Dropped on request: then a check by `jti` refuses the token.
+    let without = issuer
+        .token()
+        .scopes(["read:reports"])
+        .without_claim("jti")
+        .sign();
+    let challenge =
+        assert_invalid_token(test::call_service(&app, jti_of(&without).to_request()).await);
+    assert!(challenge
+        .param("error_description")
+        .unwrap()
+        .contains("no jti claim"));
+}

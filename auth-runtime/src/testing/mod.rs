@@ -366,7 +366,10 @@ impl TestIssuer {
             .unwrap_or_else(|e| panic!("TestIssuer::auth_config: {e}"))
     }
 
-    /// A token builder: valid for 5 minutes from now, `sub` = [`DEFAULT_SUBJECT`], no scope.
+    /// A token builder: valid for 5 minutes from now, `sub` = [`DEFAULT_SUBJECT`], a `jti`
+    /// of its own (random, as RFC 9068 §2.2 requires of an access token: a
+    /// [revocation check](crate::revocation) can name it, and two tokens built alike still
+    /// differ), no scope. `.claim("jti", …)` sets the `jti`, `.without_claim("jti")` drops it.
     ///
     /// ```
     /// use endpoint_auth_runtime::testing::TestIssuer;
@@ -386,6 +389,7 @@ impl TestIssuer {
         claims.insert("client_id".into(), json!("test-client"));
         claims.insert("iat".into(), json!(now));
         claims.insert("exp".into(), json!(now + 300));
+        claims.insert("jti".into(), json!(fresh_token_id()));
         TokenBuilder {
             issuer: self,
             claims,
@@ -520,6 +524,15 @@ enum Defect {
     OtherKey,
     AlgNone,
     Tampered,
+}
+
+/// A `jti` no other kit token has: 128 random bits, hex (unique across test processes too,
+/// which may share a revocation store).
+fn fresh_token_id() -> String {
+    let mut bytes = [0u8; 16];
+    aws_lc_rs::rand::SecureRandom::fill(&aws_lc_rs::rand::SystemRandom::new(), &mut bytes)
+        .expect("random token id");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Builds one token of a [`TestIssuer`]; obtained from [`TestIssuer::token`] only.
