@@ -532,9 +532,16 @@ pub use endpoint_auth_macros::scopes;
 /// &[RoleInfo]` and a hidden module `__endpoint_auth_roles`; for a renamed dependency start
 /// with `crate = "my_auth";`.
 ///
-/// A role that is not met answers 403 `insufficient_scope` with no `scope` hint unless
-/// another alternative of the requirement needs only scopes the token lacks
-/// (`any(role = "reports-admin", scope = "write:reports")`): then the hint names them.
+/// A role that is not met answers 403 `insufficient_scope` with no `scope` hint unless an
+/// alternative of the requirement lacks only scopes for this token (its roles and claims
+/// are met): then the hint names those scopes. With `any(role = "reports-admin",
+/// scope = "write:reports")` every token without the role gets `scope="write:reports"`;
+/// with `any(role = "reports-admin", all(role = "editor", scope = "write:reports"))` an
+/// editor's token without the scope gets it, a token with neither role gets no hint.
+///
+/// Like the scope catalog, this one is a crate-local `macro_rules!` reached at `crate::…`:
+/// a crate that names a role in `#[requires]` without declaring a catalog gets "cannot find
+/// `__endpoint_auth_role_catalog` in `crate`" at the attribute.
 #[doc(inline)]
 pub use endpoint_auth_macros::roles;
 
@@ -590,6 +597,9 @@ pub use endpoint_auth_macros::route_audit;
 /// The catalog names issuers; it does not configure them. A name in the catalog that the
 /// configuration does not trust can never be satisfied (its routes answer 403): compare the
 /// two at startup with [`AuthConfig::issuer`].
+///
+/// Without a catalog, a crate that names an issuer in `#[requires]` gets "cannot find
+/// `__endpoint_auth_issuer_catalog` in `crate`" at the attribute (as for [`scopes!`]).
 #[doc(inline)]
 pub use endpoint_auth_macros::issuers;
 

@@ -107,7 +107,7 @@ fn keycloak_realm_and_client_roles_both_count() {
         assert_eq!(c.param("scope"), None, "{challenge}");
         assert_eq!(
             body["error_description"],
-            "the access token does not carry a role or claim value this endpoint requires"
+            "the access token lacks a role, claim value or issuer this endpoint requires"
         );
         assert!(body.get("scope").is_none(), "{body}");
     }

@@ -123,8 +123,8 @@ pub enum Reason {
     NotABearerAccessToken,
     /// The token's scopes do not satisfy the endpoint's requirement.
     InsufficientScope,
-    /// The token lacks a role or a claim value the endpoint's requirement needs (no scope
-    /// would help).
+    /// The token lacks a role, a claim value or the issuer the endpoint's requirement needs
+    /// (no scope would help).
     InsufficientGrant,
     /// A `check` of the handler denied the request (403).
     CheckDenied,
@@ -376,12 +376,12 @@ impl AuthError {
         e
     }
 
-    /// `insufficient_scope` (403) for a requirement only a role or a claim value would
-    /// satisfy: no scope hint.
+    /// `insufficient_scope` (403) for a requirement only a role, a claim value or another
+    /// issuer would satisfy: no scope hint.
     pub fn insufficient_grant() -> Self {
         Self::new(
             Reason::InsufficientGrant,
-            "the access token does not carry a role or claim value this endpoint requires",
+            "the access token lacks a role, claim value or issuer this endpoint requires",
         )
     }
 

@@ -176,8 +176,8 @@ pub enum Unmet {
     /// The scopes do not satisfy the requirement, and more scope would (403
     /// `insufficient_scope` with the hint).
     Scope(Unsatisfied),
-    /// Every alternative needs a role or a claim value the token lacks: no scope would help
-    /// (403 `insufficient_scope` without a scope hint).
+    /// Every alternative needs a role, a claim value or an issuer the token lacks: no scope
+    /// would help (403 `insufficient_scope` without a scope hint).
     Grant,
     /// The scopes would, but the authentication behind the token is not strong or recent
     /// enough (RFC 9470: 401 `insufficient_user_authentication`).
