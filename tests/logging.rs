@@ -84,6 +84,12 @@ fn rejections_are_logged_with_reason_codes_and_no_token_material_and_verificatio
         assert!(r.status >= 400);
         let log = captured.take();
         assert!(log.contains(reason), "expected {reason} in {log}");
+        // Logged once however many of the handler's three extractors refused it.
+        assert_eq!(log.matches("request rejected").count(), 1, "{log}");
+        assert!(
+            log.matches("why the request was rejected").count() <= 1,
+            "{log}"
+        );
         everything.push_str(&log);
         if let Some(a) = auth {
             tokens.push(a.trim_start_matches("Bearer").trim().to_owned());

@@ -102,4 +102,34 @@ fn unusable_keys_and_failed_refreshes_are_logged_and_refresh_ahead_does_not_bloc
         "{log}"
     );
     assert!(log.contains("cached_keys=true"), "{log}");
+
+    // 4. A key server that fails from the start: the failed fetch is a warning, once per
+    //    attempt; the requests it refuses (503) add one debug line each, not a warning each.
+    let down = KeyServer::start();
+    down.set("/jwks", Reply::Status(500));
+    let srv = serve(
+        Some(jwks_config(&down.url("/jwks"), RemoteSettings::default())),
+        routes,
+    );
+    logs.take();
+    for _ in 0..5 {
+        assert_eq!(get(srv.addr, "/me", &[&bearer(&token)]).status, 503);
+    }
+    let log = logs.take();
+    let rejected: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("request rejected"))
+        .collect();
+    assert_eq!(rejected.len(), 5, "one line per refused request:\n{log}");
+    assert!(
+        rejected
+            .iter()
+            .all(|l| l.contains("DEBUG") && l.contains("keys_unavailable")),
+        "{log}"
+    );
+    let warnings = log.lines().filter(|l| l.contains(" WARN ")).count();
+    assert!(
+        (1..=2).contains(&warnings),
+        "{warnings} warnings for 5 requests, one fetch attempt:\n{log}"
+    );
 }

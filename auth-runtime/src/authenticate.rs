@@ -73,12 +73,14 @@ impl AuthConfig {
         path_param: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Arc<Verified>, AuthRejection> {
         let verified = outcome.map_err(|e| self.reject(e, requirement))?;
-        self.authorize_verified(&verified, requirement, path_param)?;
+        self.authorize_verified(&verified, requirement, path_param)
+            .inspect_err(AuthRejection::log)?;
         Ok(verified)
     }
 
     /// [`authorize_with`](Self::authorize_with) for a token that verified, borrowed: the
-    /// adapter's common case, which keeps the token where it found it.
+    /// adapter's common case, which keeps the token where it found it. A refusal is not
+    /// logged here ([`AuthRejection::log`]: once per request, by the caller).
     pub(crate) fn authorize_verified(
         &self,
         verified: &Verified,
@@ -117,7 +119,7 @@ impl AuthConfig {
             Some(name) if verified.labelled => refused.with_issuer(name.clone()),
             _ => refused,
         };
-        Err(self.reject(refused, Some(r)))
+        Err(self.reject_unlogged(refused, Some(r)))
     }
 }
 

@@ -608,8 +608,21 @@ impl AuthConfig {
     }
 
     /// Renders `error` in this configuration's protection space (with its
-    /// [`error_body`](AuthConfigBuilder::error_body) renderer, if any).
+    /// [`error_body`](AuthConfigBuilder::error_body) renderer, if any), and logs it: call it
+    /// once per refused request.
     pub fn reject(&self, error: AuthError, requirement: Option<&Requirement>) -> AuthRejection {
+        let rejection = self.reject_unlogged(error, requirement);
+        rejection.log();
+        rejection
+    }
+
+    /// [`reject`](Self::reject) without the log line: for a caller that logs each request's
+    /// refusal once however many of its extractors refuse it.
+    pub(crate) fn reject_unlogged(
+        &self,
+        error: AuthError,
+        requirement: Option<&Requirement>,
+    ) -> AuthRejection {
         let hint = match (self.inner.scope_on_missing, requirement) {
             (true, Some(r)) => r.alternatives().into_iter().next().map(join_scopes),
             _ => None,

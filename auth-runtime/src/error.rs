@@ -788,13 +788,13 @@ struct RejectionParts {
 }
 
 impl AuthRejection {
-    /// `error` rendered in `ctx`, with the application's body when it has a renderer.
+    /// `error` rendered in `ctx`, with the application's body when it has a renderer; not yet
+    /// logged or counted ([`log`](Self::log)).
     pub(crate) fn new(
         error: AuthError,
         ctx: &ChallengeContext<'_>,
         renderer: Option<&BodyRenderer>,
     ) -> Self {
-        log_rejection(&error);
         let body = renderer.and_then(|r| r.body(&error));
         let rendered = error.render_with(ctx, body);
         AuthRejection(Box::new(RejectionParts { error, rendered }))
@@ -823,6 +823,10 @@ impl AuthRejection {
     pub fn error(&self) -> &AuthError {
         &self.0.error
     }
+    /// Logs the rejection (and counts an authorization refusal): once per refused request.
+    pub(crate) fn log(&self) {
+        log_rejection(&self.0.error);
+    }
     /// The rendered status, headers and body.
     pub fn rendered(&self) -> &Rejection {
         &self.0.rendered
@@ -839,10 +843,12 @@ fn log_rejection(e: &AuthError) {
     }
     let (reason, status) = (e.reason().code(), e.status());
     match e.code() {
-        ErrorCode::MissingCredentials => {
+        // An unavailable key source, introspection endpoint or revocation store is logged
+        // where it fails, once per attempt or outage: not once more per request it refuses.
+        ErrorCode::MissingCredentials | ErrorCode::Unavailable => {
             tracing::debug!(target: "endpoint_auth", reason, status, "request rejected")
         }
-        ErrorCode::Unavailable | ErrorCode::Misconfigured => {
+        ErrorCode::Misconfigured => {
             tracing::warn!(target: "endpoint_auth", reason, status, "request rejected")
         }
         _ => {

@@ -140,6 +140,7 @@ enum Either<T> {
     Pending {
         core: Pin<Box<dyn Future<Output = Outcome>>>,
         finish: Finish<T>,
+        req: HttpRequest,
     },
 }
 
@@ -191,9 +192,9 @@ impl<T> Future for AuthFuture<T> {
             Either::Ready(out) => {
                 Poll::Ready(out.take().expect("AuthFuture polled after completion"))
             }
-            Either::Pending { core, finish } => core.as_mut().poll(cx).map(|outcome| {
+            Either::Pending { core, finish, req } => core.as_mut().poll(cx).map(|outcome| {
                 outcome.and_then(|(verified, config, demand)| {
-                    finish(verified).map_err(|e| config.reject(e, demand.requirement()))
+                    finish(verified).map_err(|e| refuse(req, &config, e, demand))
                 })
             }),
         }
@@ -210,13 +211,25 @@ fn extract<T>(
         Core::Ready(outcome) => Either::Ready(outcome.map(|outcome| {
             outcome.and_then(|verified| {
                 finish(verified).map_err(|e| match config_of(req) {
-                    Some((config, _)) => config.reject(e, demand.requirement()),
+                    Some((config, _)) => refuse(req, config, e, demand),
                     None => AuthRejection::misconfigured(),
                 })
             })
         })),
-        Core::Pending(core) => Either::Pending { core, finish },
+        Core::Pending(core) => Either::Pending {
+            core,
+            finish,
+            req: req.clone(),
+        },
     })
+}
+
+/// The rejection of an extractor that could not build its value from an authorized token
+/// (a `Principal<C>` whose claims do not have `C`'s shape), reported once per request.
+fn refuse(req: &HttpRequest, config: &AuthConfig, e: AuthError, demand: Demand) -> AuthRejection {
+    let rejection = config.reject_unlogged(e, demand.requirement());
+    report(req, &rejection, demand.requirement(), None);
+    rejection
 }
 
 /// Authenticates the request and checks what the extractor demands. `hand_back`: whether
@@ -335,10 +348,8 @@ fn authorize(
         }
         Err(e) => {
             let requirement = demand.requirement();
-            let rejection = config.reject(e, requirement);
-            if tracing::enabled!(target: "endpoint_auth", tracing::Level::DEBUG) {
-                explain(req, &rejection, requirement, None);
-            }
+            let rejection = config.reject_unlogged(e, requirement);
+            report(req, &rejection, requirement, None);
             Err(rejection)
         }
     }
@@ -356,11 +367,33 @@ fn authorize_verified(
     let path_param = |name: &str| req.match_info().get(name).map(str::to_owned);
     config
         .authorize_verified(verified, requirement, &path_param)
-        .inspect_err(|rejection| {
-            if tracing::enabled!(target: "endpoint_auth", tracing::Level::DEBUG) {
-                explain(req, rejection, requirement, Some(verified));
-            }
-        })
+        .inspect_err(|rejection| report(req, rejection, requirement, Some(verified)))
+}
+
+/// The request's refusal was logged (and counted) already: by an earlier extractor of the
+/// same handler, which refused it too.
+struct Reported;
+
+/// Logs a refusal, and explains it when debug logging is on, once per request: a handler
+/// whose guard and `Principal` both refuse a bad token logs one line, as does any other
+/// combination of extractors.
+fn report(
+    req: &HttpRequest,
+    rejection: &AuthRejection,
+    requirement: Option<&Requirement>,
+    granted: Option<&Verified>,
+) {
+    {
+        let mut extensions = req.extensions_mut();
+        if extensions.contains::<Reported>() {
+            return;
+        }
+        extensions.insert(Reported);
+    }
+    rejection.log();
+    if tracing::enabled!(target: "endpoint_auth", tracing::Level::DEBUG) {
+        explain(req, rejection, requirement, granted);
+    }
 }
 
 /// "Why was this request rejected?", at debug level: the route, the reason, what a claim
