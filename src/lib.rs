@@ -128,7 +128,10 @@ pub use endpoint_auth_runtime::{audit, issuer, metadata, metrics, revocation};
 /// # fn main() {}
 /// ```
 ///
-/// Equivalent code without the attribute (and without the compile-time catalog check):
+/// Equivalent code without the attribute, as far as enforcement goes: without the
+/// compile-time catalog check, and without the declaration, so [`openapi::SecurityDoc`]
+/// neither documents the route's security nor lists it in its drift report, and the route
+/// audit ([`route_audit!`]) lists it as undeclared (`strict_routes` refuses to start):
 ///
 /// ```
 /// use actix_web::{post, web, HttpResponse};

@@ -151,6 +151,12 @@ fn declarations_become_dnf_security_in_either_attribute_order() {
                 "{path} {status}"
             );
         }
+        // Scopes only: the 403 names a scope set that would satisfy the operation.
+        let example = &responses["403"]["headers"]["WWW-Authenticate"]["schema"]["examples"][0];
+        assert!(
+            example.as_str().unwrap().contains("scope=\""),
+            "{path}: {example}"
+        );
     }
     // Drift is reported both ways.
     assert_eq!(

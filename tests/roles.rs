@@ -225,4 +225,14 @@ fn the_openapi_document_lists_the_roles() {
     );
     assert_eq!(ROLES.len(), 3);
     assert_eq!(ROLES[2].role(), "Reports.Audit");
+
+    // The 403 a role refusal gets is documented without a promised `scope` hint (a
+    // scope-only operation's keeps it: tests/openapi.rs).
+    let forbidden = &op["responses"]["403"];
+    let description = forbidden["description"].as_str().unwrap();
+    assert!(description.contains("no `scope`"), "{description}");
+    let example = forbidden["headers"]["WWW-Authenticate"]["schema"]["examples"][0]
+        .as_str()
+        .unwrap();
+    assert!(!example.contains("scope=\""), "{example}");
 }

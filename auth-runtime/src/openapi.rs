@@ -57,11 +57,13 @@ pub fn security_requirements(requirement: &Requirement, scheme: &str) -> Value {
 pub struct Applied {
     /// Operations that received security (`METHOD path`).
     pub secured: Vec<String>,
-    /// Protected handlers with no operation in the document (protected but undocumented).
+    /// Protected handlers with no operation in the document (protected but undocumented), by
+    /// module path (`my_service::handlers::create_report`): the route may be unknown.
     pub undocumented: Vec<String>,
-    /// `#[public]` handlers with no operation in the document: open by declaration, so not
-    /// drift that a client could trip over (a metrics or token endpoint is often left out on
-    /// purpose), but listed for services that want every route documented.
+    /// `#[public]` handlers with no operation in the document, by module path: open by
+    /// declaration, so not drift that a client could trip over (a metrics or token endpoint
+    /// is often left out on purpose), but listed for services that want every route
+    /// documented.
     pub undocumented_public: Vec<String>,
     /// Operations that declare `security` no handler enforces (documented but unprotected).
     pub unenforced: Vec<String>,
@@ -471,8 +473,11 @@ impl SecurityDoc {
             Responses::Optional => "An access token that is not acceptable (RFC 6750 §3.1 invalid_token). Without credentials the operation is served anonymously.",
         };
         let forbidden = match kind {
-            Responses::Protected(_) => Some(("403", "The access token lacks the required scope (RFC 6750 §3.1 insufficient_scope); `scope` names a set that would satisfy the operation.",
+            Responses::Protected(requirement) if requirement.scopes_only() => Some(("403", "The access token lacks the required scope (RFC 6750 §3.1 insufficient_scope); `scope` names a set that would satisfy the operation.",
              format!("Bearer realm=\"{realm}\", error=\"insufficient_scope\", error_description=\"…\", scope=\"…\""))),
+            // A role, a claim value or an issuer: no scope would help, so there may be no hint.
+            Responses::Protected(_) => Some(("403", "The access token does not meet the operation's requirement (RFC 6750 §3.1 insufficient_scope). Where scopes alone would satisfy it, `scope` names them; a missing role (`x-roles`), claim value or issuer gets no `scope`.",
+             format!("Bearer realm=\"{realm}\", error=\"insufficient_scope\", error_description=\"…\""))),
             Responses::Optional => None,
         };
         for (status, description, example) in [
