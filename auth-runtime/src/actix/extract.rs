@@ -384,7 +384,7 @@ fn report(
     granted: Option<&Verified>,
 ) {
     {
-        let mut extensions = req.extensions_mut();
+        let mut extensions = actix_web::HttpMessage::extensions_mut(req);
         if extensions.contains::<Reported>() {
             return;
         }
