@@ -4,8 +4,8 @@
 
 use actix_web::{delete, get, post, test, web, App, HttpResponse};
 use endpoint_auth::testing::{
-    assert_insufficient_scope, assert_invalid_request, assert_invalid_token, assert_unauthorized,
-    assert_unavailable, TestIssuer, TestRequestExt,
+    assert_insufficient_scope, assert_insufficient_user_authentication, assert_invalid_request,
+    assert_invalid_token, assert_unauthorized, assert_unavailable, TestIssuer, TestRequestExt,
 };
 use endpoint_auth::{requires, Algorithm, Principal};
 
@@ -377,4 +377,51 @@ async fn kit_tokens_carry_their_own_jti_which_revocation_can_name() {
         .param("error_description")
         .unwrap()
         .contains("no jti claim"));
+}
+
+#[requires(scope = "read:reports", acr = "urn:example:mfa", max_age = 600)]
+#[get("/exports")]
+async fn exports() -> HttpResponse {
+    HttpResponse::Ok().body("exports")
+}
+
+// Step-up (RFC 9470) as a user tests it: the builder's `acr` and `authenticated_ago`.
+#[actix_web::test]
+async fn step_up_tokens_are_built_with_acr_and_auth_time() {
+    let issuer = TestIssuer::new(SCOPES);
+    let app = test::init_service(App::new().wrap(issuer.auth_config()).service(exports)).await;
+    let call = |token: &endpoint_auth::testing::TestToken| {
+        test::TestRequest::get()
+            .uri("/exports")
+            .bearer(token)
+            .to_request()
+    };
+    let ten_minutes = std::time::Duration::from_secs(600);
+    let recent_mfa = issuer
+        .token()
+        .scopes(["read:reports"])
+        .acr("urn:example:mfa")
+        .authenticated_ago(std::time::Duration::from_secs(60))
+        .sign();
+    assert_eq!(
+        test::call_service(&app, call(&recent_mfa)).await.status(),
+        200
+    );
+
+    let password_only = issuer
+        .token()
+        .scopes(["read:reports"])
+        .acr("urn:example:pwd")
+        .authenticated_ago(std::time::Duration::from_secs(60))
+        .sign();
+    let stale_mfa = issuer
+        .token()
+        .scopes(["read:reports"])
+        .acr("urn:example:mfa")
+        .authenticated_ago(ten_minutes * 2)
+        .sign();
+    for token in [&password_only, &stale_mfa] {
+        let resp = test::call_service(&app, call(token)).await;
+        assert_insufficient_user_authentication(resp, Some("urn:example:mfa"), Some(600));
+    }
 }

@@ -623,6 +623,18 @@ impl TokenBuilder<'_> {
         self.claim("iss", issuer.into())
     }
 
+    /// The `acr` claim (RFC 9470 step-up: the authentication context class the user
+    /// authenticated with), e.g. `"urn:example:mfa"`. Unchecked: any string.
+    pub fn acr(self, acr: impl Into<String>) -> Self {
+        self.claim("acr", acr.into())
+    }
+
+    /// `auth_time` = now − `ago` (RFC 9470 `max_age`: when the user last authenticated).
+    pub fn authenticated_ago(self, ago: Duration) -> Self {
+        let ago = i64::try_from(ago.as_secs()).unwrap_or(i64::MAX / 2);
+        self.claim("auth_time", now().saturating_sub(ago))
+    }
+
     /// `exp` = now + `lifetime` (default 5 minutes).
     pub fn expires_in(self, lifetime: Duration) -> Self {
         let exp = now() + i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX / 2);
