@@ -130,8 +130,9 @@ pub use endpoint_auth_runtime::{audit, issuer, metadata, metrics, revocation};
 ///
 /// Equivalent code without the attribute, as far as enforcement goes: without the
 /// compile-time catalog check, and without the declaration, so [`openapi::SecurityDoc`]
-/// neither documents the route's security nor lists it in its drift report, and the route
-/// audit ([`route_audit!`]) lists it as undeclared (`strict_routes` refuses to start):
+/// does not document the route's security (an operation whose document declares security
+/// for it is even reported as `unenforced`), and the route audit ([`route_audit!`]) lists
+/// it as undeclared (`strict_routes` refuses to start):
 ///
 /// ```
 /// use actix_web::{post, web, HttpResponse};

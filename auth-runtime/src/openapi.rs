@@ -375,11 +375,14 @@ impl SecurityDoc {
                             if !issuers.is_empty() {
                                 op.insert("x-issuers".into(), json!(issuers));
                             }
-                            self.add_responses(op, Responses::Protected(&requirement));
+                            let checks = handlers[i].checks();
+                            self.add_responses(
+                                op,
+                                Responses::Protected(&requirement, !checks.is_empty()),
+                            );
                             if requirement.has_step_up() {
                                 op.insert("x-step-up".into(), step_up(&requirement));
                             }
-                            let checks = handlers[i].checks();
                             if !checks.is_empty() {
                                 op.insert("x-checks".into(), json!(checks));
                             }
@@ -468,15 +471,16 @@ impl SecurityDoc {
         };
         let realm = self.realm.as_deref().unwrap_or("…");
         let unauthorized = match kind {
-            Responses::Protected(requirement) if requirement.has_step_up() => "No access token, or one that is not acceptable (RFC 6750 §3.1 invalid_token); without credentials the challenge carries no error. Also when the user's authentication is not strong or recent enough for the operation (RFC 9470 insufficient_user_authentication, with `acr_values` and/or `max_age` as in `x-step-up`): authenticate again as asked and retry.",
-            Responses::Protected(_) => "No access token, or one that is not acceptable (RFC 6750 §3.1 invalid_token). Without credentials the challenge carries no error.",
+            Responses::Protected(requirement, _) if requirement.has_step_up() => "No access token, or one that is not acceptable (RFC 6750 §3.1 invalid_token); without credentials the challenge carries no error. Also when the user's authentication is not strong or recent enough for the operation (RFC 9470 insufficient_user_authentication, with `acr_values` and/or `max_age` as in `x-step-up`): authenticate again as asked and retry.",
+            Responses::Protected(..) => "No access token, or one that is not acceptable (RFC 6750 §3.1 invalid_token). Without credentials the challenge carries no error.",
             Responses::Optional => "An access token that is not acceptable (RFC 6750 §3.1 invalid_token). Without credentials the operation is served anonymously.",
         };
         let forbidden = match kind {
-            Responses::Protected(requirement) if requirement.scopes_only() => Some(("403", "The access token lacks the required scope (RFC 6750 §3.1 insufficient_scope); `scope` names a set that would satisfy the operation.",
+            Responses::Protected(requirement, checks) if always_hinted(requirement, checks) => Some(("403", "The access token lacks the required scope (RFC 6750 §3.1 insufficient_scope); `scope` names a set that would satisfy the operation.",
              format!("Bearer realm=\"{realm}\", error=\"insufficient_scope\", error_description=\"…\", scope=\"…\""))),
-            // A role, a claim value or an issuer: no scope would help, so there may be no hint.
-            Responses::Protected(_) => Some(("403", "The access token does not meet the operation's requirement (RFC 6750 §3.1 insufficient_scope). Where scopes alone would satisfy it, `scope` names them; a missing role (`x-roles`), claim value or issuer gets no `scope`.",
+            // A role, a claim value, an issuer or a check: no scope would help, so there may
+            // be no hint.
+            Responses::Protected(..) => Some(("403", "The access token does not meet the operation's requirement (RFC 6750 §3.1 insufficient_scope). Where scopes alone would satisfy it, `scope` names them; a missing role (`x-roles`), claim value or issuer, or a refusal by the operation's checks (`x-checks`), gets no `scope`.",
              format!("Bearer realm=\"{realm}\", error=\"insufficient_scope\", error_description=\"…\""))),
             Responses::Optional => None,
         };
@@ -533,12 +537,16 @@ impl SecurityDoc {
             .entry("securitySchemes")
             .or_insert_with(|| json!({}));
         if let Some(schemes) = schemes.as_object_mut() {
+            // Names ours took in this call: a collision among our own schemes (an issuer
+            // named like the OAuth 2.0 scheme) replaces nothing of the document's.
+            let mut ours: Vec<String> = Vec::new();
             let mut put = |name: &str, scheme: Value| {
                 if let Some(theirs) = schemes.insert(name.to_owned(), scheme) {
-                    if schemes.get(name) != Some(&theirs) {
+                    if schemes.get(name) != Some(&theirs) && !ours.iter().any(|n| n == name) {
                         replaced.push(name.to_owned());
                     }
                 }
+                ours.push(name.to_owned());
             };
             if !self.flows.is_empty() {
                 put(
@@ -589,10 +597,22 @@ impl SecurityDoc {
 /// Which rejections an operation documents.
 #[derive(Clone, Copy)]
 enum Responses<'a> {
-    /// A token that meets the requirement is needed: 400, 401 (step-up included) and 403.
-    Protected(&'a Requirement),
+    /// A token that meets the requirement is needed: 400, 401 (step-up included) and 403;
+    /// whether the handler has checks of its own.
+    Protected(&'a Requirement, bool),
     /// Optional authentication: 400 and 401 for bad credentials only.
     Optional,
+}
+
+/// Whether every 403 of an operation names a scope set: its requirement asks for scopes and
+/// nothing a scope cannot give (a role, a claim value, an issuer), and no check of the
+/// handler can refuse on its own. Step-up parts answer 401, not 403.
+fn always_hinted(requirement: &Requirement, checks: bool) -> bool {
+    !checks
+        && !requirement.scopes().is_empty()
+        && requirement.roles().is_empty()
+        && !requirement.has_claims()
+        && requirement.issuers().is_empty()
 }
 
 /// `{}` in a security array: the alternative that needs nothing (anonymous access).

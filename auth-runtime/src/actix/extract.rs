@@ -560,7 +560,11 @@ impl<R: GuardSpec, C: super::check::Checks> FromRequest for CheckedGuard<R, C> {
                         Stopped::Decided(_) => AuthError::check_denied("refused"),
                     };
                     match config_of(&req) {
-                        Some((config, _)) => config.reject(error, Some(&R::REQUIREMENT)).into(),
+                        Some((config, _)) => {
+                            let rejection = config.reject_unlogged(error, Some(&R::REQUIREMENT));
+                            report(&req, &rejection, Some(&R::REQUIREMENT), None);
+                            rejection.into()
+                        }
                         None => AuthRejection::misconfigured().into(),
                     }
                 }),
