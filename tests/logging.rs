@@ -19,6 +19,19 @@ struct Tenant {
     tenant: String,
 }
 
+struct Write;
+impl RequirementSpec for Write {
+    const REQUIREMENT: Requirement = Requirement::Scope("write:reports");
+}
+
+/// The first refusal swallowed (the handler takes it as a `Result`), the second answered.
+async fn wrapped(
+    _write: Result<Authorized<Write>, endpoint_auth::AuthRejection>,
+    t: Principal<Tenant>,
+) -> HttpResponse {
+    HttpResponse::Ok().body(t.extra().tenant.clone())
+}
+
 async fn three_extractors(a: Authorized<Read>, p: Principal, t: Principal<Tenant>) -> HttpResponse {
     HttpResponse::Ok().body(format!(
         "{:?} {:?} {}",
@@ -43,7 +56,8 @@ fn rejections_are_logged_with_reason_codes_and_no_token_material_and_verificatio
     let captured = capture_logs();
 
     let s = serve(Some(builder().build().unwrap()), |cfg| {
-        cfg.route("/r", web::get().to(three_extractors));
+        cfg.route("/r", web::get().to(three_extractors))
+            .route("/wrapped", web::get().to(wrapped));
     });
 
     let mut c = claims("read:reports");
@@ -84,10 +98,26 @@ fn rejections_are_logged_with_reason_codes_and_no_token_material_and_verificatio
         assert!(r.status >= 400);
         let log = captured.take();
         assert!(log.contains(reason), "expected {reason} in {log}");
-        // Logged once however many of the handler's three extractors refused it.
-        assert_eq!(log.matches("request rejected").count(), 1, "{log}");
-        assert!(
-            log.matches("why the request was rejected").count() <= 1,
+        // Logged once per reason however many of the handler's three extractors refused it
+        // for that reason (all three, without a token; a token without the scope and the
+        // tenant is refused for two reasons, and each is logged once).
+        let reasons: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("request rejected"))
+            .filter_map(|l| l.split("reason=").nth(1)?.split(' ').next())
+            .collect();
+        let mut distinct = reasons.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(reasons.len(), distinct.len(), "{log}");
+        assert_eq!(
+            reasons.first(),
+            Some(reason.trim_start_matches("reason=")).as_ref(),
+            "{log}"
+        );
+        assert_eq!(
+            log.matches("why the request was rejected").count(),
+            reasons.len(),
             "{log}"
         );
         everything.push_str(&log);
@@ -95,6 +125,23 @@ fn rejections_are_logged_with_reason_codes_and_no_token_material_and_verificatio
             tokens.push(a.trim_start_matches("Bearer").trim().to_owned());
         }
     }
+    // Refusals for different reasons are each logged: the one the client gets (the claims
+    // do not fit `Principal<Tenant>`) is in the log though a swallowed one came first.
+    let no_tenant = mint(Algorithm::RS256, &claims("read:reports"));
+    assert_eq!(get(s.addr, "/wrapped", &[&bearer(&no_tenant)]).status, 401);
+    let log = captured.take();
+    let rejected: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("request rejected"))
+        .collect();
+    assert_eq!(rejected.len(), 2, "{log}");
+    assert!(
+        rejected[0].contains("reason=\"insufficient_scope\""),
+        "{log}"
+    );
+    assert!(rejected[1].contains("reason=\"invalid_claims\""), "{log}");
+    everything.push_str(&log);
+
     // No token (nor its signature or payload segment) ever reaches the log, over everything
     // logged since the server started.
     everything.push_str(&captured.take());

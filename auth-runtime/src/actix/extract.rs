@@ -370,25 +370,31 @@ fn authorize_verified(
         .inspect_err(|rejection| report(req, rejection, requirement, Some(verified)))
 }
 
-/// The request's refusal was logged (and counted) already: by an earlier extractor of the
-/// same handler, which refused it too.
-struct Reported;
+/// The refusals logged (and counted) for the request so far, by reason: each of the
+/// handler's extractors that refuses the same bad token finds its reason here.
+struct Reported(Vec<Reason>);
 
-/// Logs a refusal, and explains it when debug logging is on, once per request: a handler
-/// whose guard and `Principal` both refuse a bad token logs one line, as does any other
-/// combination of extractors.
+/// Logs a refusal, and explains it when debug logging is on, once per request and reason: a
+/// handler whose guard and `Principal` both refuse a bad token logs one line. A refusal for
+/// another reason (a check's denial, a `Principal<C>` whose claims do not fit `C`) is logged
+/// too, so that whichever one the client gets is in the log, even when an extractor the
+/// handler wraps (`Result<Authorized<R>, _>`) swallowed the first.
 fn report(
     req: &HttpRequest,
     rejection: &AuthRejection,
     requirement: Option<&Requirement>,
     granted: Option<&Verified>,
 ) {
+    let reason = rejection.error().reason();
     {
         let mut extensions = actix_web::HttpMessage::extensions_mut(req);
-        if extensions.contains::<Reported>() {
-            return;
+        match extensions.get_mut::<Reported>() {
+            Some(Reported(seen)) if seen.contains(&reason) => return,
+            Some(Reported(seen)) => seen.push(reason),
+            None => {
+                extensions.insert(Reported(vec![reason]));
+            }
         }
-        extensions.insert(Reported);
     }
     rejection.log();
     if tracing::enabled!(target: "endpoint_auth", tracing::Level::DEBUG) {
