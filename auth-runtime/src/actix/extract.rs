@@ -224,8 +224,9 @@ fn extract<T>(
     })
 }
 
-/// The rejection of an extractor that could not build its value from an authorized token
-/// (a `Principal<C>` whose claims do not have `C`'s shape), reported once per request.
+/// `e` as the extractor's rejection under what it demanded, reported once per request and
+/// reason ([`report`]): a refused outcome, a `Principal<C>` whose claims do not have `C`'s
+/// shape, a check's denial.
 fn refuse(req: &HttpRequest, config: &AuthConfig, e: AuthError, demand: Demand) -> AuthRejection {
     let rejection = config.reject_unlogged(e, demand.requirement());
     report(req, &rejection, demand.requirement(), None);
@@ -346,12 +347,7 @@ fn authorize(
         Err(e) if matches!(demand, Demand::TokenIfPresent) && e.reason() == Reason::Missing => {
             Ok(None)
         }
-        Err(e) => {
-            let requirement = demand.requirement();
-            let rejection = config.reject_unlogged(e, requirement);
-            report(req, &rejection, requirement, None);
-            Err(rejection)
-        }
+        Err(e) => Err(refuse(req, config, e, demand)),
     }
 }
 
@@ -567,9 +563,7 @@ impl<R: GuardSpec, C: super::check::Checks> FromRequest for CheckedGuard<R, C> {
                     };
                     match config_of(&req) {
                         Some((config, _)) => {
-                            let rejection = config.reject_unlogged(error, Some(&R::REQUIREMENT));
-                            report(&req, &rejection, Some(&R::REQUIREMENT), None);
-                            rejection.into()
+                            refuse(&req, config, error, Demand::Token(Some(R::REQUIREMENT))).into()
                         }
                         None => AuthRejection::misconfigured().into(),
                     }
