@@ -245,4 +245,10 @@ fn the_openapi_document_describes_the_step_up() {
     let plain = endpoint_auth::openapi::SecurityDoc::new(SCOPES).document("plain", "1");
     assert!(plain["paths"]["/recent"]["get"]["x-step-up"].is_object());
     assert!(op["x-step-up"]["max_age"].is_null());
+    // Step-up alone (`max_age`) is refused with 401, never 403: no 403 is documented there;
+    // a scope beside it can be.
+    assert!(plain["paths"]["/recent"]["get"]["responses"]
+        .get("403")
+        .is_none());
+    assert!(op["responses"]["403"].is_object());
 }

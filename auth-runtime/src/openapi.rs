@@ -4,7 +4,8 @@
 //! completes an OpenAPI 3.1 document with what they declare: per operation, `security` in
 //! disjunctive normal form (`all` → one requirement object with several scopes, `any` →
 //! alternatives, `authenticated` → a requirement with no scopes) and the `400`/`401`/`403`
-//! responses with their `WWW-Authenticate` header; in `components`, an OAuth 2.0 scheme whose
+//! responses with their `WWW-Authenticate` header (`403` only where a valid token can fall
+//! short: not for `authenticated` or step-up alone); in `components`, an OAuth 2.0 scheme whose
 //! scopes and descriptions come from the scope catalog, and a bearer-JWT scheme. `#[public]`
 //! handlers are documented as open (`security: []`), or, when they take a
 //! [`MaybePrincipal`](crate::MaybePrincipal), as optionally authenticated
@@ -476,6 +477,8 @@ impl SecurityDoc {
             Responses::Optional => "An access token that is not acceptable (RFC 6750 §3.1 invalid_token). Without credentials the operation is served anonymously.",
         };
         let forbidden = match kind {
+            // Any valid token will do (and no check can refuse it): there is no 403 to document.
+            Responses::Protected(requirement, false) if !requirement.can_forbid() => None,
             Responses::Protected(requirement, checks) if always_hinted(requirement, checks) => Some(("403", "The access token lacks the required scope (RFC 6750 §3.1 insufficient_scope); `scope` names a set that would satisfy the operation.",
              format!("Bearer realm=\"{realm}\", error=\"insufficient_scope\", error_description=\"…\", scope=\"…\""))),
             // A role, a claim value, an issuer or a check: no scope would help, so there may
@@ -597,8 +600,8 @@ impl SecurityDoc {
 /// Which rejections an operation documents.
 #[derive(Clone, Copy)]
 enum Responses<'a> {
-    /// A token that meets the requirement is needed: 400, 401 (step-up included) and 403;
-    /// whether the handler has checks of its own.
+    /// A token that meets the requirement is needed: 400, 401 (step-up included) and, where
+    /// a valid token can fall short of it, 403; whether the handler has checks of its own.
     Protected(&'a Requirement, bool),
     /// Optional authentication: 400 and 401 for bad credentials only.
     Optional,

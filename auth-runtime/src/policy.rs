@@ -288,6 +288,15 @@ impl Requirement {
         }
     }
 
+    /// Whether a valid token can fall short of the requirement's grants (a scope, role, claim
+    /// value or issuer), the refusal that is 403. `authenticated`, and step-up alone (`acr`,
+    /// `max_age`, refused with 401), never can.
+    pub(crate) fn can_forbid(&self) -> bool {
+        !self.holds(&|_| false, &|r| {
+            matches!(r, Requirement::Acr(_) | Requirement::MaxAge(_))
+        })
+    }
+
     /// Checks the whole requirement: scopes, roles, claims and authentication context. When
     /// the grants (scopes, roles, claims) fall short the answer is [`Unmet::Scope`] (with the
     /// scopes of the closest alternative whose roles and claims the token has) or
