@@ -32,7 +32,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use actix_web::{delete, get, post, web, App, HttpResponse, HttpServer};
+use actix_web::{delete, error, get, post, web, App, HttpResponse, HttpServer};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use endpoint_auth::actix::Decision;
@@ -235,6 +235,28 @@ async fn create_report(
     };
     reports.insert(id, report.clone());
     HttpResponse::Created().json(report)
+}
+
+/// A body `create_report` cannot take (not JSON, not a report, too large) answers RFC 9457
+/// problem details, like every refusal the document describes, with the status actix-web
+/// chose for it (400, or 413 for a body over the limit).
+fn body_refused(err: error::JsonPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+    use actix_web::ResponseError as _;
+    let status = err.status_code();
+    let detail = match &err {
+        error::JsonPayloadError::ContentType => "the body must be JSON (application/json)".into(),
+        other => other.to_string(),
+    };
+    let problem = serde_json::json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Bad Request"),
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    let response = HttpResponse::build(status)
+        .content_type("application/problem+json")
+        .body(problem.to_string());
+    error::InternalError::from_response(err, response).into()
 }
 
 /// A tenant's reports, for members of that tenant (the token's `tenant` claim equals the
@@ -1022,6 +1044,7 @@ async fn serve(
                 .app_data(store.clone())
                 .app_data(web::Data::new(auth.clone()))
                 .app_data(openapi.clone())
+                .app_data(web::JsonConfig::default().error_handler(body_refused))
                 .service(health)
                 .service(ready)
                 .service(me)

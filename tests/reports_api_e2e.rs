@@ -76,17 +76,24 @@ fn drive_every_route(addr: SocketAddr, read: &str, write: &str, admin: &str, exp
         .status,
         403
     );
-    assert_eq!(
-        request(
+    // Authorized, but a body that is not a report: 400 problem details, as documented (no
+    // challenge: the credentials are fine).
+    for (content_type, body) in [
+        (json_ct, &b"{broken"[..]),
+        ("Content-Type: text/plain", b"{}"),
+    ] {
+        let r = request(
             addr,
             "POST",
             "/reports",
-            &[json_ct, &bearer(write)],
-            b"{broken"
-        )
-        .status,
-        400
-    );
+            &[content_type, &bearer(write)],
+            body,
+        );
+        assert_eq!(r.status, 400, "{content_type}: {}", r.text());
+        assert_eq!(r.header("content-type"), Some("application/problem+json"));
+        assert_eq!(r.json()["status"], 400);
+        assert!(r.header("www-authenticate").is_none());
+    }
 
     // GET /reports/{id}/export: read or export; 404 when absent, but auth first
     assert_eq!(
