@@ -472,6 +472,50 @@ mod recognition {
             "an undeclared handler ran without a token"
         );
     }
+
+    /// Methods are case-sensitive (RFC 9110 §9.1), and so are actix-web's guards: `get` is
+    /// not the public route's `GET`. Open, it would fall through to the App's default service
+    /// (an SPA fallback, static files, a proxy) without a token.
+    #[actix_web::test]
+    async fn a_method_in_another_case_is_not_the_public_routes_method() {
+        let issuer = TestIssuer::new(SCOPES);
+        let runs = Runs::new(AtomicUsize::new(0));
+        let fallback = |runs: Runs| async move {
+            runs.fetch_add(1, Ordering::SeqCst);
+            HttpResponse::Ok().body("fallback")
+        };
+        let app = test::init_service(
+            App::new()
+                .app_data(runs.clone())
+                .wrap(issuer.config().deny_by_default().build().unwrap())
+                .service(site::status)
+                .service(site::files)
+                .default_service(web::to(fallback)),
+        )
+        .await;
+        for path in ["/status", "/files/a.txt"] {
+            let resp =
+                test::call_service(&app, test::TestRequest::get().uri(path).to_request()).await;
+            assert_eq!(resp.status(), 200, "GET {path}");
+            for method in ["get", "Get"] {
+                let method = Method::from_bytes(method.as_bytes()).unwrap();
+                let resp = test::call_service(
+                    &app,
+                    test::TestRequest::default()
+                        .method(method.clone())
+                        .uri(path)
+                        .to_request(),
+                )
+                .await;
+                assert_unauthorized(resp);
+            }
+        }
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            0,
+            "the fallback ran without a token"
+        );
+    }
 }
 
 /// Deny-by-default needs the middleware: registered with `app_data` alone nothing would

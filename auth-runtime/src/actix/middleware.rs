@@ -151,10 +151,7 @@ impl<'r> Matched<'r> {
         declared.path().is_some()
             && self.pattern.as_deref() == declared.path()
             && self.name == Some(declared.handler())
-            && declared
-                .methods()
-                .iter()
-                .any(|m| m.eq_ignore_ascii_case(self.method))
+            && declared.methods().contains(&self.method)
     }
 }
 
@@ -187,10 +184,7 @@ impl DeclaredRoutes {
             .iter()
             .filter(|r| {
                 r.path() == pattern
-                    && (r.methods().is_empty()
-                        || r.methods()
-                            .iter()
-                            .any(|m| m.eq_ignore_ascii_case(matched.method)))
+                    && (r.methods().is_empty() || r.methods().contains(&matched.method))
             })
             .peekable();
         if audited.peek().is_some() {
