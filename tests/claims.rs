@@ -164,6 +164,26 @@ fn a_claim_equal_to_the_path_parameter_or_a_role_instead() {
         200
     );
     assert_eq!(call("/users/alice/reports", json!({})).status, 403);
+    // The value compared is the one `web::Path` hands the handler: the router leaves `%2F`,
+    // `%2B` and `%25` encoded in the match info, the path extractor decodes them.
+    for (path, sub) in [
+        ("/users/a%2Fb/reports", "a/b"),
+        ("/users/a%2Bb/reports", "a+b"),
+        ("/users/a+b/reports", "a+b"),
+        ("/users/100%25/reports", "100%"),
+    ] {
+        let r = call(path, json!({ "sub": sub }));
+        assert_eq!(r.status, 200, "{path} for {sub}");
+        assert_eq!(r.text(), format!("reports of {sub}"), "{path}");
+    }
+    // A claim that spells the encoding never matches the decoded value the handler uses.
+    for (path, sub) in [
+        ("/users/a%2Fb/reports", "a%2Fb"),
+        ("/users/a%2Bb/reports", "a%2Bb"),
+        ("/users/100%25/reports", "100%25"),
+    ] {
+        assert_refused_without_hint(call(path, json!({ "sub": sub })), &[]);
+    }
 }
 
 #[test]

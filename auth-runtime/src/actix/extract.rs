@@ -360,10 +360,22 @@ fn authorize_verified(
     demand: Demand,
 ) -> Result<(), AuthRejection> {
     let requirement = demand.requirement();
-    let path_param = |name: &str| req.match_info().get(name).map(str::to_owned);
+    let path_param = |name: &str| req.match_info().get(name).map(path_value);
     config
         .authorize_verified(verified, requirement, &path_param)
         .inspect_err(|rejection| report(req, rejection, requirement, Some(verified)))
+}
+
+/// A path parameter as `web::Path` hands it to the handler. actix-web's router leaves `%2F`,
+/// `%2B` and `%25` encoded in the match info (so that `/` stays a segment boundary) and the
+/// path extractor decodes them, with actix-router's own function, used here too: a
+/// `claim(x = path.y)` compares the very value the handler then acts on, so `acme%2Fhr` in a
+/// token never matches the path that reaches tenant `acme/hr`.
+fn path_value(raw: &str) -> String {
+    match actix_router::Quoter::new(b"", b"").requote(raw.as_bytes()) {
+        Some(decoded) => String::from_utf8_lossy(&decoded).into_owned(),
+        None => raw.to_owned(),
+    }
 }
 
 /// The refusals logged (and counted) for the request so far, by reason: each of the
