@@ -13,6 +13,7 @@ use endpoint_auth::{public, requires};
 
 endpoint_auth::scopes! {
     "read:reports" => "Read reports",
+    "write:reports" => "Write reports",
 }
 
 endpoint_auth::route_audit!();
@@ -43,6 +44,13 @@ async fn ready() -> HttpResponse {
 #[get("/reports")]
 async fn reports() -> HttpResponse {
     HttpResponse::Ok().body("[]")
+}
+
+/// The second resource of the `/reports` pattern (the map names the first, `reports`).
+#[requires(scope = "write:reports")]
+#[post("/reports")]
+async fn create_report() -> HttpResponse {
+    HttpResponse::Created().finish()
 }
 
 /// A handler someone added without a declaration.
@@ -89,6 +97,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(search)
         .service(ready)
         .service(reports)
+        .service(create_report)
         .service(forgotten)
         .route("/undeclared", web::get().to(undeclared))
         .service(
@@ -304,6 +313,10 @@ async fn the_missing_token_challenge_names_the_routes_scope_when_asked_to() {
     let get = |path: &str| test::TestRequest::get().uri(path).to_request();
     let challenge = assert_unauthorized(test::call_service(&app, get("/reports")).await);
     assert_eq!(challenge.param("scope"), Some("read:reports"));
+    // The pattern's second route (another method, registered after the first).
+    let post = test::TestRequest::post().uri("/reports").to_request();
+    let challenge = assert_unauthorized(test::call_service(&app, post).await);
+    assert_eq!(challenge.param("scope"), Some("write:reports"));
     let challenge = assert_unauthorized(test::call_service(&app, get("/undeclared")).await);
     assert_eq!(challenge.param("scope"), None);
     // A bad token is invalid_token, with no hint (RFC 6750 §3 gives it to the bare 401).

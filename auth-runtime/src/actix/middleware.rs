@@ -148,9 +148,14 @@ impl<'r> Matched<'r> {
     /// Whether this is the route `declared` was written on: the path and method its route
     /// attribute names, the resource named after the handler (as route attributes name it).
     fn is<D>(&self, declared: &crate::registry::Declared<D>) -> bool {
+        self.name == Some(declared.handler()) && self.may_be(declared)
+    }
+
+    /// Whether `declared`'s route attribute names this path and method, whichever resource
+    /// of the pattern the map names first: enough for a scope hint, never to open a route.
+    fn may_be<D>(&self, declared: &crate::registry::Declared<D>) -> bool {
         declared.path().is_some()
             && self.pattern.as_deref() == declared.path()
-            && self.name == Some(declared.handler())
             && declared.methods().contains(&self.method)
     }
 }
@@ -195,12 +200,18 @@ impl DeclaredRoutes {
     }
 
     /// The requirement of the `#[requires]` handler this request's route is, if it is one.
+    /// The `#[requires]` route's requirement, for the scope hint of a bare 401: the handler
+    /// the map names for this path, else the one route attribute of this pattern and method
+    /// (the map names only the first resource of a pattern: `POST /reports` written after
+    /// `GET /reports` is the second).
     fn requirement(&self, req: &actix_web::dev::ServiceRequest) -> Option<Requirement> {
         let matched = Matched::of(req);
-        self.protected
-            .iter()
-            .find(|h| matched.is(h))
-            .map(|h| h.requirement())
+        let handler = self.protected.iter().find(|h| matched.is(h)).or_else(|| {
+            let mut candidates = self.protected.iter().filter(|h| matched.may_be(h));
+            let only = candidates.next()?;
+            candidates.next().is_none().then_some(only)
+        })?;
+        Some(handler.requirement())
     }
 }
 
