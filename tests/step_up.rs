@@ -164,6 +164,16 @@ fn max_age_needs_a_recent_auth_time() {
     // An auth_time that is not a NumericDate makes the token invalid, not old.
     let garbled = issuer().token().claim("auth_time", "yesterday").sign();
     assert_invalid_token(call(&garbled).raw());
+
+    // An authentication in the future would stay "recent" for the token's whole life: the
+    // token is invalid (the leeway of `iat` applies: 10 s ahead is a clock skew).
+    let ahead = token(&[], None, Some(-1_000_000));
+    let challenge = assert_invalid_token(call(&ahead).raw());
+    assert_eq!(
+        challenge.param("error_description"),
+        Some("the token says the user authenticated in the future")
+    );
+    assert_eq!(call(&token(&[], None, Some(-10))).status, 200);
 }
 
 #[test]

@@ -673,6 +673,17 @@ impl Verified {
                 "the token was issued in the future",
             ));
         }
+        // An authentication in the future would keep a `max_age` step-up (RFC 9470) fresh for
+        // the token's whole life; the same leeway as `iat`.
+        if verified
+            .auth_time
+            .is_some_and(|t| t > now.saturating_add(rules.leeway))
+        {
+            return Err(AuthError::new(
+                Reason::InvalidClaims,
+                "the token says the user authenticated in the future",
+            ));
+        }
         Ok(verified)
     }
 }
