@@ -555,7 +555,7 @@ impl Verified {
     pub fn auth_time(&self) -> Option<u64> {
         self.auth_time
     }
-    /// `jti`.
+    /// `jti` (`None` when absent or empty: an empty one identifies nothing).
     pub fn token_id(&self) -> Option<&str> {
         self.token_id.as_deref()
     }
@@ -648,7 +648,9 @@ impl Verified {
                 Some(c) => Some(c),
                 None => string(claims.azp.take(), "azp")?,
             },
-            token_id: string(claims.jti.take(), "jti")?,
+            // An empty `jti` identifies nothing (RFC 7519 §4.1.7): every such token would
+            // share one revocation entry.
+            token_id: string(claims.jti.take(), "jti")?.filter(|id| !id.is_empty()),
             acr: string(claims.acr.take(), "acr")?,
             auth_time: time(claims.auth_time.as_ref(), "auth_time")?,
             scopes: scopes.extract(claims, full.get().unwrap_or(&Map::new()))?,
