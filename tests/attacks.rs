@@ -46,6 +46,7 @@ const BAD_SIGNATURE: &str = "the token signature is invalid";
 const CRIT: &str =
     "the token header marks extensions as critical that this service does not understand";
 const JWE: &str = "encrypted (JWE) access tokens are not accepted";
+const NESTED: &str = "nested JWTs (cty JWT) are not accepted as access tokens";
 const TOO_LARGE: &str = "the access token is too large";
 const TIME_CLAIM: &str = "a time claim is not a valid number";
 const EXPIRED: &str = "the access token has expired";
@@ -560,6 +561,21 @@ fn crit_and_jwe() {
                 Expect::InvalidToken(JWE),
             ),
             row("JWE-shaped garbage", "a.b.c.d.e", Expect::InvalidToken(JWE)),
+            row(
+                "a JWE header (enc) on a signed three-part token",
+                header(json!({"alg": "RS256", "kid": "rs256", "enc": "A256GCM"})),
+                Expect::InvalidToken(JWE),
+            ),
+            row(
+                "cty JWT: a nested JWT, whose payload is no claims set",
+                header(json!({"alg": "RS256", "kid": "rs256", "cty": "JWT"})),
+                Expect::InvalidToken(NESTED),
+            ),
+            row(
+                "cty jwt, another case of the same media type",
+                header(json!({"alg": "RS256", "kid": "rs256", "cty": "jwt"})),
+                Expect::InvalidToken(NESTED),
+            ),
             row(
                 "six segments",
                 format!("{}.x.y.z", good()),

@@ -106,6 +106,10 @@ struct JoseHeader<'a> {
     kid: Option<MemberName<'a>>,
     typ: Option<MemberName<'a>>,
     crit: bool,
+    /// `enc`: the header of a JWE (RFC 7516 §9), whatever its compact form says.
+    enc: bool,
+    /// `cty: JWT`: a nested JWT (RFC 7519 §5.2), whose payload is another token, not claims.
+    nested: bool,
 }
 
 impl<'de> Deserialize<'de> for JoseHeader<'de> {
@@ -117,7 +121,8 @@ impl<'de> Deserialize<'de> for JoseHeader<'de> {
                 f.write_str("a JOSE header object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JoseHeader<'de>, A::Error> {
-                let (mut alg, mut kid, mut typ, mut crit) = (None, None, None, false);
+                let (mut alg, mut kid, mut typ) = (None, None, None);
+                let (mut crit, mut enc, mut nested) = (false, false, false);
                 let mut names = Names::new();
                 while let Some(name) = map.next_key::<MemberName<'de>>()? {
                     match name.as_str() {
@@ -126,6 +131,13 @@ impl<'de> Deserialize<'de> for JoseHeader<'de> {
                         "typ" => typ = map.next_value::<Option<MemberName<'de>>>()?,
                         // Present unless null, whatever it holds.
                         "crit" => crit = map.next_value::<Option<NoDuplicates>>()?.is_some(),
+                        "enc" => enc = map.next_value::<Option<NoDuplicates>>()?.is_some(),
+                        // A media type: compared without case (RFC 7519 §5.2).
+                        "cty" => {
+                            nested = map
+                                .next_value::<Option<MemberName<'de>>>()?
+                                .is_some_and(|cty| cty.as_str().eq_ignore_ascii_case("JWT"));
+                        }
                         _ => {
                             map.next_value::<NoDuplicates>()?;
                         }
@@ -139,6 +151,8 @@ impl<'de> Deserialize<'de> for JoseHeader<'de> {
                     kid,
                     typ,
                     crit,
+                    enc,
+                    nested,
                 })
             }
         }
@@ -371,6 +385,18 @@ impl Verifier {
         let mut buf = [0u8; 256];
         let raw = decode_segment(encoded, &mut buf).ok_or_else(malformed)?;
         let header: JoseHeader = serde_json::from_slice(&raw).map_err(|_| malformed())?;
+        if header.enc {
+            return Err(AuthError::new(
+                Reason::Encrypted,
+                "encrypted (JWE) access tokens are not accepted",
+            ));
+        }
+        if header.nested {
+            return Err(AuthError::new(
+                Reason::Malformed,
+                "nested JWTs (cty JWT) are not accepted as access tokens",
+            ));
+        }
         if header.crit {
             return Err(AuthError::new(
                 Reason::UnsupportedCritical,
