@@ -1314,8 +1314,10 @@ fn builder_rejects_bad_settings_at_startup() {
 
 /// Only access tokens presented as bearer tokens are accepted: a token bound to a DPoP key
 /// (`cnf.jkt`, RFC 9449 §6.1: it must come with a DPoP proof, never as `Bearer`), an ID or
-/// refresh token that a provider marks as such (`token_use`, Keycloak's `typ`) is 401
-/// `invalid_token`, however well it verifies.
+/// refresh token that a provider marks as such (`token_use`, Keycloak's `typ`), or a token
+/// bound to a client certificate (`cnf` `x5t#S256`, RFC 8705 §3: the resource server must
+/// check the binding, and this one cannot see the certificate) is 401 `invalid_token`,
+/// however well it verifies. A service whose TLS terminator checks the binding says so.
 #[test]
 fn dpop_bound_id_and_refresh_tokens_are_not_bearer_access_tokens() {
     let s = server();
@@ -1334,6 +1336,10 @@ fn dpop_bound_id_and_refresh_tokens_are_not_bearer_access_tokens() {
         with("typ", json!("ID")),
         with("typ", json!("Refresh")),
         with("token_type", json!("DPoP")),
+        with(
+            "cnf",
+            json!({ "x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2" }),
+        ),
     ] {
         let r = get(s.addr, "/read", &[&bearer(&token)]);
         assert_eq!(r.status, 401, "{}", r.text());
@@ -1348,20 +1354,31 @@ fn dpop_bound_id_and_refresh_tokens_are_not_bearer_access_tokens() {
             r.challenge()
         );
     }
-    // What access tokens carry is fine: Cognito's and Hydra's token_use, Keycloak's typ, a
-    // certificate-bound token (RFC 8705, presented as Bearer; its binding is the TLS
-    // terminator's to check).
+    // What access tokens carry is fine: Cognito's and Hydra's token_use, Keycloak's typ.
     for token in [
         with("token_use", json!("access")),
         with("token_use", json!("access_token")),
         with("typ", json!("Bearer")),
         with("token_type", json!("Bearer")),
-        with(
-            "cnf",
-            json!({ "x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2" }),
-        ),
     ] {
         let r = get(s.addr, "/read", &[&bearer(&token)]);
         assert_eq!(r.status, 200, "{}", r.text());
     }
+    // Behind a TLS terminator that checks the certificate binding (the opt-in), a
+    // certificate-bound token is a bearer token; a DPoP-bound one still is not.
+    let terminated = common::serve(
+        Some(builder().accept_certificate_bound().build().unwrap()),
+        routes,
+    );
+    let bound = with(
+        "cnf",
+        json!({ "x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2" }),
+    );
+    let r = get(terminated.addr, "/read", &[&bearer(&bound)]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let dpop = with(
+        "cnf",
+        json!({ "jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" }),
+    );
+    assert_eq!(get(terminated.addr, "/read", &[&bearer(&dpop)]).status, 401);
 }

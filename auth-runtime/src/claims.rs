@@ -273,6 +273,9 @@ pub(crate) struct ClaimRules<'a> {
     pub(crate) leeway: u64,
     /// Where roles are read from (empty: no roles).
     pub(crate) roles: &'a RoleSource,
+    /// Certificate-bound tokens (`cnf` `x5t#S256`, RFC 8705) pass as bearer tokens: the TLS
+    /// terminator checks the binding.
+    pub(crate) certificate_bound: bool,
 }
 
 impl StandardClaims {
@@ -280,7 +283,7 @@ impl StandardClaims {
     /// issuer and audience values, in this order, with the configured leeway.
     pub(crate) fn check(&self, rules: &ClaimRules<'_>, now: u64) -> Result<(), AuthError> {
         let e = AuthError::new;
-        if let Some(why) = self.not_a_bearer_access_token() {
+        if let Some(why) = self.not_a_bearer_access_token(rules.certificate_bound) {
             return Err(e(Reason::NotABearerAccessToken, why));
         }
         let exp = match self.get("exp").map(numeric_date) {
@@ -421,12 +424,24 @@ impl StandardClaims {
     /// response) say so: bound to a DPoP key (`cnf.jkt`, RFC 9449 §6.1; `token_type` `DPoP`
     /// in an introspection response, §6.2), which must come with a proof, never as `Bearer`;
     /// or marked as another kind of token by its provider (`token_use` other than Cognito's
-    /// `access` / Hydra's `access_token`; Keycloak's `typ` `ID` or `Refresh`). A certificate
-    /// binding (`cnf` `x5t#S256`, RFC 8705) is presented as `Bearer` over mutual TLS: its
-    /// check is the TLS terminator's.
-    fn not_a_bearer_access_token(&self) -> Option<&'static str> {
+    /// `access` / Hydra's `access_token`; Keycloak's `typ` `ID` or `Refresh`); or bound to a
+    /// client certificate (`cnf` `x5t#S256`, RFC 8705), whose binding the resource server
+    /// must check against the mutual-TLS certificate (§3) and this one cannot see: refused
+    /// unless `certificate_bound` says the TLS terminator does it.
+    fn not_a_bearer_access_token(&self, certificate_bound: bool) -> Option<&'static str> {
         fn text(v: &Option<Value>) -> Option<&str> {
             v.as_ref().and_then(Value::as_str)
+        }
+        if !certificate_bound
+            && self
+                .cnf
+                .as_ref()
+                .and_then(Value::as_object)
+                .is_some_and(|cnf| cnf.contains_key("x5t#S256"))
+        {
+            return Some(
+                "the access token is bound to a client certificate this service cannot check: it is not a bearer access token",
+            );
         }
         if self
             .cnf
@@ -971,6 +986,7 @@ mod tests {
             audience_claim: "aud",
             leeway: 0,
             roles: &RoleSource::default(),
+            certificate_bound: false,
         };
         // `iat` far in the past: these tests are about reading, not about the clock.
         Verified::from_claims(&mut claims, bytes, &ScopeSource::Standard, &rules, u64::MAX)
@@ -988,6 +1004,7 @@ mod tests {
                 audience_claim,
                 leeway: 0,
                 roles: &RoleSource::default(),
+                certificate_bound: false,
             };
             standard(&payload)
                 .check(&rules, 1000)
@@ -1018,6 +1035,7 @@ mod tests {
                 audience_claim: "aud",
                 leeway,
                 roles: &RoleSource::default(),
+                certificate_bound: false,
             };
             standard(&payload)
                 .check(&rules, now)

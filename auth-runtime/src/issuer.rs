@@ -95,6 +95,7 @@ pub(crate) struct IssuerSettings {
     algorithms: Option<Vec<Algorithm>>,
     leeway: Duration,
     typ: TypPolicy,
+    certificate_bound: bool,
     scopes: ScopeSource,
     roles: RoleSource,
     #[cfg(feature = "remote")]
@@ -118,6 +119,7 @@ impl Default for IssuerSettings {
             algorithms: None,
             leeway: DEFAULT_LEEWAY,
             typ: TypPolicy::Lenient,
+            certificate_bound: false,
             scopes: ScopeSource::Standard,
             roles: RoleSource::default(),
             #[cfg(feature = "remote")]
@@ -208,6 +210,7 @@ impl IssuerSettings {
             algorithms,
             leeway: self.leeway.as_secs(),
             typ: self.typ,
+            certificate_bound: self.certificate_bound,
             max_token_bytes: shared.max_token_bytes,
             scopes: self.scopes,
             roles: self.roles,
@@ -311,6 +314,17 @@ macro_rules! issuer_settings {
             pub fn strict_typ(mut self) -> Self {
                 self.$field.touched = true;
                 self.$field.typ = TypPolicy::Strict;
+                self
+            }
+            /// Accept certificate-bound access tokens (`cnf` with `x5t#S256`, RFC 8705) as
+            /// bearer tokens. Only for a service behind a TLS terminator that requires the
+            /// client certificate and checks it against the token's thumbprint (RFC 8705 §3:
+            /// the resource server must); without that check a stolen bound token works like
+            /// any bearer token, so by default such tokens are refused (401 `invalid_token`,
+            /// "bound to a client certificate").
+            pub fn accept_certificate_bound(mut self) -> Self {
+                self.$field.touched = true;
+                self.$field.certificate_bound = true;
                 self
             }
             /// Where scopes are read from (default: `scope`, else `scp`).

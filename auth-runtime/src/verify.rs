@@ -64,6 +64,8 @@ pub struct Verifier {
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) leeway: u64,
     pub(crate) typ: TypPolicy,
+    /// Certificate-bound tokens (RFC 8705) are accepted: the TLS terminator checks the binding.
+    pub(crate) certificate_bound: bool,
     pub(crate) max_token_bytes: usize,
     pub(crate) scopes: ScopeSource,
     pub(crate) roles: RoleSource,
@@ -336,6 +338,7 @@ impl Verifier {
             audience_claim: self.audience_claim,
             leeway: self.leeway,
             roles: &self.roles,
+            certificate_bound: self.certificate_bound,
         }
     }
 

@@ -382,6 +382,7 @@ mod tests {
             audience_claim: "aud",
             leeway: 0,
             roles: &RoleSource::default(),
+            certificate_bound: false,
         };
         let verified = Verified::from_claims(
             &mut claims,
