@@ -20,7 +20,9 @@
 //! not on its own: one down answers 503 for its tokens only. `GET /partner/reports` is for
 //! tokens of the issuer named `partners`. The embedded default shows it with
 //! `REPORTS_API_DEV_PARTNERS=1`: a second dev issuer, `partners`, at `/partners` (its own key,
-//! JWKS and token endpoint), beside the first, then called `staff`.
+//! JWKS and token endpoint), beside the first, then called `staff`. Roles are read from the
+//! first issuer's tokens only, and a report's author is its `sub` with its issuer: another
+//! provider's `alice`, or its `roles` claim, is nobody here.
 //!
 //! Revoked tokens (by `jti`) are refused: kept in this process, or in the Redis/Valkey server
 //! `AUTH_REVOCATION_REDIS_URL` names, shared by every instance. The embedded default revokes
@@ -94,6 +96,10 @@ struct Report {
     title: String,
     /// Who created it: the token's `sub` (else its client id).
     owner: String,
+    /// The configured name of the trusted issuer that vouched for the owner: a `sub` is unique
+    /// only within its issuer (OpenID Connect Core §2), so partners' `alice` is not staff's.
+    #[serde(skip)]
+    owner_issuer: String,
     /// Listed by `GET /reports/public` for everyone; otherwise only for its owner there.
     public: bool,
     /// The author's organisation (the token's `tenant` claim), when it has one.
@@ -109,13 +115,20 @@ struct NewReport {
     public: bool,
 }
 
-/// Whose reports a caller's are.
+/// Whose reports a caller's are: the token's `sub` (else its client id).
 fn owner_of(caller: &Principal) -> String {
     caller
         .subject()
         .or(caller.client_id())
         .unwrap_or_default()
         .to_owned()
+}
+
+impl Report {
+    /// Whether `caller` wrote it: the same subject, vouched for by the same issuer.
+    fn is_by(&self, caller: &Principal) -> bool {
+        self.owner == owner_of(caller) && self.owner_issuer == caller.token().trusted_issuer()
+    }
 }
 
 struct Store {
@@ -197,13 +210,12 @@ async fn list_reports(store: web::Data<Store>) -> HttpResponse {
     (status = 200, description = "The public reports, and the caller's own when a token is sent", body = [Report])))]
 #[get("/reports/public")]
 async fn public_reports(store: web::Data<Store>, caller: MaybePrincipal) -> HttpResponse {
-    let owner = caller.as_ref().map(owner_of);
     let reports: Vec<Report> = store
         .reports
         .lock()
         .unwrap()
         .values()
-        .filter(|r| r.public || owner.as_ref() == Some(&r.owner))
+        .filter(|r| r.public || caller.as_ref().is_some_and(|c| r.is_by(c)))
         .cloned()
         .collect();
     HttpResponse::Ok().json(reports)
@@ -225,6 +237,7 @@ async fn create_report(
         id,
         title,
         owner: owner_of(&caller),
+        owner_issuer: caller.token().trusted_issuer().to_owned(),
         public,
         tenant: caller
             .token()
@@ -304,9 +317,7 @@ async fn author_or_admin(
 ) -> Decision {
     let reports = store.reports.lock().unwrap();
     match reports.get(&id) {
-        Some(r) if r.owner == owner_of(&caller) || caller.token().has_role("reports-admin") => {
-            Decision::Allow
-        }
+        Some(r) if r.is_by(&caller) || caller.token().has_role("reports-admin") => Decision::Allow,
         _ => Decision::Hide,
     }
 }
@@ -908,12 +919,16 @@ async fn serve(
     let mut dev_key: Option<DevKey> = None;
     let mut partners_key: Option<(DevKey, String)> = None;
     let auth = if !settings.issuers.is_empty() {
-        // Several providers, each with its own keys and audience; none is waited for.
+        // Several providers, each with its own keys and audience; none is waited for. Roles
+        // (`reports-admin` deletes anyone's reports) are read from the first, the service's
+        // own provider, only: another provider's `roles` claim grants nothing here.
         let mut builder = builder;
-        for i in &settings.issuers {
-            let trusted = TrustedIssuer::new(&i.name, &i.iss)
-                .audience(&i.audience)
-                .roles_from(roles.clone());
+        for (n, i) in settings.issuers.iter().enumerate() {
+            let trusted = TrustedIssuer::new(&i.name, &i.iss).audience(&i.audience);
+            let trusted = match n {
+                0 => trusted.roles_from(roles.clone()),
+                _ => trusted,
+            };
             builder = builder.trust(match &i.jwks_url {
                 Some(url) => trusted.jwks_url(url),
                 None => trusted.oidc_discovery(),
@@ -958,10 +973,10 @@ async fn serve(
                         .roles_from(roles.clone())
                         .key(verification),
                 )
+                // The partners' roles grant nothing here (see AUTH_ISSUERS above).
                 .trust(
                     TrustedIssuer::new("partners", &iss)
                         .audience(&settings.audience)
-                        .roles_from(roles)
                         .key(partners_verification),
                 )
                 .build()
@@ -1030,6 +1045,7 @@ async fn serve(
                 id: 1,
                 title: "Quarterly numbers".into(),
                 owner: "reports-team".into(),
+                owner_issuer: String::new(),
                 public: true,
                 tenant: None,
             },

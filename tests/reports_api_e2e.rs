@@ -1116,6 +1116,73 @@ fn the_embedded_default_runs_two_issuers_on_request() {
         get(addr, "/partner/reports", &[&bearer(&minted)]).status,
         200
     );
+
+    // Who wrote a report is the subject *and* its issuer: both dev issuers name their
+    // clients `dev-client`, yet the partners' is not staff's (a `sub` is unique only within
+    // its issuer), and the partners' `roles` claim grants nothing here.
+    let staff_writer = dev_token_from(addr, "/oauth/token", "read:reports write:reports");
+    let partner_writer =
+        dev_token_from(addr, "/partners/oauth/token", "read:reports write:reports");
+    let r = request(
+        addr,
+        "POST",
+        "/reports",
+        &["Content-Type: application/json", &bearer(&staff_writer)],
+        br#"{"title":"staff only"}"#,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_u64().unwrap();
+    let titles = |token: &str| -> Vec<String> {
+        let r = get(addr, "/reports/public", &[&bearer(token)]);
+        assert_eq!(r.status, 200);
+        r.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(titles(&staff_writer).contains(&"staff only".to_owned()));
+    assert!(!titles(&partner_writer).contains(&"staff only".to_owned()));
+    let partner_admin = partners_token_with_roles(&svc, &["reports-admin"]);
+    for token in [&partner_writer, &partner_admin] {
+        let r = request(
+            addr,
+            "DELETE",
+            &format!("/reports/{id}"),
+            &[&bearer(token)],
+            b"",
+        );
+        assert_eq!(r.status, 404, "{}", r.text());
+    }
+    let r = request(
+        addr,
+        "DELETE",
+        &format!("/reports/{id}"),
+        &[&bearer(&staff_writer)],
+        b"",
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+}
+
+/// A token of the embedded default's second (partners) issuer, signed with its dev key, with
+/// `write:reports` and these roles.
+fn partners_token_with_roles(svc: &common::example::Service, roles: &[&str]) -> String {
+    let pkcs8 = std::fs::read(svc.key_dir.join("reports_api-dev-partners-key.p8")).unwrap();
+    let mut header = jsonwebtoken::Header::new(Algorithm::ES256);
+    header.kid = Some("reports-api-dev-partners".into());
+    header.typ = Some("at+jwt".into());
+    let mut claims = claims("read:reports write:reports");
+    claims["iss"] = json!(format!("http://{}/partners", svc.addr));
+    claims["sub"] = json!("dev-client");
+    claims["jti"] = json!(format!("partner-admin-{}", now()));
+    claims["roles"] = json!(roles);
+    jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_ec_der(&pkcs8),
+    )
+    .unwrap()
 }
 
 /// Several real providers from the environment (`AUTH_ISSUERS`), each with its own key
