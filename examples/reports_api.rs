@@ -1079,6 +1079,7 @@ async fn serve(
             if let Some(dev) = &dev {
                 app = app
                     .app_data(dev.clone())
+                    .app_data(web::FormConfig::default().error_handler(form_refused))
                     .service(dev_jwks)
                     .service(dev_token)
                     .service(dev_revoke);
@@ -1278,12 +1279,25 @@ async fn partners_token(
     token_of(&dev.0, &form)
 }
 
+/// An RFC 6749 §5.2 error of the dev token and revocation endpoints (400, `no-store`).
+fn oauth_error(code: &str, description: &str) -> HttpResponse {
+    HttpResponse::BadRequest()
+        .insert_header(("cache-control", "no-store"))
+        .json(serde_json::json!({ "error": code, "error_description": description }))
+}
+
+/// A body the dev endpoints cannot read as their form (not a form, a parameter missing or
+/// twice, not UTF-8): the RFC 6749 §5.2 error an OAuth client expects, not actix-web's text.
+fn form_refused(err: error::UrlencodedError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+    let response = oauth_error(
+        "invalid_request",
+        "the body is not an application/x-www-form-urlencoded form with this endpoint's parameters (each once)",
+    );
+    error::InternalError::from_response(err, response).into()
+}
+
 fn token_of(dev: &DevIssuer, form: &TokenRequest) -> HttpResponse {
-    let error = |code: &str, description: &str| {
-        HttpResponse::BadRequest()
-            .insert_header(("cache-control", "no-store"))
-            .json(serde_json::json!({ "error": code, "error_description": description }))
-    };
+    let error = oauth_error;
     if form.grant_type != "client_credentials" {
         return error(
             "unsupported_grant_type",
@@ -1305,6 +1319,14 @@ fn token_of(dev: &DevIssuer, form: &TokenRequest) -> HttpResponse {
             "invalid_scope",
             "a requested scope is not one this API declares",
         );
+    }
+    // Each at most once: a token stays the size of the catalog, well under the API's limit.
+    if scopes
+        .iter()
+        .enumerate()
+        .any(|(i, s)| scopes[..i].contains(s))
+    {
+        return error("invalid_scope", "a scope is requested more than once");
     }
     let acr = match form.acr_values.as_deref() {
         None => None,
@@ -1346,12 +1368,7 @@ struct RevocationRequest {
 #[post("/oauth/revoke")]
 async fn dev_revoke(dev: web::Data<DevIssuer>, form: web::Form<RevocationRequest>) -> HttpResponse {
     let Some(token) = form.token.as_deref().filter(|t| !t.is_empty()) else {
-        return HttpResponse::BadRequest()
-            .insert_header(("cache-control", "no-store"))
-            .json(serde_json::json!({
-                "error": "invalid_request",
-                "error_description": "the token parameter is required",
-            }));
+        return oauth_error("invalid_request", "the token parameter is required");
     };
     // Only a token this issuer signed (and still valid) is revoked: no one can fill the
     // store with made-up ids.

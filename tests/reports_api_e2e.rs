@@ -737,6 +737,38 @@ fn token_endpoint_separates_scopes_by_single_spaces_only() {
             "separated by {separator}"
         );
     }
+    // A scope asked for twice (a token the size of the request, over the API's limit).
+    let r = ask("read:reports%20read:reports");
+    assert_eq!(
+        (r.status, r.json()["error"].clone()),
+        (400, json!("invalid_scope"))
+    );
+    // A body that is not the endpoint's form: RFC 6749 §5.2 JSON, never cached, for both of
+    // the dev endpoints.
+    for (endpoint, body) in [
+        ("/oauth/token", &b"scope=read:reports"[..]),
+        (
+            "/oauth/token",
+            b"grant_type=client_credentials&grant_type=x",
+        ),
+        ("/oauth/revoke", b"token=a&token=b"),
+    ] {
+        let r = request(
+            svc.addr,
+            "POST",
+            endpoint,
+            &["Content-Type: application/x-www-form-urlencoded"],
+            body,
+        );
+        assert_eq!(
+            r.status,
+            400,
+            "{endpoint} {}",
+            String::from_utf8_lossy(body)
+        );
+        assert_eq!(r.json()["error"], "invalid_request", "{endpoint}");
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{endpoint}");
+    }
 }
 
 /// RFC 9470 step-up on the flagship: exporting every report needs a user who authenticated
