@@ -53,8 +53,8 @@ const EXPIRED: &str = "the access token has expired";
 const NOT_YET_VALID: &str = "the access token is not valid yet";
 const ISSUED_IN_FUTURE: &str = "the token was issued in the future";
 const WRONG_AUDIENCE: &str = "the token is not meant for this audience";
-// jsonwebtoken checks required claims first and counts an unparsable one as absent.
-const NO_EXP: &str = "the token has no exp claim";
+// An `exp` that is no NumericDate (a string, `true`, out of range) counts as absent.
+const NO_EXP: &str = "the token has no valid exp claim (a NumericDate)";
 const NO_AUD: &str = "the token has no valid aud claim";
 const SCOPE_TYPE: &str = "the scope claim must be a string or an array of strings";
 const OUTSIDE_B64TOKEN: &str = "the token contains characters outside the b64token syntax";
