@@ -283,6 +283,13 @@ fn services_without_utoipa_get_a_document_from_the_registry() {
         alternatives(&doc["paths"]["/a"]["get"], "bearerAuth"),
         Some(vec![vec!["read:reports".to_owned()]])
     );
+    // ...and, with no OAuth 2.0 scheme to hold the catalog, lists what each scope means.
+    let described = doc["components"]["securitySchemes"]["bearerAuth"]["description"]
+        .as_str()
+        .unwrap();
+    for line in ["- `read:reports`: Read reports", "- `export:reports`: Export reports"] {
+        assert!(described.contains(line), "{described}");
+    }
     assert_valid_openapi(&doc);
 }
 

@@ -266,6 +266,20 @@ impl SecurityDoc {
         self
     }
 
+    /// The bearer scheme's description. Without a flow there is no OAuth 2.0 scheme to carry
+    /// the catalog (OpenAPI requires one), and operations name their scopes under this
+    /// scheme: its description lists them, so what each scope means stays in the document.
+    fn bearer_description(&self) -> String {
+        let mut text = String::from("RFC 6750 bearer access token (a JWT)");
+        if self.flows.is_empty() && !self.scopes.is_empty() {
+            text.push_str(". Scopes:");
+            for (scope, description) in &self.scopes {
+                text.push_str(&format!("\n- `{scope}`: {description}"));
+            }
+        }
+        text
+    }
+
     fn scope_map(&self) -> Map<String, Value> {
         self.scopes
             .iter()
@@ -559,7 +573,7 @@ impl SecurityDoc {
             }
             put(
                 &self.bearer_scheme,
-                json!({ "type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "RFC 6750 bearer access token (a JWT)" }),
+                json!({ "type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": self.bearer_description() }),
             );
             for (name, flows) in &self.issuer_schemes {
                 let description = self.issuers.iter().find(|(n, _)| n == name).map_or_else(
