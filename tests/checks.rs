@@ -14,7 +14,8 @@ use actix_web::{delete, get, put, web, HttpRequest, HttpResponse};
 use common::{bearer, request, serve, TestServer};
 use endpoint_auth::actix::Decision;
 use endpoint_auth::testing::{
-    assert_insufficient_scope, assert_unauthorized, TestIssuer, TestToken,
+    assert_hidden, assert_insufficient_scope, assert_unauthorized, RawResponse, TestIssuer,
+    TestToken,
 };
 use endpoint_auth::{requires, AuthRejection, Principal};
 
@@ -142,6 +143,7 @@ fn checks_decide_after_the_requirement_and_before_the_body() {
         assert_eq!(r.header_count("www-authenticate"), 0);
         assert_eq!(r.header("cache-control"), Some("no-store"));
         assert_eq!(r.json()["status"], 404);
+        assert_hidden(r.raw());
     }
 
     // The second check: 403 with the check's reason and no scope hint.
@@ -208,4 +210,14 @@ fn the_openapi_document_names_the_checks() {
         serde_json::json!(["from_the_office"])
     );
     assert!(doc["paths"]["/reports/{id}"]["get"]["x-checks"].is_null());
+}
+
+/// The kit's assertion for a hidden resource refuses a 404 that does not look like one: an
+/// empty 404 (actix-web's own) tells existence apart from hiding.
+#[test]
+#[should_panic(
+    expected = "assert_hidden: expected the 404 of a check that hides the resource, got 404 Not Found with no WWW-Authenticate and no problem+json body"
+)]
+fn an_empty_404_is_not_a_hidden_resource() {
+    assert_hidden(RawResponse::new(404, [("content-length", "0")], ""));
 }

@@ -287,7 +287,10 @@ fn services_without_utoipa_get_a_document_from_the_registry() {
     let described = doc["components"]["securitySchemes"]["bearerAuth"]["description"]
         .as_str()
         .unwrap();
-    for line in ["- `read:reports`: Read reports", "- `export:reports`: Export reports"] {
+    for line in [
+        "- `read:reports`: Read reports",
+        "- `export:reports`: Export reports",
+    ] {
         assert!(described.contains(line), "{described}");
     }
     assert_valid_openapi(&doc);

@@ -267,6 +267,32 @@ async fn a_provider_that_hangs_gives_503_after_the_fetch_timeout() {
     assert_unavailable(test::call_service(&app, req).await);
 }
 
+/// Scopes where the provider puts them (Auth0's `permissions`, Keycloak's nested
+/// `realm_access.roles`), still checked against the catalog.
+#[actix_web::test]
+async fn scopes_in_the_claim_the_issuer_is_configured_to_read() {
+    let issuer = TestIssuer::new(SCOPES);
+    for path in ["permissions", "realm_access.roles"] {
+        let auth = issuer.config().scope_claim(path).build().unwrap();
+        let app = test::init_service(App::new().wrap(auth).service(create_report)).await;
+        let post = |token: &endpoint_auth::testing::TestToken| {
+            test::TestRequest::post()
+                .uri("/reports")
+                .bearer(token)
+                .to_request()
+        };
+        let writer = issuer.token().scopes_in(path, ["write:reports"]).sign();
+        let resp = test::call_service(&app, post(&writer)).await;
+        assert_eq!(resp.status(), 201, "{path}");
+        // `scope` is not where this issuer's scopes are.
+        let elsewhere = issuer.token().scopes(["write:reports"]).sign();
+        assert_insufficient_scope(
+            test::call_service(&app, post(&elsewhere)).await,
+            "write:reports",
+        );
+    }
+}
+
 // ---- misuse: each fails the test with one message saying what is wrong ----------------
 
 #[actix_web::test]
@@ -282,6 +308,24 @@ async fn an_unknown_scope_fails_at_once_with_a_suggestion() {
 #[should_panic(expected = "the catalog given to TestIssuer::new is empty")]
 async fn an_empty_catalog_grants_no_scope() {
     let _ = TestIssuer::new(&[]).token().scopes(["read:reports"]);
+}
+
+#[actix_web::test]
+#[should_panic(
+    expected = "scope `write:report` is not in the scope catalog given to TestIssuer::new; did you mean `write:reports`?"
+)]
+async fn an_unknown_scope_in_another_claim_fails_too() {
+    let _ = TestIssuer::new(SCOPES)
+        .token()
+        .scopes_in("permissions", ["write:report"]);
+}
+
+#[actix_web::test]
+#[should_panic(expected = "the catalog given to TestIssuer::new is empty")]
+async fn an_empty_catalog_grants_no_scope_in_another_claim_either() {
+    let _ = TestIssuer::new(&[])
+        .token()
+        .scopes_in("scp", ["read:reports"]);
 }
 
 #[actix_web::test]

@@ -288,7 +288,12 @@ impl StandardClaims {
         }
         let exp = match self.get("exp").map(numeric_date) {
             Some(Some(exp)) => exp,
-            _ => return Err(e(Reason::MissingExpiry, "the token has no valid exp claim (a NumericDate)")),
+            _ => {
+                return Err(e(
+                    Reason::MissingExpiry,
+                    "the token has no valid exp claim (a NumericDate)",
+                ))
+            }
         };
         let issuer = match (&rules.issuer, self.get("iss")) {
             (None, _) => None,
@@ -648,10 +653,12 @@ impl Verified {
             Some(_) => return Err(aud_type()),
         };
         // As in verify.rs (and jsonwebtoken): an `exp` that is no NumericDate counts as absent.
-        let expires_at =
-            claims.exp.as_ref().and_then(numeric_date).ok_or_else(|| {
-                AuthError::new(Reason::MissingExpiry, "the token has no valid exp claim (a NumericDate)")
-            })?;
+        let expires_at = claims.exp.as_ref().and_then(numeric_date).ok_or_else(|| {
+            AuthError::new(
+                Reason::MissingExpiry,
+                "the token has no valid exp claim (a NumericDate)",
+            )
+        })?;
         let verified = Verified {
             subject: string(claims.sub.take(), "sub")?,
             issuer: string(claims.iss.take(), "iss")?,

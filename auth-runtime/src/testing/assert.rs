@@ -533,6 +533,29 @@ pub fn assert_unavailable(resp: impl AuthResponse) -> u64 {
     retry
 }
 
+/// Asserts a check's `Decision::Hide`: 404, no `WWW-Authenticate` (nothing the client could
+/// send would help), `Cache-Control: no-store`, a problem body (or the configured error
+/// body). A handler's own empty 404 fails it: for hiding to hide, a missing resource must be
+/// answered the same way, which this lets a test hold both to.
+///
+/// # Panics
+/// As [`assert_unauthorized`].
+///
+/// ```
+/// use endpoint_auth_runtime::testing::{assert_hidden, RawResponse};
+///
+/// let resp = RawResponse::new(
+///     404,
+///     [("Cache-Control", "no-store"), ("Content-Type", "application/problem+json")],
+///     r#"{"type":"about:blank","title":"Not Found","status":404,"detail":"no such resource"}"#,
+/// );
+/// assert_hidden(resp);
+/// ```
+#[track_caller]
+pub fn assert_hidden(resp: impl AuthResponse) {
+    check("assert_hidden", resp.into_raw(), &Expect::Hidden);
+}
+
 enum Expect<'a> {
     Challenge {
         status: u16,
@@ -542,6 +565,7 @@ enum Expect<'a> {
         scopes: Option<&'a [&'a str]>,
     },
     Unavailable,
+    Hidden,
 }
 
 impl Expect<'_> {
@@ -549,6 +573,7 @@ impl Expect<'_> {
         match self {
             Expect::Challenge { status, .. } => *status,
             Expect::Unavailable => 503,
+            Expect::Hidden => 404,
         }
     }
 
@@ -580,6 +605,7 @@ impl Expect<'_> {
                 ..
             } => format!("a {status} bearer challenge with error=\"{e}\""),
             Expect::Unavailable => "a 503 with Retry-After and no challenge".to_owned(),
+            Expect::Hidden => "the 404 of a check that hides the resource".to_owned(),
         }
     }
 }
@@ -598,7 +624,8 @@ fn check(name: &str, raw: RawResponse, expect: &Expect<'_>) -> Option<BearerChal
         .header("content-type")
         .is_some_and(|c| c.trim().eq_ignore_ascii_case("application/problem+json"));
     // A response that carries no sign of an authentication rejection gets one line.
-    let is_auth_status = matches!(raw.status, 400 | 401 | 403 | 503);
+    let is_auth_status = matches!(raw.status, 400 | 401 | 403 | 503)
+        || (raw.status == 404 && matches!(expect, Expect::Hidden));
     if challenges.is_empty() && !(is_auth_status && (problem || raw.custom_body)) {
         panic!(
             "{name}: expected {}, got {} with no WWW-Authenticate{} — not an authentication rejection",
@@ -631,6 +658,16 @@ fn check(name: &str, raw: RawResponse, expect: &Expect<'_>) -> Option<BearerChal
 
     let mut parsed = None;
     match expect {
+        Expect::Hidden => item(
+            "WWW-Authenticate",
+            "(none: no credentials would help)".into(),
+            if challenges.is_empty() {
+                "(none)".into()
+            } else {
+                challenges.join(" | ")
+            },
+            challenges.is_empty(),
+        ),
         Expect::Unavailable => {
             item(
                 "WWW-Authenticate",

@@ -27,7 +27,8 @@
 //!   out, so a token can never be built without the key and catalog it belongs to.
 //! - [`assert_unauthorized`], [`assert_invalid_request`], [`assert_invalid_token`],
 //!   [`assert_insufficient_scope`], [`assert_insufficient_user_authentication`] (RFC 9470
-//!   step-up), [`assert_unavailable`]: status, parsed `WWW-Authenticate`,
+//!   step-up), [`assert_unavailable`], [`assert_hidden`] (a check's `Decision::Hide`): status,
+//!   parsed `WWW-Authenticate`,
 //!   `Cache-Control` and the problem body, with an expected/actual listing on failure. They
 //!   take actix-web responses (feature `actix`) or a [`RawResponse`] from any client.
 //! - `TestRequestExt::bearer` (feature `actix`) attaches a token to a `TestRequest`.
@@ -56,9 +57,9 @@ pub mod server;
 #[cfg(feature = "actix")]
 pub use actix::TestRequestExt;
 pub use assert::{
-    assert_insufficient_scope, assert_insufficient_user_authentication, assert_invalid_request,
-    assert_invalid_token, assert_unauthorized, assert_unavailable, AuthResponse, BearerChallenge,
-    CustomBody, RawResponse,
+    assert_hidden, assert_insufficient_scope, assert_insufficient_user_authentication,
+    assert_invalid_request, assert_invalid_token, assert_unauthorized, assert_unavailable,
+    AuthResponse, BearerChallenge, CustomBody, RawResponse,
 };
 
 /// The issuer a [`TestIssuer`] names unless told otherwise.
@@ -591,6 +592,54 @@ impl TokenBuilder<'_> {
             self.issuer.check_scope(scope);
         }
         self.claims.insert("scope".into(), json!(scopes.join(" ")));
+        self
+    }
+
+    /// Scopes where an issuer configured with `scope_claim(path)` reads them, as a JSON array:
+    /// Auth0's `permissions`, Okta's `scp`, Keycloak's `realm_access.roles` (a dotted path
+    /// makes nested objects). Each scope must be in the issuer's catalog, as with
+    /// [`scopes`](Self::scopes), so a typo fails the test instead of passing it for the wrong
+    /// reason; the `scope` claim is left as it is.
+    ///
+    /// ```
+    /// # use endpoint_auth_runtime::{testing::TestIssuer, ScopeInfo};
+    /// # static SCOPES: &[ScopeInfo] = &[ScopeInfo::new("read:orders", "Read orders")];
+    /// let issuer = TestIssuer::new(SCOPES);
+    /// let auth = issuer.config().scope_claim("permissions").build()?;
+    /// let token = issuer.token().scopes_in("permissions", ["read:orders"]).sign();
+    /// let verified = auth.verifier().verify(token.as_str())?;
+    /// assert_eq!(verified.scopes(), ["read:orders"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Panics
+    /// On a scope the catalog does not declare, with the closest declared one; on an empty
+    /// path or an empty segment in it.
+    pub fn scopes_in<I>(mut self, path: &str, scopes: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let scopes: Vec<String> = scopes.into_iter().map(|s| s.as_ref().to_owned()).collect();
+        for scope in &scopes {
+            self.issuer.check_scope(scope);
+        }
+        let mut names = path.split('.').peekable();
+        let mut object = &mut self.claims;
+        while let Some(name) = names.next() {
+            assert!(!name.is_empty(), "scopes_in({path:?}): an empty claim name");
+            if names.peek().is_none() {
+                object.insert(name.to_owned(), json!(scopes));
+                break;
+            }
+            let member = object
+                .entry(name.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !member.is_object() {
+                *member = Value::Object(Map::new());
+            }
+            object = member.as_object_mut().expect("made an object above");
+        }
         self
     }
 
