@@ -50,6 +50,25 @@ async fn fallback() -> HttpResponse {
     HttpResponse::NotFound().body("fallback")
 }
 
+/// Public, and served under `/v2` only: its configure function is mounted there.
+#[public(reason = "status page")]
+#[get("/status")]
+async fn status_page() -> HttpResponse {
+    HttpResponse::Ok().body("status")
+}
+
+fn v2(cfg: &mut web::ServiceConfig) {
+    cfg.service(status_page);
+}
+
+/// A path the audit cannot read (not a literal)...
+const STATUS: &str = "/status";
+
+/// ...and, undeclared, at the path the public route's attribute names without its scope.
+async fn internal_status() -> HttpResponse {
+    HttpResponse::Ok().body("internal")
+}
+
 mod admin {
     use super::*;
 
@@ -79,6 +98,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .service(list)
                 .service(web::scope("/admin").configure(admin::routes)),
         )
+        .service(web::scope("/v2").configure(v2))
+        .route(STATUS, web::get().to(internal_status))
         .default_service(web::to(fallback));
 }
 
@@ -104,6 +125,7 @@ fn every_registration_style_is_in_the_audit() {
         "GET /legacy legacy UNDECLARED",
         "GET /closure (closure) UNDECLARED",
         "GET /ping ping public",
+        "GET /v2/status status_page public (status page)",
         "* (default service) fallback UNDECLARED",
     ];
     for row in expect {
@@ -121,7 +143,7 @@ fn every_registration_style_is_in_the_audit() {
     // The table says it too, with a summary line.
     let table = ROUTE_AUDIT.to_string();
     assert!(
-        table.contains("10 routes, 5 declared, 5 UNDECLARED"),
+        table.contains("11 routes, 6 declared, 5 UNDECLARED"),
         "{table}"
     );
 }
@@ -241,6 +263,18 @@ fn over_http_the_audit_agrees_with_deny_by_default() {
     );
     assert_eq!(get(unaware.addr, "/ping", &[]).status, 401);
     assert_eq!(get(unaware.addr, "/health", &[]).status, 200);
+    // The public route served under `/v2` is not listed without its prefix, so the undeclared
+    // handler the audit cannot see at `/status` is not taken for it: 401 without a token.
+    assert_eq!(get(deny.addr, "/v2/status", &[]).text(), "status");
+    assert_eq!(get(deny.addr, "/status", &[]).status, 401);
+    assert_eq!(get(open.addr, "/status", &[]).text(), "internal");
+    assert!(
+        ROUTE_AUDIT
+            .unseen()
+            .iter()
+            .any(|n| n.contains("a path that is not a string literal")),
+        "{ROUTE_AUDIT}"
+    );
     // And a route the audit lists as UNDECLARED really is served without a token otherwise.
     assert_eq!(
         get(open.addr, "/debug", &[]).status,

@@ -67,11 +67,10 @@ pub fn audit(root: &Path, base: &Path) -> Audit {
     let handlers = handlers(&sources);
     let mut walker = Walker {
         handlers: &handlers,
+        targets: configure_targets(&sources, &handlers),
         routes: Vec::new(),
         unseen: Vec::new(),
         registered: HashMap::new(),
-        configured: HashMap::new(),
-        current: None,
         prefix: String::new(),
         rel: String::new(),
         module: Vec::new(),
@@ -93,7 +92,7 @@ pub fn audit(root: &Path, base: &Path) -> Audit {
         };
         let prefixes = walker
             .registered
-            .get(&h.name)
+            .get(&qualified(&h.module, &h.name))
             .cloned()
             .unwrap_or_else(|| vec![String::new()]);
         for prefix in prefixes {
@@ -106,15 +105,7 @@ pub fn audit(root: &Path, base: &Path) -> Audit {
             });
         }
     }
-    // Bodies passed to `.configure(f)` only under a scope were also walked at the top, without
-    // the prefix: keep the prefixed ones.
-    for (route, origin) in walker.routes {
-        if let Some((name, prefix)) = &origin {
-            let under = walker.configured.get(name);
-            if prefix.is_empty() && under.is_some_and(|p| !p.iter().any(String::is_empty)) {
-                continue;
-            }
-        }
+    for route in walker.routes {
         if !routes.contains(&route) {
             routes.push(route);
         }
@@ -123,6 +114,42 @@ pub fn audit(root: &Path, base: &Path) -> Audit {
     audit.routes = routes;
     audit.unseen.extend(walker.unseen);
     audit
+}
+
+/// Every function passed to `.configure(f)` somewhere in the sources, by qualified name.
+fn configure_targets(sources: &[Source], handlers: &[Handler<'_>]) -> HashSet<String> {
+    struct Finder<'h, 'a> {
+        handlers: &'h [Handler<'a>],
+        module: Vec<String>,
+        found: HashSet<String>,
+    }
+    impl<'ast> Visit<'ast> for Finder<'_, '_> {
+        fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+            self.module.push(m.ident.to_string());
+            syn::visit::visit_item_mod(self, m);
+            self.module.pop();
+        }
+        fn visit_expr_method_call(&mut self, call: &'ast ExprMethodCall) {
+            if call.method == "configure" && call.args.len() == 1 {
+                if let Some(Expr::Path(f)) = call.args.first() {
+                    for h in resolve(self.handlers, &self.module, &f.path) {
+                        self.found.insert(qualified(&h.module, &h.name));
+                    }
+                }
+            }
+            syn::visit::visit_expr_method_call(self, call);
+        }
+    }
+    let mut finder = Finder {
+        handlers,
+        module: Vec::new(),
+        found: HashSet::new(),
+    };
+    for source in sources {
+        finder.module = source.module.clone();
+        finder.visit_file(&source.file);
+    }
+    finder.found
 }
 
 /// `file:line` sorted by file, then line as a number.
@@ -374,17 +401,20 @@ fn tidy(tokens: &str) -> String {
 }
 
 /// The walk over every function body, in search of registrations.
+///
+/// A route is listed only at a path the walk knows: a function passed to `.configure(f)` is
+/// walked from each such call, with that call's prefix, never on its own (it would list its
+/// routes without the prefix: paths that do not exist, which deny-by-default would take for
+/// the real routes there); a chain on a scope whose path is not a literal is not walked.
 struct Walker<'h, 'a> {
     handlers: &'h [Handler<'a>],
-    /// Routes with the function body they were found in and the prefix it was walked with.
-    routes: Vec<(Route, Option<(String, String)>)>,
+    /// The functions passed to `.configure(f)` somewhere in the sources (qualified names).
+    targets: HashSet<String>,
+    routes: Vec<Route>,
     unseen: Vec<String>,
-    /// Route-attribute functions registered with `.service(f)`, by the prefixes seen.
+    /// Route-attribute functions registered with `.service(f)` (qualified names), by the
+    /// prefixes seen.
     registered: HashMap<String, Vec<String>>,
-    /// Functions passed to `.configure(f)`, by the prefixes seen.
-    configured: HashMap<String, Vec<String>>,
-    /// The function whose body is walked, and the prefix it was walked with.
-    current: Option<(String, String)>,
     prefix: String,
     rel: String,
     /// The module of the function being walked.
@@ -397,16 +427,20 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
     fn visit_expr_method_call(&mut self, call: &'ast ExprMethodCall) {
         self.chain(&Expr::MethodCall(call.clone()));
     }
+    /// A function declared inside a body: walked in place, unless it is a configure target.
+    fn visit_item_fn(&mut self, f: &'ast ItemFn) {
+        if !self.is_target(&f.sig.ident.to_string()) {
+            syn::visit::visit_item_fn(self, f);
+        }
+    }
 }
 
 impl Walker<'_, '_> {
     fn item(&mut self, item: &Item) {
         match item {
-            Item::Fn(f) => {
-                let origin = qualified(&self.module, &f.sig.ident.to_string());
-                let saved = self.current.replace((origin, String::new()));
+            // A configure target is walked from its `.configure` calls, with their prefixes.
+            Item::Fn(f) if !self.is_target(&f.sig.ident.to_string()) => {
                 self.visit_block(&f.block);
-                self.current = saved;
             }
             Item::Mod(m) => {
                 if let Some((_, items)) = &m.content {
@@ -420,15 +454,17 @@ impl Walker<'_, '_> {
             Item::Impl(i) => {
                 for it in &i.items {
                     if let syn::ImplItem::Fn(f) = it {
-                        let origin = qualified(&self.module, &f.sig.ident.to_string());
-                        let saved = self.current.replace((origin, String::new()));
                         self.visit_block(&f.block);
-                        self.current = saved;
                     }
                 }
             }
             _ => {}
         }
+    }
+
+    /// Whether the function `name` of the current module is passed to `.configure` somewhere.
+    fn is_target(&self, name: &str) -> bool {
+        self.targets.contains(&qualified(&self.module, name))
     }
 
     fn at(&self, span: Span) -> String {
@@ -439,34 +475,7 @@ impl Walker<'_, '_> {
     /// (`self`, `super`, `crate`, submodules); failing that (a `use` brought it in), those
     /// whose module ends with the path's modules; failing that, every function of that name.
     fn resolve(&self, path: &syn::Path) -> Vec<&Handler<'_>> {
-        let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-        let Some((name, modules)) = segments.split_last() else {
-            return Vec::new();
-        };
-        let mut target = self.module.clone();
-        let mut rest: &[String] = modules;
-        while let Some((first, tail)) = rest.split_first() {
-            match first.as_str() {
-                "self" => {}
-                "super" => {
-                    target.pop();
-                }
-                "crate" => target.clear(),
-                _ => break,
-            }
-            rest = tail;
-        }
-        target.extend(rest.iter().cloned());
-        let named = || self.handlers.iter().filter(|h| h.name == *name);
-        let exact: Vec<_> = named().filter(|h| h.module == target).collect();
-        if !exact.is_empty() {
-            return exact;
-        }
-        let suffix: Vec<_> = named().filter(|h| h.module.ends_with(rest)).collect();
-        if !suffix.is_empty() && !rest.is_empty() {
-            return suffix;
-        }
-        named().collect()
+        resolve(self.handlers, &self.module, path)
     }
 
     /// The declaration of the handler `expr` names (a function path or a closure).
@@ -493,16 +502,13 @@ impl Walker<'_, '_> {
     fn push(&mut self, methods: Vec<String>, path: String, handler: &Expr, span: Span) {
         let (handler, decl) = self.declaration_of(handler);
         let location = self.at(span);
-        self.routes.push((
-            Route {
-                methods,
-                path,
-                handler,
-                decl,
-                location,
-            },
-            self.current.clone(),
-        ));
+        self.routes.push(Route {
+            methods,
+            path,
+            handler,
+            decl,
+            location,
+        });
     }
 
     /// A method-call chain from its root: `App::new().service(a).route(…)`,
@@ -520,11 +526,13 @@ impl Walker<'_, '_> {
             Some(("scope", Some(lit))) => (Kind::Scope, join(&self.prefix, &lit.value())),
             Some(("resource", Some(lit))) => (Kind::Resource, join(&self.prefix, &lit.value())),
             Some(("scope" | "resource", None)) => {
+                // Its routes' paths are unknown: none is listed (a path without the scope's
+                // would not exist, and deny-by-default must not take it for a real one).
                 self.unseen.push(format!(
-                    "{}: a scope or resource whose path is not a string literal",
+                    "{}: a scope or resource whose path is not a string literal (its routes are not listed)",
                     self.at(root.span())
                 ));
-                (Kind::Other, self.prefix.clone())
+                return;
             }
             _ => {
                 // The root itself may hold chains (`HttpServer::new(move || App::new()…)`).
@@ -580,14 +588,14 @@ impl Walker<'_, '_> {
                         .map(|h| (h.name.clone(), h.module.clone()))
                         .collect();
                     for (name, module) in targets {
-                        self.configured
-                            .entry(qualified(&module, &name))
-                            .or_default()
-                            .push(base.clone());
-                        if !base.is_empty() {
-                            self.configure(&name, &module, &base);
-                        }
+                        self.configure(&name, &module, &base);
                     }
+                }
+                // `.configure(|cfg| …)`: the closure's body under this chain's prefix.
+                (Kind::Scope | Kind::Other, "configure", [Expr::Closure(closure)]) => {
+                    let saved = std::mem::replace(&mut self.prefix, base.clone());
+                    syn::visit::visit_expr(self, &closure.body);
+                    self.prefix = saved;
                 }
                 _ => {
                     for arg in args {
@@ -614,11 +622,23 @@ impl Walker<'_, '_> {
     fn service(&mut self, service: &Expr, prefix: &str) {
         match service {
             Expr::Path(p) => {
-                let name = last_ident(&p.path);
-                let routed = self.resolve(&p.path).iter().any(|h| h.route.is_some());
-                if routed {
+                let routed: Vec<String> = self
+                    .resolve(&p.path)
+                    .iter()
+                    .filter(|h| h.route.is_some())
+                    .map(|h| qualified(&h.module, &h.name))
+                    .collect();
+                if routed.len() > 1 {
+                    // Which one is served here is not known: listing each under this prefix
+                    // would list routes that do not exist.
+                    self.unseen.push(format!(
+                        "{}: .service({}) names one of several route-attribute functions of that name (write its module path)",
+                        self.at(service.span()),
+                        quote!(#p).to_string().replace(' ', "")
+                    ));
+                } else if let Some(handler) = routed.into_iter().next() {
                     self.registered
-                        .entry(name)
+                        .entry(handler)
                         .or_default()
                         .push(prefix.to_owned());
                 } else {
@@ -632,18 +652,15 @@ impl Walker<'_, '_> {
             // The RFC 9728 metadata document, served by the framework's own service.
             Expr::Call(call) if matches!(&*call.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "metadata_service")) =>
             {
-                self.routes.push((
-                    Route {
-                        methods: vec!["GET".into()],
-                        path: join(prefix, "/.well-known/oauth-protected-resource…"),
-                        handler: "metadata_service".into(),
-                        decl: Decl::Public(Some(
-                            "RFC 9728 metadata: where clients learn how to get a token".into(),
-                        )),
-                        location: self.at(call.func.span()),
-                    },
-                    self.current.clone(),
-                ));
+                self.routes.push(Route {
+                    methods: vec!["GET".into()],
+                    path: join(prefix, "/.well-known/oauth-protected-resource…"),
+                    handler: "metadata_service".into(),
+                    decl: Decl::Public(Some(
+                        "RFC 9728 metadata: where clients learn how to get a token".into(),
+                    )),
+                    location: self.at(call.func.span()),
+                });
             }
             Expr::MethodCall(_) | Expr::Call(_) if root_call(chain_root(service)).is_some() => {
                 let saved = std::mem::replace(&mut self.prefix, prefix.to_owned());
@@ -663,7 +680,8 @@ impl Walker<'_, '_> {
 
     /// Walks the body of `f` (passed to `.configure` under `prefix`) with that prefix.
     fn configure(&mut self, name: &str, module: &[String], prefix: &str) {
-        if self.stack.iter().any(|n| n == name) {
+        let function = qualified(module, name);
+        if self.stack.contains(&function) {
             return;
         }
         let handlers = self.handlers;
@@ -678,16 +696,12 @@ impl Walker<'_, '_> {
                 (h.body, rel)
             })
             .collect();
-        self.stack.push(name.to_owned());
+        self.stack.push(function);
         for (body, rel) in bodies {
             let saved_prefix = std::mem::replace(&mut self.prefix, prefix.to_owned());
             let saved_rel = std::mem::replace(&mut self.rel, rel);
             let saved_module = std::mem::replace(&mut self.module, module.to_vec());
-            let saved = self
-                .current
-                .replace((qualified(module, name), prefix.to_owned()));
             self.visit_block(&body.block);
-            self.current = saved;
             self.module = saved_module;
             self.rel = saved_rel;
             self.prefix = saved_prefix;
@@ -719,6 +733,44 @@ fn qualified(module: &[String], name: &str) -> String {
         .chain([name])
         .collect::<Vec<_>>()
         .join("::")
+}
+
+/// The functions a path names, seen from `module`: in the module the path leads to
+/// (`self`, `super`, `crate`, submodules); failing that (a `use` brought it in), those whose
+/// module ends with the path's modules; failing that, every function of that name.
+fn resolve<'h, 'a>(
+    handlers: &'h [Handler<'a>],
+    module: &[String],
+    path: &syn::Path,
+) -> Vec<&'h Handler<'a>> {
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let Some((name, modules)) = segments.split_last() else {
+        return Vec::new();
+    };
+    let mut target = module.to_vec();
+    let mut rest: &[String] = modules;
+    while let Some((first, tail)) = rest.split_first() {
+        match first.as_str() {
+            "self" => {}
+            "super" => {
+                target.pop();
+            }
+            "crate" => target.clear(),
+            _ => break,
+        }
+        rest = tail;
+    }
+    target.extend(rest.iter().cloned());
+    let named = || handlers.iter().filter(|h| h.name == *name);
+    let exact: Vec<_> = named().filter(|h| h.module == target).collect();
+    if !exact.is_empty() {
+        return exact;
+    }
+    let suffix: Vec<_> = named().filter(|h| h.module.ends_with(rest)).collect();
+    if !suffix.is_empty() && !rest.is_empty() {
+        return suffix;
+    }
+    named().collect()
 }
 
 fn chain_root(mut expr: &Expr) -> &Expr {
@@ -1098,6 +1150,98 @@ fn app() { App::new().route("/x", web::get().to(b::h)); }
 "#,
         )]);
         assert_eq!(table(&audit), ["GET /x b::h UNDECLARED main.rs:4"]);
+    }
+
+    /// What a user study's multi-module service met: every route is listed at the path it is
+    /// served at, and nowhere else (a listed path that does not exist is one deny-by-default
+    /// would take for whatever really is there).
+    #[test]
+    fn routes_are_listed_only_where_they_are_served() {
+        let audit = audit_of(&[(
+            "lib.rs",
+            r#"
+pub mod admin {
+    pub mod users {
+        #[public(reason = "status page")]
+        #[get("/users/count")]
+        async fn count() -> HttpResponse { HttpResponse::Ok().finish() }
+        #[get("/users")]
+        pub async fn list() -> HttpResponse { HttpResponse::Ok().finish() }
+        pub fn routes(cfg: &mut web::ServiceConfig) { cfg.service(count).service(list); }
+    }
+    pub fn routes(cfg: &mut web::ServiceConfig) { cfg.configure(users::routes); }
+}
+pub mod orders {
+    #[public]
+    #[get("/orders")]
+    pub async fn list() -> HttpResponse { HttpResponse::Ok().finish() }
+}
+
+#[public(reason = "status")]
+#[get("/status")]
+async fn status() -> HttpResponse { HttpResponse::Ok().finish() }
+
+fn v1(cfg: &mut web::ServiceConfig) { cfg.service(status).service(orders::list); }
+
+const PREFIX: &str = "/v3";
+async fn secret() -> HttpResponse { HttpResponse::Ok().finish() }
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::scope("/v1").configure(v1))
+        .service(web::scope("/v1").service(web::scope("/admin").configure(admin::routes)))
+        .service(web::scope("/v2").configure(|c| {
+            c.service(status);
+        }))
+        .service(web::scope(PREFIX).route("/catalog", web::get().to(secret)));
+}
+"#,
+        )]);
+        let mut rows = table(&audit);
+        rows.sort();
+        assert_eq!(
+            rows,
+            [
+                "GET /v1/admin/users list UNDECLARED lib.rs:8",
+                "GET /v1/admin/users/count count public(status page) lib.rs:6",
+                "GET /v1/orders list public lib.rs:16",
+                "GET /v1/status status public(status) lib.rs:21",
+                "GET /v2/status status public(status) lib.rs:21",
+            ]
+            .map(str::to_owned),
+            "{rows:#?}"
+        );
+        let notes = audit.unseen.join("\n");
+        assert!(
+            notes.contains("lib.rs:34: a scope or resource whose path is not a string literal"),
+            "{notes}"
+        );
+    }
+
+    #[test]
+    fn a_service_that_could_be_several_handlers_is_not_listed_under_any() {
+        let audit = audit_of(&[(
+            "lib.rs",
+            r#"
+mod a { #[public] #[get("/x")] pub async fn h() {} }
+mod b { #[get("/y")] pub async fn h() {} }
+use a::*;
+use b::*;
+fn app() { App::new().service(web::scope("/s").service(h)); }
+"#,
+        )]);
+        assert!(
+            !table(&audit).iter().any(|r| r.starts_with("GET /s/")),
+            "{:#?}",
+            table(&audit)
+        );
+        assert!(
+            audit
+                .unseen
+                .join("\n")
+                .contains("names one of several route-attribute functions"),
+            "{:?}",
+            audit.unseen
+        );
     }
 
     #[test]
