@@ -193,6 +193,45 @@ fn the_strict_configuration_refuses_to_build_in_one_line() {
     assert!(issuer.config().deny_by_default().build().is_ok());
 }
 
+/// Strict means every route was read and declared: an audit that found no route (invoked in
+/// a crate that registers none) or could not read a registration cannot vouch for that.
+#[test]
+fn the_strict_configuration_refuses_an_audit_that_cannot_vouch_for_every_route() {
+    use endpoint_auth::audit::{AuditedRoute, RouteAudit};
+    static EMPTY: RouteAudit = RouteAudit::new(&[], &[]);
+    static UNREAD: RouteAudit = RouteAudit::new(
+        &[AuditedRoute::new(
+            &["GET"],
+            "/health",
+            "health",
+            Declaration::Public(None),
+            "src/lib.rs:3",
+        )],
+        &["src/lib.rs:9: .route(…) with a path that is not a string literal"],
+    );
+    let issuer = TestIssuer::new(SCOPES);
+    let err = issuer.config().strict_routes(&EMPTY).build().unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::UnauditedRoutes(why) if why.contains("found no route")),
+        "{err}"
+    );
+    let err = issuer.config().strict_routes(&UNREAD).build().unwrap_err();
+    let line = err.to_string();
+    assert!(matches!(err, ConfigError::UnauditedRoutes(_)), "{line}");
+    assert!(
+        line.contains("could not read 1 registration(s)")
+            && line.contains("src/lib.rs:9: .route(…) with a path that is not a string literal"),
+        "{line}"
+    );
+    // deny_by_default with the same audit builds: the unread route needs a token.
+    assert!(issuer
+        .config()
+        .deny_by_default()
+        .route_audit(&UNREAD)
+        .build()
+        .is_ok());
+}
+
 /// A concrete request path for an audited route.
 fn path_of(route: &endpoint_auth::audit::AuditedRoute) -> String {
     if route.path().contains("(default service)") {

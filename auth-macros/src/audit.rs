@@ -969,13 +969,24 @@ fn render(audit: &Audit, args: &Args) -> TokenStream {
                 format!("{methods} {} ({}, {})", r.path, r.handler, r.location)
             })
             .collect();
-        (!undeclared.is_empty()).then(|| {
-            let message = format!(
+        let message = if !undeclared.is_empty() {
+            format!(
                 "undeclared routes (add #[requires(…)] or #[public(reason = \"…\")] to their handlers): {}",
                 undeclared.join(", ")
-            );
-            quote!(::core::compile_error!(#message);)
-        })
+            )
+        } else if audit.routes.is_empty() {
+            // As the runtime's strict_routes says it (auth-runtime/src/audit.rs).
+            "the route audit found no route in the sources it read: invoke route_audit!() in the crate whose code registers the routes (it reads that crate's files only)".to_owned()
+        } else if !audit.unseen.is_empty() {
+            format!(
+                "the route audit could not read {} registration(s), so it cannot say that every route is declared: {}. Make them readable (string-literal paths; route-attribute functions, scopes and resources written in place) or drop `strict`",
+                audit.unseen.len(),
+                audit.unseen.join("; ")
+            )
+        } else {
+            return None;
+        };
+        Some(quote!(::core::compile_error!(#message);))
     });
     quote! {
         #strict
@@ -1253,5 +1264,30 @@ fn app() { App::new().service(web::scope("/s").service(h)); }
         assert!(out.contains("GET /debug (debug, main.rs:9)"), "{out}");
         let args: Args = syn::parse_quote!();
         assert!(!render(&audit, &args).to_string().contains("compile_error"));
+    }
+
+    #[test]
+    fn strict_refuses_an_audit_that_cannot_vouch_for_every_route() {
+        let strict: Args = syn::parse_quote!(strict);
+        // Nothing found: invoked in a crate that registers no route.
+        let none = audit_of(&[("main.rs", "fn main() {}")]);
+        let out = render(&none, &strict).to_string();
+        assert!(out.contains("found no route"), "{out}");
+        // Every route declared, one registration unread.
+        let unread = audit_of(&[(
+            "main.rs",
+            r#"
+#[public] #[get("/health")] async fn health() {}
+const P: &str = "/x";
+fn app() { App::new().service(health).route(P, web::get().to(health)); }
+"#,
+        )]);
+        let out = render(&unread, &strict).to_string();
+        assert!(out.contains("could not read 1 registration(s)"), "{out}");
+        assert!(out.contains("main.rs:4: .route(…) with a path"), "{out}");
+        let lenient: Args = syn::parse_quote!();
+        assert!(!render(&unread, &lenient)
+            .to_string()
+            .contains("compile_error"));
     }
 }

@@ -171,8 +171,17 @@ impl RouteAudit {
                 .join(", "),
         ))
     }
+    /// Why this audit cannot vouch for every route, if it cannot: it found no route (it reads
+    /// only the crate it is invoked in), or it could not read some registrations.
+    pub(crate) fn incomplete(&self) -> Option<String> {
+        if self.routes.is_empty() {
+            return Some(NO_ROUTES.to_owned());
+        }
+        (!self.unseen.is_empty()).then(|| unread(self.unseen.iter().copied()))
+    }
     /// For a test: panics listing each undeclared route with its method, path, handler and
-    /// place.
+    /// place. It vouches for what the audit read: assert that
+    /// [`unseen`](Self::unseen) is empty too where every registration should be readable.
     ///
     /// ```ignore
     /// endpoint_auth::route_audit!();
@@ -238,6 +247,19 @@ impl fmt::Display for RouteAudit {
         }
         Ok(())
     }
+}
+
+/// Why an audit with no route cannot vouch for any (shared with `route_audit!(strict)`).
+const NO_ROUTES: &str = "the route audit found no route in the sources it read: invoke route_audit!() in the crate whose code registers the routes (it reads that crate's files only)";
+
+/// Why an audit that could not read some registrations cannot vouch for every route.
+fn unread<'a>(notes: impl Iterator<Item = &'a str>) -> String {
+    let notes: Vec<&str> = notes.collect();
+    format!(
+        "the route audit could not read {} registration(s), so it cannot say that every route is declared: {}. Make them readable (string-literal paths; route-attribute functions, scopes and resources written in place) or use deny_by_default().route_audit(..) without strict",
+        notes.len(),
+        notes.join("; ")
+    )
 }
 
 /// The undeclared routes of a [`RouteAudit`], as one line.

@@ -112,6 +112,11 @@ pub enum ConfigError {
     /// declare neither `#[requires]` nor `#[public]`: each listed, on one line.
     #[error(transparent)]
     UndeclaredRoutes(#[from] crate::audit::UndeclaredRoutes),
+    /// [`strict_routes`](AuthConfigBuilder::strict_routes) with a route audit that cannot
+    /// vouch for every route: it found none (it reads only the crate it is invoked in), or it
+    /// could not read some registrations (its [`unseen`](crate::audit::RouteAudit::unseen)).
+    #[error("strict_routes: {0}")]
+    UnauditedRoutes(String),
     /// A setting of the trusted issuer named first that it refuses.
     #[error("issuer {0:?}: {1}")]
     Issuer(String, Box<ConfigError>),
@@ -223,8 +228,10 @@ impl AuthConfigBuilder {
     /// Deny by default, strictly: [`deny_by_default`](Self::deny_by_default), and
     /// [`build`](Self::build) fails with [`ConfigError::UndeclaredRoutes`], one line naming
     /// every undeclared route, when the crate's route audit (`endpoint_auth::route_audit!`,
-    /// see [`crate::audit`]) has any. A service built this way does not start with a route
-    /// nobody decided about.
+    /// see [`crate::audit`]) has any; and with [`ConfigError::UnauditedRoutes`] when the audit
+    /// cannot vouch for every route: it found none (invoked in a crate that registers none),
+    /// or it could not read a registration (its `unseen` notes). A service built this way
+    /// does not start with a route nobody decided about.
     ///
     /// ```ignore
     /// endpoint_auth::route_audit!();
@@ -383,6 +390,9 @@ impl AuthConfigBuilder {
         };
         if let Some(audit) = self.strict_routes {
             audit.check()?;
+            if let Some(why) = audit.incomplete() {
+                return Err(ConfigError::UnauditedRoutes(why));
+            }
         }
         if let Some(url) = &self.resource_metadata {
             if !is_header_safe_url(url) {
