@@ -195,6 +195,24 @@ fn declarations_become_dnf_security_in_either_attribute_order() {
     let applied = SecurityDoc::new(SCOPES).apply(&mut claims);
     assert_eq!(applied.unenforced, vec!["GET /z".to_owned()]);
     assert!(applied.replaced_schemes.is_empty(), "{applied:?}");
+
+    // Hand-written security that drifted from the declaration: replaced by what is enforced,
+    // and reported; one that says what is enforced is not.
+    let mut drifted = json!({
+        "openapi": "3.1.0", "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/a": {"get": {"security": [{"oauth2": ["export:reports"]}], "responses": {}}},
+            "/b/{id}": {"get": {"security": [{"oauth2": ["read:reports"]}, {"oauth2": ["export:reports", "read:reports"]}], "responses": {}}}
+        }
+    });
+    let applied = SecurityDoc::new(SCOPES)
+        .client_credentials("https://idp.test/token")
+        .apply(&mut drifted);
+    assert_eq!(applied.rewritten, vec!["GET /a".to_owned()], "{applied:?}");
+    assert_eq!(
+        alternatives(&drifted["paths"]["/a"]["get"], "oauth2"),
+        Some(vec![vec!["read:reports".to_owned()]])
+    );
 }
 
 #[test]

@@ -76,6 +76,10 @@ pub struct Applied {
     /// different definition: replaced by ours, which describe what is enforced (rename ours
     /// with [`SecurityDoc::scheme_name`] / [`SecurityDoc::bearer_scheme_name`] to keep both).
     pub replaced_schemes: Vec<String>,
+    /// Operations of protected handlers whose own `security` said something else than what
+    /// is enforced (another scope, another scheme, none required): replaced by what is
+    /// enforced. Hand-written annotations that drifted show up here, once.
+    pub rewritten: Vec<String>,
 }
 
 /// Completes OpenAPI documents with the declared security.
@@ -384,7 +388,11 @@ impl SecurityDoc {
                     match (found, found_open) {
                         (Some(i), _) => {
                             matched[i] = true;
-                            op.insert("security".into(), self.security(&handlers[i].requirement()));
+                            let enforced = self.security(&handlers[i].requirement());
+                            if op.get("security").is_some_and(|own| *own != enforced) {
+                                applied.rewritten.push(label.clone());
+                            }
+                            op.insert("security".into(), enforced);
                             let requirement = handlers[i].requirement();
                             let issuers = requirement.issuers();
                             if !issuers.is_empty() {
