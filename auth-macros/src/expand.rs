@@ -65,7 +65,24 @@ pub fn requires(args: TokenStream, item: TokenStream, site: Option<Site>) -> Tok
             // `AnyOf<(…)>` / `AllOf<(…)>` of those. Only a list longer than the combinators
             // take gets a type of its own, checked scope by scope.
             let (spec, own_spec) = match shared_type(&requires.node, krate) {
-                Some(ty) => (ty, None),
+                Some(ty) if matches!(requires.node, Node::Authenticated) => (ty, None),
+                // Named by an alias in the signature: the catalog's lookup is a macro type,
+                // and macros that read handler arguments (utoipa's `actix_extras`) know no
+                // macro types. An alias is no new type: handlers still share the extractor.
+                Some(ty) => {
+                    let ident = format_ident!(
+                        "__endpoint_auth_spec_{}",
+                        handler.sig.ident,
+                        span = handler.sig.ident.span()
+                    );
+                    let vis = &handler.vis;
+                    let alias = quote! {
+                        #[doc(hidden)]
+                        #[allow(non_camel_case_types)]
+                        #vis type #ident = #ty;
+                    };
+                    (quote!(#ident), Some(alias))
+                }
                 None => {
                     let ident = format_ident!(
                         "__endpoint_auth_requires_{}",
@@ -558,7 +575,8 @@ mod tests {
             pub(crate) async fn list<S: Clone>(a: u32, b: S) -> u32 where S: Copy { a }
         };
         let original: syn::ItemFn = syn::parse2(item.clone()).unwrap();
-        let handler = handler_of(requires(quote!(scope = "read:reports"), item, None));
+        let output = requires(quote!(scope = "read:reports"), item, None);
+        let handler = handler_of(output.clone());
         assert_eq!(handler.attrs, original.attrs);
         assert_eq!(handler.vis, original.vis);
         assert_eq!(handler.block, original.block);
@@ -567,9 +585,15 @@ mod tests {
         let FnArg::Typed(first) = &handler.sig.inputs[0] else {
             panic!("typed argument")
         };
+        // A path type in the signature (macros reading handler arguments, such as utoipa's
+        // actix_extras, know no macro types); the alias names the catalog's type.
         assert_eq!(
             first.ty.to_token_stream().to_string(),
-            ":: endpoint_auth :: __private :: Guard < crate :: __endpoint_auth_scope_catalog ! (type \"read:reports\") >"
+            ":: endpoint_auth :: __private :: Guard < __endpoint_auth_spec_list >"
+        );
+        assert_eq!(
+            alias_of(&output, "__endpoint_auth_spec_list"),
+            "crate :: __endpoint_auth_scope_catalog ! (type \"read:reports\")"
         );
         assert_eq!(
             handler.sig.inputs.iter().skip(1).collect::<Vec<_>>(),
@@ -588,20 +612,41 @@ mod tests {
         assert!(output.to_string().contains("compile_error"));
     }
 
+    /// The type the alias `name` in `output` stands for.
+    fn alias_of(output: &TokenStream, name: &str) -> String {
+        let file: syn::File = syn::parse2(output.clone()).unwrap();
+        file.items
+            .iter()
+            .find_map(|item| match item {
+                Item::Type(t) if t.ident == name => Some(t.ty.to_token_stream().to_string()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no alias {name} in {output}"))
+    }
+
     #[test]
     fn requirements_are_shared_types_unless_a_list_is_too_long() {
+        // The guard's type argument, through the alias when there is one.
         let first_type = |args: TokenStream| {
-            let handler = handler_of(requires(
+            let output = requires(
                 args,
                 quote!(
                     async fn h() {}
                 ),
                 None,
-            ));
+            );
+            let handler = handler_of(output.clone());
             let FnArg::Typed(first) = &handler.sig.inputs[0] else {
                 panic!("typed argument")
             };
-            first.ty.to_token_stream().to_string()
+            let ty = first.ty.to_token_stream().to_string();
+            match ty.contains("__endpoint_auth_spec_h") {
+                true => ty.replace(
+                    "__endpoint_auth_spec_h",
+                    &alias_of(&output, "__endpoint_auth_spec_h"),
+                ),
+                false => ty,
+            }
         };
         assert_eq!(
             first_type(quote!(authenticated)),
