@@ -528,6 +528,30 @@ mod recognition {
             0,
             "the fallback ran without a token"
         );
+
+        // The same through the route audit's recognition.
+        let runs = Runs::new(AtomicUsize::new(0));
+        let audited = app!(
+            issuer
+                .config()
+                .deny_by_default()
+                .route_audit(&ROUTE_AUDIT)
+                .build()
+                .unwrap(),
+            runs
+        );
+        let get = test::TestRequest::get().uri("/health").to_request();
+        assert_eq!(test::call_service(&audited, get).await.status(), 200);
+        let lower = test::TestRequest::default()
+            .method(Method::from_bytes(b"get").unwrap())
+            .uri("/health")
+            .to_request();
+        assert_unauthorized(test::call_service(&audited, lower).await);
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            0,
+            "the default service ran without a token"
+        );
     }
 }
 

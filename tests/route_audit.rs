@@ -193,6 +193,51 @@ fn the_strict_configuration_refuses_to_build_in_one_line() {
     assert!(issuer.config().deny_by_default().build().is_ok());
 }
 
+/// Defence in depth: the audit reads sources, an approximation, so deny-by-default opens a
+/// route-attribute route only on the resource actix-web names after its function. A public
+/// route listed at a path where another handler is really served never opens that handler.
+#[test]
+fn a_public_route_listed_at_the_wrong_path_opens_nothing_there() {
+    use endpoint_auth::audit::{AuditedRoute, RouteAudit};
+    // `health` (a route attribute) listed at `/legacy`, where an undeclared handler is.
+    static WRONG: RouteAudit = RouteAudit::new(
+        &[AuditedRoute::new(
+            &["GET"],
+            "/legacy",
+            "health",
+            Declaration::Public(None),
+            "src/lib.rs:3",
+        )
+        .with_resource("health")],
+        &[],
+    );
+    let issuer = TestIssuer::new(SCOPES);
+    let config = |audit: &'static RouteAudit| {
+        issuer
+            .config()
+            .deny_by_default()
+            .route_audit(audit)
+            .build()
+            .unwrap()
+    };
+    let srv = serve(Some(config(&WRONG)), routes);
+    assert_eq!(get(srv.addr, "/legacy", &[]).status, 401);
+    // The same entry as a route registered by hand (no resource name to hold it to) is what
+    // the audit says the route is: open.
+    static BY_HAND: RouteAudit = RouteAudit::new(
+        &[AuditedRoute::new(
+            &["GET"],
+            "/legacy",
+            "legacy",
+            Declaration::Public(None),
+            "src/lib.rs:3",
+        )],
+        &[],
+    );
+    let srv = serve(Some(config(&BY_HAND)), routes);
+    assert_eq!(get(srv.addr, "/legacy", &[]).text(), "legacy");
+}
+
 /// Strict means every route was read and declared: an audit that found no route (invoked in
 /// a crate that registers none) or could not read a registration cannot vouch for that.
 #[test]

@@ -31,6 +31,8 @@ pub struct Route {
     pub handler: String,
     pub decl: Decl,
     pub location: String,
+    /// A route attribute's: the resource actix-web creates is named after the function.
+    pub resource: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -95,18 +97,21 @@ pub fn audit(root: &Path, base: &Path) -> Audit {
             .get(&qualified(&h.module, &h.name))
             .cloned()
             .unwrap_or_else(|| vec![String::new()]);
-        for prefix in prefixes {
+        // Registered where the prefix is not known (a scope whose path is no literal, a
+        // `.service` that may name another function): not listed there, nor anywhere else.
+        for prefix in prefixes.iter().filter(|p| !p.contains(UNKNOWN)) {
             routes.push(Route {
                 methods: methods.clone(),
-                path: join(&prefix, path),
+                path: join(prefix, path),
                 handler: h.name.clone(),
                 decl: h.decl.clone(),
                 location: h.location.clone(),
+                resource: Some(h.name.clone()),
             });
         }
     }
     for route in walker.routes {
-        if !routes.contains(&route) {
+        if !route.path.contains(UNKNOWN) && !routes.contains(&route) {
             routes.push(route);
         }
     }
@@ -128,6 +133,16 @@ fn configure_targets(sources: &[Source], handlers: &[Handler<'_>]) -> HashSet<St
             self.module.push(m.ident.to_string());
             syn::visit::visit_item_mod(self, m);
             self.module.pop();
+        }
+        fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+            if let Expr::Path(f) = &*call.func {
+                for h in resolve(self.handlers, &self.module, &f.path) {
+                    if takes_service_config(h.body) {
+                        self.found.insert(qualified(&h.module, &h.name));
+                    }
+                }
+            }
+            syn::visit::visit_expr_call(self, call);
         }
         fn visit_expr_method_call(&mut self, call: &'ast ExprMethodCall) {
             if call.method == "configure" && call.args.len() == 1 {
@@ -152,6 +167,15 @@ fn configure_targets(sources: &[Source], handlers: &[Handler<'_>]) -> HashSet<St
     finder.found
 }
 
+/// Whether `f`'s first parameter is a `ServiceConfig` (`cfg: &mut web::ServiceConfig`): a
+/// function that registers routes where it is called.
+fn takes_service_config(f: &ItemFn) -> bool {
+    match f.sig.inputs.first() {
+        Some(syn::FnArg::Typed(arg)) => quote!(#arg).to_string().contains("ServiceConfig"),
+        _ => false,
+    }
+}
+
 /// `file:line` sorted by file, then line as a number.
 fn line_order(location: &str) -> (String, usize) {
     match location.rsplit_once(':') {
@@ -159,6 +183,10 @@ fn line_order(location: &str) -> (String, usize) {
         None => (location.to_owned(), 0),
     }
 }
+
+/// The prefix of what is registered under a scope whose path the audit cannot read: routes
+/// under it are never listed (their paths are unknown).
+const UNKNOWN: &str = "\u{1}unknown prefix\u{1}";
 
 fn join(prefix: &str, path: &str) -> String {
     match (prefix.ends_with('/'), path.starts_with('/')) {
@@ -427,6 +455,31 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
     fn visit_expr_method_call(&mut self, call: &'ast ExprMethodCall) {
         self.chain(&Expr::MethodCall(call.clone()));
     }
+    /// `f(cfg)` (or `f(cfg, state)`): a function of the crate taking a `ServiceConfig` first
+    /// registers under the current prefix, as `.configure(f)` would.
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        if let Expr::Path(f) = &*call.func {
+            let targets: Vec<(String, Vec<String>)> = self
+                .resolve(&f.path)
+                .iter()
+                .filter(|h| takes_service_config(h.body))
+                .map(|h| (h.name.clone(), h.module.clone()))
+                .collect();
+            match targets.as_slice() {
+                [(name, module)] => {
+                    let prefix = self.prefix.clone();
+                    self.configure(name, module, &prefix);
+                }
+                [_, _, ..] => self.unseen.push(format!(
+                    "{}: {}(…) names one of several functions of that name that take a ServiceConfig (write its module path)",
+                    self.at(f.span()),
+                    quote!(#f).to_string().replace(' ', "")
+                )),
+                [] => {}
+            }
+        }
+        syn::visit::visit_expr_call(self, call);
+    }
     /// A function declared inside a body: walked in place, unless it is a configure target.
     fn visit_item_fn(&mut self, f: &'ast ItemFn) {
         if !self.is_target(&f.sig.ident.to_string()) {
@@ -508,6 +561,7 @@ impl Walker<'_, '_> {
             handler,
             decl,
             location,
+            resource: None,
         });
     }
 
@@ -525,14 +579,20 @@ impl Walker<'_, '_> {
         let (kind, base) = match root_call(root) {
             Some(("scope", Some(lit))) => (Kind::Scope, join(&self.prefix, &lit.value())),
             Some(("resource", Some(lit))) => (Kind::Resource, join(&self.prefix, &lit.value())),
-            Some(("scope" | "resource", None)) => {
-                // Its routes' paths are unknown: none is listed (a path without the scope's
-                // would not exist, and deny-by-default must not take it for a real one).
+            Some((kind, None)) => {
+                // Its routes' paths are unknown: walked under a prefix that lists none (a path
+                // without the scope's would not exist, and deny-by-default must not take it for
+                // a real one), so that what is registered there is listed nowhere else either.
                 self.unseen.push(format!(
                     "{}: a scope or resource whose path is not a string literal (its routes are not listed)",
                     self.at(root.span())
                 ));
-                return;
+                let kind = if kind == "scope" {
+                    Kind::Scope
+                } else {
+                    Kind::Resource
+                };
+                (kind, UNKNOWN.to_owned())
             }
             _ => {
                 // The root itself may hold chains (`HttpServer::new(move || App::new()…)`).
@@ -587,8 +647,20 @@ impl Walker<'_, '_> {
                         .iter()
                         .map(|h| (h.name.clone(), h.module.clone()))
                         .collect();
-                    for (name, module) in targets {
-                        self.configure(&name, &module, &base);
+                    match targets.as_slice() {
+                        [(name, module)] => self.configure(name, module, &base),
+                        // Several of that name: which one is mounted here is not known, so
+                        // none is walked (and none on its own: each is a configure target).
+                        [_, _, ..] => self.unseen.push(format!(
+                            "{}: .configure({}) names one of several functions of that name (write its module path)",
+                            self.at(f.span()),
+                            quote!(#f).to_string().replace(' ', "")
+                        )),
+                        [] => self.unseen.push(format!(
+                            "{}: .configure({}) is not a function of this crate the audit can read",
+                            self.at(f.span()),
+                            quote!(#f).to_string().replace(' ', "")
+                        )),
                     }
                 }
                 // `.configure(|cfg| …)`: the closure's body under this chain's prefix.
@@ -596,6 +668,12 @@ impl Walker<'_, '_> {
                     let saved = std::mem::replace(&mut self.prefix, base.clone());
                     syn::visit::visit_expr(self, &closure.body);
                     self.prefix = saved;
+                }
+                (Kind::Scope | Kind::Other, "configure", [other]) => {
+                    self.note_unread(
+                        other,
+                        ".configure(…) of something other than a function or closure",
+                    );
                 }
                 _ => {
                     for arg in args {
@@ -630,12 +708,19 @@ impl Walker<'_, '_> {
                     .collect();
                 if routed.len() > 1 {
                     // Which one is served here is not known: listing each under this prefix
-                    // would list routes that do not exist.
+                    // would list routes that do not exist; registered under the unknown prefix,
+                    // none is listed at its bare path either.
                     self.unseen.push(format!(
                         "{}: .service({}) names one of several route-attribute functions of that name (write its module path)",
                         self.at(service.span()),
                         quote!(#p).to_string().replace(' ', "")
                     ));
+                    for handler in routed {
+                        self.registered
+                            .entry(handler)
+                            .or_default()
+                            .push(UNKNOWN.to_owned());
+                    }
                 } else if let Some(handler) = routed.into_iter().next() {
                     self.registered
                         .entry(handler)
@@ -660,6 +745,7 @@ impl Walker<'_, '_> {
                         "RFC 9728 metadata: where clients learn how to get a token".into(),
                     )),
                     location: self.at(call.func.span()),
+                    resource: None,
                 });
             }
             Expr::MethodCall(_) | Expr::Call(_) if root_call(chain_root(service)).is_some() => {
@@ -766,9 +852,9 @@ fn resolve<'h, 'a>(
     if !exact.is_empty() {
         return exact;
     }
-    let suffix: Vec<_> = named().filter(|h| h.module.ends_with(rest)).collect();
-    if !suffix.is_empty() && !rest.is_empty() {
-        return suffix;
+    if !rest.is_empty() {
+        // Modules named that lead nowhere here (another crate's, say): nothing of this crate.
+        return named().filter(|h| h.module.ends_with(rest)).collect();
     }
     named().collect()
 }
@@ -946,7 +1032,11 @@ fn render(audit: &Audit, args: &Args) -> TokenStream {
             }
             Decl::Undeclared => quote!(#krate::audit::Declaration::Undeclared),
         };
-        quote!(#krate::audit::AuditedRoute::new(&[#(#methods),*], #path, #handler, #decl, #location))
+        let route = quote!(#krate::audit::AuditedRoute::new(&[#(#methods),*], #path, #handler, #decl, #location));
+        match &r.resource {
+            Some(name) => quote!(#route.with_resource(#name)),
+            None => route,
+        }
     });
     let unseen = &audit.unseen;
     let files = audit
@@ -1197,13 +1287,23 @@ fn v1(cfg: &mut web::ServiceConfig) { cfg.service(status).service(orders::list);
 const PREFIX: &str = "/v3";
 async fn secret() -> HttpResponse { HttpResponse::Ok().finish() }
 
+#[public(reason = "probe")]
+#[get("/probe")]
+async fn probe() -> HttpResponse { HttpResponse::Ok().finish() }
+
+fn people(cfg: &mut web::ServiceConfig, _state: u8) { cfg.route("/people", web::get().to(secret)); }
+fn v4(cfg: &mut web::ServiceConfig) { people(cfg, 1); }
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::scope("/v1").configure(v1))
         .service(web::scope("/v1").service(web::scope("/admin").configure(admin::routes)))
         .service(web::scope("/v2").configure(|c| {
             c.service(status);
         }))
-        .service(web::scope(PREFIX).route("/catalog", web::get().to(secret)));
+        .service(web::scope(PREFIX).route("/catalog", web::get().to(secret)).service(probe))
+        .service(web::scope("/v4").configure(v4))
+        .service(web::scope("/v5").configure(|c| people(c, 2)))
+        .configure(billing::routes);
 }
 "#,
         )]);
@@ -1217,13 +1317,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "GET /v1/orders list public lib.rs:16",
                 "GET /v1/status status public(status) lib.rs:21",
                 "GET /v2/status status public(status) lib.rs:21",
+                "GET /v4/people secret UNDECLARED lib.rs:32",
+                "GET /v5/people secret UNDECLARED lib.rs:32",
             ]
             .map(str::to_owned),
             "{rows:#?}"
         );
         let notes = audit.unseen.join("\n");
         assert!(
-            notes.contains("lib.rs:34: a scope or resource whose path is not a string literal"),
+            notes.contains("lib.rs:41: a scope or resource whose path is not a string literal"),
+            "{notes}"
+        );
+        // Another crate's configure function is not one of this crate's of the same name.
+        assert!(
+            notes
+                .contains("lib.rs:44: .configure(billing::routes) is not a function of this crate"),
             "{notes}"
         );
     }
@@ -1240,11 +1348,8 @@ use b::*;
 fn app() { App::new().service(web::scope("/s").service(h)); }
 "#,
         )]);
-        assert!(
-            !table(&audit).iter().any(|r| r.starts_with("GET /s/")),
-            "{:#?}",
-            table(&audit)
-        );
+        // Listed neither under the scope nor at either attribute's bare path.
+        assert!(table(&audit).is_empty(), "{:#?}", table(&audit));
         assert!(
             audit
                 .unseen

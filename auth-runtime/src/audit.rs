@@ -15,11 +15,12 @@
 //!   closure) under a scope, however deep and whatever they are called;
 //! - `.default_service(…)`, listed as `(default service)`.
 //!
-//! A route is listed only at a path it is served at: a function passed to `.configure(f)` is
-//! read from each such call, with that call's prefix, never on its own; a scope whose path is
-//! not a literal, and `.service(f)` where several route-attribute functions are called `f`,
-//! list nothing (and say so in `unseen`). A path listed that the App does not serve would be
-//! one deny-by-default takes for whatever route really is there.
+//! A function passed to `.configure(f)` (or called as `f(cfg, …)`) is read from each such
+//! call, with that call's prefix, never on its own; a scope whose path is not a literal,
+//! `.service(f)` or `.configure(f)` where several functions are called `f`, and another
+//! crate's `configure` list nothing (and say so in `unseen`). The reading is an
+//! approximation of the App: deny-by-default therefore opens a route-attribute route
+//! ([`AuditedRoute::resource`]) only on the resource actix-web names after its function.
 //!
 //! A route's handler is looked up by name among the crate's functions: declared when that
 //! function carries `#[requires]` or `#[public]`; a closure (`.to(|| async { … })`) can carry
@@ -75,6 +76,8 @@ pub struct AuditedRoute {
     handler: &'static str,
     declaration: Declaration,
     location: &'static str,
+    /// The actix-web resource a route attribute creates, named after its function.
+    resource: Option<&'static str>,
 }
 
 impl AuditedRoute {
@@ -93,7 +96,21 @@ impl AuditedRoute {
             handler,
             declaration,
             location,
+            resource: None,
         }
+    }
+    /// Used by the generated code: a route attribute's route, whose resource actix-web names
+    /// after the function.
+    #[doc(hidden)]
+    pub const fn with_resource(mut self, name: &'static str) -> Self {
+        self.resource = Some(name);
+        self
+    }
+    /// The name of the actix-web resource a route attribute creates (its function's name);
+    /// `None` for a route registered by hand. Deny-by-default opens a route-attribute route
+    /// only on the resource of that name, whatever path the audit lists it at.
+    pub fn resource(&self) -> Option<&'static str> {
+        self.resource
     }
     /// HTTP methods (upper case); empty when the route answers any method.
     pub fn methods(&self) -> &'static [&'static str] {

@@ -193,8 +193,13 @@ impl DeclaredRoutes {
             })
             .peekable();
         if audited.peek().is_some() {
-            return audited
-                .all(|r| matches!(r.declaration(), crate::audit::Declaration::Public(_)));
+            // A route attribute's route only on its own resource: a path the audit lists
+            // wrongly (its reading of the sources is an approximation) never opens another
+            // route that is really there.
+            return audited.all(|r| {
+                matches!(r.declaration(), crate::audit::Declaration::Public(_))
+                    && r.resource().is_none_or(|name| matched.name == Some(name))
+            });
         }
         self.public.iter().any(|h| matched.is(h))
     }
@@ -207,6 +212,9 @@ impl DeclaredRoutes {
     fn requirement(&self, req: &actix_web::dev::ServiceRequest) -> Option<Requirement> {
         let matched = Matched::of(req);
         let handler = self.protected.iter().find(|h| matched.is(h)).or_else(|| {
+            // Only among route attributes' resources (named): a route registered by hand
+            // is none of theirs, and a scope of theirs elsewhere shares no hint with it.
+            matched.name?;
             let mut candidates = self.protected.iter().filter(|h| matched.may_be(h));
             let only = candidates.next()?;
             candidates.next().is_none().then_some(only)
