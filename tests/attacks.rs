@@ -577,6 +577,11 @@ fn crit_and_jwe() {
                 Expect::InvalidToken(NESTED),
             ),
             row(
+                "cty application/jwt, the media type written in full",
+                header(json!({"alg": "RS256", "kid": "rs256", "cty": "application/JWT"})),
+                Expect::InvalidToken(NESTED),
+            ),
+            row(
                 "six segments",
                 format!("{}.x.y.z", good()),
                 Expect::InvalidToken(NOT_A_JWT),

@@ -1340,6 +1340,15 @@ fn dpop_bound_id_and_refresh_tokens_are_not_bearer_access_tokens() {
             "cnf",
             json!({ "x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2" }),
         ),
+        // Any other proof-of-possession confirmation (RFC 7800).
+        with(
+            "cnf",
+            json!({ "jwk": { "kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0" } }),
+        ),
+        with(
+            "cnf",
+            json!({ "kid": "dfd1aa97-6d8d-4575-a0fe-34b96de2bfad" }),
+        ),
     ] {
         let r = get(s.addr, "/read", &[&bearer(&token)]);
         assert_eq!(r.status, 401, "{}", r.text());
@@ -1381,4 +1390,12 @@ fn dpop_bound_id_and_refresh_tokens_are_not_bearer_access_tokens() {
         json!({ "jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" }),
     );
     assert_eq!(get(terminated.addr, "/read", &[&bearer(&dpop)]).status, 401);
+    let jwk_bound = with(
+        "cnf",
+        json!({ "kid": "dfd1aa97-6d8d-4575-a0fe-34b96de2bfad" }),
+    );
+    assert_eq!(
+        get(terminated.addr, "/read", &[&bearer(&jwk_bound)]).status,
+        401
+    );
 }

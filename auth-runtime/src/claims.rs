@@ -437,16 +437,19 @@ impl StandardClaims {
         fn text(v: &Option<Value>) -> Option<&str> {
             v.as_ref().and_then(Value::as_str)
         }
-        if !certificate_bound
-            && self
-                .cnf
-                .as_ref()
-                .and_then(Value::as_object)
-                .is_some_and(|cnf| cnf.contains_key("x5t#S256"))
-        {
-            return Some(
-                "the access token is bound to a client certificate this service cannot check: it is not a bearer access token",
-            );
+        if let Some(cnf) = self.cnf.as_ref().and_then(Value::as_object) {
+            if !certificate_bound && cnf.contains_key("x5t#S256") {
+                return Some(
+                    "the access token is bound to a client certificate this service cannot check: it is not a bearer access token",
+                );
+            }
+            // Any other confirmation (RFC 7800: `jwk`, `jku`, `kid`, …) binds it to a key its
+            // presenter must prove; a bearer token proves nothing.
+            if cnf.keys().any(|k| k != "x5t#S256" && k != "jkt") {
+                return Some(
+                    "the access token is bound to a proof-of-possession key: it is not a bearer access token",
+                );
+            }
         }
         if self
             .cnf

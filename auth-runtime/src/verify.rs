@@ -136,9 +136,13 @@ impl<'de> Deserialize<'de> for JoseHeader<'de> {
                         "enc" => enc = map.next_value::<Option<NoDuplicates>>()?.is_some(),
                         // A media type: compared without case (RFC 7519 §5.2).
                         "cty" => {
-                            nested = map
-                                .next_value::<Option<MemberName<'de>>>()?
-                                .is_some_and(|cty| cty.as_str().eq_ignore_ascii_case("JWT"));
+                            nested =
+                                map.next_value::<Option<MemberName<'de>>>()?
+                                    .is_some_and(|cty| {
+                                        let cty = cty.as_str();
+                                        cty.eq_ignore_ascii_case("JWT")
+                                            || cty.eq_ignore_ascii_case("application/jwt")
+                                    });
                         }
                         _ => {
                             map.next_value::<NoDuplicates>()?;
