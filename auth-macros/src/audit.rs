@@ -511,6 +511,21 @@ impl Walker<'_, '_> {
                     }
                 }
             }
+            // Everywhere the configure targets were looked for (`configure_targets` visits
+            // every item): a target found only here is walked from here.
+            Item::Trait(t) => {
+                for it in &t.items {
+                    if let syn::TraitItem::Fn(syn::TraitItemFn {
+                        default: Some(block),
+                        ..
+                    }) = it
+                    {
+                        self.visit_block(block);
+                    }
+                }
+            }
+            Item::Const(c) => self.visit_expr(&c.expr),
+            Item::Static(s) => self.visit_expr(&s.expr),
             _ => {}
         }
     }
@@ -1334,6 +1349,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .contains("lib.rs:44: .configure(billing::routes) is not a function of this crate"),
             "{notes}"
         );
+    }
+
+    #[test]
+    fn a_configure_call_in_a_trait_default_method_is_followed() {
+        let audit = audit_of(&[(
+            "lib.rs",
+            r#"
+async fn debug() {}
+fn routes(cfg: &mut web::ServiceConfig) { cfg.route("/debug", web::get().to(debug)); }
+trait Module {
+    fn mount(cfg: &mut web::ServiceConfig) { cfg.service(web::scope("/m").configure(routes)); }
+}
+"#,
+        )]);
+        assert_eq!(table(&audit), ["GET /m/debug debug UNDECLARED lib.rs:3"]);
     }
 
     #[test]
