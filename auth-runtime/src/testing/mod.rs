@@ -404,6 +404,19 @@ impl TestIssuer {
         self.keys.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// `scopes`, each checked against the catalog ([`check_scope`](Self::check_scope)).
+    fn checked_scopes<I>(&self, scopes: I) -> Vec<String>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let scopes: Vec<String> = scopes.into_iter().map(|s| s.as_ref().to_owned()).collect();
+        for scope in &scopes {
+            self.check_scope(scope);
+        }
+        scopes
+    }
+
     fn check_scope(&self, scope: &str) {
         if self.catalog.iter().any(|s| s.scope() == scope) {
             return;
@@ -587,10 +600,7 @@ impl TokenBuilder<'_> {
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        let scopes: Vec<String> = scopes.into_iter().map(|s| s.as_ref().to_owned()).collect();
-        for scope in &scopes {
-            self.issuer.check_scope(scope);
-        }
+        let scopes = self.issuer.checked_scopes(scopes);
         self.claims.insert("scope".into(), json!(scopes.join(" ")));
         self
     }
@@ -620,10 +630,7 @@ impl TokenBuilder<'_> {
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        let scopes: Vec<String> = scopes.into_iter().map(|s| s.as_ref().to_owned()).collect();
-        for scope in &scopes {
-            self.issuer.check_scope(scope);
-        }
+        let scopes = self.issuer.checked_scopes(scopes);
         let mut names = path.split('.').peekable();
         let mut object = &mut self.claims;
         while let Some(name) = names.next() {
