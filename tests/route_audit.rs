@@ -57,6 +57,13 @@ async fn status_page() -> HttpResponse {
     HttpResponse::Ok().body("status")
 }
 
+/// Public, under a scope, its resource renamed: recognised through the audit by that name.
+#[public(reason = "a renamed resource")]
+#[get("/named", name = "named_probe")]
+async fn named() -> HttpResponse {
+    HttpResponse::Ok().body("named")
+}
+
 fn v2(cfg: &mut web::ServiceConfig) {
     cfg.service(status_page);
 }
@@ -96,6 +103,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/v1")
                 .service(list)
+                .service(named)
                 .service(web::scope("/admin").configure(admin::routes)),
         )
         .service(web::scope("/v2").configure(v2))
@@ -126,6 +134,7 @@ fn every_registration_style_is_in_the_audit() {
         "GET /closure (closure) UNDECLARED",
         "GET /ping ping public",
         "GET /v2/status status_page public (status page)",
+        "GET /v1/named named public (a renamed resource)",
         "* (default service) fallback UNDECLARED",
     ];
     for row in expect {
@@ -143,7 +152,7 @@ fn every_registration_style_is_in_the_audit() {
     // The table says it too, with a summary line.
     let table = ROUTE_AUDIT.to_string();
     assert!(
-        table.contains("11 routes, 6 declared, 5 UNDECLARED"),
+        table.contains("12 routes, 7 declared, 5 UNDECLARED"),
         "{table}"
     );
 }

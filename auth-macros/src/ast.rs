@@ -174,7 +174,7 @@ impl Parse for UnknownScope {
     }
 }
 
-const ROUTE_MACROS: [&str; 9] = [
+pub const ROUTE_MACROS: [&str; 9] = [
     "get", "post", "put", "delete", "patch", "head", "options", "trace", "connect",
 ];
 

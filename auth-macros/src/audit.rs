@@ -50,6 +50,9 @@ struct Handler<'a> {
     module: Vec<String>,
     decl: Decl,
     route: Option<(Vec<String>, String)>,
+    /// The resource actix-web creates for its route attribute: `name = "…"` there, else the
+    /// function's name.
+    resource: String,
     location: String,
     body: &'a ItemFn,
 }
@@ -106,7 +109,7 @@ pub fn audit(root: &Path, base: &Path) -> Audit {
                 handler: h.name.clone(),
                 decl: h.decl.clone(),
                 location: h.location.clone(),
-                resource: Some(h.name.clone()),
+                resource: Some(h.resource.clone()),
             });
         }
     }
@@ -382,9 +385,38 @@ fn handler<'a>(f: &'a ItemFn, rel: &str, module: &[String]) -> Handler<'a> {
         module: module.to_vec(),
         decl,
         route: path.map(|p| (methods, p)),
+        resource: resource_name(&routing).unwrap_or_else(|| f.sig.ident.to_string()),
         location: format!("{rel}:{}", f.sig.ident.span().start().line),
         body: f,
     }
+}
+
+/// `name = "…"` of a route attribute (`#[get("/x", name = "status")]`): the name actix-web
+/// gives the resource instead of the function's.
+fn resource_name(attrs: &[syn::Attribute]) -> Option<String> {
+    use syn::parse::Parser;
+    attrs.iter().find_map(|attr| {
+        let last = last_ident(attr.path());
+        if !crate::ast::ROUTE_MACROS.contains(&last.as_str()) && last != "route" {
+            return None;
+        }
+        let tokens = attr.meta.require_list().ok()?.tokens.clone();
+        (|input: ParseStream| {
+            input.parse::<LitStr>()?;
+            let mut name = None;
+            while input.parse::<Option<syn::Token![,]>>()?.is_some() && !input.is_empty() {
+                if let syn::Meta::NameValue(nv) = input.parse::<syn::Meta>()? {
+                    if let (true, Some(lit)) = (nv.path.is_ident("name"), lit_str(&nv.value)) {
+                        name = Some(lit.value());
+                    }
+                }
+            }
+            Ok(name)
+        })
+        .parse2(tokens)
+        .ok()
+        .flatten()
+    })
 }
 
 /// `reason = "…"` of `#[public(…)]`, if any.
@@ -1349,6 +1381,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .contains("lib.rs:44: .configure(billing::routes) is not a function of this crate"),
             "{notes}"
         );
+    }
+
+    #[test]
+    fn a_route_attribute_names_its_resource() {
+        let audit = audit_of(&[(
+            "lib.rs",
+            r#"
+#[public] #[get("/a", name = "probe")] async fn a() {}
+#[public] #[get("/b")] async fn b() {}
+fn app() { App::new().service(a).service(b); }
+"#,
+        )]);
+        let resources: Vec<_> = audit.routes.iter().map(|r| r.resource.clone()).collect();
+        assert_eq!(resources, [Some("probe".to_owned()), Some("b".to_owned())]);
     }
 
     #[test]
