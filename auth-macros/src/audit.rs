@@ -31,7 +31,8 @@ pub struct Route {
     pub handler: String,
     pub decl: Decl,
     pub location: String,
-    /// A route attribute's: the resource actix-web creates is named after the function.
+    /// A route attribute's: the name of the resource actix-web creates for it (the
+    /// attribute's `name = "…"`, else the function's).
     pub resource: Option<String>,
 }
 
@@ -462,10 +463,11 @@ fn tidy(tokens: &str) -> String {
 
 /// The walk over every function body, in search of registrations.
 ///
-/// A route is listed only at a path the walk knows: a function passed to `.configure(f)` is
-/// walked from each such call, with that call's prefix, never on its own (it would list its
-/// routes without the prefix: paths that do not exist, which deny-by-default would take for
-/// the real routes there); a chain on a scope whose path is not a literal is not walked.
+/// A route is listed only at a path the walk knows: a function passed to `.configure(f)` (or
+/// called as `f(cfg, …)`) is walked from each such call, with that call's prefix, never on
+/// its own (it would list its routes without the prefix: paths that do not exist, which
+/// deny-by-default would take for the real routes there); a chain on a scope whose path is
+/// not a literal is walked under [`UNKNOWN`], which lists nothing.
 struct Walker<'h, 'a> {
     handlers: &'h [Handler<'a>],
     /// The functions passed to `.configure(f)` somewhere in the sources (qualified names).
