@@ -658,20 +658,15 @@ fn check(name: &str, raw: RawResponse, expect: &Expect<'_>) -> Option<BearerChal
 
     let mut parsed = None;
     match expect {
-        Expect::Hidden => item(
-            "WWW-Authenticate",
-            "(none: no credentials would help)".into(),
-            if challenges.is_empty() {
-                "(none)".into()
-            } else {
-                challenges.join(" | ")
-            },
-            challenges.is_empty(),
-        ),
-        Expect::Unavailable => {
+        // No challenge: nothing the client could send would help, or its token may be fine.
+        Expect::Hidden | Expect::Unavailable => {
+            let why = match expect {
+                Expect::Hidden => "no credentials would help",
+                _ => "the client's token may be fine",
+            };
             item(
                 "WWW-Authenticate",
-                "(none: the client's token may be fine)".into(),
+                format!("(none: {why})"),
                 if challenges.is_empty() {
                     "(none)".into()
                 } else {
@@ -679,13 +674,15 @@ fn check(name: &str, raw: RawResponse, expect: &Expect<'_>) -> Option<BearerChal
                 },
                 challenges.is_empty(),
             );
-            let retry = raw.header("retry-after");
-            item(
-                "Retry-After",
-                "delta-seconds".into(),
-                retry.unwrap_or("(none)").to_owned(),
-                retry.is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())),
-            );
+            if matches!(expect, Expect::Unavailable) {
+                let retry = raw.header("retry-after");
+                item(
+                    "Retry-After",
+                    "delta-seconds".into(),
+                    retry.unwrap_or("(none)").to_owned(),
+                    retry.is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())),
+                );
+            }
         }
         Expect::Challenge { error, scopes, .. } => {
             let shown = challenges.join(" | ");
