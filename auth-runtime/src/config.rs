@@ -252,6 +252,12 @@ impl AuthConfigBuilder {
     /// they are registered (under a scope, by hand): a request is open when every audited
     /// route of its pattern and method is public. Without it, only route attributes at the
     /// App's root are recognised. [`strict_routes`](Self::strict_routes) sets it too.
+    ///
+    /// An audit that could not read every registration (its
+    /// [`unseen`](crate::audit::RouteAudit::unseen) notes) recognises nothing: what it did not
+    /// read may be served at a path it lists as public. [`build`](Self::build) logs a warning
+    /// then, and deny-by-default behaves as without an audit; make the registrations readable
+    /// (or use `strict_routes`, which refuses to build).
     pub fn route_audit(mut self, audit: &'static crate::audit::RouteAudit) -> Self {
         self.route_audit = Some(audit);
         self
@@ -404,6 +410,22 @@ impl AuthConfigBuilder {
             Some(settings) => Some(settings.build(&issuers)?),
             None => None,
         };
+        // An audit that could not read every registration cannot say that a path it lists
+        // as public is served by the public handler only (an unread registration of the same
+        // pattern may be served instead): it opens nothing.
+        let route_audit = match self.route_audit {
+            Some(audit) if self.deny_by_default => match audit.incomplete() {
+                Some(why) => {
+                    tracing::warn!(
+                        target: "endpoint_auth",
+                        "deny-by-default: the route audit is incomplete, so the #[public] routes it lists under scopes or registered by hand need a token too ({why})"
+                    );
+                    None
+                }
+                None => Some(audit),
+            },
+            other => other,
+        };
         Ok(AuthConfig {
             inner: Arc::new(Inner {
                 // Entries live until `exp` plus the smallest leeway of any issuer: never
@@ -418,7 +440,7 @@ impl AuthConfigBuilder {
                 resource_metadata: self.resource_metadata,
                 scope_on_missing: self.scope_on_missing,
                 deny_by_default: self.deny_by_default,
-                route_audit: self.route_audit,
+                route_audit,
                 // Built here, not kept in the builder: each configuration logs its own
                 // renderer's first failure.
                 error_body: self.error_body.map(BodyRenderer::new),
