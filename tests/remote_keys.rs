@@ -531,21 +531,26 @@ fn static_keys_registered_with_app_data_answer_as_with_wrap() {
     }
 }
 
-/// A configuration registered by `wrap` is the one the extractors use, even when another one
-/// is registered with `app_data` (on the App or closer to the route).
+/// A configuration registered by `wrap` is the one the extractors use over another one
+/// registered with `app_data` on the App (outside the middleware); another one registered
+/// with `app_data` closer to the route (on its scope) makes it ambiguous which one governs
+/// the route, which answers 500 rather than guess (it used to take the wrapped one silently,
+/// accepting a token for the App's audience where the scope's configuration names another:
+/// `tests/nested_configurations.rs`).
 #[actix_web::test]
-async fn the_wrapped_configuration_wins_over_app_data() {
+async fn the_wrapped_configuration_wins_over_app_data_on_the_app_and_a_closer_one_is_refused() {
     use actix_web::test;
     let wrapped = builder().realm("wrapped").build().unwrap();
     let other = || builder().realm("other").build().unwrap();
     let app = test::init_service(
         actix_web::App::new()
             .app_data(other())
-            .wrap(wrapped)
+            .wrap(wrapped.clone())
+            .configure(routes)
             .service(web::scope("/s").app_data(other()).configure(routes)),
     )
     .await;
-    let res = test::call_service(&app, test::TestRequest::get().uri("/s/me").to_request()).await;
+    let res = test::call_service(&app, test::TestRequest::get().uri("/me").to_request()).await;
     assert_eq!(res.status(), 401);
     let challenge = res
         .headers()
@@ -554,6 +559,17 @@ async fn the_wrapped_configuration_wins_over_app_data() {
         .to_str()
         .unwrap();
     assert!(challenge.contains("realm=\"wrapped\""), "{challenge}");
+    let res = test::call_service(&app, test::TestRequest::get().uri("/s/me").to_request()).await;
+    assert_eq!(res.status(), 500);
+    // The same configuration registered both ways is no ambiguity.
+    let app = test::init_service(
+        actix_web::App::new()
+            .wrap(wrapped.clone())
+            .service(web::scope("/s").app_data(wrapped).configure(routes)),
+    )
+    .await;
+    let res = test::call_service(&app, test::TestRequest::get().uri("/s/me").to_request()).await;
+    assert_eq!(res.status(), 401);
 }
 
 /// Settings at their type's limit (`Duration::MAX` for "never") are clamped, never an

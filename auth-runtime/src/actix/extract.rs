@@ -60,8 +60,9 @@ fn waited_for_keys(req: &HttpRequest, config: &AuthConfig) -> bool {
 }
 
 /// The configuration registered on the App: the one whose middleware the request went
-/// through (`wrap`) wins; else one registered by `app_data` (plain, then `web::Data`). The
-/// flag says whether it came from the middleware.
+/// through (`wrap`, the innermost) wins; else one registered by `app_data` (plain, then
+/// `web::Data`). The flag says whether it came from the middleware ([`shadowed`] refuses a
+/// different one registered closer to the route).
 pub(super) fn config_of(req: &HttpRequest) -> Option<(&AuthConfig, bool)> {
     if let Some(w) = req.app_data::<super::middleware::Wrapped>() {
         return Some((&w.0, true));
@@ -72,6 +73,24 @@ pub(super) fn config_of(req: &HttpRequest) -> Option<(&AuthConfig, bool)> {
                 .map(|d| d.get_ref())
         })
         .map(|config| (config, false))
+}
+
+/// Why the configuration `wrapped`, whose middleware the request went through, cannot serve
+/// it, if it cannot: a scope (or resource) closer to the route registers another one with
+/// `app_data`. Which of the two was meant is not known (the middleware already decided with
+/// its own: deny-by-default, a revocation check), and taking either could accept a token
+/// the other refuses (another audience), so the route answers 500 naming the fix.
+fn shadowed(req: &HttpRequest, wrapped: &AuthConfig) -> Option<&'static str> {
+    let other = |c: &AuthConfig| !Arc::ptr_eq(&c.inner, &wrapped.inner);
+    let closer = req.app_data::<AuthConfig>().is_some_and(other)
+        || req
+            .app_data::<actix_web::web::Data<AuthConfig>>()
+            .is_some_and(|d| other(d.get_ref()));
+    closer.then_some(
+        "this route's scope registers an endpoint_auth::AuthConfig with `app_data` inside an \
+         App (or scope) wrapped with another one: register the scope's configuration with \
+         `.wrap(…)` on the scope instead (the innermost middleware governs its routes)",
+    )
 }
 
 /// Why `config`, registered with `app_data` only (not the middleware the request went
@@ -245,10 +264,13 @@ fn authorize_request(
     let Some((config, wrapped)) = config_of(req) else {
         return Core::Ready(Some(Err(AuthRejection::misconfigured())));
     };
-    if !wrapped {
-        if let Some(why) = unusable(config) {
-            return Core::Ready(Some(Err(AuthRejection::misconfigured_because(why))));
-        }
+    let refused = if wrapped {
+        shadowed(req, config)
+    } else {
+        unusable(config)
+    };
+    if let Some(why) = refused {
+        return Core::Ready(Some(Err(AuthRejection::misconfigured_because(why))));
     }
     // The common case, behind the middleware: one look at the request's slot finds the
     // token an earlier extractor kept, or that nothing was decided yet and the header's

@@ -305,6 +305,7 @@ where
     actix_web::dev::forward_ready!(service);
 
     fn call(&self, mut req: actix_web::dev::ServiceRequest) -> Self::Future {
+        super::outcome::forget_outer(req.request());
         req.add_data_container(self.data.clone());
         let request = label(req.request());
         if super::body::wants_form_body(req.request(), &self.config) {

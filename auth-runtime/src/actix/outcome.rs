@@ -74,6 +74,10 @@ struct Slot {
 thread_local! {
     static REQUEST: Cell<usize> = const { Cell::new(0) };
     static VERIFIED: Cell<Option<Arc<Verified>>> = const { Cell::new(None) };
+    /// The label of the request this thread last kept a refusal for in the extensions (see
+    /// [`forget_outer`]). Stale once that request is done: a later request that reuses its
+    /// head only has nothing removed that an outer middleware did not keep for it.
+    static REFUSED: Cell<usize> = const { Cell::new(0) };
 }
 
 /// The label of a request: the address of its head, which no other live request shares.
@@ -137,6 +141,23 @@ fn is_kept(req: &HttpRequest) -> bool {
     in_slot(req, |v| v.is_some()) == Some(true) || req.extensions().get::<Authenticated>().is_some()
 }
 
+/// Forgets what an outer middleware of another configuration kept for `req` (a refusal in
+/// the extensions, the key-refresh mark): a nested middleware's routes are its own
+/// configuration's to decide (an outer one's audience refusing a token the inner accepts
+/// must not answer for it). A key-refresh mark is set from a future the outer middleware
+/// polls, with the request's slot installed; a refusal is kept with the thread's
+/// [`REFUSED`] label set to the request's. Nothing to forget when neither names the request,
+/// which is the common, unnested case (two compares).
+pub(super) fn forget_outer(req: &HttpRequest) {
+    if ours(req) || REFUSED.with(Cell::get) == label(req) {
+        REFUSED.set(0);
+        let mut extensions = req.extensions_mut();
+        extensions.remove::<Authenticated>();
+        #[cfg(feature = "remote")]
+        extensions.remove::<super::extract::KeysRefreshed>();
+    }
+}
+
 /// Counts the outcome (the request's first) and returns it.
 pub(super) fn counted(outcome: Outcome) -> Outcome {
     match &outcome {
@@ -188,6 +209,7 @@ fn keep(req: &HttpRequest, outcome: &Outcome) {
         }
         Err(_) => {
             in_slot(req, |v| *v = None);
+            REFUSED.set(label(req));
         }
     }
     req.extensions_mut().insert(Authenticated(outcome.clone()));
