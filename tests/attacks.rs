@@ -794,6 +794,46 @@ fn duplicate_members_are_refused() {
                 with_payload(&payload_with_member(r#""azp":[{"x":1,"x":2}]"#)),
                 Expect::InvalidToken(NOT_A_JWT),
             ),
+            // The members read only to refuse what is not a bearer access token, and the
+            // step-up members: a duplicate inside them is as malformed (an attack pass found
+            // these accepted, 200).
+            row(
+                "payload: a member twice inside token_use",
+                with_payload(&payload_with_member(r#""token_use":{"a":1,"a":2}"#)),
+                Expect::InvalidToken(NOT_A_JWT),
+            ),
+            row(
+                "payload: a member twice inside token_type",
+                with_payload(&payload_with_member(r#""token_type":{"a":1,"a":2}"#)),
+                Expect::InvalidToken(NOT_A_JWT),
+            ),
+            row(
+                "payload: a member twice inside typ",
+                with_payload(&payload_with_member(r#""typ":{"a":1,"a":2}"#)),
+                Expect::InvalidToken(NOT_A_JWT),
+            ),
+            row(
+                "payload: a member twice inside cnf",
+                with_payload(&payload_with_member(
+                    r#""cnf":{"x5t#S256":"a","x5t#S256":"b"}"#,
+                )),
+                Expect::InvalidToken(NOT_A_JWT),
+            ),
+            row(
+                "payload: a member twice inside an object in cnf",
+                with_payload(&payload_with_member(r#""cnf":[{"jkt":"x","jkt":"y"}]"#)),
+                Expect::InvalidToken(NOT_A_JWT),
+            ),
+            row(
+                "payload: a member twice inside acr",
+                with_payload(&payload_with_member(r#""acr":{"a":1,"a":2}"#)),
+                Expect::InvalidToken(NOT_A_JWT),
+            ),
+            row(
+                "payload: a member twice inside auth_time",
+                with_payload(&payload_with_member(r#""auth_time":[{"a":1,"a":2}]"#)),
+                Expect::InvalidToken(NOT_A_JWT),
+            ),
             row(
                 "payload: scope twice, once spelled with an escape",
                 with_payload(&payload_with_member(r#""sc\u006fpe":"none""#)),

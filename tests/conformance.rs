@@ -1349,6 +1349,10 @@ fn dpop_bound_id_and_refresh_tokens_are_not_bearer_access_tokens() {
             "cnf",
             json!({ "kid": "dfd1aa97-6d8d-4575-a0fe-34b96de2bfad" }),
         ),
+        // Not an object (RFC 7800 §3.1 makes it one): nothing this service can check.
+        with("cnf", json!("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")),
+        with("cnf", json!([])),
+        with("cnf", json!(1)),
     ] {
         let r = get(s.addr, "/read", &[&bearer(&token)]);
         assert_eq!(r.status, 401, "{}", r.text());
@@ -1369,6 +1373,7 @@ fn dpop_bound_id_and_refresh_tokens_are_not_bearer_access_tokens() {
         with("token_use", json!("access_token")),
         with("typ", json!("Bearer")),
         with("token_type", json!("Bearer")),
+        with("cnf", json!(null)),
     ] {
         let r = get(s.addr, "/read", &[&bearer(&token)]);
         assert_eq!(r.status, 200, "{}", r.text());

@@ -418,6 +418,12 @@ impl StandardClaims {
             &self.jti,
             &self.scope,
             &self.scp,
+            &self.acr,
+            &self.auth_time,
+            &self.cnf,
+            &self.token_use,
+            &self.token_type,
+            &self.typ,
         ]
         .into_iter()
         .flatten()
@@ -436,6 +442,17 @@ impl StandardClaims {
     fn not_a_bearer_access_token(&self, certificate_bound: bool) -> Option<&'static str> {
         fn text(v: &Option<Value>) -> Option<&str> {
             v.as_ref().and_then(Value::as_str)
+        }
+        // RFC 7800 §3.1: `cnf` is an object. Anything else is a confirmation this service
+        // cannot read, let alone check (`null` counts as absent, as for the other members).
+        if self
+            .cnf
+            .as_ref()
+            .is_some_and(|c| !c.is_object() && !c.is_null())
+        {
+            return Some(
+                "the access token carries a confirmation (cnf) that is not an object: it is not a bearer access token",
+            );
         }
         if let Some(cnf) = self.cnf.as_ref().and_then(Value::as_object) {
             if !certificate_bound && cnf.contains_key("x5t#S256") {

@@ -305,8 +305,9 @@ impl Verifier {
             .ok_or_else(malformed)?;
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| malformed())?;
         // One pass reads the standard claims and refuses duplicate member names, except
-        // inside the standard claims' own values, which are objects only in tokens that fail
-        // anyway; those get the full check first, so the answer stays "malformed".
+        // inside the values of the members it reads: a token where one of those holds an
+        // object (a `cnf`, or one that fails anyway) gets the full check first, so the
+        // answer stays "malformed" and no member is read twice differently.
         let mut claims = StandardClaims::default();
         claims.fill(&payload).map_err(|_| malformed())?;
         if claims.has_objects() && has_duplicate_members(&payload) {
