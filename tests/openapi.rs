@@ -596,3 +596,30 @@ fn reports_api_serves_its_metadata_and_points_401s_at_it() {
         svc.addr
     )));
 }
+
+/// `apply_utoipa` gives the document `apply` gives, flows included: utoipa reads a flow
+/// back from JSON without its name and took an authorization-code flow for an implicit one,
+/// dropping its required `tokenUrl` (found by a user study: the served document failed the
+/// OpenAPI 3.1 schema).
+#[test]
+fn apply_utoipa_keeps_every_flow_as_apply_writes_it() {
+    use utoipa::OpenApi as _;
+    let security = || {
+        SecurityDoc::new(SCOPES)
+            .authorization_code("https://idp.test/authorize", "https://idp.test/token")
+            .client_credentials("https://idp.test/token")
+    };
+    let (doc, _) = security().apply_utoipa(Doc::openapi()).unwrap();
+    let from_utoipa = serde_json::to_value(doc).unwrap();
+    let mut from_json = serde_json::to_value(Doc::openapi()).unwrap();
+    security().apply(&mut from_json);
+    let flows = &from_utoipa["components"]["securitySchemes"]["oauth2"]["flows"];
+    assert_eq!(
+        flows["authorizationCode"]["tokenUrl"], "https://idp.test/token",
+        "{flows}"
+    );
+    assert_eq!(
+        from_utoipa["components"]["securitySchemes"],
+        from_json["components"]["securitySchemes"]
+    );
+}

@@ -314,7 +314,9 @@ impl SecurityDoc {
     ) -> Result<(utoipa::openapi::OpenApi, Applied), serde_json::Error> {
         let mut value = serde_json::to_value(&doc)?;
         let applied = self.apply(&mut value);
-        Ok((serde_json::from_value(value)?, applied))
+        let mut out: utoipa::openapi::OpenApi = serde_json::from_value(value.clone())?;
+        repair_flows(&value, &mut out)?;
+        Ok((out, applied))
     }
 
     /// A document of the registered handlers (`#[requires]` and `#[public]`) whose route
@@ -632,6 +634,55 @@ enum Responses<'a> {
 /// Whether every 403 of an operation names a scope set: its requirement asks for scopes and
 /// nothing a scope cannot give (a role, a claim value, an issuer), and no check of the
 /// handler can refuse on its own. Step-up parts answer 401, not 403.
+/// utoipa reads an OAuth 2.0 flow without its name (its `Flow` is untagged, `Implicit`
+/// first): an `authorizationCode` flow read back from JSON is taken for an implicit one and
+/// loses its `tokenUrl` (a `deviceAuthorization` one its `deviceAuthorizationUrl`), which
+/// makes the document invalid. Each flow of `doc`'s OAuth 2.0 schemes is read again as the
+/// flow its name says.
+fn repair_flows(doc: &Value, out: &mut utoipa::openapi::OpenApi) -> Result<(), serde_json::Error> {
+    use utoipa::openapi::security::{
+        AuthorizationCode, ClientCredentials, DeviceAuthorization, Flow, Implicit, Password,
+        SecurityScheme,
+    };
+    use utoipa::openapi::RefOr;
+    let Some(schemes) = doc
+        .pointer("/components/securitySchemes")
+        .and_then(Value::as_object)
+    else {
+        return Ok(());
+    };
+    let Some(components) = out.components.as_mut() else {
+        return Ok(());
+    };
+    for (name, scheme) in schemes {
+        let (Some(flows), Some(RefOr::T(SecurityScheme::OAuth2(oauth)))) = (
+            scheme.get("flows").and_then(Value::as_object),
+            components.security_schemes.get_mut(name),
+        ) else {
+            continue;
+        };
+        for (kind, flow) in flows {
+            let flow = flow.clone();
+            let read = match kind.as_str() {
+                "implicit" => Flow::Implicit(serde_json::from_value::<Implicit>(flow)?),
+                "password" => Flow::Password(serde_json::from_value::<Password>(flow)?),
+                "clientCredentials" => {
+                    Flow::ClientCredentials(serde_json::from_value::<ClientCredentials>(flow)?)
+                }
+                "authorizationCode" => {
+                    Flow::AuthorizationCode(serde_json::from_value::<AuthorizationCode>(flow)?)
+                }
+                "deviceAuthorization" => {
+                    Flow::DeviceAuthorization(serde_json::from_value::<DeviceAuthorization>(flow)?)
+                }
+                _ => continue,
+            };
+            oauth.flows.insert(kind.clone(), read);
+        }
+    }
+    Ok(())
+}
+
 fn always_hinted(requirement: &Requirement, checks: bool) -> bool {
     !checks
         && !requirement.scopes().is_empty()
