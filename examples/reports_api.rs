@@ -26,7 +26,8 @@
 //!
 //! Revoked tokens (by `jti`) are refused: kept in this process, or in the Redis/Valkey server
 //! `AUTH_REVOCATION_REDIS_URL` names, shared by every instance. The embedded default revokes
-//! its own tokens at `POST /oauth/revoke` (RFC 7009).
+//! its own tokens at `POST /oauth/revoke` (RFC 7009), and the second dev issuer its own at
+//! `POST /partners/oauth/revoke`.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -1088,7 +1089,8 @@ async fn serve(
                 app = app
                     .app_data(partners.clone())
                     .service(partners_jwks)
-                    .service(partners_token);
+                    .service(partners_token)
+                    .service(partners_revoke);
             }
             app
         }
@@ -1367,12 +1369,33 @@ struct RevocationRequest {
 #[public(reason = "the embedded issuer's token revocation endpoint (RFC 7009)")]
 #[post("/oauth/revoke")]
 async fn dev_revoke(dev: web::Data<DevIssuer>, form: web::Form<RevocationRequest>) -> HttpResponse {
+    revoke_of(&dev, &form).await
+}
+
+/// The second dev issuer's revocation endpoint: its own tokens (RFC 7009: each
+/// authorization server revokes what it issued).
+#[public(reason = "the second embedded issuer's revocation endpoint")]
+#[post("/partners/oauth/revoke")]
+async fn partners_revoke(
+    dev: web::Data<PartnersDev>,
+    form: web::Form<RevocationRequest>,
+) -> HttpResponse {
+    revoke_of(&dev.0, &form).await
+}
+
+async fn revoke_of(dev: &DevIssuer, form: &RevocationRequest) -> HttpResponse {
     let Some(token) = form.token.as_deref().filter(|t| !t.is_empty()) else {
         return oauth_error("invalid_request", "the token parameter is required");
     };
     // Only a token this issuer signed (and still valid) is revoked: no one can fill the
-    // store with made-up ids.
-    if let Ok(verified) = dev.verifier.verifier().verify(token) {
+    // store with made-up ids. Verified by the trusted issuer it names, which must be this one.
+    let verified = dev
+        .verifier
+        .issuer_for(token)
+        .ok()
+        .filter(|issuer| issuer.iss() == Some(dev.issuer.as_str()))
+        .map(|issuer| issuer.verifier().verify(token));
+    if let Some(Ok(verified)) = verified {
         if let Some(id) = verified.token_id() {
             if let Err(e) = dev.revoked.revoke(id, verified.expires_at()).await {
                 tracing::warn!(error = %e, "a token could not be revoked");

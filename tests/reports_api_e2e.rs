@@ -1148,6 +1148,31 @@ fn the_embedded_default_runs_two_issuers_on_request() {
         get(addr, "/partner/reports", &[&bearer(&minted)]).status,
         200
     );
+    // Each issuer revokes its own tokens (RFC 7009), refused from the next request on; the
+    // other's endpoint leaves a token alone (an attack pass found the partners' tokens
+    // could not be revoked at all: 200 from /oauth/revoke, still accepted).
+    let form = |token: &str| format!("token={token}");
+    let post = |path: &str, body: String| {
+        request(
+            addr,
+            "POST",
+            path,
+            &["Content-Type: application/x-www-form-urlencoded"],
+            body.as_bytes(),
+        )
+    };
+    assert_eq!(post("/oauth/revoke", form(&partner)).status, 200);
+    assert_eq!(
+        get(addr, "/partner/reports", &[&bearer(&partner)]).status,
+        200
+    );
+    assert_eq!(post("/partners/oauth/revoke", form(&staff)).status, 200);
+    assert_eq!(get(addr, "/reports", &[&bearer(&staff)]).status, 200);
+    assert_eq!(post("/partners/oauth/revoke", form(&partner)).status, 200);
+    let r = get(addr, "/partner/reports", &[&bearer(&partner)]);
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert!(r.challenge().contains("revoked"), "{}", r.challenge());
+    assert_eq!(get(addr, "/reports", &[&bearer(&staff)]).status, 200);
 
     // Who wrote a report is the subject *and* its issuer: both dev issuers name their
     // clients `dev-client`, yet the partners' is not staff's (a `sub` is unique only within
