@@ -482,10 +482,17 @@ fn query_token_is_ignored_unless_enabled() {
 fn query_token_works_when_enabled_and_two_methods_are_400() {
     let s = serve(Some(builder().allow_query_token().build().unwrap()), routes);
     let t = token("read:reports");
-    assert_eq!(
-        get(s.addr, &format!("/read?access_token={t}"), &[]).status,
-        200
-    );
+    let r = get(s.addr, &format!("/read?access_token={t}"), &[]);
+    assert_eq!(r.status, 200);
+    // RFC 6750 §2.3: a success answered to a token in the URI says `private`, so no shared
+    // cache keeps it under that URI (found by a user study); the header method's does not
+    // need it, and a refusal says `no-store` as always.
+    assert_eq!(r.header("cache-control"), Some("private"));
+    let r = get(s.addr, "/read", &[&bearer(&t)]);
+    assert_eq!((r.status, r.header("cache-control")), (200, None));
+    let r = get(s.addr, "/read?access_token=x", &[]);
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
     let r = get(s.addr, &format!("/read?access_token={t}"), &[&bearer(&t)]);
     assert_eq!(r.status, 400);
     assert_eq!(

@@ -163,7 +163,9 @@ impl AuthConfigBuilder {
         self.max_token_bytes = bytes;
         self
     }
-    /// Also accept `?access_token=` (RFC 6750 §2.3; discouraged: URLs are logged).
+    /// Also accept `?access_token=` (RFC 6750 §2.3; discouraged: URLs are logged). With the
+    /// middleware (`App::wrap`), a success answered to such a request gets
+    /// `Cache-Control: private` (§2.3), unless the handler set a `Cache-Control` of its own.
     pub fn allow_query_token(mut self) -> Self {
         self.methods.query = true;
         self

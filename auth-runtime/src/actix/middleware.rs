@@ -308,6 +308,45 @@ where
         super::outcome::forget_outer(req.request());
         req.add_data_container(self.data.clone());
         let request = label(req.request());
+        // RFC 6750 §2.3: a success answered to a token in the URI SHOULD say
+        // `Cache-Control: private` (the URI, token included, is what caches key on).
+        if self.config.inner.methods.query
+            && matches!(
+                crate::credentials::find_access_token(req.query_string().as_bytes()),
+                Ok(Some(_))
+            )
+        {
+            let answer = self.decide(request, req);
+            return later(request, async move {
+                let mut response = answer.await?;
+                if response.status().is_success() {
+                    let headers = response.headers_mut();
+                    if !headers.contains_key(actix_web::http::header::CACHE_CONTROL) {
+                        headers.insert(
+                            actix_web::http::header::CACHE_CONTROL,
+                            actix_web::http::header::HeaderValue::from_static("private"),
+                        );
+                    }
+                }
+                Ok(response)
+            });
+        }
+        self.decide(request, req)
+    }
+}
+
+impl<S, B> AuthMiddleware<S>
+where
+    S: actix_web::dev::Service<
+            actix_web::dev::ServiceRequest,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        > + 'static,
+    B: MessageBody + 'static,
+{
+    /// What the middleware does with a request: pass it on, authenticate it first, or
+    /// answer it.
+    fn decide(&self, request: usize, req: actix_web::dev::ServiceRequest) -> Passed<S::Future> {
         if super::body::wants_form_body(req.request(), &self.config) {
             // Deny-by-default decides after the body is read: its token counts too.
             let open = self.public.as_ref().is_none_or(|public| public.serve(&req));
