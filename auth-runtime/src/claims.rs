@@ -80,7 +80,8 @@ fn at_path<'a>(payload: &'a Map<String, Value>, path: &[String]) -> Option<&'a V
 /// string counts as one role); a path that is absent gives no role.
 ///
 /// ```
-/// use endpoint_auth_runtime::RoleSource;
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
+/// use endpoint_auth::RoleSource;
 ///
 /// // Keycloak: realm roles and this client's roles.
 /// let keycloak = RoleSource::keycloak_realm().and(RoleSource::keycloak_client("orders-api"));
@@ -778,8 +779,9 @@ pub struct NoExtraClaims {}
 /// A `Principal` can only be obtained from a verified token: it has no public constructor.
 ///
 /// ```compile_fail
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
 /// // There is no way to build one by hand.
-/// let p: endpoint_auth_runtime::Principal = endpoint_auth_runtime::Principal { token: todo!(), extra: todo!() };
+/// let p: endpoint_auth::Principal = endpoint_auth::Principal { token: todo!(), extra: todo!() };
 /// ```
 pub struct Principal<C = NoExtraClaims> {
     token: Arc<Verified>,
@@ -855,7 +857,8 @@ impl<C> fmt::Debug for Principal<C> {
 /// It derefs to `Option<Principal<C>>`; [`into_option`](Self::into_option) takes it.
 ///
 /// ```
-/// use endpoint_auth_runtime::MaybePrincipal;
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
+/// use endpoint_auth::MaybePrincipal;
 ///
 /// async fn greeting(caller: MaybePrincipal) -> String {
 ///     match caller.as_ref().and_then(|p| p.subject()) {
@@ -930,7 +933,8 @@ fn parse_payload(payload: &[u8]) -> Map<String, Value> {
 /// adds a hidden guard argument that makes the same checks and hands nothing over).
 ///
 /// ```
-/// use endpoint_auth_runtime::{Authorized, Requirement, RequirementSpec};
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
+/// use endpoint_auth::{Authorized, Requirement, RequirementSpec};
 ///
 /// struct WriteReports;
 /// impl RequirementSpec for WriteReports {

@@ -212,7 +212,8 @@ impl AuthConfigBuilder {
     /// method of the resource, an encoded path) can never borrow a public route's openness.
     ///
     /// ```
-    /// # use endpoint_auth_runtime::{Algorithm, AuthConfig, Key};
+    /// # extern crate endpoint_auth_runtime as endpoint_auth;
+    /// # use endpoint_auth::{Algorithm, AuthConfig, Key};
     /// # let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/keys/rsa-public.pem")).unwrap();
     /// let auth = AuthConfig::builder()
     ///     .realm("reports")
@@ -283,7 +284,8 @@ impl AuthConfigBuilder {
     /// nothing to catch.) The 500 of a route without a configuration keeps the default body.
     ///
     /// ```
-    /// # use endpoint_auth_runtime::{Algorithm, AuthConfig, ErrorBody, Key};
+    /// # extern crate endpoint_auth_runtime as endpoint_auth;
+    /// # use endpoint_auth::{Algorithm, AuthConfig, ErrorBody, Key};
     /// # let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/keys/rsa-public.pem")).unwrap();
     /// let auth = AuthConfig::builder()
     ///     .realm("reports")
@@ -319,7 +321,8 @@ impl AuthConfigBuilder {
     /// distinct.
     ///
     /// ```
-    /// use endpoint_auth_runtime::{Algorithm, AuthConfig, Key, TrustedIssuer};
+    /// # extern crate endpoint_auth_runtime as endpoint_auth;
+    /// use endpoint_auth::{Algorithm, AuthConfig, Key, TrustedIssuer};
     /// # let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/keys/rsa-public.pem")).unwrap();
     ///
     /// let auth = AuthConfig::builder()
@@ -592,9 +595,10 @@ impl AuthConfig {
     /// others' tokens are served meanwhile, and the absent one's answered with 503.
     ///
     /// ```
+    /// # extern crate endpoint_auth_runtime as endpoint_auth;
     /// # #[cfg(feature = "actix")] {
     /// use actix_web::{HttpResponse, web};
-    /// use endpoint_auth_runtime::AuthConfig;
+    /// use endpoint_auth::AuthConfig;
     ///
     /// async fn ready(auth: web::Data<AuthConfig>) -> HttpResponse {
     ///     if auth.keys_ready() {

@@ -613,7 +613,8 @@ pub struct Rejection {
 /// `Retry-After` are not the renderer's to choose.
 ///
 /// ```
-/// use endpoint_auth_runtime::ErrorBody;
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
+/// use endpoint_auth::ErrorBody;
 ///
 /// let body = ErrorBody::json(&serde_json::json!({ "message": "sign in first" }));
 /// assert_eq!(body.content_type(), "application/json");

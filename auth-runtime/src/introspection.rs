@@ -105,9 +105,10 @@ enum Endpoint {
 /// The settings of token introspection; every default is documented on its method.
 ///
 /// ```
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
 /// use std::time::Duration;
-/// use endpoint_auth_runtime::introspection::{ClientAuth, Introspection};
-/// # use endpoint_auth_runtime::{Algorithm, AuthConfig, Key};
+/// use endpoint_auth::introspection::{ClientAuth, Introspection};
+/// # use endpoint_auth::{Algorithm, AuthConfig, Key};
 /// # let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/keys/rsa-public.pem")).unwrap();
 ///
 /// let auth = AuthConfig::builder()
@@ -327,8 +328,9 @@ impl AuthConfigBuilder {
     /// `App::wrap`, so the request is answered before any other extractor can answer.
     ///
     /// ```
-    /// use endpoint_auth_runtime::introspection::Introspection;
-    /// use endpoint_auth_runtime::AuthConfig;
+    /// # extern crate endpoint_auth_runtime as endpoint_auth;
+    /// use endpoint_auth::introspection::Introspection;
+    /// use endpoint_auth::AuthConfig;
     ///
     /// let auth = AuthConfig::builder()
     ///     .realm("reports")

@@ -18,9 +18,10 @@
 //! without disturbing the others.
 //!
 //! ```
+//! # extern crate endpoint_auth_runtime as endpoint_auth;
 //! # #[cfg(feature = "remote")]
-//! # fn main() -> Result<(), endpoint_auth_runtime::ConfigError> {
-//! use endpoint_auth_runtime::{AuthConfig, TrustedIssuer, RoleSource};
+//! # fn main() -> Result<(), endpoint_auth::ConfigError> {
+//! use endpoint_auth::{AuthConfig, TrustedIssuer, RoleSource};
 //!
 //! let auth = AuthConfig::builder()
 //!     .realm("reports")
@@ -250,7 +251,8 @@ macro_rules! issuer_settings {
             /// `wrong_audience`.
             ///
             /// ```
-            /// # use endpoint_auth_runtime::{Algorithm, AuthConfig, Key};
+            /// # extern crate endpoint_auth_runtime as endpoint_auth;
+            /// # use endpoint_auth::{Algorithm, AuthConfig, Key};
             /// # let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/keys/rsa-public.pem")).unwrap();
             /// let auth = AuthConfig::builder()
             ///     .realm("orders")
@@ -342,7 +344,8 @@ macro_rules! issuer_settings {
             /// every role requirement fails). Called again, the sources add up.
             ///
             /// ```
-            /// use endpoint_auth_runtime::{AuthConfig, RoleSource};
+            /// # extern crate endpoint_auth_runtime as endpoint_auth;
+            /// use endpoint_auth::{AuthConfig, RoleSource};
             ///
             /// let builder = AuthConfig::builder()
             ///     .roles_from(RoleSource::keycloak_realm())

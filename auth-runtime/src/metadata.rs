@@ -1,7 +1,8 @@
 //! RFC 9728 OAuth 2.0 Protected Resource Metadata.
 //!
 //! ```
-//! use endpoint_auth_runtime::metadata::ResourceMetadata;
+//! # extern crate endpoint_auth_runtime as endpoint_auth;
+//! use endpoint_auth::metadata::ResourceMetadata;
 //! let meta = ResourceMetadata::new("https://api.example.com/reports")
 //!     .authorization_server("https://idp.example.com/");
 //! // §3.1: the well-known path is inserted between the host and the resource's path.
@@ -57,8 +58,9 @@ impl ResourceMetadata {
     /// order. An issuer configured with `accept_any_issuer` has none to list.
     ///
     /// ```
-    /// # use endpoint_auth_runtime::{Algorithm, AuthConfig, Key};
-    /// use endpoint_auth_runtime::metadata::ResourceMetadata;
+    /// # extern crate endpoint_auth_runtime as endpoint_auth;
+    /// # use endpoint_auth::{Algorithm, AuthConfig, Key};
+    /// use endpoint_auth::metadata::ResourceMetadata;
     /// # let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/keys/rsa-public.pem")).unwrap();
     /// let auth = AuthConfig::builder()
     ///     .realm("reports")

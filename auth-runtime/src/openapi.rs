@@ -16,8 +16,9 @@
 //! built from the registered handlers ([`SecurityDoc::document`]).
 //!
 //! ```
-//! use endpoint_auth_runtime::openapi::SecurityDoc;
-//! use endpoint_auth_runtime::ScopeInfo;
+//! # extern crate endpoint_auth_runtime as endpoint_auth;
+//! use endpoint_auth::openapi::SecurityDoc;
+//! use endpoint_auth::ScopeInfo;
 //!
 //! const SCOPES: &[ScopeInfo] = &[ScopeInfo::new("read:reports", "Read reports")];
 //! let mut doc = serde_json::json!({
@@ -163,8 +164,9 @@ impl SecurityDoc {
     /// again for the same issuer, the flows add up.
     ///
     /// ```
-    /// use endpoint_auth_runtime::openapi::SecurityDoc;
-    /// use endpoint_auth_runtime::{IssuerInfo, Requirement, ScopeInfo};
+    /// # extern crate endpoint_auth_runtime as endpoint_auth;
+    /// use endpoint_auth::openapi::SecurityDoc;
+    /// use endpoint_auth::{IssuerInfo, Requirement, ScopeInfo};
     ///
     /// const SCOPES: &[ScopeInfo] = &[ScopeInfo::new("read:reports", "Read reports")];
     /// let doc = SecurityDoc::new(SCOPES)

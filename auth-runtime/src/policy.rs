@@ -62,7 +62,8 @@ impl<const N: usize> RequirementSpec for UnknownScope<N> {
 /// Any valid token: [`Requirement::Authenticated`].
 ///
 /// ```
-/// use endpoint_auth_runtime::{AnyValidToken, Authorized};
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
+/// use endpoint_auth::{AnyValidToken, Authorized};
 ///
 /// async fn me(caller: Authorized<AnyValidToken>) -> String {
 ///     caller.subject().unwrap_or("?").to_string()
@@ -239,7 +240,8 @@ impl Requirement {
     /// challenge that names the wrong scopes.
     ///
     /// ```
-    /// use endpoint_auth_runtime::Requirement;
+    /// # extern crate endpoint_auth_runtime as endpoint_auth;
+    /// use endpoint_auth::Requirement;
     ///
     /// assert!(Requirement::Scope("read:reports").is_well_formed());
     /// assert!(!Requirement::Scope("read reports").is_well_formed());

@@ -9,9 +9,10 @@
 //! the body back until every check has allowed the request.
 //!
 //! ```
+//! # extern crate endpoint_auth_runtime as endpoint_auth;
 //! use actix_web::{web, HttpResponse};
-//! use endpoint_auth_runtime::actix::Decision;
-//! use endpoint_auth_runtime::Principal;
+//! use endpoint_auth::actix::Decision;
+//! use endpoint_auth::Principal;
 //!
 //! struct Store;
 //! impl Store {
@@ -96,9 +97,10 @@ impl Decision {
     /// rendered in the request's protection space.
     ///
     /// ```
+    /// # extern crate endpoint_auth_runtime as endpoint_auth;
     /// use actix_web::{web, HttpRequest, HttpResponse};
-    /// use endpoint_auth_runtime::actix::Decision;
-    /// use endpoint_auth_runtime::{AuthRejection, Principal};
+    /// use endpoint_auth::actix::Decision;
+    /// use endpoint_auth::{AuthRejection, Principal};
     ///
     /// struct Report { author: String, locked: bool }
     ///

@@ -4,8 +4,9 @@
 //! framework-neutral pipeline of [`crate::authenticate`]; a refusal becomes its response here.
 //!
 //! ```no_run
+//! # extern crate endpoint_auth_runtime as endpoint_auth;
 //! use actix_web::{web, App, HttpServer, Responder};
-//! use endpoint_auth_runtime::{AuthConfig, Key, Algorithm, Principal};
+//! use endpoint_auth::{AuthConfig, Key, Algorithm, Principal};
 //!
 //! async fn me(principal: Principal) -> impl Responder {
 //!     format!("hello {}", principal.subject().unwrap_or("anonymous"))

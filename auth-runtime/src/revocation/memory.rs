@@ -14,7 +14,8 @@ use crate::claims::Verified;
 /// refused as expired anyway), so the list does not grow with time.
 ///
 /// ```
-/// use endpoint_auth_runtime::revocation::MemoryRevocationList;
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
+/// use endpoint_auth::revocation::MemoryRevocationList;
 ///
 /// let revoked = MemoryRevocationList::new();
 /// revoked.revoke("4f1c-…", 1_900_000_000);

@@ -78,8 +78,9 @@ pub type RevocationFuture<'a> =
 /// id at info level: with the token it names, it is a credential's handle.
 ///
 /// ```
-/// use endpoint_auth_runtime::revocation::{RevocationCheck, RevocationError, RevocationFuture};
-/// use endpoint_auth_runtime::Verified;
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
+/// use endpoint_auth::revocation::{RevocationCheck, RevocationError, RevocationFuture};
+/// use endpoint_auth::Verified;
 ///
 /// /// Every token of a user issued before the user last signed out everywhere.
 /// struct SignedOutEverywhere(std::collections::HashMap<String, u64>);
@@ -223,8 +224,9 @@ impl AuthConfigBuilder {
     /// for a check that cannot answer.
     ///
     /// ```
-    /// # use endpoint_auth_runtime::{Algorithm, AuthConfig, Key};
-    /// use endpoint_auth_runtime::revocation::MemoryRevocationList;
+    /// # extern crate endpoint_auth_runtime as endpoint_auth;
+    /// # use endpoint_auth::{Algorithm, AuthConfig, Key};
+    /// use endpoint_auth::revocation::MemoryRevocationList;
     /// # let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/keys/rsa-public.pem")).unwrap();
     ///
     /// let revoked = MemoryRevocationList::new();
@@ -249,9 +251,10 @@ impl AuthConfigBuilder {
     /// [`StoreUnavailable::FailOpen`] accepts tokens unchecked meanwhile.
     ///
     /// ```
+    /// # extern crate endpoint_auth_runtime as endpoint_auth;
     /// use std::time::Duration;
-    /// use endpoint_auth_runtime::revocation::StoreUnavailable;
-    /// use endpoint_auth_runtime::AuthConfig;
+    /// use endpoint_auth::revocation::StoreUnavailable;
+    /// use endpoint_auth::AuthConfig;
     ///
     /// let strict = AuthConfig::builder()
     ///     .revocation_store_unavailable(StoreUnavailable::FailClosed { retry_after: Duration::from_secs(2) });
@@ -271,8 +274,9 @@ impl AuthConfigBuilder {
     /// (actix-web's is one); applied with the `actix` or `remote` feature.
     ///
     /// ```
+    /// # extern crate endpoint_auth_runtime as endpoint_auth;
     /// use std::time::Duration;
-    /// use endpoint_auth_runtime::AuthConfig;
+    /// use endpoint_auth::AuthConfig;
     ///
     /// let auth = AuthConfig::builder().revocation_timeout(Duration::from_millis(250));
     /// # let _ = auth;

@@ -44,8 +44,9 @@ impl Default for RedisSettings {
 /// worker and outlives none of them; clones share it.
 ///
 /// ```no_run
-/// use endpoint_auth_runtime::revocation::RedisRevocationStore;
-/// use endpoint_auth_runtime::AuthConfig;
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
+/// use endpoint_auth::revocation::RedisRevocationStore;
+/// use endpoint_auth::AuthConfig;
 ///
 /// # async fn sign_out(jti: &str, exp: u64) -> Result<(), Box<dyn std::error::Error>> {
 /// let revoked = RedisRevocationStore::new("redis://127.0.0.1:6379", "reports-api:revoked:")?;

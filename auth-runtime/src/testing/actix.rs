@@ -11,8 +11,9 @@ use super::assert::{AuthResponse, RawResponse};
 /// `.bearer(&token)` on actix-web's `TestRequest`.
 ///
 /// ```
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
 /// use actix_web::test::TestRequest;
-/// use endpoint_auth_runtime::testing::{TestIssuer, TestRequestExt};
+/// use endpoint_auth::testing::{TestIssuer, TestRequestExt};
 ///
 /// let issuer = TestIssuer::new(&[]);
 /// let token = issuer.token().subject("u1").sign();

@@ -10,7 +10,8 @@ use serde_json::Value;
 /// they are.
 ///
 /// ```
-/// use endpoint_auth_runtime::testing::{assert_unauthorized, RawResponse};
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
+/// use endpoint_auth::testing::{assert_unauthorized, RawResponse};
 ///
 /// let resp = RawResponse::new(
 ///     401,
@@ -118,7 +119,8 @@ impl AuthResponse for &RawResponse {
 /// always, and leave the body and its `Content-Type` to the application's own checks.
 ///
 /// ```
-/// use endpoint_auth_runtime::testing::{assert_insufficient_scope, CustomBody, RawResponse};
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
+/// use endpoint_auth::testing::{assert_insufficient_scope, CustomBody, RawResponse};
 ///
 /// let resp = RawResponse::new(
 ///     403,
@@ -146,7 +148,8 @@ impl<R: AuthResponse> AuthResponse for CustomBody<R> {
 /// auth-params, quoted-strings unescaped, in order.
 ///
 /// ```
-/// use endpoint_auth_runtime::testing::BearerChallenge;
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
+/// use endpoint_auth::testing::BearerChallenge;
 ///
 /// let c = BearerChallenge::parse(r#"Bearer realm="api", error="insufficient_scope", scope="a b""#).unwrap();
 /// assert_eq!(c.scheme(), "Bearer");
@@ -308,10 +311,11 @@ fn is_tchar(b: u8) -> bool {
 /// response is not an authentication rejection at all.
 ///
 /// ```
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
 /// # #[cfg(feature = "actix")] {
 /// use actix_web::{test, web, App, HttpResponse};
-/// use endpoint_auth_runtime::testing::{assert_unauthorized, TestIssuer};
-/// use endpoint_auth_runtime::Principal;
+/// use endpoint_auth::testing::{assert_unauthorized, TestIssuer};
+/// use endpoint_auth::Principal;
 ///
 /// # actix_web::rt::System::new().block_on(async {
 /// let issuer = TestIssuer::new(&[]);
@@ -344,10 +348,11 @@ pub fn assert_unauthorized(resp: impl AuthResponse) -> BearerChallenge {
 /// As [`assert_unauthorized`].
 ///
 /// ```
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
 /// # #[cfg(feature = "actix")] {
 /// use actix_web::{test, web, App, HttpResponse};
-/// use endpoint_auth_runtime::testing::{assert_invalid_request, TestIssuer};
-/// use endpoint_auth_runtime::Principal;
+/// use endpoint_auth::testing::{assert_invalid_request, TestIssuer};
+/// use endpoint_auth::Principal;
 ///
 /// # actix_web::rt::System::new().block_on(async {
 /// let issuer = TestIssuer::new(&[]);
@@ -380,10 +385,11 @@ pub fn assert_invalid_request(resp: impl AuthResponse) -> BearerChallenge {
 /// As [`assert_unauthorized`].
 ///
 /// ```
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
 /// # #[cfg(feature = "actix")] {
 /// use actix_web::{test, web, App, HttpResponse};
-/// use endpoint_auth_runtime::testing::{assert_invalid_token, TestIssuer, TestRequestExt};
-/// use endpoint_auth_runtime::Principal;
+/// use endpoint_auth::testing::{assert_invalid_token, TestIssuer, TestRequestExt};
+/// use endpoint_auth::Principal;
 ///
 /// # actix_web::rt::System::new().block_on(async {
 /// let issuer = TestIssuer::new(&[]);
@@ -420,10 +426,11 @@ pub fn assert_invalid_token(resp: impl AuthResponse) -> BearerChallenge {
 /// As [`assert_unauthorized`].
 ///
 /// ```
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
 /// # #[cfg(feature = "actix")] {
 /// use actix_web::{test, web, App, HttpResponse};
-/// use endpoint_auth_runtime::testing::{assert_insufficient_scope, TestIssuer, TestRequestExt};
-/// use endpoint_auth_runtime::{Authorized, Requirement, RequirementSpec, ScopeInfo};
+/// use endpoint_auth::testing::{assert_insufficient_scope, TestIssuer, TestRequestExt};
+/// use endpoint_auth::{Authorized, Requirement, RequirementSpec, ScopeInfo};
 ///
 /// const SCOPES: &[ScopeInfo] = &[ScopeInfo::new("read:reports", "Read"), ScopeInfo::new("write:reports", "Write")];
 /// struct Write;
@@ -464,7 +471,8 @@ pub fn assert_insufficient_scope(resp: impl AuthResponse, scope: &str) -> Bearer
 /// As [`assert_unauthorized`], and when `acr_values` or `max_age` differ.
 ///
 /// ```
-/// use endpoint_auth_runtime::testing::{assert_insufficient_user_authentication, RawResponse};
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
+/// use endpoint_auth::testing::{assert_insufficient_user_authentication, RawResponse};
 ///
 /// let resp = RawResponse::new(
 ///     401,
@@ -513,7 +521,8 @@ pub fn assert_insufficient_user_authentication(
 /// As [`assert_unauthorized`].
 ///
 /// ```
-/// use endpoint_auth_runtime::testing::{assert_unavailable, RawResponse};
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
+/// use endpoint_auth::testing::{assert_unavailable, RawResponse};
 ///
 /// let resp = RawResponse::new(
 ///     503,
@@ -542,7 +551,8 @@ pub fn assert_unavailable(resp: impl AuthResponse) -> u64 {
 /// As [`assert_unauthorized`].
 ///
 /// ```
-/// use endpoint_auth_runtime::testing::{assert_hidden, RawResponse};
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
+/// use endpoint_auth::testing::{assert_hidden, RawResponse};
 ///
 /// let resp = RawResponse::new(
 ///     404,

@@ -5,7 +5,8 @@
 //! like [`KeyServer`](super::server::KeyServer), so it works under any test harness.
 //!
 //! ```
-//! use endpoint_auth_runtime::testing::introspection::IntrospectionServer;
+//! # extern crate endpoint_auth_runtime as endpoint_auth;
+//! use endpoint_auth::testing::introspection::IntrospectionServer;
 //! use serde_json::json;
 //!
 //! let server = IntrospectionServer::start("reports-api", "s3cret");

@@ -4,8 +4,9 @@
 //! read like the wire contract.
 //!
 //! ```
-//! use endpoint_auth_runtime::testing::TestIssuer;
-//! use endpoint_auth_runtime::ScopeInfo;
+//! # extern crate endpoint_auth_runtime as endpoint_auth;
+//! use endpoint_auth::testing::TestIssuer;
+//! use endpoint_auth::ScopeInfo;
 //!
 //! const SCOPES: &[ScopeInfo] = &[ScopeInfo::new("write:reports", "Create reports")];
 //!
@@ -79,8 +80,9 @@ pub const DEFAULT_SUBJECT: &str = "test-user";
 /// asked for a scope nothing declares). Pass `&[]` for a service without a catalog.
 ///
 /// ```
-/// use endpoint_auth_runtime::testing::TestIssuer;
-/// use endpoint_auth_runtime::{Algorithm, ScopeInfo};
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
+/// use endpoint_auth::testing::TestIssuer;
+/// use endpoint_auth::{Algorithm, ScopeInfo};
 ///
 /// const SCOPES: &[ScopeInfo] = &[ScopeInfo::new("read:reports", "Read reports")];
 ///
@@ -185,7 +187,8 @@ impl TestIssuer {
     /// count fetches with [`server`](Self::server)`().hits(..)`.
     ///
     /// ```
-    /// use endpoint_auth_runtime::testing::TestIssuer;
+    /// # extern crate endpoint_auth_runtime as endpoint_auth;
+    /// use endpoint_auth::testing::TestIssuer;
     ///
     /// let issuer = TestIssuer::new(&[]).serve();
     /// assert!(issuer.issuer_url().starts_with("http://127.0.0.1:"));
@@ -331,8 +334,9 @@ impl TestIssuer {
     /// [`AuthConfigBuilder::trust`](crate::AuthConfigBuilder::trust).
     ///
     /// ```
-    /// use endpoint_auth_runtime::testing::TestIssuer;
-    /// use endpoint_auth_runtime::AuthConfig;
+    /// # extern crate endpoint_auth_runtime as endpoint_auth;
+    /// use endpoint_auth::testing::TestIssuer;
+    /// use endpoint_auth::AuthConfig;
     ///
     /// let staff = TestIssuer::new(&[]).issuer("https://staff.example");
     /// let partners = TestIssuer::new(&[]).issuer("https://partners.example");
@@ -342,7 +346,7 @@ impl TestIssuer {
     ///     .trust(partners.trusted("partners"))
     ///     .build()?;
     /// assert_eq!(auth.issuer("partners").unwrap().iss(), Some("https://partners.example"));
-    /// # Ok::<(), endpoint_auth_runtime::ConfigError>(())
+    /// # Ok::<(), endpoint_auth::ConfigError>(())
     /// ```
     pub fn trusted(&self, name: &str) -> crate::TrustedIssuer {
         let trusted =
@@ -373,8 +377,9 @@ impl TestIssuer {
     /// differ), no scope. `.claim("jti", …)` sets the `jti`, `.without_claim("jti")` drops it.
     ///
     /// ```
-    /// use endpoint_auth_runtime::testing::TestIssuer;
-    /// use endpoint_auth_runtime::ScopeInfo;
+    /// # extern crate endpoint_auth_runtime as endpoint_auth;
+    /// use endpoint_auth::testing::TestIssuer;
+    /// use endpoint_auth::ScopeInfo;
     ///
     /// const SCOPES: &[ScopeInfo] = &[ScopeInfo::new("read:reports", "Read reports")];
     /// let issuer = TestIssuer::new(SCOPES);
@@ -555,9 +560,10 @@ fn fresh_token_id() -> String {
 /// the call, naming the closest declared scope.
 ///
 /// ```
+/// # extern crate endpoint_auth_runtime as endpoint_auth;
 /// use std::time::Duration;
-/// use endpoint_auth_runtime::testing::TestIssuer;
-/// use endpoint_auth_runtime::ScopeInfo;
+/// use endpoint_auth::testing::TestIssuer;
+/// use endpoint_auth::ScopeInfo;
 ///
 /// const SCOPES: &[ScopeInfo] = &[
 ///     ScopeInfo::new("read:reports", "Read reports"),
@@ -612,7 +618,8 @@ impl TokenBuilder<'_> {
     /// reason; the `scope` claim is left as it is.
     ///
     /// ```
-    /// # use endpoint_auth_runtime::{testing::TestIssuer, ScopeInfo};
+    /// # extern crate endpoint_auth_runtime as endpoint_auth;
+    /// # use endpoint_auth::{testing::TestIssuer, ScopeInfo};
     /// # static SCOPES: &[ScopeInfo] = &[ScopeInfo::new("read:orders", "Read orders")];
     /// let issuer = TestIssuer::new(SCOPES);
     /// let auth = issuer.config().scope_claim("permissions").build()?;

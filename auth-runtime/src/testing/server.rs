@@ -6,7 +6,8 @@
 //! discovery document and JWKS; use a `KeyServer` directly for documents of your own.
 //!
 //! ```
-//! use endpoint_auth_runtime::testing::server::{KeyServer, Reply};
+//! # extern crate endpoint_auth_runtime as endpoint_auth;
+//! use endpoint_auth::testing::server::{KeyServer, Reply};
 //!
 //! let server = KeyServer::start();
 //! server.set("/jwks.json", Reply::Json(r#"{"keys":[]}"#.into(), Some(60)));
