@@ -44,7 +44,10 @@ pub enum Decision {
     Allow,
     /// 403 `insufficient_scope` without a scope hint (no scope would help); the reason is the
     /// `error_description` and the problem body's `detail`. It is shown to the client: say
-    /// what, never a secret.
+    /// what, never a secret. It must fit a quoted header value (RFC 6749 NQSCHAR), so it is
+    /// written as ASCII in both places: `"` becomes `'`, `\` becomes `/`, whitespace (CR,
+    /// LF, TAB; runs of it) one space, any other character outside printable ASCII `?`, and
+    /// the ends are trimmed. Write reasons in plain ASCII to have them shown as written.
     Deny(Cow<'static, str>),
     /// 404, as if the resource did not exist: no challenge, nothing that says it does.
     Hide,
