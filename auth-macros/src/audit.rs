@@ -50,7 +50,8 @@ struct Handler<'a> {
     /// The module it is in (`[]` for the crate root).
     module: Vec<String>,
     decl: Decl,
-    route: Option<(Vec<String>, String)>,
+    /// Its route attributes' methods and paths (several with `#[routes]`).
+    routes: Vec<(Vec<String>, String)>,
     /// The resource actix-web creates for its route attribute: `name = "…"` there, else the
     /// function's name.
     resource: String,
@@ -97,9 +98,6 @@ pub fn audit(root: &Path, base: &Path) -> Audit {
     // written.
     let mut routes: Vec<Route> = Vec::new();
     for h in &handlers {
-        let Some((methods, path)) = &h.route else {
-            continue;
-        };
         let prefixes = walker
             .registered
             .get(&qualified(&h.module, &h.name))
@@ -107,7 +105,12 @@ pub fn audit(root: &Path, base: &Path) -> Audit {
             .unwrap_or_else(|| vec![String::new()]);
         // Registered where the prefix is not known (a scope whose path is no literal, a
         // `.service` that may name another function): not listed there, nor anywhere else.
-        for prefix in prefixes.iter().filter(|p| !p.contains(UNKNOWN)) {
+        for ((methods, path), prefix) in h
+            .routes
+            .iter()
+            .flat_map(|r| prefixes.iter().map(move |p| (r, p)))
+            .filter(|(_, p)| !p.contains(UNKNOWN))
+        {
             routes.push(Route {
                 methods: methods.clone(),
                 path: join(prefix, path),
@@ -189,6 +192,24 @@ fn takes_service_config(f: &ItemFn) -> bool {
         _ => false,
     }
 }
+
+/// `web::resource("/x").get(h)` and the like: a route of that method (actix-web 4).
+const RESOURCE_METHODS: [&str; 8] = [
+    "get", "post", "put", "patch", "delete", "head", "trace", "query",
+];
+
+/// Methods of a scope or resource that register no route: settings, guards, middleware.
+const CONFIGURING_METHODS: [&str; 9] = [
+    "name",
+    "guard",
+    "wrap",
+    "wrap_fn",
+    "app_data",
+    "data",
+    "add_guards",
+    "default_service",
+    "configure",
+];
 
 /// Whether macro tokens may register routes: a registration method called
 /// (`.service(`, `.route(`, `.configure(`, `.default_service(`), a scope or resource built
@@ -494,12 +515,19 @@ fn handler<'a>(f: &'a ItemFn, rel: &str, module: &[String]) -> Handler<'a> {
         })
         .cloned()
         .collect();
-    let (methods, path) = crate::ast::route_of(&routing);
+    // One route per attribute: `#[routes]` stacks several, each with its own path.
+    let routes = routing
+        .iter()
+        .filter_map(|a| {
+            let (methods, path) = crate::ast::route_of(std::slice::from_ref(a));
+            path.map(|p| (methods, p))
+        })
+        .collect();
     Handler {
         name: f.sig.ident.to_string(),
         module: module.to_vec(),
         decl,
-        route: path.map(|p| (methods, p)),
+        routes,
         resource: resource_name(&routing).unwrap_or_else(|| f.sig.ident.to_string()),
         location: format!("{rel}:{}", f.sig.ident.span().start().line),
         body: f,
@@ -674,6 +702,15 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
             ));
         }
     }
+    /// `let c = &mut *cfg;`: `c` is the `ServiceConfig` too.
+    fn visit_local(&mut self, local: &'ast syn::Local) {
+        if let (Some(init), syn::Pat::Ident(i)) = (&local.init, &local.pat) {
+            if self.is_config(&init.expr) {
+                self.locals.push((i.ident.to_string(), true));
+            }
+        }
+        syn::visit::visit_local(self, local);
+    }
     /// A function declared inside a body: walked in place, unless it is a configure target.
     fn visit_item_fn(&mut self, f: &'ast ItemFn) {
         if !self.is_target(&f.sig.ident.to_string()) {
@@ -770,8 +807,16 @@ impl Walker<'_, '_> {
 
     /// Whether `expr` is a `ServiceConfig` parameter of the function being walked.
     fn is_config(&self, expr: &Expr) -> bool {
-        matches!(expr, Expr::Path(p) if self.locals.iter().any(|(l, cfg)| *cfg && p.path.is_ident(l.as_str())))
-            || matches!(expr, Expr::Reference(r) if self.is_config(&r.expr))
+        match expr {
+            Expr::Path(p) => self
+                .locals
+                .iter()
+                .any(|(l, cfg)| *cfg && p.path.is_ident(l.as_str())),
+            Expr::Reference(r) => self.is_config(&r.expr),
+            Expr::Unary(u) => self.is_config(&u.expr),
+            Expr::Paren(p) => self.is_config(&p.expr),
+            _ => false,
+        }
     }
 
     /// The declaration of the handler `expr` names (a function path or a closure).
@@ -857,6 +902,13 @@ impl Walker<'_, '_> {
                 (Kind::Resource, "to", [handler]) => {
                     self.push(Vec::new(), base.clone(), handler, call.method.span())
                 }
+                // `web::resource("/x").get(h)`: a route of that method.
+                (Kind::Resource, m, [handler]) if RESOURCE_METHODS.contains(&m) => self.push(
+                    vec![m.to_ascii_uppercase()],
+                    base.clone(),
+                    handler,
+                    call.method.span(),
+                ),
                 (Kind::Resource, "default_service", [service]) => {
                     self.default_service(service, &format!("{base} (default service)"), call)
                 }
@@ -909,7 +961,7 @@ impl Walker<'_, '_> {
                 // `.configure(|cfg| …)`: the closure's body under this chain's prefix.
                 (Kind::Scope | Kind::Other, "configure", [Expr::Closure(closure)]) => {
                     let saved = std::mem::replace(&mut self.prefix, base.clone());
-                    let added = closure.inputs.len();
+                    let outer = self.locals.len();
                     for input in &closure.inputs {
                         let name = match input {
                             syn::Pat::Ident(i) => i.ident.to_string(),
@@ -922,7 +974,7 @@ impl Walker<'_, '_> {
                         self.locals.push((name, true));
                     }
                     syn::visit::visit_expr(self, &closure.body);
-                    self.locals.truncate(self.locals.len() - added);
+                    self.locals.truncate(outer);
                     self.prefix = saved;
                 }
                 (Kind::Scope | Kind::Other, "configure", [other]) => {
@@ -930,6 +982,17 @@ impl Walker<'_, '_> {
                         other,
                         ".configure(…) of something other than a function or closure",
                     );
+                }
+                // Anything else on a scope or resource may register what the audit cannot
+                // read (a method of a later actix-web): said, never skipped.
+                (Kind::Scope | Kind::Resource, m, _) if !CONFIGURING_METHODS.contains(&m) => {
+                    self.note_unread(
+                        &Expr::MethodCall(call.clone()),
+                        &format!("`.{m}(…)` on a scope or resource, which the audit does not read"),
+                    );
+                    for arg in args {
+                        syn::visit::visit_expr(self, arg);
+                    }
                 }
                 _ => {
                     if args.iter().any(|a| self.is_config(a)) {
@@ -965,7 +1028,7 @@ impl Walker<'_, '_> {
                 let routed: Vec<String> = self
                     .resolve(&p.path)
                     .iter()
-                    .filter(|h| h.route.is_some())
+                    .filter(|h| !h.routes.is_empty())
                     .map(|h| qualified(&h.module, &h.name))
                     .collect();
                 if routed.len() > 1 {
@@ -1099,6 +1162,9 @@ struct Names {
     modules: HashSet<Vec<String>>,
     /// `use` items read, made absolute once every module is known.
     pending: Vec<(Module, UseName)>,
+    /// By module: the names `use` and `fn` items inside its function bodies bind (`*` for a
+    /// glob). Where such a name is used is not tracked: in that module it names nothing.
+    block_bound: HashMap<Module, HashSet<String>>,
     /// By module: `(name, what it names)`; `None` for another crate's item. A glob import
     /// (`use crate::m::*`) has the name `*` and names the module.
     imports: HashMap<Module, Vec<Import>>,
@@ -1106,8 +1172,25 @@ struct Names {
 
 impl Names {
     fn of(sources: &[Source]) -> Names {
+        /// The names `use` and `fn` items bind inside the blocks of a function body, at any
+        /// depth (closures, inner blocks): they shadow the module's for that block only.
+        struct BlockNames(HashSet<String>);
+        impl<'ast> Visit<'ast> for BlockNames {
+            fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
+                let mut found = Vec::new();
+                flatten_use(&u.tree, Vec::new(), false, &mut found);
+                self.0.extend(found.into_iter().map(|(name, _, _)| name));
+            }
+            fn visit_item_fn(&mut self, f: &'ast ItemFn) {
+                self.0.insert(f.sig.ident.to_string());
+                syn::visit::visit_item_fn(self, f);
+            }
+            // A module inside a body is a module of its own, its names are not the body's.
+            fn visit_item_mod(&mut self, _: &'ast syn::ItemMod) {}
+        }
         fn walk(names: &mut Names, items: &[Item], module: &[String]) {
             names.modules.insert(module.to_vec());
+            let mut block = BlockNames(HashSet::new());
             for item in items {
                 match item {
                     Item::Use(u) => {
@@ -1124,24 +1207,35 @@ impl Names {
                             walk(names, inner, &module);
                         }
                     }
-                    // A `use` inside a function body counts for the function's module.
-                    Item::Fn(f) => {
-                        let inner: Vec<Item> = f
-                            .block
-                            .stmts
-                            .iter()
-                            .filter_map(|s| match s {
-                                syn::Stmt::Item(i @ (Item::Use(_) | Item::Fn(_))) => {
-                                    Some(i.clone())
-                                }
-                                _ => None,
-                            })
-                            .collect();
-                        walk(names, &inner, module);
+                    Item::Fn(f) => block.visit_block(&f.block),
+                    Item::Impl(i) => {
+                        for it in &i.items {
+                            if let syn::ImplItem::Fn(f) = it {
+                                block.visit_block(&f.block);
+                            }
+                        }
                     }
+                    Item::Trait(t) => {
+                        for it in &t.items {
+                            if let syn::TraitItem::Fn(syn::TraitItemFn {
+                                default: Some(body),
+                                ..
+                            }) = it
+                            {
+                                block.visit_block(body);
+                            }
+                        }
+                    }
+                    Item::Const(c) => block.visit_expr(&c.expr),
+                    Item::Static(st) => block.visit_expr(&st.expr),
                     _ => {}
                 }
             }
+            names
+                .block_bound
+                .entry(module.to_vec())
+                .or_default()
+                .extend(block.0);
         }
         let mut names = Names::default();
         for source in sources {
@@ -1195,7 +1289,7 @@ impl Names {
     }
 
     /// The absolute paths `path`, written in `module`, may name (one, or several through glob
-    /// imports); none when it names another crate's item or nothing the audit knows.
+    /// imports); none when it names another crate's item or nothing the audit can trace.
     fn candidates(&self, module: &[String], path: &syn::Path) -> Vec<Vec<String>> {
         if path.leading_colon.is_some() {
             return Vec::new();
@@ -1207,6 +1301,15 @@ impl Names {
         if matches!(first.as_str(), "crate" | "self" | "super") {
             return self.absolute(module, &segments).into_iter().collect();
         }
+        // A name some block of this module binds (a `use` or `fn` inside a body): which
+        // binding this use sees depends on where it stands, which the audit does not track.
+        if self
+            .block_bound
+            .get(module)
+            .is_some_and(|b| b.contains(first) || b.contains("*"))
+        {
+            return Vec::new();
+        }
         let imports = self.imports.get(module).map(Vec::as_slice).unwrap_or(&[]);
         let mut here = module.to_vec();
         here.extend(segments.iter().cloned());
@@ -1217,20 +1320,54 @@ impl Names {
                 return vec![here];
             }
         }
-        // Defined here (checked by the caller against the functions), or brought in by name.
+        // Imported by name: that import is what the name means (it shadows globs, and the
+        // module cannot define the name too); another crate's import names nothing here.
+        let named: Vec<&Option<Vec<String>>> = imports
+            .iter()
+            .filter(|(alias, _)| alias == first)
+            .map(|(_, target)| target)
+            .collect();
+        if !named.is_empty() {
+            return named
+                .into_iter()
+                .flatten()
+                .map(|target| target.iter().chain(&segments[1..]).cloned().collect())
+                .collect();
+        }
+        // Defined here (checked by the caller against the functions), or through a glob.
         let mut found = vec![here];
         for (alias, target) in imports {
+            if let (Some(target), "*") = (target, alias.as_str()) {
+                found.push(target.iter().chain(&segments).cloned().collect());
+            }
+        }
+        found
+    }
+
+    /// `candidate` (an absolute path) followed through the `use` items of the module it
+    /// names (`pub use` re-exports, globs) when no function is defined there, a few hops at
+    /// most.
+    fn through_reexports(&self, candidate: Vec<String>, hops: usize, out: &mut Vec<Vec<String>>) {
+        out.push(candidate.clone());
+        let Some((name, module)) = candidate.split_last() else {
+            return;
+        };
+        if hops == 0 {
+            return;
+        }
+        for (alias, target) in self.imports.get(module).map(Vec::as_slice).unwrap_or(&[]) {
             match target {
-                Some(target) if alias == first => {
-                    found.push(target.iter().chain(&segments[1..]).cloned().collect())
+                Some(target) if alias == name => {
+                    self.through_reexports(target.clone(), hops - 1, out)
                 }
                 Some(target) if alias == "*" => {
-                    found.push(target.iter().chain(&segments).cloned().collect())
+                    let mut next = target.clone();
+                    next.push(name.clone());
+                    self.through_reexports(next, hops - 1, out);
                 }
                 _ => {}
             }
         }
-        found
     }
 }
 
@@ -1283,20 +1420,32 @@ fn resolve<'h, 'a>(
     module: &[String],
     path: &syn::Path,
 ) -> Vec<&'h Handler<'a>> {
-    let mut found: Vec<&Handler<'a>> = Vec::new();
-    for candidate in names.candidates(module, path) {
+    let at = |candidate: &[String]| -> Vec<&'h Handler<'a>> {
         let Some((name, in_module)) = candidate.split_last() else {
-            continue;
+            return Vec::new();
         };
-        let exact: Vec<_> = handlers
+        handlers
             .iter()
             .filter(|h| h.name == *name && h.module == in_module)
-            .collect();
+            .collect()
+    };
+    let mut found: Vec<&Handler<'a>> = Vec::new();
+    for candidate in names.candidates(module, path) {
+        let exact = at(&candidate);
         // A function defined in the module itself shadows what globs bring in.
-        if !exact.is_empty() && in_module == module && path.segments.len() == 1 {
+        if !exact.is_empty()
+            && candidate[..candidate.len() - 1] == *module
+            && path.segments.len() == 1
+        {
             return exact;
         }
-        for h in exact {
+        let mut paths = Vec::new();
+        if exact.is_empty() {
+            names.through_reexports(candidate, 4, &mut paths);
+        } else {
+            paths.push(candidate);
+        }
+        for h in paths.iter().flat_map(|p| at(p)) {
             if !found.iter().any(|f| std::ptr::eq(*f, h)) {
                 found.push(h);
             }
@@ -2003,5 +2152,95 @@ mod files;
             "{rows:#?}"
         );
         assert!(audit.unseen.is_empty(), "{:?}", audit.unseen);
+    }
+
+    /// Found by a review of the resolver: a `use` or `fn` inside a body shadows the module's
+    /// names there only; an explicit import shadows a glob; `pub use` re-exports lead on.
+    #[test]
+    fn block_scoped_names_explicit_imports_and_reexports() {
+        let audit = audit_of(&[(
+            "main.rs",
+            r#"
+#[public(reason = "landing")] async fn index() {}
+mod admin { pub async fn index() {} }
+fn admin_routes(cfg: &mut web::ServiceConfig) {
+    use crate::admin::index;
+    cfg.route("/admin", web::get().to(index));
+}
+mod glob {
+    use super::*;
+    use admin_panel::index;
+    pub fn routes(cfg: &mut web::ServiceConfig) { cfg.route("/glob", web::get().to(index)); }
+}
+mod api { #[public] pub async fn health() {} }
+mod handlers { pub use crate::api::health; }
+fn app() {
+    HttpServer::new(|| { use admin_panel::index as other; App::new().route("/closure", web::get().to(other)) });
+    App::new()
+        .configure(admin_routes)
+        .configure(glob::routes)
+        .route("/health", web::get().to(handlers::health));
+}
+"#,
+        )]);
+        let rows = table(&audit);
+        for (path, decl) in [
+            ("/admin", "UNDECLARED"),
+            ("/glob", "UNDECLARED"),
+            ("/closure", "UNDECLARED"),
+            ("/health", "public"),
+        ] {
+            assert!(
+                rows.iter()
+                    .any(|r| r.split(' ').nth(1) == Some(path) && r.contains(decl)),
+                "{path} {decl}: {rows:#?}"
+            );
+        }
+    }
+
+    /// Found by a review: `web::resource("/x").post(h)` was not read (an undeclared POST
+    /// hid beside a public `.to(h)`), `#[routes]` listed its last path only, and a
+    /// `ServiceConfig` reborrowed or aliased into another crate's code was not said.
+    #[test]
+    fn resource_method_shortcuts_several_route_attributes_and_reborrowed_configs() {
+        let audit = audit_of(&[(
+            "main.rs",
+            r#"
+#[public] async fn health() {}
+async fn secret() {}
+#[public] #[routes] #[get("/a")] #[post("/b")] async fn multi() {}
+fn more(cfg: &mut web::ServiceConfig) {
+    other_crate::register(&mut *cfg);
+    let c = &mut *cfg;
+    other_crate::register(c);
+}
+fn app() {
+    App::new()
+        .service(web::resource("/health").post(secret).to(health))
+        .service(web::resource("/x").something(secret))
+        .service(multi)
+        .configure(more);
+}
+"#,
+        )]);
+        let rows = table(&audit);
+        for row in [
+            "POST /health secret UNDECLARED",
+            "* /health health public",
+            "GET /a multi public",
+            "POST /b multi public",
+        ] {
+            assert!(rows.iter().any(|r| r.starts_with(row)), "{row}: {rows:#?}");
+        }
+        let notes = audit.unseen.join("\n");
+        assert!(
+            notes.contains("`.something(…)` on a scope or resource"),
+            "{notes}"
+        );
+        assert_eq!(
+            notes.matches("is given the ServiceConfig").count(),
+            2,
+            "{notes}"
+        );
     }
 }

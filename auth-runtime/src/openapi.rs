@@ -633,9 +633,6 @@ enum Responses<'a> {
     Optional,
 }
 
-/// Whether every 403 of an operation names a scope set: its requirement asks for scopes and
-/// nothing a scope cannot give (a role, a claim value, an issuer), and no check of the
-/// handler can refuse on its own. Step-up parts answer 401, not 403.
 /// utoipa reads an OAuth 2.0 flow without its name (its `Flow` is untagged, `Implicit`
 /// first): an `authorizationCode` flow read back from JSON is taken for an implicit one and
 /// loses its `tokenUrl` (a `deviceAuthorization` one its `deviceAuthorizationUrl`), which
@@ -685,6 +682,9 @@ fn repair_flows(doc: &Value, out: &mut utoipa::openapi::OpenApi) -> Result<(), s
     Ok(())
 }
 
+/// Whether every 403 of an operation names a scope set: its requirement asks for scopes and
+/// nothing a scope cannot give (a role, a claim value, an issuer), and no check of the
+/// handler can refuse on its own. Step-up parts answer 401, not 403.
 fn always_hinted(requirement: &Requirement, checks: bool) -> bool {
     !checks
         && !requirement.scopes().is_empty()
