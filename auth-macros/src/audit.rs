@@ -193,6 +193,41 @@ fn takes_service_config(f: &ItemFn) -> bool {
     }
 }
 
+/// The methods that register routes on an App, a ServiceConfig or a scope.
+const REGISTERING_METHODS: [&str; 4] = ["route", "service", "configure", "default_service"];
+
+/// The methods of an App or a ServiceConfig the audit reads or knows to register nothing.
+const APP_METHODS: [&str; 10] = [
+    "route",
+    "service",
+    "configure",
+    "default_service",
+    "app_data",
+    "data",
+    "data_factory",
+    "external_resource",
+    "wrap",
+    "wrap_fn",
+];
+
+/// `App::new()` (or `App::default()`, `actix_web::App::new()`).
+fn is_app(expr: &Expr) -> bool {
+    let Expr::Call(call) = expr else { return false };
+    let Expr::Path(p) = &*call.func else {
+        return false;
+    };
+    let segments: Vec<String> = p
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    matches!(
+        segments.iter().map(String::as_str).collect::<Vec<_>>()[..],
+        [.., "App", "new" | "default"]
+    )
+}
+
 /// `web::resource("/x").get(h)` and the like: a route of that method (actix-web 4).
 const RESOURCE_METHODS: [&str; 8] = [
     "get", "post", "put", "patch", "delete", "head", "trace", "query",
@@ -270,6 +305,12 @@ fn line_order(location: &str) -> (String, usize) {
 /// The prefix of what is registered under a scope whose path the audit cannot read: routes
 /// under it are never listed (their paths are unknown).
 const UNKNOWN: &str = "\u{1}unknown prefix\u{1}";
+
+/// A path the router would not join as [`join`] does: not empty and without a leading `/`,
+/// or (a scope's) ending in `/`.
+fn odd_path(path: &str, scope: bool) -> bool {
+    (!path.is_empty() && !path.starts_with('/')) || (scope && path.len() > 1 && path.ends_with('/'))
+}
 
 fn join(prefix: &str, path: &str) -> String {
     match (prefix.ends_with('/'), path.starts_with('/')) {
@@ -702,10 +743,15 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
             ));
         }
     }
-    /// `let c = &mut *cfg;`: `c` is the `ServiceConfig` too.
+    /// `let c = &mut *cfg;`: `c` is the `ServiceConfig` too; `let app = App::new()…;`: an
+    /// App whose registrations are read where they are chained on it.
     fn visit_local(&mut self, local: &'ast syn::Local) {
-        if let (Some(init), syn::Pat::Ident(i)) = (&local.init, &local.pat) {
-            if self.is_config(&init.expr) {
+        let pat = match &local.pat {
+            syn::Pat::Type(t) => &*t.pat,
+            pat => pat,
+        };
+        if let (Some(init), syn::Pat::Ident(i)) = (&local.init, pat) {
+            if self.is_config(&init.expr) || is_app(chain_root(&init.expr)) {
                 self.locals.push((i.ident.to_string(), true));
             }
         }
@@ -758,6 +804,9 @@ impl Walker<'_, '_> {
             }
             Item::Const(c) => self.visit_expr(&c.expr),
             Item::Static(s) => self.visit_expr(&s.expr),
+            // `include!("gen.rs")`, a crate macro that defines a registering function, a
+            // `cfg_if!` block: what they expand to is not read.
+            Item::Macro(m) => self.visit_macro(&m.mac),
             _ => {}
         }
     }
@@ -783,26 +832,42 @@ impl Walker<'_, '_> {
 
     /// Walks a function's body with its parameters as the names in scope.
     fn body(&mut self, sig: &syn::Signature, block: &syn::Block) {
-        let locals = sig
-            .inputs
-            .iter()
-            .filter_map(|arg| match arg {
-                syn::FnArg::Typed(t) => match &*t.pat {
-                    syn::Pat::Ident(i) => {
-                        let ty = &t.ty;
-                        Some((
-                            i.ident.to_string(),
-                            quote!(#ty).to_string().contains("ServiceConfig"),
-                        ))
-                    }
-                    _ => None,
-                },
-                syn::FnArg::Receiver(_) => None,
-            })
-            .collect();
-        let saved = std::mem::replace(&mut self.locals, locals);
+        /// Every name a pattern binds (`let`, `if let`, `match`, `for`, closure and
+        /// parameter patterns): a local, never the crate's function of that name.
+        struct Bindings(Vec<(String, bool)>);
+        impl<'ast> Visit<'ast> for Bindings {
+            fn visit_pat_ident(&mut self, i: &'ast syn::PatIdent) {
+                self.0.push((i.ident.to_string(), false));
+                syn::visit::visit_pat_ident(self, i);
+            }
+            fn visit_item(&mut self, _: &'ast Item) {}
+        }
+        let mut bindings = Bindings(Vec::new());
+        for arg in &sig.inputs {
+            if let syn::FnArg::Typed(t) = arg {
+                let ty = &t.ty;
+                let config = quote!(#ty).to_string().contains("ServiceConfig");
+                match &*t.pat {
+                    syn::Pat::Ident(i) => bindings.0.push((i.ident.to_string(), config)),
+                    pat => bindings.visit_pat(pat),
+                }
+            }
+        }
+        bindings.visit_block(block);
+        let saved = std::mem::replace(&mut self.locals, bindings.0);
         self.visit_block(block);
         self.locals = saved;
+    }
+
+    /// Whether `expr` calls a function of the crate (walked itself: what it builds is read
+    /// there), e.g. `app()` returning `App::new()…`.
+    fn crate_call(&self, expr: &Expr) -> bool {
+        match expr {
+            Expr::Call(call) => {
+                matches!(&*call.func, Expr::Path(f) if !self.resolve(&f.path).is_empty())
+            }
+            _ => false,
+        }
     }
 
     /// Whether `expr` is a `ServiceConfig` parameter of the function being walked.
@@ -865,6 +930,21 @@ impl Walker<'_, '_> {
         calls.reverse();
         // What the chain builds, from its root.
         let (kind, base) = match root_call(root) {
+            // actix-web adds a leading slash and keeps a trailing one (`/a/` + `/b` is
+            // `/a//b`): a path written without the first or with the second is not joined
+            // here the way the router joins it.
+            Some((kind, Some(lit))) if odd_path(&lit.value(), kind == "scope") => {
+                self.note_unread(
+                    root,
+                    "a scope or resource path without a leading `/`, or a scope path ending in `/` (write `/x`)",
+                );
+                let kind = if kind == "scope" {
+                    Kind::Scope
+                } else {
+                    Kind::Resource
+                };
+                (kind, UNKNOWN.to_owned())
+            }
             Some(("scope", Some(lit))) => (Kind::Scope, join(&self.prefix, &lit.value())),
             Some(("resource", Some(lit))) => (Kind::Resource, join(&self.prefix, &lit.value())),
             Some((kind, None)) => {
@@ -885,6 +965,38 @@ impl Walker<'_, '_> {
             _ => {
                 // The root itself may hold chains (`HttpServer::new(move || App::new()…)`).
                 syn::visit::visit_expr(self, root);
+                // Registrations on something the audit cannot place (another crate's App
+                // builder, `self` in an extension trait, a struct's field): their prefix is
+                // unknown, and what else that something registered is not read.
+                let app_like = is_app(root) || self.is_config(root);
+                let traceable = app_like || self.crate_call(root);
+                if !traceable
+                    && calls
+                        .iter()
+                        .any(|c| REGISTERING_METHODS.contains(&c.method.to_string().as_str()))
+                {
+                    self.note_unread(
+                        root,
+                        "routes registered on something the audit cannot trace to an App, a ServiceConfig, a scope or a resource",
+                    );
+                    return;
+                }
+                if app_like {
+                    // On an App or a ServiceConfig, a method the audit does not know (another
+                    // crate's extension trait: `cfg.mount_admin()`) may register anything.
+                    if let Some(call) = calls
+                        .iter()
+                        .find(|c| !APP_METHODS.contains(&c.method.to_string().as_str()))
+                    {
+                        self.note_unread(
+                            &Expr::MethodCall((*call).clone()),
+                            &format!(
+                                "`.{}(…)` on an App or a ServiceConfig, which the audit does not read",
+                                call.method
+                            ),
+                        );
+                    }
+                }
                 (Kind::Other, self.prefix.clone())
             }
         };
@@ -915,6 +1027,8 @@ impl Walker<'_, '_> {
                 (Kind::Scope | Kind::Other, "route", [path, route]) => {
                     let (methods, handler) = route_expr(route);
                     match (lit_str(path), handler) {
+                        (Some(p), _) if odd_path(&p.value(), false) => self
+                            .note_unread(path, "a route path without a leading `/` (write `/x`)"),
                         (Some(p), Some(h)) => {
                             self.push(methods, join(&base, &p.value()), h, call.method.span())
                         }
@@ -1165,6 +1279,10 @@ struct Names {
     /// By module: the names `use` and `fn` items inside its function bodies bind (`*` for a
     /// glob). Where such a name is used is not tracked: in that module it names nothing.
     block_bound: HashMap<Module, HashSet<String>>,
+    /// By module: its values that are not functions (`const`, `static`, unit and tuple
+    /// structs): a name among them is no function of the crate (a `const` may hold another
+    /// crate's handler).
+    values: HashMap<Module, HashSet<String>>,
     /// By module: `(name, what it names)`; `None` for another crate's item. A glob import
     /// (`use crate::m::*`) has the name `*` and names the module.
     imports: HashMap<Module, Vec<Import>>,
@@ -1226,8 +1344,29 @@ impl Names {
                             }
                         }
                     }
-                    Item::Const(c) => block.visit_expr(&c.expr),
-                    Item::Static(st) => block.visit_expr(&st.expr),
+                    Item::Const(c) => {
+                        names
+                            .values
+                            .entry(module.to_vec())
+                            .or_default()
+                            .insert(c.ident.to_string());
+                        block.visit_expr(&c.expr);
+                    }
+                    Item::Static(st) => {
+                        names
+                            .values
+                            .entry(module.to_vec())
+                            .or_default()
+                            .insert(st.ident.to_string());
+                        block.visit_expr(&st.expr);
+                    }
+                    Item::Struct(st) if !matches!(st.fields, syn::Fields::Named(_)) => {
+                        names
+                            .values
+                            .entry(module.to_vec())
+                            .or_default()
+                            .insert(st.ident.to_string());
+                    }
                     _ => {}
                 }
             }
@@ -1320,18 +1459,26 @@ impl Names {
                 return vec![here];
             }
         }
-        // Imported by name: that import is what the name means (it shadows globs, and the
-        // module cannot define the name too); another crate's import names nothing here.
+        if segments.len() == 1 && self.values.get(module).is_some_and(|v| v.contains(first)) {
+            return Vec::new();
+        }
+        // Imported by name: that import is what the name means (it shadows globs). One
+        // from another crate (even under a `cfg` beside a local one) names nothing here;
+        // a name both imported and defined (each under its own `cfg`) may be either.
         let named: Vec<&Option<Vec<String>>> = imports
             .iter()
             .filter(|(alias, _)| alias == first)
             .map(|(_, target)| target)
             .collect();
         if !named.is_empty() {
+            if named.iter().any(|t| t.is_none()) {
+                return Vec::new();
+            }
             return named
                 .into_iter()
                 .flatten()
                 .map(|target| target.iter().chain(&segments[1..]).cloned().collect())
+                .chain([here])
                 .collect();
         }
         // Defined here (checked by the caller against the functions), or through a glob.
@@ -1352,20 +1499,33 @@ impl Names {
         let Some((name, module)) = candidate.split_last() else {
             return;
         };
-        if hops == 0 {
+        if hops == 0 || self.values.get(module).is_some_and(|v| v.contains(name)) {
             return;
         }
-        for (alias, target) in self.imports.get(module).map(Vec::as_slice).unwrap_or(&[]) {
-            match target {
-                Some(target) if alias == name => {
-                    self.through_reexports(target.clone(), hops - 1, out)
+        let imports = self.imports.get(module).map(Vec::as_slice).unwrap_or(&[]);
+        // As in `candidates`: an import by name wins over globs, and one from another crate
+        // ends the search (the path names another crate's item).
+        let named: Vec<&Option<Vec<String>>> = imports
+            .iter()
+            .filter(|(alias, _)| alias == name)
+            .map(|(_, target)| target)
+            .collect();
+        if !named.is_empty() {
+            if named.iter().all(|t| t.is_some()) {
+                for target in named.into_iter().flatten() {
+                    self.through_reexports(target.clone(), hops - 1, out);
                 }
-                Some(target) if alias == "*" => {
-                    let mut next = target.clone();
-                    next.push(name.clone());
-                    self.through_reexports(next, hops - 1, out);
-                }
-                _ => {}
+            } else {
+                // Named nothing of the crate: drop what was pushed for this path.
+                out.pop();
+            }
+            return;
+        }
+        for (alias, target) in imports {
+            if let (Some(target), "*") = (target, alias.as_str()) {
+                let mut next = target.clone();
+                next.push(name.clone());
+                self.through_reexports(next, hops - 1, out);
             }
         }
     }
@@ -1534,10 +1694,24 @@ fn route_expr(expr: &Expr) -> (Vec<String>, Option<&Expr>) {
     (methods, handler)
 }
 
-/// `Method::POST`, `http::Method::POST`.
+/// `Method::POST`, `http::Method::POST`; anything else (a variable, a constant of the
+/// crate's, `Method::from_bytes(…)`) is no method the audit knows: the route is listed for
+/// every method.
 fn method_of(expr: &Expr) -> Option<String> {
-    match expr {
-        Expr::Path(p) => Some(last_ident(&p.path).to_ascii_uppercase()),
+    let Expr::Path(p) = expr else { return None };
+    let segments: Vec<String> = p
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    match segments.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [.., "Method", m]
+            if METHODS.contains(&m.to_ascii_lowercase().as_str())
+                && m == m.to_ascii_uppercase() =>
+        {
+            Some(m.to_owned())
+        }
         _ => None,
     }
 }
@@ -2242,5 +2416,70 @@ fn app() {
             2,
             "{notes}"
         );
+    }
+
+    /// Found by a second review of the resolver: each source below had the audit list a
+    /// public route, with nothing `not seen`, where actix-web serves an undeclared handler.
+    #[test]
+    fn what_a_second_review_found_is_said_or_undeclared() {
+        let audit = audit_of(&[(
+            "main.rs",
+            r#"
+#[public(reason = "landing")] async fn index() {}
+#[public] async fn health() {}
+async fn secret() {}
+mod public_api { #[public] pub async fn index() {} }
+mod handlers { pub use crate::public_api::*; pub use admin_panel::index; }
+mod consts { use crate::public_api::*; const index: fn() = admin_panel::index; pub fn r(cfg: &mut web::ServiceConfig) { cfg.route("/const", web::get().to(index)); } }
+#[cfg(feature = "demo")] use crate::public_api::index as home;
+#[cfg(not(feature = "demo"))] use admin_panel::home;
+trait Legacy { fn legacy(&mut self) -> &mut Self; }
+impl Legacy for web::ServiceConfig { fn legacy(&mut self) -> &mut Self { self.route("/health", web::get().to(secret)) } }
+macro_rules! legacy { () => { fn legacy_app() -> App<()> { App::new().route("/health", web::get().to(secret)) } }; }
+legacy!();
+include!("generated.rs");
+fn routes(cfg: &mut web::ServiceConfig) {
+    let index = admin_panel::index;
+    cfg.route("/let", web::get().to(index));
+    if let Some(health) = admin_panel::maybe() { cfg.route("/iflet", web::get().to(health)); }
+    cfg.route("/reexport", web::get().to(handlers::index));
+    cfg.route("/cfg", web::get().to(home));
+    cfg.mount_admin();
+    let m = Method::POST;
+    cfg.route("/m", web::method(m).to(secret)).route("/m", web::post().to(health));
+    cfg.service(web::scope("/api").route("status", web::get().to(secret)));
+}
+fn app() {
+    App::new()
+        .configure(routes)
+        .configure(consts::r)
+        .configure(|c| { c.legacy().route("/api/health", web::get().to(health)); });
+    admin_panel::legacy_app().route("/x", web::get().to(health));
+}
+"#,
+        )]);
+        let rows = table(&audit);
+        for path in ["/let", "/iflet", "/reexport", "/cfg", "/const"] {
+            assert!(
+                rows.iter()
+                    .any(|r| r.split(' ').nth(1) == Some(path) && r.contains("UNDECLARED")),
+                "{path}: {rows:#?}"
+            );
+        }
+        // Not a fake method: listed for every method, so POST /m is not only public.
+        assert!(
+            rows.iter().any(|r| r.starts_with("* /m secret UNDECLARED")),
+            "{rows:#?}"
+        );
+        let notes = audit.unseen.join("\n");
+        for said in [
+            "main.rs:13: legacy!(…) may register",
+            "main.rs:14: include!(…) may register",
+            "`.mount_admin(…)` on an App or a ServiceConfig",
+            "cannot trace to an App",
+            "a route path without a leading `/`",
+        ] {
+            assert!(notes.contains(said), "{said}: {notes}");
+        }
     }
 }

@@ -22,9 +22,11 @@
 //! (`#[cfg(test)]`) is not read: its Apps are not the service's.
 //!
 //! A name is resolved as the compiler resolves it: a function of the module, or one a `use`
-//! of the module brings in from the crate (globs included). A name another crate's `use`
-//! brings in (`use admin_panel::index;`), or a parameter (`routes: fn(&mut ServiceConfig)`),
-//! names none of the crate's functions; a route-attribute route ([`AuditedRoute::resource`])
+//! of the module brings in from the crate (by name before globs; `pub use` re-exports
+//! followed). A name another crate's `use` brings in (`use admin_panel::index;`, also beside
+//! a `cfg`'d local one), a local binding (`let index = admin_panel::index;`, a parameter, a
+//! closure's), a `const` or `static` of that name, or one a `use`/`fn` inside some function
+//! body of the module binds, names none of the crate's functions; a route-attribute route ([`AuditedRoute::resource`])
 //! is moreover opened only on the resource actix-web names after it. A route's handler is
 //! declared when the function it names carries `#[requires]` or `#[public]`; a closure
 //! (`.to(|| async { … })`) can carry neither and is always `UNDECLARED`.
@@ -35,7 +37,12 @@
 //! crate's service), one that could be several functions, a `ServiceConfig` handed to code
 //! it cannot follow, a macro call that may register routes (`include!`, a `macro_rules!` of
 //! the crate whose body registers, one whose arguments name a `ServiceConfig`, an `App` or a
-//! registration method: the audit does not expand macros), and files it could not read.
+//! registration method, in a body or at item level: the audit does not expand macros), a
+//! method it does not know on an App, a `ServiceConfig`, a scope or a resource (another
+//! crate's extension trait), routes registered on something it cannot trace to one of those
+//! (`self` in an extension trait, another crate's App builder), a path without a leading
+//! `/` (or a scope's ending in `/`), and files it could not read. A method given as a
+//! variable (`web::method(m)`) is listed as any method.
 //!
 //! An audit with `unseen` entries cannot say that a path it lists as public is served by the
 //! public handler only (what it did not read may be registered at the same path first):
