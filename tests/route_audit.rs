@@ -403,3 +403,58 @@ fn over_http_the_audit_agrees_with_deny_by_default() {
         "debug"
     );
 }
+
+/// A resource's default service answers on the resource's own pattern: the audit lists it
+/// as `P (default service)`, and deny-by-default counts it among the routes of `P` (found by
+/// a review: a public route with a header guard and an undeclared default service on the
+/// same resource opened `P` to the default service for every request without the header).
+#[test]
+fn a_resources_default_service_counts_among_its_patterns_routes() {
+    use endpoint_auth::audit::{AuditedRoute, RouteAudit};
+    static AUDIT: RouteAudit = RouteAudit::new(
+        &[
+            AuditedRoute::new(
+                &[],
+                "/probe",
+                "ping",
+                Declaration::Public(None),
+                "src/lib.rs:3",
+            ),
+            AuditedRoute::new(
+                &[],
+                "/probe (default service)",
+                "legacy",
+                Declaration::Undeclared,
+                "src/lib.rs:3",
+            ),
+        ],
+        &[],
+    );
+    fn probe_routes(cfg: &mut web::ServiceConfig) {
+        cfg.service(
+            web::resource("/probe")
+                .route(
+                    web::route()
+                        .guard(actix_web::guard::Header("x-probe", "1"))
+                        .to(ping),
+                )
+                .default_service(web::to(legacy)),
+        );
+    }
+    let issuer = TestIssuer::new(SCOPES);
+    let auth = issuer
+        .config()
+        .deny_by_default()
+        .route_audit(&AUDIT)
+        .build()
+        .unwrap();
+    let srv = serve(Some(auth), probe_routes);
+    // Without the header the default service would answer: it needs a token.
+    assert_eq!(get(srv.addr, "/probe", &[]).status, 401);
+    assert_eq!(get(srv.addr, "/probe", &["x-probe: 1"]).status, 401);
+    let token = issuer.token().sign();
+    assert_eq!(
+        get(srv.addr, "/probe", &[&bearer(token.as_str())]).text(),
+        "legacy"
+    );
+}

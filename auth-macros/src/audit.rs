@@ -233,10 +233,10 @@ const RESOURCE_METHODS: [&str; 8] = [
     "get", "post", "put", "patch", "delete", "head", "trace", "query",
 ];
 
-/// Methods of a scope or resource that register no route: settings, guards, middleware.
-const CONFIGURING_METHODS: [&str; 9] = [
+/// Methods of a scope or resource that register no route: settings, middleware. (A guard
+/// is not one of them: see `chain`.)
+const CONFIGURING_METHODS: [&str; 8] = [
     "name",
-    "guard",
     "wrap",
     "wrap_fn",
     "app_data",
@@ -1097,6 +1097,13 @@ impl Walker<'_, '_> {
                         ".configure(…) of something other than a function or closure",
                     );
                 }
+                // A guarded scope or resource: a request its guard refuses goes on to the
+                // next one that matches the path, which the resource map (all deny-by-default
+                // sees before routing) does not know.
+                (Kind::Scope | Kind::Resource, "guard", _) => self.note_unread(
+                    &Expr::MethodCall(call.clone()),
+                    "a guard on a scope or resource: a request it refuses is routed to whatever else matches the path",
+                ),
                 // Anything else on a scope or resource may register what the audit cannot
                 // read (a method of a later actix-web): said, never skipped.
                 (Kind::Scope | Kind::Resource, m, _) if !CONFIGURING_METHODS.contains(&m) => {
@@ -2448,6 +2455,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     let m = Method::POST;
     cfg.route("/m", web::method(m).to(secret)).route("/m", web::post().to(health));
     cfg.service(web::scope("/api").route("status", web::get().to(secret)));
+    cfg.service(web::resource("/g").guard(guard::Get()).to(health)).route("/{page}", web::post().to(secret));
 }
 fn app() {
     App::new()
@@ -2478,6 +2486,7 @@ fn app() {
             "`.mount_admin(…)` on an App or a ServiceConfig",
             "cannot trace to an App",
             "a route path without a leading `/`",
+            "a guard on a scope or resource",
         ] {
             assert!(notes.contains(said), "{said}: {notes}");
         }

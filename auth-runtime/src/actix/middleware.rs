@@ -188,7 +188,9 @@ impl DeclaredRoutes {
             .audited
             .iter()
             .filter(|r| {
-                r.path() == pattern
+                // A resource's default service answers on the resource's pattern.
+                let path = r.path();
+                (path == pattern || path.strip_suffix(" (default service)") == Some(pattern))
                     && (r.methods().is_empty() || r.methods().contains(&matched.method))
             })
             .peekable();
