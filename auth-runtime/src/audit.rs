@@ -47,10 +47,10 @@
 //! An audit with `unseen` entries cannot say that a path it lists as public is served by the
 //! public handler only (what it did not read may be registered at the same path first):
 //! deny-by-default then opens nothing through it (the builder logs a warning), and
-//! `strict_routes` refuses to build. Guards are not read either: a `#[public]` route behind a
-//! scope or resource guard (`guard::Host`) shares its path with whatever the next scope
-//! serves when the guard refuses; every registration of that path must be read and public
-//! for deny-by-default to open it.
+//! `strict_routes` refuses to build. A guard on a scope or resource (`guard::Host`, virtual
+//! hosts) is `not seen` too: a request it refuses is routed to whatever else matches the
+//! path, which deny-by-default cannot tell before routing. (A guard on a route attribute,
+//! `#[get("/x", guard = "…")]`, is not read: do not give public routes guards in deny mode.)
 //!
 //! Use it three ways:
 //!
