@@ -52,6 +52,8 @@ struct Handler<'a> {
     decl: Decl,
     /// Its route attributes' methods and paths (several with `#[routes]`).
     routes: Vec<(Vec<String>, String)>,
+    /// A route attribute gives it a guard (`guard = "…"`).
+    guarded: bool,
     /// The resource actix-web creates for its route attribute: `name = "…"` there, else the
     /// function's name.
     resource: String,
@@ -97,6 +99,12 @@ pub fn audit(root: &Path, base: &Path) -> Audit {
     // Route-attribute functions: under each scope prefix they were registered with, else as
     // written.
     let mut routes: Vec<Route> = Vec::new();
+    for h in handlers.iter().filter(|h| h.guarded) {
+        audit.unseen.push(format!(
+            "{}: a route attribute with `guard = …`: a request its guard refuses is routed to whatever else matches the path",
+            h.location
+        ));
+    }
     for h in &handlers {
         let prefixes = walker
             .registered
@@ -570,6 +578,17 @@ fn handler<'a>(f: &'a ItemFn, rel: &str, module: &[String]) -> Handler<'a> {
         decl,
         routes,
         resource: resource_name(&routing).unwrap_or_else(|| f.sig.ident.to_string()),
+        guarded: routing.iter().any(|a| {
+            let last = last_ident(a.path());
+            (crate::ast::ROUTE_MACROS.contains(&last.as_str()) || last == "route")
+                && a.meta.require_list().is_ok_and(|l| {
+                    let tokens: Vec<proc_macro2::TokenTree> = l.tokens.clone().into_iter().collect();
+                    tokens.windows(2).any(|w| {
+                        matches!(&w[0], proc_macro2::TokenTree::Ident(i) if i == "guard")
+                            && matches!(&w[1], proc_macro2::TokenTree::Punct(p) if p.as_char() == '=')
+                    })
+                })
+        }),
         location: format!("{rel}:{}", f.sig.ident.span().start().line),
         body: f,
     }
@@ -742,6 +761,15 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
                 }
             ));
         }
+    }
+    /// A module declared inside a function body: its names are not resolved (the audit
+    /// would take them for the enclosing module's), so what it registers is not read.
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        self.unseen.push(format!(
+            "{}: a module declared inside a function body (`mod {}`), which the audit does not read",
+            self.at(m.ident.span()),
+            m.ident
+        ));
     }
     /// `let c = &mut *cfg;`: `c` is the `ServiceConfig` too; `let app = App::new()…;`: an
     /// App whose registrations are read where they are chained on it.
@@ -2456,7 +2484,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/m", web::method(m).to(secret)).route("/m", web::post().to(health));
     cfg.service(web::scope("/api").route("status", web::get().to(secret)));
     cfg.service(web::resource("/g").guard(guard::Get()).to(health)).route("/{page}", web::post().to(secret));
+    mod inner { pub async fn index() {} }
 }
+#[public] #[get("/gx", guard = "probe_only")] async fn guarded() {}
 fn app() {
     App::new()
         .configure(routes)
@@ -2487,6 +2517,8 @@ fn app() {
             "cannot trace to an App",
             "a route path without a leading `/`",
             "a guard on a scope or resource",
+            "a module declared inside a function body (`mod inner`)",
+            "a route attribute with `guard = …`",
         ] {
             assert!(notes.contains(said), "{said}: {notes}");
         }
