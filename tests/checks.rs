@@ -210,6 +210,35 @@ fn the_openapi_document_names_the_checks() {
         serde_json::json!(["from_the_office"])
     );
     assert!(doc["paths"]["/reports/{id}"]["get"]["x-checks"].is_null());
+    // A check may hide what the caller may not see: the 404 is documented where there are
+    // checks, without a challenge; a protected operation may also answer 503 (its token
+    // cannot be checked right now), with Retry-After and no challenge (found by a user
+    // study: neither was documented).
+    for method in ["put", "delete"] {
+        let hidden = &doc["paths"]["/reports/{id}"][method]["responses"]["404"];
+        assert!(
+            hidden["description"].as_str().unwrap().contains("x-checks"),
+            "{hidden}"
+        );
+        assert!(
+            hidden["headers"].get("WWW-Authenticate").is_none(),
+            "{hidden}"
+        );
+    }
+    assert!(doc["paths"]["/reports/{id}"]["get"]["responses"]
+        .get("404")
+        .is_none());
+    for method in ["get", "put", "delete"] {
+        let unavailable = &doc["paths"]["/reports/{id}"][method]["responses"]["503"];
+        assert!(
+            unavailable["headers"]["Retry-After"].is_object(),
+            "{unavailable}"
+        );
+        assert!(
+            unavailable["headers"].get("WWW-Authenticate").is_none(),
+            "{unavailable}"
+        );
+    }
 }
 
 /// The kit's assertion for a hidden resource refuses a 404 that does not look like one: an

@@ -94,6 +94,8 @@ fn every_rejection_body_fits_the_documented_auth_problem_schema() {
         AuthError::insufficient_scope("read:reports"),
         AuthError::insufficient_user_authentication(&["urn:example:mfa"], Some(300)),
         AuthError::unavailable(5),
+        AuthError::revocation_unavailable(5),
+        AuthError::check_hidden(),
     ] {
         let response = config.reject(error, None).error_response();
         let bytes = rt

@@ -549,6 +549,33 @@ impl SecurityDoc {
                 })
             });
         }
+        // A token cannot be checked right now: no challenge (the token may be fine).
+        responses.entry("503").or_insert_with(|| {
+            json!({
+                "description": "The token cannot be checked right now (the issuer's signing keys, or the revocation or introspection service, cannot be reached): the token may be fine, keep it and retry after `Retry-After` seconds. No challenge.",
+                "headers": {
+                    "Retry-After": { "description": "Seconds to wait (RFC 9110 §10.2.3)", "schema": { "type": "integer", "minimum": 1 } },
+                    "Cache-Control": { "schema": { "type": "string", "enum": ["no-store"] } }
+                },
+                "content": {
+                    "application/problem+json": { "schema": { "$ref": "#/components/schemas/AuthProblem" } }
+                }
+            })
+        });
+        // A check may hide what the caller may not see (`Decision::Hide`).
+        if matches!(kind, Responses::Protected(_, true)) {
+            responses.entry("404").or_insert_with(|| {
+                json!({
+                    "description": "Not found, or hidden: a check of this operation (`x-checks`) answers 404 for what the caller may not see, as if it did not exist. No challenge.",
+                    "headers": {
+                        "Cache-Control": { "schema": { "type": "string", "enum": ["no-store"] } }
+                    },
+                    "content": {
+                        "application/problem+json": { "schema": { "$ref": "#/components/schemas/AuthProblem" } }
+                    }
+                })
+            });
+        }
     }
 
     /// Adds our security schemes and the problem schema; returns the names of the document's
@@ -627,7 +654,8 @@ impl SecurityDoc {
 #[derive(Clone, Copy)]
 enum Responses<'a> {
     /// A token that meets the requirement is needed: 400, 401 (step-up included) and, where
-    /// a valid token can fall short of it, 403; whether the handler has checks of its own.
+    /// a valid token can fall short of it, 403; 503 (keys or the revocation store out of
+    /// reach); 404 when the handler has checks of its own (one may hide the resource).
     Protected(&'a Requirement, bool),
     /// Optional authentication: 400 and 401 for bad credentials only.
     Optional,
