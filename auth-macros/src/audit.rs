@@ -218,18 +218,27 @@ const APP_METHODS: [&str; 10] = [
     "wrap_fn",
 ];
 
+/// A call of a path (`web::scope("/x")`, `App::new()`): the path's segments and the call.
+fn called_path(expr: &Expr) -> Option<(Vec<String>, &syn::ExprCall)> {
+    let Expr::Call(call) = expr else { return None };
+    let Expr::Path(p) = &*call.func else {
+        return None;
+    };
+    Some((
+        p.path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect(),
+        call,
+    ))
+}
+
 /// `App::new()` (or `App::default()`, `actix_web::App::new()`).
 fn is_app(expr: &Expr) -> bool {
-    let Expr::Call(call) = expr else { return false };
-    let Expr::Path(p) = &*call.func else {
+    let Some((segments, _)) = called_path(expr) else {
         return false;
     };
-    let segments: Vec<String> = p
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
     matches!(
         segments.iter().map(String::as_str).collect::<Vec<_>>()[..],
         [.., "App", "new" | "default"]
@@ -1659,16 +1668,7 @@ fn chain_root(mut expr: &Expr) -> &Expr {
 /// `web::scope("…")` / `web::resource("…")` (or `Scope::new`, `Resource::new`): which, and
 /// its literal path.
 fn root_call(expr: &Expr) -> Option<(&'static str, Option<&LitStr>)> {
-    let Expr::Call(call) = expr else { return None };
-    let Expr::Path(p) = &*call.func else {
-        return None;
-    };
-    let segments: Vec<String> = p
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
+    let (segments, call) = called_path(expr)?;
     let kind = match segments.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [.., "scope"] | [.., "Scope", "new"] => "scope",
         [.., "resource"] | [.., "Resource", "new"] => "resource",

@@ -376,17 +376,7 @@ where
         }
         self.pass(request, None, req)
     }
-}
 
-impl<S, B> AuthMiddleware<S>
-where
-    S: actix_web::dev::Service<
-            actix_web::dev::ServiceRequest,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        > + 'static,
-    B: MessageBody + 'static,
-{
     /// Calls the inner service; `verified` is the request's token, when verified here.
     fn pass(
         &self,
