@@ -1388,30 +1388,24 @@ impl Names {
                             }
                         }
                     }
-                    Item::Const(c) => {
-                        names
-                            .values
-                            .entry(module.to_vec())
-                            .or_default()
-                            .insert(c.ident.to_string());
-                        block.visit_expr(&c.expr);
-                    }
-                    Item::Static(st) => {
-                        names
-                            .values
-                            .entry(module.to_vec())
-                            .or_default()
-                            .insert(st.ident.to_string());
-                        block.visit_expr(&st.expr);
-                    }
-                    Item::Struct(st) if !matches!(st.fields, syn::Fields::Named(_)) => {
-                        names
-                            .values
-                            .entry(module.to_vec())
-                            .or_default()
-                            .insert(st.ident.to_string());
-                    }
+                    Item::Const(c) => block.visit_expr(&c.expr),
+                    Item::Static(st) => block.visit_expr(&st.expr),
                     _ => {}
+                }
+                let value = match item {
+                    Item::Const(c) => Some(&c.ident),
+                    Item::Static(st) => Some(&st.ident),
+                    Item::Struct(st) if !matches!(st.fields, syn::Fields::Named(_)) => {
+                        Some(&st.ident)
+                    }
+                    _ => None,
+                };
+                if let Some(value) = value {
+                    names
+                        .values
+                        .entry(module.to_vec())
+                        .or_default()
+                        .insert(value.to_string());
                 }
             }
             names
@@ -1493,7 +1487,6 @@ impl Names {
         {
             return Vec::new();
         }
-        let imports = self.imports.get(module).map(Vec::as_slice).unwrap_or(&[]);
         let mut here = module.to_vec();
         here.extend(segments.iter().cloned());
         if segments.len() > 1 {
@@ -1506,33 +1499,49 @@ impl Names {
         if segments.len() == 1 && self.values.get(module).is_some_and(|v| v.contains(first)) {
             return Vec::new();
         }
-        // Imported by name: that import is what the name means (it shadows globs). One
-        // from another crate (even under a `cfg` beside a local one) names nothing here;
-        // a name both imported and defined (each under its own `cfg`) may be either.
-        let named: Vec<&Option<Vec<String>>> = imports
-            .iter()
-            .filter(|(alias, _)| alias == first)
-            .map(|(_, target)| target)
-            .collect();
-        if !named.is_empty() {
-            if named.iter().any(|t| t.is_none()) {
-                return Vec::new();
-            }
-            return named
+        match self.imported(module, first) {
+            Imported::External => Vec::new(),
+            // A name both imported and defined (each under its own `cfg`) may be either.
+            Imported::Named(targets) => targets
                 .into_iter()
-                .flatten()
                 .map(|target| target.iter().chain(&segments[1..]).cloned().collect())
                 .chain([here])
-                .collect();
+                .collect(),
+            // Defined here (checked by the caller against the functions), or through a glob.
+            Imported::Globs(globs) => [here]
+                .into_iter()
+                .chain(
+                    globs
+                        .into_iter()
+                        .map(|g| g.iter().chain(&segments).cloned().collect()),
+                )
+                .collect(),
         }
-        // Defined here (checked by the caller against the functions), or through a glob.
-        let mut found = vec![here];
-        for (alias, target) in imports {
-            if let (Some(target), "*") = (target, alias.as_str()) {
-                found.push(target.iter().chain(&segments).cloned().collect());
-            }
+    }
+
+    /// What `name` means in `module` through its `use` items, with the compiler's
+    /// precedence: an import by that name shadows globs, and one from another crate (even
+    /// under a `cfg` beside one of the crate's) means another crate's item.
+    fn imported(&self, module: &[String], name: &str) -> Imported<'_> {
+        let imports = self.imports.get(module).map(Vec::as_slice).unwrap_or(&[]);
+        let named: Vec<&Option<Vec<String>>> = imports
+            .iter()
+            .filter(|(alias, _)| alias == name)
+            .map(|(_, target)| target)
+            .collect();
+        if named.iter().any(|t| t.is_none()) {
+            return Imported::External;
         }
-        found
+        if !named.is_empty() {
+            return Imported::Named(named.into_iter().flatten().collect());
+        }
+        Imported::Globs(
+            imports
+                .iter()
+                .filter(|(alias, _)| alias == "*")
+                .filter_map(|(_, target)| target.as_ref())
+                .collect(),
+        )
     }
 
     /// `candidate` (an absolute path) followed through the `use` items of the module it
@@ -1546,33 +1555,36 @@ impl Names {
         if hops == 0 || self.values.get(module).is_some_and(|v| v.contains(name)) {
             return;
         }
-        let imports = self.imports.get(module).map(Vec::as_slice).unwrap_or(&[]);
-        // As in `candidates`: an import by name wins over globs, and one from another crate
-        // ends the search (the path names another crate's item).
-        let named: Vec<&Option<Vec<String>>> = imports
-            .iter()
-            .filter(|(alias, _)| alias == name)
-            .map(|(_, target)| target)
-            .collect();
-        if !named.is_empty() {
-            if named.iter().all(|t| t.is_some()) {
-                for target in named.into_iter().flatten() {
-                    self.through_reexports(target.clone(), hops - 1, out);
-                }
-            } else {
-                // Named nothing of the crate: drop what was pushed for this path.
+        match self.imported(module, name) {
+            // Another crate's item: drop what was pushed for this path.
+            Imported::External => {
                 out.pop();
             }
-            return;
-        }
-        for (alias, target) in imports {
-            if let (Some(target), "*") = (target, alias.as_str()) {
-                let mut next = target.clone();
-                next.push(name.clone());
-                self.through_reexports(next, hops - 1, out);
+            Imported::Named(targets) => {
+                for target in targets {
+                    self.through_reexports(target.clone(), hops - 1, out);
+                }
+            }
+            Imported::Globs(globs) => {
+                for glob in globs {
+                    let mut next = glob.clone();
+                    next.push(name.clone());
+                    self.through_reexports(next, hops - 1, out);
+                }
             }
         }
     }
+}
+
+/// What a name means in a module through its `use` items ([`Names::imported`]).
+enum Imported<'a> {
+    /// Another crate's item.
+    External,
+    /// The crate's paths its imports by that name lead to.
+    Named(Vec<&'a Vec<String>>),
+    /// None by that name: the modules its globs bring in (the name may be defined in the
+    /// module itself).
+    Globs(Vec<&'a Vec<String>>),
 }
 
 /// The names a `use` tree brings in: `(name, path, leads out of the crate)`; a glob's name
